@@ -1,0 +1,1 @@
+//! GitHub Actions / GitLab CI detection and defaults, read through an env lookup closure.

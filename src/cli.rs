@@ -1,0 +1,53 @@
+//! The command line: clap derive structs only. Behaviour lives in the modules the commands call.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "promoter",
+    version,
+    about = "Promotes GitOps configuration through environments, only through pull requests"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to use colours on stderr and in text output. `NO_COLOR` is honoured with `auto`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// promotion.yaml to read; else `PROMOTER_CONFIG`, else ./promotion.yaml.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check promotion.yaml without touching the network; print the resolved strategies.
+    Validate(ConfigArg),
+    /// Print the JSON Schema (draft 2020-12) of promotion.yaml.
+    Schema,
+}

@@ -1,0 +1,158 @@
+//! promotion.yaml: loading (`raw`), checking (`validate`) and the checked [`Config`] every other
+//! module reads. Nothing outside this module sees the raw serde mirror.
+//!
+//! Flow: text -> `raw::RawConfig` (serde, unknown keys rejected) -> `validate::check` (collects every
+//! problem with file:line:column and key path) -> [`Config`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::{BranchName, GateKey, Secret};
+
+/// The checked configuration. Every value here is valid; defaults are applied.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it was loaded from, for messages.
+    pub path: PathBuf,
+    pub scm: ScmConfig,
+    pub repository: Repository,
+    pub pull_request: PullRequestTemplates,
+    pub strategies: Vec<Strategy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Github,
+    Gitlab,
+    Gitea,
+    Forgejo,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Github => "github",
+            Provider::Gitlab => "gitlab",
+            Provider::Gitea => "gitea",
+            Provider::Forgejo => "forgejo",
+        }
+    }
+
+    /// The variable read for the token when `tokenEnv` is not set.
+    pub fn default_token_env(self) -> &'static str {
+        match self {
+            Provider::Github => "GITHUB_TOKEN",
+            Provider::Gitlab => "GITLAB_TOKEN",
+            Provider::Gitea => "GITEA_TOKEN",
+            Provider::Forgejo => "FORGEJO_TOKEN",
+        }
+    }
+
+    /// The user name git sends with the token as password over HTTPS.
+    pub fn git_username(self) -> &'static str {
+        match self {
+            // GitHub: "x-access-token" works for installation tokens, PATs and the workflow token.
+            Provider::Github => "x-access-token",
+            // GitLab: any user name with a personal/project access token; "oauth2" is the documented one.
+            Provider::Gitlab => "oauth2",
+            // Gitea/Forgejo accept the token as password with any user name.
+            Provider::Gitea | Provider::Forgejo => "promoter",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScmConfig {
+    pub provider: Provider,
+    /// API base URL without a trailing slash.
+    pub api_url: String,
+    /// The variable named by `tokenEnv`, or the provider default; `PROMOTER_TOKEN` still wins (see
+    /// [`ScmConfig::token`]).
+    pub token_env: String,
+    pub github_app: Option<GithubApp>,
+}
+
+/// The variable that, when set, wins over every other token variable.
+pub const PROMOTER_TOKEN: &str = "PROMOTER_TOKEN";
+
+impl ScmConfig {
+    /// The token and the variable it came from: `PROMOTER_TOKEN` > `tokenEnv` > provider default
+    /// (the last two are both in `token_env`). Empty variables count as unset.
+    pub fn token(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<(String, Secret)> {
+        [PROMOTER_TOKEN, self.token_env.as_str()]
+            .into_iter()
+            .find_map(|var| {
+                env(var)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (var.to_owned(), Secret::new(v.trim())))
+            })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubApp {
+    pub app_id: u64,
+    pub installation_id: Option<u64>,
+    pub private_key: PrivateKeySource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrivateKeySource {
+    Env(String),
+    Path(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Repository {
+    /// GitLab: the full namespace path (`group/subgroup`).
+    pub owner: String,
+    pub name: String,
+    /// What git fetches from and pushes to: an `http(s)://` URL, a `file://` URL or a local path.
+    pub clone_url: String,
+    /// The repository's page, for links in PR text and reports (`https://github.com/acme/deploy`).
+    pub web_url: String,
+}
+
+impl Repository {
+    /// `owner/name`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PullRequestTemplates {
+    /// A minijinja template; `None` = the built-in default of SPEC §5.
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Strategy {
+    pub name: String,
+    /// Monorepo mode: the path of this app on shared branches. `None` when absent or empty.
+    pub active_path: Option<String>,
+    pub environments: Vec<Environment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// The live branch.
+    pub branch: BranchName,
+    /// `<branch>-next`, `<branch>-next/<activePath>`, or the `stagingBranch` override.
+    pub staging_branch: BranchName,
+    pub auto_merge: bool,
+    /// Strategy-level active gates followed by this environment's own; read on the live tip.
+    pub active_gates: Vec<Gate>,
+    /// Strategy-level proposed gates followed by this environment's own; read on the staging tip.
+    /// Does not include `promoter-previous-environment`, which the planner adds.
+    pub proposed_gates: Vec<Gate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub key: GateKey,
+    /// Built-in soak gate: success once the live tip is at least this old. Active gates only.
+    pub soak_time: Option<Duration>,
+}

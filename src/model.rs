@@ -1,0 +1,358 @@
+//! Newtypes for the words of the domain: commit SHAs, branch names, gate keys, PR numbers and
+//! secrets. They validate on construction so the rest of the code can trust them; they own no I/O.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A full git object id: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha(String);
+
+impl Sha {
+    /// Accepts 40 or 64 hex digits in either case; stores them lowercase.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let ok = matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit());
+        if ok {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(format!(
+                "`{text}` is not a commit SHA (40 or 64 hex digits)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first seven digits, as git and the SCMs show them.
+    pub fn short(&self) -> &str {
+        &self.0[..7]
+    }
+}
+
+impl TryFrom<String> for Sha {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Sha> for String {
+    fn from(value: Sha) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Sha {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Sha {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha({})", self.short())
+    }
+}
+
+/// A branch name without `refs/heads/`, checked against git's ref-name rules.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BranchName(String);
+
+impl BranchName {
+    /// Checks git's `check-ref-format` rules for a branch name and says which one is broken.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        check_branch_name(name)?;
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `refs/heads/<name>`.
+    pub fn full_ref(&self) -> String {
+        format!("refs/heads/{}", self.0)
+    }
+}
+
+fn check_branch_name(name: &str) -> Result<(), String> {
+    // Rules from git-check-ref-format(1), plus git's refusal of branch names starting with `-`.
+    if name.is_empty() {
+        return Err("a branch name cannot be empty".into());
+    }
+    if name.starts_with('-') {
+        return Err("a branch name cannot start with `-`".into());
+    }
+    if name.starts_with('/') || name.ends_with('/') {
+        return Err("a branch name cannot start or end with `/`".into());
+    }
+    if name.ends_with('.') {
+        return Err("a branch name cannot end with `.`".into());
+    }
+    if name.contains("..") {
+        return Err("a branch name cannot contain `..`".into());
+    }
+    if name.contains("//") {
+        return Err("a branch name cannot contain `//`".into());
+    }
+    if name.contains("@{") || name == "@" {
+        return Err("a branch name cannot contain `@{` or be `@`".into());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| c.is_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+    {
+        let shown = if bad.is_control() {
+            format!("{:?}", bad)
+        } else {
+            format!("`{bad}`")
+        };
+        return Err(format!(
+            "a branch name cannot contain {shown} (spaces, control characters and ~^:?*[\\ are not allowed)"
+        ));
+    }
+    for component in name.split('/') {
+        if component.starts_with('.') {
+            return Err(format!(
+                "a branch name component cannot start with `.` (`{component}`)"
+            ));
+        }
+        if component.ends_with(".lock") {
+            return Err(format!(
+                "a branch name component cannot end with `.lock` (`{component}`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl TryFrom<String> for BranchName {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<BranchName> for String {
+    fn from(value: BranchName) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for BranchName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for BranchName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// The name of a gate: `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, at most 63 characters.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GateKey(String);
+
+/// The commit status promoter writes on a staging tip to order environments (SPEC §3).
+pub const PREVIOUS_ENVIRONMENT: &str = "promoter-previous-environment";
+
+impl GateKey {
+    pub const MAX_LEN: usize = 63;
+
+    pub fn parse(key: &str) -> Result<Self, String> {
+        if key.is_empty() {
+            return Err("a gate key cannot be empty".into());
+        }
+        if key.len() > Self::MAX_LEN {
+            return Err(format!(
+                "a gate key is at most {} characters; this one has {}",
+                Self::MAX_LEN,
+                key.len()
+            ));
+        }
+        let bytes = key.as_bytes();
+        let inner_ok = bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        let ends_ok =
+            bytes[0].is_ascii_alphanumeric() && bytes[bytes.len() - 1].is_ascii_alphanumeric();
+        if !inner_ok || !ends_ok {
+            return Err(format!(
+                "`{key}` is not a valid gate key: use letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"
+            ));
+        }
+        Ok(Self(key.to_owned()))
+    }
+
+    /// The built-in previous-environment gate.
+    pub fn previous_environment() -> Self {
+        Self(PREVIOUS_ENVIRONMENT.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for GateKey {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<GateKey> for String {
+    fn from(value: GateKey) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for GateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for GateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// A pull request number (GitHub, Gitea) or merge request IID (GitLab).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct PrNumber(pub u64);
+
+impl fmt::Display for PrNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A token or key. Debug and Display print `***`; the value is reachable only through
+/// [`Secret::expose`], so a secret cannot reach a log line by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The raw value, for an Authorization header or a git credential callback only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The state of one gate on one commit, after mapping each SCM's words (SPEC §4.1).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateState {
+    Pending,
+    Success,
+    Failure,
+}
+
+impl GateState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateState::Pending => "pending",
+            GateState::Success => "success",
+            GateState::Failure => "failure",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names_follow_git_rules() {
+        for good in [
+            "environment/dev",
+            "environment/dev-next",
+            "env/prod-next/apps/guestbook",
+            "a.b",
+        ] {
+            assert!(BranchName::parse(good).is_ok(), "{good} should be valid");
+        }
+        for bad in [
+            "",
+            "-x",
+            "a..b",
+            "a/",
+            "/a",
+            "a.lock",
+            "x/y.lock/z",
+            "a b",
+            "a\tb",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[",
+            "a\\b",
+            "a@{1}",
+            "@",
+            ".hidden",
+            "a/.b",
+            "a.",
+            "a//b",
+        ] {
+            assert!(BranchName::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn gate_keys_follow_the_spec_pattern() {
+        for good in ["health", "argocd-health", "a", "security_scan.v2", "x9"] {
+            assert!(GateKey::parse(good).is_ok(), "{good}");
+        }
+        let long = "a".repeat(64);
+        for bad in ["", "-a", "a-", "a b", "a/b", ".a", long.as_str()] {
+            assert!(GateKey::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(GateKey::parse(&"a".repeat(63)).is_ok());
+    }
+
+    #[test]
+    fn shas_are_40_or_64_hex_digits() {
+        assert!(Sha::parse(&"a".repeat(40)).is_ok());
+        assert!(Sha::parse(&"B".repeat(64)).is_ok());
+        assert_eq!(
+            Sha::parse(&"B".repeat(40)).unwrap().as_str(),
+            "b".repeat(40)
+        );
+        assert!(Sha::parse(&"a".repeat(39)).is_err());
+        assert!(Sha::parse(&"g".repeat(40)).is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("ghp_supersecret");
+        assert_eq!(format!("{secret} {secret:?}"), "*** ***");
+    }
+}
