@@ -6,6 +6,7 @@ pub mod ci_env;
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod scm;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

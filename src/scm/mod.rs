@@ -1,0 +1,90 @@
+//! The SCM seen by the rest of promoter: one small synchronous trait ([`Scm`]) speaking domain
+//! types, implemented once per provider. Wire structs stay private to each provider file; the one
+//! HTTP path is `http.rs`.
+
+use crate::model::{BranchName, GateState, PrNumber, Sha};
+
+/// An open promotion pull request (GitLab: merge request) as the SCM shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PullRequest {
+    pub number: PrNumber,
+    /// The page a person opens (`html_url` / `web_url`).
+    pub url: String,
+    pub title: String,
+    pub body: String,
+    /// The head commit the SCM currently shows. It follows the staging branch.
+    pub head_sha: Sha,
+    pub head_branch: BranchName,
+    pub base_branch: BranchName,
+}
+
+/// What promoter asks the SCM to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPullRequest {
+    pub head: BranchName,
+    pub base: BranchName,
+    pub title: String,
+    pub body: String,
+}
+
+/// One named report on a commit — a commit status (context) or a check run (name) on GitHub, a
+/// commit status or pipeline job on GitLab, a commit status on Gitea — reduced to the newest per name
+/// and mapped to a [`GateState`] by the provider (SPEC §4.1).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatusReport {
+    pub name: String,
+    pub state: GateState,
+    pub description: String,
+    pub target_url: Option<String>,
+}
+
+/// A commit status promoter writes (SPEC §4.2). Never `failure` for the previous-environment gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusWrite {
+    pub context: String,
+    pub state: GateState,
+    /// Cut to 140 characters by the provider when it has GitHub's limit.
+    pub description: String,
+    pub target_url: Option<String>,
+}
+
+/// The answer to a merge request made with a head-SHA guard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeOutcome {
+    /// Merged; the new live tip when the SCM says it.
+    Merged { merge_sha: Option<Sha> },
+    /// The head moved since it was observed (GitHub 409, GitLab 409): try again next pass.
+    HeadMoved,
+    /// The SCM refused: branch protection, missing reviews, not mergeable, merge commits disabled.
+    /// A state to report, not an error.
+    Blocked { reason: String },
+}
+
+/// The provider-neutral operations a reconcile pass needs.
+pub trait Scm {
+    /// The open PR with exactly this head and base in this repository (never a fork's).
+    fn find_open_pull_request(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> anyhow::Result<Option<PullRequest>>;
+    /// Opens a PR; if the SCM says one already exists, finds and returns that one.
+    fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest>;
+    fn update_pull_request(
+        &self,
+        number: PrNumber,
+        title: &str,
+        body: &str,
+    ) -> anyhow::Result<PullRequest>;
+    /// Merges with a merge commit only if the head is still `head_sha`.
+    fn merge_pull_request(
+        &self,
+        number: PrNumber,
+        head_sha: &Sha,
+        title: &str,
+        message: &str,
+    ) -> anyhow::Result<MergeOutcome>;
+    /// Every report on `sha`, newest per name, states mapped per SPEC §4.1.
+    fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>>;
+    fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()>;
+}
