@@ -2,6 +2,21 @@
 //! trait: which endpoints, which answers mean what, and the re-reads after ambiguous writes. Wire
 //! shapes are in `wire.rs`; sending, retrying and waiting are in `http.rs`. GitHub App token
 //! minting is not here.
+//!
+//! Decisions where SPEC is silent:
+//! - A PR is the environment's only if head and base repository are both `owner/repo` (compared
+//!   case-insensitively, as GitHub names are); a PR whose head repository was deleted is not.
+//! - PR create and merge are never resent after an ambiguous failure (timeout, 5xx): create looks
+//!   the PR up again, merge re-reads the PR (`merged`, head SHA). A 405 without a known reason also
+//!   re-reads the PR, since a PR merged meanwhile answers 405 too.
+//! - Merge refusals: 409 → `HeadMoved`; 405 → `Blocked` (disabled merge commits get a reason saying
+//!   promoter needs them); 403/422 naming reviews, status checks, rules or protection → `Blocked`;
+//!   any other refusal is an error with a hint.
+//! - Gate reads: newest per name; statuses by `updated_at` (list order on the same second), check
+//!   runs by `completed_at`/`started_at`; a status and a check run of the same name and second → the
+//!   worse state. PR bodies are returned with `\r\n` turned into `\n`.
+//! - Status descriptions are cut to 140 characters ([`cut_description`]); callers compare the SCM's
+//!   description with the cut text so an unchanged long description is not rewritten every pass.
 
 mod wire;
 

@@ -1,5 +1,5 @@
 //! The one HTTP path of promoter: an agent built once (User-Agent, timeouts), the provider's auth
-//! header from a [`Secret`], non-2xx answers as a typed [`HttpError`] (with a provider hint),
+//! header from a [`Secret`](crate::model::Secret), non-2xx answers as a typed [`HttpError`] (with a provider hint),
 //! `Link` pagination, retries with jittered backoff, and rate-limit waits under a total budget.
 //! It owns no provider knowledge beyond what the provider passes in (auth header, fixed headers,
 //! hints); URLs, bodies and their meaning live in `github.rs` and its siblings.
@@ -10,10 +10,19 @@
 //! are sent again only when they certainly did not take effect: the connection was never made, or
 //! the SCM answered with a rate limit. After an ambiguous failure the provider re-reads state
 //! instead ([`HttpError::is_ambiguous`]).
+//!
+//! Waiting: `retry-after` first, then a primary-limit reset under a minute away, else a secondary
+//! limit waits 60 s once per request (a second one fails). At most 3 rate-limit waits per request.
+//! All waits, backoff included, count against [`HttpOptions::max_wait`] over the client's life
+//! (one client per run); a wait past it fails with "rate limited until <RFC 3339 time>". Writes
+//! never follow redirects (a redirected POST could silently become a GET); reads do, and keep the
+//! token only on the same https host.
 
+mod error;
+mod options;
 mod wait;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 use std::{fmt, io};
 
@@ -21,10 +30,10 @@ use serde::de::DeserializeOwned;
 use ureq::RequestExt;
 use ureq::http::{HeaderMap, Uri};
 
+pub use error::{HttpError, hint};
+pub use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord};
 pub use wait::{Clock, SystemClock, rfc3339};
 use wait::{Limit, SECONDARY_WAIT};
-
-use crate::model::Secret;
 
 /// At most this many pages are followed for one listing.
 const MAX_PAGES: usize = 50;
@@ -67,197 +76,6 @@ pub enum Retry {
     Idempotent,
     /// Sent again only when it certainly did not take effect (see the module doc).
     NotBlindly,
-}
-
-/// How the provider authenticates: a header name, a value prefix and the token.
-#[derive(Clone)]
-pub struct Auth {
-    header: &'static str,
-    prefix: &'static str,
-    token: Secret,
-}
-
-impl Auth {
-    /// GitHub: `Authorization: Bearer <token>` (docs "Authenticating to the REST API").
-    pub fn bearer(token: Secret) -> Self {
-        Self {
-            header: "authorization",
-            prefix: "Bearer ",
-            token,
-        }
-    }
-    /// GitLab: `PRIVATE-TOKEN: <token>` (docs "REST API authentication").
-    pub fn private_token(token: Secret) -> Self {
-        Self {
-            header: "private-token",
-            prefix: "",
-            token,
-        }
-    }
-    /// Gitea/Forgejo: `Authorization: token <token>` (Gitea API docs "Authentication").
-    pub fn token(token: Secret) -> Self {
-        Self {
-            header: "authorization",
-            prefix: "token ",
-            token,
-        }
-    }
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Auth({}: {}***)", self.header, self.prefix)
-    }
-}
-
-/// One attempt, as the request log hook sees it. Never carries the token or a request body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestRecord {
-    pub method: Method,
-    /// Path without the query.
-    pub path: String,
-    /// `None` when no answer came (connection error, timeout).
-    pub status: Option<u16>,
-    /// 1 for the first try.
-    pub attempt: u32,
-}
-
-pub type RequestHook = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
-/// Turns a non-2xx status and the SCM's message into advice for a person, or nothing.
-pub type HintFn = Arc<dyn Fn(u16, &str) -> Option<String> + Send + Sync>;
-
-/// Knobs of the client. `Default` is what a run uses; tests shorten the waits and inject a clock.
-#[derive(Clone)]
-pub struct HttpOptions {
-    pub connect_timeout: Duration,
-    /// The whole exchange, body included, per try.
-    pub request_timeout: Duration,
-    /// Total time this client may spend waiting (rate limits and backoff) over its life, i.e. one run.
-    pub max_wait: Duration,
-    /// Tries per request for connection errors and 5xx (idempotent requests only).
-    pub tries: u32,
-    /// The first backoff; doubled per try, jittered.
-    pub backoff: Duration,
-    pub clock: Arc<dyn Clock>,
-    /// Called after every try.
-    pub on_request: Option<RequestHook>,
-    /// Where the token came from (an environment variable name), for hints. Never the value.
-    pub token_source: Option<String>,
-}
-
-impl Default for HttpOptions {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            max_wait: Duration::from_secs(120),
-            tries: 3,
-            backoff: Duration::from_secs(1),
-            clock: Arc::new(SystemClock),
-            on_request: None,
-            token_source: None,
-        }
-    }
-}
-
-impl fmt::Debug for HttpOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpOptions")
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("max_wait", &self.max_wait)
-            .field("tries", &self.tries)
-            .field("backoff", &self.backoff)
-            .field("clock", &self.clock)
-            .field("token_source", &self.token_source)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A failed request. Callers branch on [`HttpError::status`] and [`HttpError::is_ambiguous`].
-/// Nothing in it ever holds the token: bodies are redacted, paths carry no query.
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    /// The SCM answered with a non-2xx status.
-    #[error("{method} {path} answered {status}: {message}")]
-    Status {
-        method: Method,
-        path: String,
-        status: u16,
-        /// The SCM's `message` (plus `errors[].message` on validation errors) when the body is
-        /// JSON, else an excerpt of the body.
-        message: String,
-        hint: Option<String>,
-    },
-    /// No answer: connection refused, DNS, TLS, timeout, reset.
-    #[error("{method} {path} failed: {detail}")]
-    Transport {
-        method: Method,
-        path: String,
-        detail: String,
-        /// The request may have reached the server.
-        maybe_sent: bool,
-    },
-    /// A rate limit that lasts past what this run may wait.
-    #[error("{method} {path}: rate limited until {until}")]
-    RateLimited {
-        method: Method,
-        path: String,
-        until: String,
-    },
-    /// A 2xx answer whose body is not what was expected.
-    #[error("{method} {path} answered with an unexpected body: {detail}")]
-    Decode {
-        method: Method,
-        path: String,
-        detail: String,
-    },
-    #[error("{0}")]
-    Setup(String),
-}
-
-impl HttpError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            HttpError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// The SCM's message for a non-2xx answer.
-    pub fn message(&self) -> Option<&str> {
-        match self {
-            HttpError::Status { message, .. } => Some(message),
-            _ => None,
-        }
-    }
-
-    pub fn hint(&self) -> Option<&str> {
-        match self {
-            HttpError::Status { hint, .. } => hint.as_deref(),
-            HttpError::RateLimited { .. } => {
-                Some("the SCM's rate limit is exhausted; run again after the time shown")
-            }
-            _ => None,
-        }
-    }
-
-    /// The request may or may not have taken effect: no answer after sending, or a 5xx.
-    pub fn is_ambiguous(&self) -> bool {
-        match self {
-            HttpError::Transport { maybe_sent, .. } => *maybe_sent,
-            HttpError::Status { status, .. } => *status >= 500,
-            _ => false,
-        }
-    }
-}
-
-/// The first hint found in an error chain (for the top level's `hint:` line).
-pub fn hint(error: &anyhow::Error) -> Option<&str> {
-    error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<HttpError>())
-        .and_then(HttpError::hint)
 }
 
 /// A 2xx answer.

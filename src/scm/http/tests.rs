@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::*;
+use crate::model::Secret;
 use crate::scm::test_server::{Canned, ScriptedServer};
 
 const TOKEN: &str = "ghp_TESTTOKEN0123456789";
