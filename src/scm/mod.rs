@@ -2,6 +2,11 @@
 //! types, implemented once per provider. Wire structs stay private to each provider file; the one
 //! HTTP path is `http.rs`.
 
+pub mod github;
+pub mod http;
+#[cfg(test)]
+mod test_server;
+
 use crate::model::{BranchName, GateState, PrNumber, Sha};
 
 /// An open promotion pull request (GitLab: merge request) as the SCM shows it.

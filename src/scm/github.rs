@@ -1,0 +1,439 @@
+//! GitHub (github.com and Enterprise Server, REST v3, API version 2022-11-28) behind the [`Scm`]
+//! trait: which endpoints, which answers mean what, and the re-reads after ambiguous writes. Wire
+//! shapes are in `wire.rs`; sending, retrying and waiting are in `http.rs`. GitHub App token
+//! minting is not here.
+//!
+//! Decisions where SPEC is silent:
+//! - A PR is the environment's only if head and base repository are both `owner/repo` (compared
+//!   case-insensitively, as GitHub names are); a PR whose head repository was deleted is not.
+//! - PR create and merge are never resent after an ambiguous failure (timeout, 5xx): create looks
+//!   the PR up again, merge re-reads the PR (`merged`, head SHA). A 405 without a known reason also
+//!   re-reads the PR, since a PR merged meanwhile answers 405 too.
+//! - Merge refusals: 409 → `HeadMoved`; 405 → `Blocked` (disabled merge commits get a reason saying
+//!   promoter needs them); 403/422 naming reviews, status checks, rules or protection → `Blocked`;
+//!   any other refusal is an error with a hint.
+//! - Gate reads: newest per name; statuses by `updated_at` (list order on the same second), check
+//!   runs by `completed_at`/`started_at`; a status and a check run of the same name and second → the
+//!   worse state. PR bodies are returned with `\r\n` turned into `\n`.
+//! - Status descriptions are cut to 140 characters ([`cut_description`]); callers compare the SCM's
+//!   description with the cut text so an unchanged long description is not rewritten every pass.
+
+mod wire;
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
+use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+
+/// GitHub rejects commit status descriptions longer than this (observed; docs
+/// repos/create-commit-status call it "a short description").
+pub const STATUS_DESCRIPTION_LIMIT: usize = 140;
+
+/// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
+/// percent-encoded, `/` included.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// What GitHub will show for a description promoter writes: cut to 140 characters on a character
+/// boundary. Callers compare the SCM's description with this, not with the uncut text.
+pub fn cut_description(text: &str) -> String {
+    text.chars().take(STATUS_DESCRIPTION_LIMIT).collect()
+}
+
+/// A GitHub repository seen through one token.
+#[derive(Debug)]
+pub struct GitHub {
+    http: HttpClient,
+    owner: String,
+    repo: String,
+    /// `owner/repo`, compared case-insensitively with `head.repo.full_name`.
+    full_name: String,
+}
+
+impl GitHub {
+    /// `api_url`: `https://api.github.com` or `https://HOST/api/v3`. Without a token, requests
+    /// are anonymous (public repositories, reads only, 60 requests an hour).
+    pub fn new(
+        api_url: &str,
+        owner: &str,
+        repo: &str,
+        token: Option<Secret>,
+        options: HttpOptions,
+    ) -> anyhow::Result<Self> {
+        let hint = hints(
+            api_url,
+            owner,
+            repo,
+            token.is_some(),
+            options.token_source.clone(),
+        );
+        // Docs "Authenticating to the REST API": `Authorization: Bearer <token>` for every token kind.
+        let http = HttpClient::new(api_url, token.map(Auth::bearer), options)
+            .with_context(|| format!("setting up the GitHub client for {api_url}"))?
+            // Docs "Getting started with the REST API" → "Headers": the media type and the pinned
+            // API version (2022-11-28 still has `merge_commit_sha`, which is read only as a bonus).
+            .with_header("accept", "application/vnd.github+json")
+            .with_header("x-github-api-version", "2022-11-28")
+            .with_hint(hint);
+        Ok(Self {
+            http,
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+            full_name: format!("{owner}/{repo}"),
+        })
+    }
+
+    fn repo_path(&self) -> String {
+        format!(
+            "/repos/{}/{}",
+            utf8_percent_encode(&self.owner, COMPONENT),
+            utf8_percent_encode(&self.repo, COMPONENT)
+        )
+    }
+
+    fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl serde::Serialize,
+        retry: Retry,
+    ) -> Result<T, HttpError> {
+        let body = serde_json::to_value(body).expect("wire bodies serialise");
+        let answer = self.http.send(method, path, Some(&body), retry)?;
+        serde_json::from_str(&answer.body).map_err(|e| HttpError::Decode {
+            method,
+            path: path.split('?').next().unwrap_or(path).to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    fn get_pull(&self, number: PrNumber) -> anyhow::Result<wire::Pull> {
+        let path = format!("{}/pulls/{}", self.repo_path(), number.0);
+        Ok(self.http.get_json(&path)?)
+    }
+
+    fn find(&self, head: &BranchName, base: &BranchName) -> anyhow::Result<Option<PullRequest>> {
+        // Docs pulls/list: `head` filters by "user or organization name and branch name in the
+        // format user:ref-name"; without the owner prefix GitHub ignores it (observed, many
+        // reports), so the owner is always sent and the answer is checked again below.
+        let path = format!(
+            "{}/pulls?state=open&head={}:{}&base={}&per_page=100",
+            self.repo_path(),
+            utf8_percent_encode(&self.owner, COMPONENT),
+            utf8_percent_encode(head.as_str(), COMPONENT),
+            utf8_percent_encode(base.as_str(), COMPONENT),
+        );
+        let mut found: Vec<wire::Pull> = Vec::new();
+        self.http.get_pages(&path, |page: Vec<wire::Pull>| {
+            found.extend(
+                page.into_iter()
+                    .filter(|p| p.is_promotion_pr(&self.full_name, head, base)),
+            );
+        })?;
+        // GitHub allows one open PR per head/base in a repository (422 "already exists"), so
+        // more than one cannot happen; the lowest number keeps the choice deterministic anyway.
+        let Some(pull) = found.into_iter().min_by_key(|p| p.number) else {
+            return Ok(None);
+        };
+        let number = pull.number;
+        let pr = pull
+            .into_domain()
+            .map_err(|e| anyhow::anyhow!("pull request #{number} has an unexpected shape: {e}"))?;
+        Ok(Some(pr))
+    }
+
+    /// After a merge answer that does not say what happened: the PR shows whether it merged.
+    fn merge_outcome_from_pull(
+        &self,
+        number: PrNumber,
+        head_sha: &Sha,
+    ) -> anyhow::Result<Option<MergeOutcome>> {
+        let pull = self.get_pull(number).with_context(|| {
+            format!("re-reading pull request {number} to see whether it merged")
+        })?;
+        if pull.merged == Some(true) {
+            let merge_sha = pull
+                .merge_commit_sha
+                .as_deref()
+                .and_then(|s| Sha::parse(s).ok());
+            return Ok(Some(MergeOutcome::Merged { merge_sha }));
+        }
+        if !pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
+            return Ok(Some(MergeOutcome::HeadMoved));
+        }
+        Ok(None)
+    }
+}
+
+impl Scm for GitHub {
+    fn find_open_pull_request(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> anyhow::Result<Option<PullRequest>> {
+        self.find(head, base).with_context(|| {
+            format!(
+                "finding the open pull request from `{head}` into `{base}` in {}",
+                self.full_name
+            )
+        })
+    }
+
+    fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
+        let context = || {
+            format!(
+                "opening a pull request from `{}` into `{}` in {}",
+                new.head, new.base, self.full_name
+            )
+        };
+        let body = wire::CreatePull {
+            title: &new.title,
+            body: &new.body,
+            // Same-repository PR: the plain branch name (docs pulls/create, `head`).
+            head: new.head.as_str(),
+            base: new.base.as_str(),
+        };
+        let path = format!("{}/pulls", self.repo_path());
+        // A create that may have happened is never sent twice: it is looked up instead.
+        let error = match self.send::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
+            Ok(pull) => {
+                return pull
+                    .into_domain()
+                    .map_err(anyhow::Error::msg)
+                    .with_context(context);
+            }
+            Err(error) => error,
+        };
+        // 422 "A pull request already exists for owner:branch." (validation-error `errors[].message`;
+        // observed, not in the docs): someone or an earlier pass opened it; adopt that one.
+        let exists = error.status() == Some(422)
+            && error
+                .message()
+                .is_some_and(|m| m.contains("already exists"));
+        if (exists || error.is_ambiguous())
+            && let Some(pr) = self.find(&new.head, &new.base).with_context(context)?
+        {
+            return Ok(pr);
+        }
+        Err(anyhow::Error::new(error)).with_context(context)
+    }
+
+    fn update_pull_request(
+        &self,
+        number: PrNumber,
+        title: &str,
+        body: &str,
+    ) -> anyhow::Result<PullRequest> {
+        let path = format!("{}/pulls/{}", self.repo_path(), number.0);
+        // Docs pulls/update: PATCH with the same title and body twice leaves the same PR.
+        let pull: wire::Pull = self
+            .send(
+                Method::Patch,
+                &path,
+                &wire::UpdatePull { title, body },
+                Retry::Idempotent,
+            )
+            .with_context(|| format!("updating pull request {number} in {}", self.full_name))?;
+        pull.into_domain()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("reading the updated pull request {number}"))
+    }
+
+    fn merge_pull_request(
+        &self,
+        number: PrNumber,
+        head_sha: &Sha,
+        title: &str,
+        message: &str,
+    ) -> anyhow::Result<MergeOutcome> {
+        let context = || {
+            format!(
+                "merging pull request {number} at {} in {}",
+                head_sha.short(),
+                self.full_name
+            )
+        };
+        let path = format!("{}/pulls/{}/merge", self.repo_path(), number.0);
+        let body = wire::MergePull {
+            commit_title: title,
+            commit_message: message,
+            sha: head_sha.as_str(),
+            // Promotion history relies on merge commits (trailers, SPEC §3).
+            merge_method: "merge",
+        };
+        let error =
+            match self.send::<wire::MergeResult>(Method::Put, &path, &body, Retry::NotBlindly) {
+                // Docs pulls/merge, 200: `sha` is the merge commit.
+                Ok(result) => {
+                    let merge_sha = result.sha.as_deref().and_then(|s| Sha::parse(s).ok());
+                    return Ok(MergeOutcome::Merged { merge_sha });
+                }
+                Err(error) => error,
+            };
+        if error.is_ambiguous() {
+            // The merge may have happened: the PR says (SPEC §7, "already merged" is success).
+            return match self
+                .merge_outcome_from_pull(number, head_sha)
+                .with_context(context)?
+            {
+                Some(outcome) => Ok(outcome),
+                None => Err(anyhow::Error::new(error)).with_context(context),
+            };
+        }
+        let status = error.status().unwrap_or_default();
+        let text = error.message().unwrap_or_default().to_owned();
+        match refusal(status, &text) {
+            Refusal::HeadMoved => Ok(MergeOutcome::HeadMoved),
+            Refusal::Blocked(reason) => Ok(MergeOutcome::Blocked { reason }),
+            Refusal::Unclear => {
+                // "Pull Request is not mergeable" also answers a PR merged meanwhile.
+                if let Some(MergeOutcome::Merged { merge_sha }) = self
+                    .merge_outcome_from_pull(number, head_sha)
+                    .with_context(context)?
+                {
+                    return Ok(MergeOutcome::Merged { merge_sha });
+                }
+                Ok(MergeOutcome::Blocked { reason: text })
+            }
+            Refusal::Error => Err(anyhow::Error::new(error)).with_context(context),
+        }
+    }
+
+    fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>> {
+        let context = || {
+            format!(
+                "reading commit statuses and check runs of {} in {}",
+                sha.short(),
+                self.full_name
+            )
+        };
+        let commit = format!("{}/commits/{}", self.repo_path(), sha);
+        let mut statuses = Vec::new();
+        // Docs repos/list-commit-statuses-for-ref: every status, newest first, paginated.
+        self.http
+            .get_pages(
+                &format!("{commit}/statuses?per_page=100"),
+                |page: Vec<wire::CommitStatus>| statuses.extend(page),
+            )
+            .with_context(context)?;
+        let mut runs = Vec::new();
+        // Docs checks/list-for-ref: `filter=latest` (the default) gives the latest run per suite;
+        // the body is `{total_count, check_runs}`, paginated by `link`.
+        self.http
+            .get_pages(
+                &format!("{commit}/check-runs?per_page=100"),
+                |page: wire::CheckRuns| runs.extend(page.check_runs),
+            )
+            .with_context(context)?;
+        Ok(wire::reduce(statuses, runs))
+    }
+
+    fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
+        // SPEC §3: the previous-environment gate is never `failure` (it would block a PR for good).
+        if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
+            bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
+        }
+        let description = cut_description(&status.description);
+        let body = wire::CreateStatus {
+            state: status.state.as_str(),
+            description: &description,
+            context: &status.context,
+            target_url: status.target_url.as_deref(),
+        };
+        let path = format!("{}/statuses/{}", self.repo_path(), sha);
+        // Docs repos/create-commit-status: the latest status per context wins, so a repeated
+        // write of the same status changes nothing a reader sees; safe to resend.
+        let _: wire::CommitStatus = self
+            .send(Method::Post, &path, &body, Retry::Idempotent)
+            .with_context(|| {
+                format!(
+                    "writing commit status `{}` ({}) on {} in {}",
+                    status.context,
+                    status.state.as_str(),
+                    sha.short(),
+                    self.full_name
+                )
+            })?;
+        Ok(())
+    }
+}
+
+/// What a refused merge means.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    HeadMoved,
+    Blocked(String),
+    /// 405 without a known reason: maybe merged meanwhile, re-read.
+    Unclear,
+    Error,
+}
+
+fn refusal(status: u16, message: &str) -> Refusal {
+    let lower = message.to_ascii_lowercase();
+    let protection = [
+        "review",
+        "status check",
+        "protected branch",
+        "branch protection",
+        "rule",
+        "required",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    match status {
+        // Docs pulls/merge: 409 "Conflict if sha was provided and pull request head did not match".
+        409 => Refusal::HeadMoved,
+        // Docs pulls/merge: 405 "Method Not Allowed if merge cannot be performed". Merge commits
+        // disabled answers "Merge commits are not allowed on this repository." (observed).
+        405 if lower.contains("merge commit") && lower.contains("not allowed") => {
+            Refusal::Blocked(format!(
+                "the repository does not allow merge commits, which promoter needs: enable \"Allow merge commits\" in the repository settings (GitHub said: {message})"
+            ))
+        }
+        405 if protection || lower.contains("base branch was modified") => {
+            Refusal::Blocked(message.to_owned())
+        }
+        405 => Refusal::Unclear,
+        // Rulesets and branch protection answer 403/422 with the unmet rule (observed).
+        403 | 422 if protection => Refusal::Blocked(message.to_owned()),
+        _ => Refusal::Error,
+    }
+}
+
+/// The advice shown under GitHub errors (SPEC §7, issue 5).
+fn hints(
+    api_url: &str,
+    owner: &str,
+    repo: &str,
+    has_token: bool,
+    token_source: Option<String>,
+) -> HintFn {
+    let api_url = api_url.to_owned();
+    let full_name = format!("{owner}/{repo}");
+    let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
+    Arc::new(move |status, _message| {
+        match status {
+        401 if has_token => Some(format!(
+            "GitHub refused the token: check that {variable} holds a valid, unexpired token"
+        )),
+        401 => Some("no token was given: set PROMOTER_TOKEN, GITHUB_TOKEN or the variable named by scm.tokenEnv".to_owned()),
+        403 => Some(format!(
+            "the token may lack a permission on {full_name} (pull requests: write, contents: write, commit statuses: write, checks: read; classic tokens: `repo`), or a rate limit was hit"
+        )),
+        404 => Some(format!(
+            "repository {full_name} is not visible to this token, or scm.apiUrl ({api_url}) is wrong"
+        )),
+        _ => None,
+    }
+    })
+}
+
+#[cfg(test)]
+mod tests;

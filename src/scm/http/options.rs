@@ -1,0 +1,114 @@
+//! What a provider and a run configure on the HTTP client: the auth header, timeouts, the wait
+//! budget, the clock and the request hook. No sending.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Clock, Method, SystemClock};
+use crate::model::Secret;
+
+/// How the provider authenticates: a header name, a value prefix and the token.
+#[derive(Clone)]
+pub struct Auth {
+    pub(super) header: &'static str,
+    pub(super) prefix: &'static str,
+    pub(super) token: Secret,
+}
+
+impl Auth {
+    /// GitHub: `Authorization: Bearer <token>` (docs "Authenticating to the REST API").
+    pub fn bearer(token: Secret) -> Self {
+        Self {
+            header: "authorization",
+            prefix: "Bearer ",
+            token,
+        }
+    }
+    /// GitLab: `PRIVATE-TOKEN: <token>` (docs "REST API authentication").
+    pub fn private_token(token: Secret) -> Self {
+        Self {
+            header: "private-token",
+            prefix: "",
+            token,
+        }
+    }
+    /// Gitea/Forgejo: `Authorization: token <token>` (Gitea API docs "Authentication").
+    pub fn token(token: Secret) -> Self {
+        Self {
+            header: "authorization",
+            prefix: "token ",
+            token,
+        }
+    }
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Auth({}: {}***)", self.header, self.prefix)
+    }
+}
+
+/// One attempt, as the request log hook sees it. Never carries the token or a request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub method: Method,
+    /// Path without the query.
+    pub path: String,
+    /// `None` when no answer came (connection error, timeout).
+    pub status: Option<u16>,
+    /// 1 for the first try.
+    pub attempt: u32,
+}
+
+pub type RequestHook = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
+/// Turns a non-2xx status and the SCM's message into advice for a person, or nothing.
+pub type HintFn = Arc<dyn Fn(u16, &str) -> Option<String> + Send + Sync>;
+
+/// Knobs of the client. `Default` is what a run uses; tests shorten the waits and inject a clock.
+#[derive(Clone)]
+pub struct HttpOptions {
+    pub connect_timeout: Duration,
+    /// The whole exchange, body included, per try.
+    pub request_timeout: Duration,
+    /// Total time this client may spend waiting (rate limits and backoff) over its life, i.e. one run.
+    pub max_wait: Duration,
+    /// Tries per request for connection errors and 5xx (idempotent requests only).
+    pub tries: u32,
+    /// The first backoff; doubled per try, jittered.
+    pub backoff: Duration,
+    pub clock: Arc<dyn Clock>,
+    /// Called after every try.
+    pub on_request: Option<RequestHook>,
+    /// Where the token came from (an environment variable name), for hints. Never the value.
+    pub token_source: Option<String>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_wait: Duration::from_secs(120),
+            tries: 3,
+            backoff: Duration::from_secs(1),
+            clock: Arc::new(SystemClock),
+            on_request: None,
+            token_source: None,
+        }
+    }
+}
+
+impl fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_wait", &self.max_wait)
+            .field("tries", &self.tries)
+            .field("backoff", &self.backoff)
+            .field("clock", &self.clock)
+            .field("token_source", &self.token_source)
+            .finish_non_exhaustive()
+    }
+}
