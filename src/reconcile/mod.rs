@@ -9,6 +9,7 @@
 //! planner treats as "unknown": pending gates, no status write, no PR step.
 
 pub mod plan;
+pub mod steps;
 pub mod text;
 
 #[cfg(test)]

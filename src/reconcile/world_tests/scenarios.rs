@@ -461,3 +461,24 @@ fn every_scm_read_is_skipped_where_the_plan_does_not_need_it() {
         ]
     );
 }
+
+#[test]
+fn a_long_status_description_is_cut_to_140_characters_and_not_rewritten() {
+    const LONG: &str = "a-region-with-a-very-long-name-because-someone-encoded-the-cluster-the-team-and-the-cost-centre-into-it-and-then-some";
+    let mut world = World::new(&[env(LONG), env("staging")]);
+    world.hydrate("staging", 'b');
+    world.pass_then_stable();
+    let written = world
+        .status(
+            &world.staging_tip("staging"),
+            "promoter-previous-environment",
+        )
+        .unwrap();
+    assert_eq!(written.description.chars().count(), 140);
+    assert!(
+        written
+            .description
+            .starts_with("Waiting for the hydrator to process bbbbbbb for `environment/a-region")
+    );
+    assert!(written.description.ends_with('…'));
+}
