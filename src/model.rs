@@ -297,14 +297,14 @@ pub struct HydratorMetadata {
     pub date: Option<time::OffsetDateTime>,
     pub subject: String,
     pub body: String,
-    pub references: Vec<DryReference>,
+    pub references: Vec<ReferenceCommit>,
 }
 
 /// One `references[].commit` entry of `hydrator.metadata`: a commit elsewhere (e.g. the app
-/// repository) that led to this DRY commit. Displayed only, so its SHA is kept as written.
+/// repository) that led to this DRY commit. Displayed only, never used to decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DryReference {
-    pub sha: String,
+pub struct ReferenceCommit {
+    pub sha: Option<Sha>,
     pub repo_url: String,
     pub author: String,
     pub date: Option<time::OffsetDateTime>,

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::config::{Config, Environment as EnvConfig, Provider, PullRequestTemplates, Strategy};
 use crate::gates::{GateResult, rfc3339};
-use crate::model::{BranchName, DryReference, HydratorMetadata, Sha};
+use crate::model::{BranchName, HydratorMetadata, ReferenceCommit, Sha};
 use crate::reconcile::GitFacts;
 use crate::scm::PullRequest;
 
@@ -320,9 +320,9 @@ fn dry_value(meta: Option<&HydratorMetadata>, provider: Provider, web_url: &str)
     )
 }
 
-fn reference_value(r: &DryReference) -> Value {
+fn reference_value(r: &ReferenceCommit) -> Value {
     commit_value(
-        &r.sha,
+        r.sha.as_ref().map(Sha::as_str).unwrap_or_default(),
         &r.subject,
         &r.body,
         r.date,
@@ -387,8 +387,8 @@ fn sample_context() -> Value {
         date: None,
         subject: "Change the replica count".into(),
         body: "Body".into(),
-        references: vec![DryReference {
-            sha: "c".repeat(40),
+        references: vec![ReferenceCommit {
+            sha: Some(sha('c')),
             repo_url: "https://example.com/acme/app.git".into(),
             author: "Jane Doe <jane@example.com>".into(),
             date: None,

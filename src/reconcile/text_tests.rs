@@ -15,8 +15,8 @@ fn git(live: Option<HydratorMetadata>) -> GitFacts {
     proposed.subject = "Raise the replica count".into();
     proposed.body = "Traffic doubled.\n".into();
     proposed.date = Some(datetime!(2026-02-28 17:00:00 +01:00));
-    proposed.references = vec![DryReference {
-        sha: "1234567890abcdef1234567890abcdef12345678".into(),
+    proposed.references = vec![ReferenceCommit {
+        sha: Some(Sha::parse("1234567890abcdef1234567890abcdef12345678").unwrap()),
         repo_url: "https://github.com/acme/app.git".into(),
         author: "Bob <bob@example.com>".into(),
         date: None,
