@@ -5,7 +5,9 @@
 pub mod ci_env;
 pub mod cli;
 pub mod config;
+pub mod gates;
 pub mod model;
+pub mod reconcile;
 pub mod scm;
 
 use std::ffi::OsString;

@@ -284,6 +284,34 @@ impl GateState {
     }
 }
 
+/// The parsed `hydrator.metadata` of one hydrated commit (SPEC §1). The git layer fills it; the
+/// planner and the PR templates read it. Optional text fields are empty strings when absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HydratorMetadata {
+    /// The DRY commit this hydrated commit was rendered from.
+    pub dry_sha: Sha,
+    pub repo_url: String,
+    /// `Name <email>`.
+    pub author: String,
+    /// The DRY commit time; `None` when empty or missing ("unknown", not an error).
+    pub date: Option<time::OffsetDateTime>,
+    pub subject: String,
+    pub body: String,
+    pub references: Vec<ReferenceCommit>,
+}
+
+/// One `references[].commit` entry of `hydrator.metadata`: a commit elsewhere (e.g. the app
+/// repository) that led to this DRY commit. Displayed only, never used to decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceCommit {
+    pub sha: Option<Sha>,
+    pub repo_url: String,
+    pub author: String,
+    pub date: Option<time::OffsetDateTime>,
+    pub subject: String,
+    pub body: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

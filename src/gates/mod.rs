@@ -1,1 +1,385 @@
-//! (being written)
+//! Gate evaluation: turning the SCM's status reports into a [`GateState`] per gate key (SPEC §4.1),
+//! the built-in gates computed from git facts (soak time, SPEC §4.3) and the previous-environment
+//! rule ([`previous`], SPEC §3). Pure functions: no I/O, no clock (callers pass `now`).
+//!
+//! Not here: reading reports from the SCM (that is `scm`), deciding what to write or merge (that is
+//! `reconcile::plan`).
+
+pub mod previous;
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::Gate;
+use crate::model::{BranchName, GateKey, GateState};
+use crate::scm::StatusReport;
+
+/// GitHub refuses commit status descriptions longer than this; the planner cuts before comparing
+/// so a cut description is not rewritten every pass.
+/// <https://docs.github.com/en/rest/commits/statuses#create-a-commit-status> (`description`).
+pub const MAX_DESCRIPTION_CHARS: usize = 140;
+
+/// How a gate's state is found. Built-ins are computed by promoter and written to the SCM under
+/// their key so people see them; more built-ins (deployment windows, manual hold) slot in here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateKind {
+    /// Read from commit statuses / check runs on the SCM.
+    Scm,
+    /// Success once the live tip has been live for this long.
+    Soak(Duration),
+}
+
+impl GateKind {
+    pub fn of(gate: &Gate) -> Self {
+        match gate.soak_time {
+            Some(duration) => GateKind::Soak(duration),
+            None => GateKind::Scm,
+        }
+    }
+
+    /// Built-in gates are computed by promoter, not read.
+    pub fn is_built_in(self) -> bool {
+        !matches!(self, GateKind::Scm)
+    }
+}
+
+/// The state of one gate on one commit, with the reason shown to people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GateResult {
+    pub key: GateKey,
+    pub state: GateState,
+    pub description: String,
+    pub target_url: Option<String>,
+}
+
+impl GateResult {
+    pub fn new(key: GateKey, state: GateState, description: impl Into<String>) -> Self {
+        Self {
+            key,
+            state,
+            description: description.into(),
+            target_url: None,
+        }
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.state == GateState::Success
+    }
+}
+
+/// Whether every gate passed (an empty list passes).
+pub fn all_success(gates: &[GateResult]) -> bool {
+    gates.iter().all(GateResult::is_success)
+}
+
+/// A gate whose reports were not read in this pass (observe skipped the SCM call, or the call
+/// failed). Pending, never success: promoter only merges on facts it read.
+pub fn not_read(key: &GateKey) -> GateResult {
+    GateResult::new(
+        key.clone(),
+        GateState::Pending,
+        format!("`{key}` was not read in this pass"),
+    )
+}
+
+/// SPEC §4.1: the reports named exactly `key` or `key/<branch>` decide the gate; several → failure
+/// if any failed, else pending if any is pending, else success; none → pending.
+pub fn evaluate_reports(
+    key: &GateKey,
+    branch: &BranchName,
+    reports: &[StatusReport],
+) -> GateResult {
+    let scoped = format!("{key}/{branch}");
+    let mut matching: Vec<&StatusReport> = reports
+        .iter()
+        .filter(|r| r.name == key.as_str() || r.name == scoped)
+        .collect();
+    matching.sort_by(|a, b| a.name.cmp(&b.name));
+    let Some(state) = combine(matching.iter().map(|r| r.state)) else {
+        return GateResult::new(
+            key.clone(),
+            GateState::Pending,
+            format!("waiting for `{key}` to be reported"),
+        );
+    };
+    let decisive = matching
+        .iter()
+        .find(|r| r.state == state)
+        .expect("the combined state comes from one of the matching reports");
+    let description = if decisive.description.trim().is_empty() {
+        format!("`{}` is {}", decisive.name, state.as_str())
+    } else {
+        decisive.description.clone()
+    };
+    GateResult {
+        key: key.clone(),
+        state,
+        description,
+        target_url: decisive.target_url.clone(),
+    }
+}
+
+/// failure > pending > success; `None` when there is nothing to combine.
+fn combine(states: impl Iterator<Item = GateState>) -> Option<GateState> {
+    states.fold(None, |acc, state| match (acc, state) {
+        (None, s) => Some(s),
+        (Some(GateState::Failure), _) | (_, GateState::Failure) => Some(GateState::Failure),
+        (Some(GateState::Pending), _) | (_, GateState::Pending) => Some(GateState::Pending),
+        _ => Some(GateState::Success),
+    })
+}
+
+/// SPEC §4.3: success once `live_since + soak <= now`; the pending text names a fixed end time so
+/// it does not change from pass to pass.
+pub fn evaluate_soak(
+    key: &GateKey,
+    soak: Duration,
+    live_since: OffsetDateTime,
+    now: OffsetDateTime,
+) -> GateResult {
+    let until = time::Duration::try_from(soak)
+        .ok()
+        .and_then(|d| live_since.checked_add(d));
+    match until {
+        Some(until) if until <= now => GateResult::new(
+            key.clone(),
+            GateState::Success,
+            format!("soaked for {}", format_duration(soak)),
+        ),
+        Some(until) => GateResult::new(
+            key.clone(),
+            GateState::Pending,
+            format!("soaking until {}", rfc3339(until)),
+        ),
+        None => GateResult::new(
+            key.clone(),
+            GateState::Pending,
+            format!("soaking for {}", format_duration(soak)),
+        ),
+    }
+}
+
+/// An active gate of an environment, on its live tip. Built-ins are computed from git facts;
+/// SCM gates from the reports, or [`not_read`] when they were not read.
+pub fn evaluate_active(
+    gate: &Gate,
+    branch: &BranchName,
+    live_since: OffsetDateTime,
+    live_reports: Option<&[StatusReport]>,
+    now: OffsetDateTime,
+) -> GateResult {
+    match GateKind::of(gate) {
+        GateKind::Soak(soak) => evaluate_soak(&gate.key, soak, live_since, now),
+        GateKind::Scm => match live_reports {
+            Some(reports) => evaluate_reports(&gate.key, branch, reports),
+            None => not_read(&gate.key),
+        },
+    }
+}
+
+/// A proposed gate of an environment, on its staging tip.
+pub fn evaluate_proposed(
+    gate: &Gate,
+    branch: &BranchName,
+    staging_reports: Option<&[StatusReport]>,
+) -> GateResult {
+    match staging_reports {
+        Some(reports) => evaluate_reports(&gate.key, branch, reports),
+        None => not_read(&gate.key),
+    }
+}
+
+/// Cuts a status description to [`MAX_DESCRIPTION_CHARS`] characters, ending with `…` when cut.
+pub fn cut_description(text: &str) -> String {
+    if text.chars().count() <= MAX_DESCRIPTION_CHARS {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(MAX_DESCRIPTION_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// `90s`, `30m`, `2h`, `1d`, or a combination (`1h30m`) — the units of promotion.yaml.
+pub fn format_duration(duration: Duration) -> String {
+    let mut secs = duration.as_secs();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+/// RFC 3339 in UTC, to the second.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    let utc = at
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .expect("0 is a valid nanosecond");
+    utc.format(&Rfc3339)
+        .expect("every UTC date time formats as RFC 3339")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn key(k: &str) -> GateKey {
+        GateKey::parse(k).unwrap()
+    }
+
+    fn branch() -> BranchName {
+        BranchName::parse("environment/dev").unwrap()
+    }
+
+    fn report(name: &str, state: GateState) -> StatusReport {
+        StatusReport {
+            name: name.into(),
+            state,
+            description: format!("{name} says {}", state.as_str()),
+            target_url: Some(format!("https://ci.example/{name}")),
+        }
+    }
+
+    #[test]
+    fn a_missing_report_is_pending_and_says_what_it_waits_for() {
+        let got = evaluate_reports(
+            &key("health"),
+            &branch(),
+            &[report("other", GateState::Success)],
+        );
+        assert_eq!(got.state, GateState::Pending);
+        assert_eq!(got.description, "waiting for `health` to be reported");
+        assert_eq!(got.target_url, None);
+    }
+
+    #[test]
+    fn reports_named_key_or_key_slash_branch_match_and_others_do_not() {
+        let b = branch();
+        let k = key("health");
+        for name in ["health", "health/environment/dev"] {
+            let got = evaluate_reports(&k, &b, &[report(name, GateState::Success)]);
+            assert_eq!(got.state, GateState::Success, "{name}");
+            assert_eq!(
+                got.target_url.as_deref(),
+                Some(format!("https://ci.example/{name}").as_str())
+            );
+        }
+        for name in [
+            "healthy",
+            "health/environment/prod",
+            "x/health",
+            "Health",
+            "health/",
+        ] {
+            let got = evaluate_reports(&k, &b, &[report(name, GateState::Success)]);
+            assert_eq!(got.state, GateState::Pending, "{name} must not match");
+        }
+    }
+
+    #[test]
+    fn several_matches_combine_failure_over_pending_over_success() {
+        use GateState::*;
+        let cases = [
+            (Success, Success, Success),
+            (Success, Pending, Pending),
+            (Pending, Success, Pending),
+            (Success, Failure, Failure),
+            (Failure, Pending, Failure),
+            (Pending, Pending, Pending),
+            (Failure, Failure, Failure),
+        ];
+        for (plain, scoped, want) in cases {
+            let reports = [
+                report("health", plain),
+                report("health/environment/dev", scoped),
+            ];
+            let got = evaluate_reports(&key("health"), &branch(), &reports);
+            assert_eq!(got.state, want, "{plain:?} + {scoped:?}");
+            let decisive = reports.iter().find(|r| r.state == want).unwrap();
+            assert_eq!(got.description, decisive.description);
+        }
+    }
+
+    #[test]
+    fn an_empty_description_is_replaced_by_the_report_name_and_state() {
+        let mut r = report("health", GateState::Failure);
+        r.description = " ".into();
+        let got = evaluate_reports(&key("health"), &branch(), &[r]);
+        assert_eq!(got.description, "`health` is failure");
+    }
+
+    #[test]
+    fn soak_succeeds_exactly_at_the_boundary() {
+        let live = datetime!(2026-01-01 10:00:00 UTC);
+        let soak = Duration::from_secs(30 * 60);
+        let k = key("soak");
+        let before = evaluate_soak(&k, soak, live, datetime!(2026-01-01 10:29:59 UTC));
+        assert_eq!(before.state, GateState::Pending);
+        assert_eq!(before.description, "soaking until 2026-01-01T10:30:00Z");
+        let at = evaluate_soak(&k, soak, live, datetime!(2026-01-01 10:30:00 UTC));
+        assert_eq!(at.state, GateState::Success);
+        assert_eq!(at.description, "soaked for 30m");
+        let after = evaluate_soak(&k, soak, live, datetime!(2026-01-02 00:00:00 UTC));
+        assert_eq!(after.state, GateState::Success);
+    }
+
+    #[test]
+    fn soak_pending_text_is_the_same_on_every_pass_and_in_utc() {
+        let live = datetime!(2026-01-01 12:00:00 +02:00);
+        let soak = Duration::from_secs(3600);
+        let k = key("soak");
+        let a = evaluate_soak(&k, soak, live, datetime!(2026-01-01 10:05:00 UTC));
+        let b = evaluate_soak(&k, soak, live, datetime!(2026-01-01 10:50:00 UTC));
+        assert_eq!(a, b);
+        assert_eq!(a.description, "soaking until 2026-01-01T11:00:00Z");
+    }
+
+    #[test]
+    fn soak_ignores_reports_and_scm_gates_not_read_are_pending() {
+        let live = datetime!(2026-01-01 10:00:00 UTC);
+        let now = datetime!(2026-01-01 11:00:00 UTC);
+        let soak = Gate {
+            key: key("soak"),
+            soak_time: Some(Duration::from_secs(60)),
+        };
+        let failing = [report("soak", GateState::Failure)];
+        let got = evaluate_active(&soak, &branch(), live, Some(&failing), now);
+        assert_eq!(got.state, GateState::Success);
+        let health = Gate {
+            key: key("health"),
+            soak_time: None,
+        };
+        let got = evaluate_active(&health, &branch(), live, None, now);
+        assert_eq!(got.state, GateState::Pending);
+        assert_eq!(got.description, "`health` was not read in this pass");
+    }
+
+    #[test]
+    fn descriptions_are_cut_to_140_characters() {
+        let short = "a".repeat(140);
+        assert_eq!(cut_description(&short), short);
+        let long = "é".repeat(200);
+        let cut = cut_description(&long);
+        assert_eq!(cut.chars().count(), 140);
+        assert!(cut.ends_with('…'));
+        assert!(cut.starts_with("éé"));
+    }
+
+    #[test]
+    fn durations_print_in_config_units() {
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_duration(Duration::from_secs(1800)), "30m");
+        assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
+        assert_eq!(format_duration(Duration::from_secs(86_400)), "1d");
+        assert_eq!(format_duration(Duration::from_secs(0)), "0s");
+    }
+}

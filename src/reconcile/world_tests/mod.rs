@@ -1,0 +1,530 @@
+//! An in-memory world (branches, notes, PRs, statuses) to drive the planner through whole passes:
+//! observe with `needs_scm`, plan, apply with the documented re-plan loop, record effects. Only
+//! for these pure planner tests; integration tests use real repositories and the sandbox forge.
+
+mod notes;
+mod scenarios;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::config::{
+    Config, Environment, Gate, Provider, PullRequestTemplates, Repository, ScmConfig, Strategy,
+};
+use crate::model::{BranchName, GateKey, GateState, HydratorMetadata, PrNumber, Sha};
+use crate::reconcile::plan::{Action, EnvironmentPlan, plan_environment};
+use crate::reconcile::{
+    EnvironmentObservation, GitFacts, PrLookup, ScmFacts, StrategyObservation, needs_scm,
+};
+use crate::scm::{PullRequest, StatusReport};
+
+pub const T0: OffsetDateTime = datetime!(2026-03-01 09:00:00 UTC);
+
+/// One environment in the config: branch name, active gates, proposed gates.
+#[derive(Clone, Default)]
+pub struct EnvSpec {
+    pub name: &'static str,
+    pub active: Vec<Gate>,
+    pub proposed: Vec<Gate>,
+    pub manual: bool,
+}
+
+pub fn env(name: &'static str) -> EnvSpec {
+    EnvSpec {
+        name,
+        ..EnvSpec::default()
+    }
+}
+
+impl EnvSpec {
+    pub fn active(mut self, key: &str) -> Self {
+        self.active.push(gate(key, None));
+        self
+    }
+    pub fn soak(mut self, key: &str, secs: u64) -> Self {
+        self.active.push(gate(key, Some(Duration::from_secs(secs))));
+        self
+    }
+    pub fn proposed(mut self, key: &str) -> Self {
+        self.proposed.push(gate(key, None));
+        self
+    }
+    pub fn manual(mut self) -> Self {
+        self.manual = true;
+        self
+    }
+}
+
+fn gate(key: &str, soak: Option<Duration>) -> Gate {
+    Gate {
+        key: GateKey::parse(key).unwrap(),
+        soak_time: soak,
+    }
+}
+
+pub fn branch(name: &str) -> BranchName {
+    BranchName::parse(name).unwrap()
+}
+
+pub fn config(envs: &[EnvSpec]) -> Config {
+    Config {
+        path: PathBuf::from("promotion.yaml"),
+        scm: ScmConfig {
+            provider: Provider::Github,
+            api_url: "https://api.github.com".into(),
+            token_env: "GITHUB_TOKEN".into(),
+            github_app: None,
+        },
+        repository: Repository {
+            owner: "acme".into(),
+            name: "deploy".into(),
+            clone_url: "https://github.com/acme/deploy.git".into(),
+            web_url: "https://github.com/acme/deploy".into(),
+        },
+        pull_request: PullRequestTemplates::default(),
+        strategies: vec![Strategy {
+            name: "guestbook".into(),
+            active_path: None,
+            environments: envs
+                .iter()
+                .map(|e| Environment {
+                    branch: branch(&format!("environment/{}", e.name)),
+                    staging_branch: branch(&format!("environment/{}-next", e.name)),
+                    auto_merge: !e.manual,
+                    active_gates: e.active.clone(),
+                    proposed_gates: e.proposed.clone(),
+                })
+                .collect(),
+        }],
+    }
+}
+
+/// A dry SHA named by a letter: `dry('b')` = `bbbb…`.
+pub fn dry(c: char) -> Sha {
+    Sha::parse(&c.to_string().repeat(40)).unwrap()
+}
+
+pub fn metadata(c: char) -> HydratorMetadata {
+    HydratorMetadata {
+        dry_sha: dry(c),
+        repo_url: "https://github.com/acme/app.git".into(),
+        author: "Jane Doe <jane@example.com>".into(),
+        date: Some(T0),
+        subject: format!("Change {c}"),
+        body: String::new(),
+        references: vec![],
+    }
+}
+
+#[derive(Clone)]
+struct Commit {
+    dry: Option<HydratorMetadata>,
+    committed_at: OffsetDateTime,
+}
+
+#[derive(Clone)]
+struct Branches {
+    live: Sha,
+    staging: Sha,
+    conflict: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct FakePr {
+    pub number: PrNumber,
+    pub head: BranchName,
+    pub base: BranchName,
+    pub title: String,
+    pub body: String,
+    pub open: bool,
+    pub merged: bool,
+}
+
+/// The world: git branches and notes, SCM PRs and statuses, and a log of every SCM call.
+pub struct World {
+    pub config: Config,
+    pub now: OffsetDateTime,
+    commits: BTreeMap<Sha, Commit>,
+    notes: BTreeMap<Sha, Sha>,
+    branches: Vec<Branches>,
+    pub statuses: BTreeMap<Sha, Vec<StatusReport>>,
+    pub prs: Vec<FakePr>,
+    pub calls: Vec<String>,
+    /// Merge requests with the head SHA they carried.
+    pub merges: Vec<(PrNumber, Sha, String)>,
+    next_commit: u64,
+}
+
+impl World {
+    /// Every environment starts with the same commit on live and staging, dry `a`, live since T0.
+    pub fn new(envs: &[EnvSpec]) -> Self {
+        let config = config(envs);
+        let mut world = World {
+            config,
+            now: T0,
+            commits: BTreeMap::new(),
+            notes: BTreeMap::new(),
+            branches: Vec::new(),
+            statuses: BTreeMap::new(),
+            prs: Vec::new(),
+            calls: Vec::new(),
+            merges: Vec::new(),
+            next_commit: 0,
+        };
+        for _ in envs {
+            let sha = world.commit(Some(metadata('a')));
+            world.branches.push(Branches {
+                live: sha.clone(),
+                staging: sha,
+                conflict: false,
+            });
+        }
+        world
+    }
+
+    fn commit(&mut self, dry: Option<HydratorMetadata>) -> Sha {
+        self.next_commit += 1;
+        let sha = Sha::parse(&format!("{:07x}{}", self.next_commit, "0".repeat(33))).unwrap();
+        self.commits.insert(
+            sha.clone(),
+            Commit {
+                dry,
+                committed_at: self.now,
+            },
+        );
+        sha
+    }
+
+    pub fn index(&self, name: &str) -> usize {
+        self.config.strategies[0]
+            .environments
+            .iter()
+            .position(|e| e.branch.as_str() == format!("environment/{name}"))
+            .unwrap()
+    }
+
+    /// The hydrator pushes a new commit for dry `c` (with a note) to the staging branch.
+    pub fn hydrate(&mut self, name: &str, c: char) {
+        let i = self.index(name);
+        let sha = self.commit(Some(metadata(c)));
+        self.notes.insert(sha.clone(), dry(c));
+        self.branches[i].staging = sha;
+    }
+
+    /// The hydrator processed dry `c` for this environment and the output did not change.
+    pub fn note_only(&mut self, name: &str, c: char) {
+        let i = self.index(name);
+        let tip = self.branches[i].staging.clone();
+        self.notes.insert(tip, dry(c));
+    }
+
+    /// Someone pushed to the live branch so that merging staging conflicts.
+    pub fn conflict(&mut self, name: &str) {
+        let i = self.index(name);
+        let dry = self.commits[&self.branches[i].live].dry.clone();
+        self.branches[i].live = self.commit(dry);
+        self.branches[i].conflict = true;
+    }
+
+    pub fn live_tip(&self, name: &str) -> Sha {
+        self.branches[self.index(name)].live.clone()
+    }
+
+    pub fn staging_tip(&self, name: &str) -> Sha {
+        self.branches[self.index(name)].staging.clone()
+    }
+
+    pub fn live_dry(&self, name: &str) -> Option<Sha> {
+        let tip = self.live_tip(name);
+        self.commits[&tip].dry.as_ref().map(|m| m.dry_sha.clone())
+    }
+
+    /// A CI system or Argo CD reports on a commit.
+    pub fn report(&mut self, sha: &Sha, name: &str, state: GateState) {
+        let reports = self.statuses.entry(sha.clone()).or_default();
+        reports.retain(|r| r.name != name);
+        reports.push(StatusReport {
+            name: name.into(),
+            state,
+            description: format!("{name} is {}", state.as_str()),
+            target_url: None,
+        });
+    }
+
+    pub fn status(&self, sha: &Sha, name: &str) -> Option<StatusReport> {
+        self.statuses
+            .get(sha)
+            .and_then(|r| r.iter().find(|r| r.name == name).cloned())
+    }
+
+    pub fn open_pr(&self, name: &str) -> Option<FakePr> {
+        let i = self.index(name);
+        let env = &self.config.strategies[0].environments[i];
+        self.prs
+            .iter()
+            .find(|p| p.open && p.head == env.staging_branch && p.base == env.branch)
+            .cloned()
+    }
+
+    /// A person merges the open PR of an environment in the SCM UI.
+    pub fn merge_by_hand(&mut self, name: &str) {
+        let number = self.open_pr(name).unwrap().number;
+        self.merge(number);
+    }
+
+    fn merge(&mut self, number: PrNumber) -> Sha {
+        let pr = self.prs.iter_mut().find(|p| p.number == number).unwrap();
+        pr.open = false;
+        pr.merged = true;
+        let base = pr.base.clone();
+        let i = self.config.strategies[0]
+            .environments
+            .iter()
+            .position(|e| e.branch == base)
+            .unwrap();
+        let dry = self.commits[&self.branches[i].staging].dry.clone();
+        let sha = self.commit(dry);
+        self.branches[i].live = sha.clone();
+        sha
+    }
+
+    fn pr_view(&self, pr: &FakePr) -> PullRequest {
+        let i = self.config.strategies[0]
+            .environments
+            .iter()
+            .position(|e| e.branch == pr.base)
+            .unwrap();
+        PullRequest {
+            number: pr.number,
+            url: format!("https://github.com/acme/deploy/pull/{}", pr.number.0),
+            title: pr.title.clone(),
+            body: pr.body.clone(),
+            head_sha: self.branches[i].staging.clone(),
+            head_branch: pr.head.clone(),
+            base_branch: pr.base.clone(),
+        }
+    }
+
+    /// Observe: git facts for all, then only the SCM reads `needs_scm` asks for (each logged).
+    pub fn observe(&mut self) -> StrategyObservation {
+        let mut observed = StrategyObservation {
+            strategy: 0,
+            environments: self
+                .branches
+                .iter()
+                .map(|b| EnvironmentObservation {
+                    git: Some(GitFacts {
+                        live_tip: b.live.clone(),
+                        staging_tip: b.staging.clone(),
+                        live_dry: self.commits[&b.live].dry.clone(),
+                        staging_dry: self.commits[&b.staging].dry.clone(),
+                        note_dry_sha: self.notes.get(&b.staging).cloned(),
+                        live_committed_at: self.commits[&b.live].committed_at,
+                        conflict: b.conflict,
+                    }),
+                    scm: ScmFacts::default(),
+                    error: None,
+                })
+                .collect(),
+        };
+        let needs = needs_scm(&self.config.strategies[0], &observed);
+        for (i, need) in needs.iter().enumerate() {
+            let env = self.config.strategies[0].environments[i].clone();
+            let git = observed.environments[i].git.clone().unwrap();
+            let scm = &mut observed.environments[i].scm;
+            if need.pull_request {
+                self.calls.push(format!("find-pr {}", env.branch));
+                scm.pull_request =
+                    match self.open_pr(env.branch.as_str().trim_start_matches("environment/")) {
+                        Some(pr) => PrLookup::Open(self.pr_view(&pr)),
+                        None => PrLookup::NoneOpen,
+                    };
+            }
+            if need.staging_statuses {
+                self.calls.push(format!("statuses {}", env.staging_branch));
+                scm.staging_statuses = Some(
+                    self.statuses
+                        .get(&git.staging_tip)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+            if need.live_statuses {
+                self.calls.push(format!("statuses {}", env.branch));
+                scm.live_statuses = Some(
+                    self.statuses
+                        .get(&git.live_tip)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        observed
+    }
+
+    /// One pass: observe, then per environment the re-plan loop of `plan`'s module doc, writing
+    /// into the world and recording each effect. Returns the final plan of every environment.
+    pub fn pass(&mut self) -> Vec<EnvironmentPlan> {
+        let mut observed = self.observe();
+        let mut finals = Vec::new();
+        for e in 0..observed.environments.len() {
+            let mut plan = plan_environment(&self.config, &observed, e, self.now);
+            for _ in 0..3 {
+                for step in &plan.steps {
+                    self.execute(&mut observed.environments[e], &step.action);
+                }
+                if !plan.steps.iter().any(|s| s.replans()) {
+                    break;
+                }
+                plan = plan_environment(&self.config, &observed, e, self.now);
+            }
+            finals.push(plan);
+        }
+        finals
+    }
+
+    fn execute(&mut self, obs: &mut EnvironmentObservation, action: &Action) {
+        match action {
+            Action::WriteStatus {
+                sha,
+                context,
+                state,
+                ..
+            } => {
+                self.calls.push(format!(
+                    "write-status {context}={} {}",
+                    state.as_str(),
+                    sha.short()
+                ));
+                let (sha, write) = action.status_write().unwrap();
+                let reports = self.statuses.entry(sha.clone()).or_default();
+                reports.retain(|r| r.name != write.context);
+                reports.push(StatusReport {
+                    name: write.context.clone(),
+                    state: write.state,
+                    description: write.description.clone(),
+                    target_url: write.target_url.clone(),
+                });
+                obs.record_status(&sha, &write);
+            }
+            Action::CreatePr {
+                head,
+                base,
+                title,
+                body,
+            } => {
+                self.calls.push(format!("create-pr {base}"));
+                let number = PrNumber(self.prs.len() as u64 + 1);
+                let pr = FakePr {
+                    number,
+                    head: head.clone(),
+                    base: base.clone(),
+                    title: title.clone(),
+                    body: body.clone(),
+                    open: true,
+                    merged: false,
+                };
+                let view = self.pr_view(&pr);
+                self.prs.push(pr);
+                obs.record_pull_request(view);
+            }
+            Action::UpdatePr {
+                number,
+                title,
+                body,
+            } => {
+                self.calls.push(format!("update-pr {number}"));
+                let pr = self.prs.iter_mut().find(|p| p.number == *number).unwrap();
+                pr.title = title.clone();
+                pr.body = body.clone();
+                let pr = pr.clone();
+                obs.record_pull_request(self.pr_view(&pr));
+            }
+            Action::Merge {
+                number,
+                head_sha,
+                message,
+                ..
+            } => {
+                self.calls.push(format!("merge {number}"));
+                let pr = self
+                    .prs
+                    .iter()
+                    .find(|p| p.number == *number)
+                    .unwrap()
+                    .clone();
+                assert!(pr.open, "merging a PR that is not open");
+                assert_eq!(
+                    &self.pr_view(&pr).head_sha,
+                    head_sha,
+                    "the merge guard must be the head"
+                );
+                self.merges
+                    .push((*number, head_sha.clone(), message.clone()));
+                let sha = self.merge(*number);
+                obs.record_merge(sha, self.now);
+            }
+            Action::PushOursMerge { live_branch, .. } => {
+                self.calls.push(format!("push-ours {live_branch}"));
+                let i = self.config.strategies[0]
+                    .environments
+                    .iter()
+                    .position(|e| &e.branch == live_branch)
+                    .unwrap();
+                let dry = self.commits[&self.branches[i].staging].dry.clone();
+                let sha = self.commit(dry);
+                // The note stays on the old tip; a hydrator re-notes the new tip on its next run.
+                self.branches[i].staging = sha.clone();
+                self.branches[i].conflict = false;
+                obs.record_ours_merge(sha);
+            }
+            Action::Note { .. } => {}
+        }
+    }
+
+    /// Runs a pass and asserts the world is then stable: planning again over it writes nothing.
+    pub fn pass_then_stable(&mut self) -> Vec<EnvironmentPlan> {
+        let plans = self.pass();
+        self.assert_stable();
+        plans
+    }
+
+    /// Idempotency: observing again and planning every environment yields no write step.
+    pub fn assert_stable(&mut self) {
+        let calls = self.calls.len();
+        let observed = self.observe();
+        for e in 0..observed.environments.len() {
+            let plan = plan_environment(&self.config, &observed, e, self.now);
+            assert!(
+                !plan.has_writes(),
+                "second pass writes for env {e}: {:#?}",
+                plan.steps
+            );
+        }
+        self.calls.truncate(calls);
+    }
+
+    /// The calls logged since `mark`, then forgets them.
+    pub fn take_calls(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.calls)
+    }
+}
+
+/// Short names of the actions, for compact assertions.
+pub fn kinds(plan: &EnvironmentPlan) -> Vec<&'static str> {
+    plan.steps
+        .iter()
+        .map(|s| match s.action {
+            Action::PushOursMerge { .. } => "push-ours",
+            Action::WriteStatus { .. } => "write-status",
+            Action::CreatePr { .. } => "create-pr",
+            Action::UpdatePr { .. } => "update-pr",
+            Action::Merge { .. } => "merge",
+            Action::Note { .. } => "note",
+        })
+        .collect()
+}
