@@ -5,6 +5,7 @@
 pub mod ci_env;
 pub mod cli;
 pub mod config;
+pub mod git;
 pub mod model;
 pub mod scm;
 
