@@ -6,6 +6,7 @@ pub mod ci_env;
 pub mod cli;
 pub mod config;
 pub mod gates;
+pub mod git;
 pub mod model;
 pub mod reconcile;
 pub mod scm;

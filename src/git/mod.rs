@@ -1,1 +1,491 @@
-//! (being written)
+//! Every git operation of promoter, through git2 and never with a work tree: the cached bare
+//! repository per repository URL (lock, corruption check), syncing the wanted refs with at most
+//! one fetch, reading commits, `hydrator.metadata` files and notes, conflict detection, the ours
+//! merge, and the non-forced push to a staging branch.
+//!
+//! No git2 type leaves this module: callers speak `Sha`, `BranchName` and `Secret`. Deciding
+//! *what* to do (which environment to merge, when to resolve a conflict) is not done here.
+//!
+//! The cache keeps the remote's branches in a private namespace
+//! (`refs/promoter/remote/heads/<branch>`, `refs/promoter/remote/notes/hydrator.metadata`), so
+//! nothing a user might expect under `refs/heads` or `refs/remotes` is touched, and a fetch is
+//! always forced into it: hydrators may rewrite staging branches.
+//!
+//! Decisions where the spec is silent:
+//! - A second run on the same cache waits for the first one's lock rather than failing.
+//! - A cache that cannot be opened, or whose private refs point at missing objects, is deleted
+//!   and recreated; the caller gets a warning to print.
+//! - Unrelated histories (no merge base) count as a conflict: the ours merge (two parents,
+//!   staging's tree) is exactly how upstream joins them, and it makes the PR mergeable.
+//! - A malformed non-empty `date` in `hydrator.metadata` is an error (only empty/absent is
+//!   "unknown"), so a hydrator bug is seen rather than hidden.
+//! - libgit2 reads the system and global git config (it cannot be told not to without unsafe
+//!   code); nothing promoter does depends on it except `url.<base>.insteadOf` and `http.proxy`,
+//!   which users expect to apply.
+
+mod location;
+mod merge;
+mod metadata;
+mod transport;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs::{self, File, TryLockError};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use git2::{ErrorCode, Oid, Repository, RepositoryInitOptions};
+use time::OffsetDateTime;
+
+pub use location::{RemoteUrl, cache_dir};
+pub use merge::OursMerge;
+pub use metadata::{
+    HydratorMetadata, METADATA_FILE, NOTES_REF, NoteMetadata, ReferenceCommit, parse_metadata,
+    parse_note, parse_trailers,
+};
+pub use transport::{BranchMoved, FetchStats, GitCredentials};
+
+use crate::model::{BranchName, Sha};
+
+const PRIVATE_HEADS: &str = "refs/promoter/remote/heads/";
+const PRIVATE_NOTES: &str = "refs/promoter/remote/notes/hydrator.metadata";
+
+/// What one `sync` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Whether a fetch ran (false when no wanted ref moved since the cache last saw them).
+    pub fetched: bool,
+    pub received_objects: usize,
+    pub received_bytes: usize,
+    /// Wanted branches the remote does not have, in the order asked.
+    pub missing: Vec<BranchName>,
+}
+
+/// A commit as people see it: the hydrated state of a branch tip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub sha: Sha,
+    /// `Name <email>`.
+    pub author: String,
+    pub committer_time: OffsetDateTime,
+    pub subject: String,
+    pub body: String,
+    pub parents: Vec<Sha>,
+}
+
+/// Why `hydrator.metadata` could not be read. `Missing` is an error for a staging tip but
+/// "never promoted" for a live tip, so callers branch on it.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("no `{path}` in {branch} at {}: the hydrator did not write it", commit.short())]
+    Missing {
+        branch: BranchName,
+        commit: Sha,
+        path: String,
+    },
+    #[error("`{path}` in {branch} at {} is invalid: {reason}", commit.short())]
+    Invalid {
+        branch: BranchName,
+        commit: Sha,
+        path: String,
+        reason: String,
+    },
+    #[error("reading `{path}` in {branch} at {}: {reason}", commit.short())]
+    Read {
+        branch: BranchName,
+        commit: Sha,
+        path: String,
+        reason: String,
+    },
+}
+
+/// The cached bare repository of one remote, locked for as long as this value lives.
+pub struct GitCache {
+    repo: Repository,
+    url: RemoteUrl,
+    credentials: Option<GitCredentials>,
+    dir: PathBuf,
+    _lock: File,
+    fetches: u32,
+}
+
+impl fmt::Debug for GitCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GitCache")
+            .field("url", &self.url.shown())
+            .field("dir", &self.dir)
+            .field("fetches", &self.fetches)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GitCache {
+    /// Opens (or creates) the cache of `url` under `root`, waiting for any other promoter run
+    /// using it. Returns warnings to show (waited for a lock, rebuilt a broken cache).
+    pub fn open(
+        root: &Path,
+        url: &str,
+        credentials: Option<GitCredentials>,
+    ) -> Result<(Self, Vec<String>)> {
+        let url = RemoteUrl::parse(url)?;
+        let mut warnings = Vec::new();
+        fs::create_dir_all(root)
+            .with_context(|| format!("creating the git cache directory {}", root.display()))?;
+        let name = url.cache_dir_name();
+        let dir = root.join(&name);
+        let lock = lock(&root.join(format!("{name}.lock")), &mut warnings)?;
+        let repo = match open_checked(&dir) {
+            Ok(Some(repo)) => repo,
+            Ok(None) => init(&dir)?,
+            Err(why) => {
+                warnings.push(format!(
+                    "the git cache {} was unreadable ({why:#}); rebuilding it",
+                    dir.display()
+                ));
+                fs::remove_dir_all(&dir)
+                    .with_context(|| format!("removing the broken git cache {}", dir.display()))?;
+                init(&dir)?
+            }
+        };
+        let cache = Self {
+            repo,
+            url,
+            credentials,
+            dir,
+            _lock: lock,
+            fetches: 0,
+        };
+        Ok((cache, warnings))
+    }
+
+    /// The remote's URL without credentials, for messages.
+    pub fn url(&self) -> &str {
+        self.url.shown()
+    }
+
+    /// The cache's directory on disk.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// How many fetches this value has run (a sync with nothing moved runs none).
+    pub fn fetches(&self) -> u32 {
+        self.fetches
+    }
+
+    /// Brings the wanted branches and `refs/notes/hydrator.metadata` up to date: one ref
+    /// listing, and one forced fetch only if some wanted ref moved to a commit not in the cache.
+    pub fn sync(&mut self, wanted: &[BranchName]) -> Result<SyncReport> {
+        self.sync_refs(wanted, true)
+    }
+
+    /// Re-reads one branch (after a merge by the SCM): one listing, a fetch only if it moved.
+    pub fn refresh(&mut self, branch: &BranchName) -> Result<Option<Sha>> {
+        self.sync_refs(std::slice::from_ref(branch), false)?;
+        Ok(self.tip(branch))
+    }
+
+    fn sync_refs(&mut self, wanted: &[BranchName], with_notes: bool) -> Result<SyncReport> {
+        // remote ref -> private ref in the cache
+        let mut pairs: BTreeMap<String, String> = wanted
+            .iter()
+            .map(|branch| (branch.full_ref(), private_ref(branch)))
+            .collect();
+        if with_notes {
+            pairs.insert(NOTES_REF.to_owned(), PRIVATE_NOTES.to_owned());
+        }
+        let repo = &self.repo;
+        let has_commit = |oid: Oid| repo.find_commit(oid).is_ok();
+        let refspecs_for = |heads: &BTreeMap<String, Oid>| {
+            pairs
+                .iter()
+                .filter(|(remote, _)| heads.get(*remote).is_some_and(|oid| !has_commit(*oid)))
+                .map(|(remote, local)| format!("+{remote}:{local}"))
+                .collect()
+        };
+        let listing =
+            transport::list_and_fetch(repo, &self.url, self.credentials.as_ref(), &refspecs_for)?;
+        // Refs whose commit was already here (e.g. promoter pushed it) move without a fetch;
+        // refs gone from the remote are dropped so a deleted branch reads as missing.
+        for (remote, local) in &pairs {
+            match listing.heads.get(remote) {
+                Some(oid) => {
+                    self.repo
+                        .reference(local, *oid, true, "promoter: sync")
+                        .with_context(|| format!("recording {remote} in the git cache"))?;
+                }
+                None => match self.repo.find_reference(local) {
+                    Ok(mut stale) => stale
+                        .delete()
+                        .with_context(|| format!("forgetting {remote} in the git cache"))?,
+                    Err(e) if e.code() == ErrorCode::NotFound => {}
+                    Err(e) => return Err(e).context(format!("reading {local} in the git cache")),
+                },
+            }
+        }
+        let mut report = SyncReport::default();
+        if let Some(stats) = listing.fetched {
+            self.fetches += 1;
+            report.fetched = true;
+            report.received_objects = stats.received_objects;
+            report.received_bytes = stats.received_bytes;
+        }
+        let mut seen = BTreeSet::new();
+        report.missing = wanted
+            .iter()
+            .filter(|branch| !listing.heads.contains_key(&branch.full_ref()))
+            .filter(|branch| seen.insert((*branch).clone()))
+            .cloned()
+            .collect();
+        Ok(report)
+    }
+
+    /// The tip of `branch` as of the last sync, `None` if the remote does not have it.
+    pub fn tip(&self, branch: &BranchName) -> Option<Sha> {
+        let oid = self.repo.refname_to_id(&private_ref(branch)).ok()?;
+        Some(sha(oid))
+    }
+
+    /// The tip of a live branch, or an error naming it.
+    pub fn live_tip(&self, branch: &BranchName) -> Result<Sha> {
+        self.tip(branch).ok_or_else(|| {
+            anyhow!(
+                "live branch {branch} does not exist in {}\n\
+                 hint: check `environments[].branch` in promotion.yaml; promoter never creates live branches",
+                self.url()
+            )
+        })
+    }
+
+    /// The tip of a staging branch, or an error naming it and saying the hydrator has not
+    /// pushed it.
+    pub fn staging_tip(&self, branch: &BranchName) -> Result<Sha> {
+        self.tip(branch).ok_or_else(|| {
+            anyhow!(
+                "staging branch {branch} does not exist in {}: the hydrator has not pushed it yet\n\
+                 hint: run the hydrator for this environment, or set `stagingBranch`; promoter never creates staging branches",
+                self.url()
+            )
+        })
+    }
+
+    /// `hydrator.metadata` of `commit`, at the root or at `<active_path>/hydrator.metadata`.
+    /// `branch` only names where the commit came from in messages.
+    pub fn hydrator_metadata(
+        &self,
+        commit: &Sha,
+        active_path: Option<&str>,
+        branch: &BranchName,
+    ) -> Result<HydratorMetadata, MetadataError> {
+        let path = match active_path.map(|p| p.trim_matches('/')) {
+            Some(dir) if !dir.is_empty() => format!("{dir}/{METADATA_FILE}"),
+            _ => METADATA_FILE.to_owned(),
+        };
+        let read_error = |reason: String| MetadataError::Read {
+            branch: branch.clone(),
+            commit: commit.clone(),
+            path: path.clone(),
+            reason,
+        };
+        let tree = self
+            .commit(commit)
+            .and_then(|c| c.tree().map_err(anyhow::Error::from))
+            .map_err(|e| read_error(format!("{e:#}")))?;
+        let entry = match tree.get_path(Path::new(&path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => {
+                return Err(MetadataError::Missing {
+                    branch: branch.clone(),
+                    commit: commit.clone(),
+                    path,
+                });
+            }
+            Err(e) => return Err(read_error(e.message().to_owned())),
+        };
+        let invalid = |reason: String| MetadataError::Invalid {
+            branch: branch.clone(),
+            commit: commit.clone(),
+            path: path.clone(),
+            reason,
+        };
+        let blob = entry
+            .to_object(&self.repo)
+            .map_err(|e| read_error(e.message().to_owned()))?
+            .into_blob()
+            .map_err(|_| invalid("it is a directory, not a file".into()))?;
+        parse_metadata(blob.content()).map_err(invalid)
+    }
+
+    /// The note on `commit` in `refs/notes/hydrator.metadata`, if any.
+    pub fn note(&self, commit: &Sha) -> Result<Option<NoteMetadata>> {
+        let oid = oid(commit)?;
+        match self.repo.find_note(Some(PRIVATE_NOTES), oid) {
+            Ok(note) => parse_note(note.message_bytes()).map(Some).map_err(|why| {
+                anyhow!(
+                    "the {NOTES_REF} note on commit {} is invalid: {why}",
+                    commit.short()
+                )
+            }),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).context(format!(
+                "reading the {NOTES_REF} note on {}",
+                commit.short()
+            )),
+        }
+    }
+
+    /// The committer time of `commit` (for a merged promotion: the merge time).
+    pub fn committer_time(&self, commit: &Sha) -> Result<OffsetDateTime> {
+        let found = self.commit(commit)?;
+        to_time(found.committer().when())
+            .with_context(|| format!("reading the committer time of {}", commit.short()))
+    }
+
+    /// Author, committer time, subject, body and parents of `commit`.
+    pub fn commit_info(&self, commit: &Sha) -> Result<CommitInfo> {
+        let found = self.commit(commit)?;
+        let author = found.author();
+        let message = String::from_utf8_lossy(found.message_bytes()).into_owned();
+        let (subject, body) = match message.split_once('\n') {
+            Some((subject, body)) => (subject.trim().to_owned(), body.trim().to_owned()),
+            None => (message.trim().to_owned(), String::new()),
+        };
+        Ok(CommitInfo {
+            sha: commit.clone(),
+            author: format!(
+                "{} <{}>",
+                String::from_utf8_lossy(author.name_bytes()),
+                String::from_utf8_lossy(author.email_bytes())
+            ),
+            committer_time: to_time(found.committer().when())?,
+            subject,
+            body,
+            parents: found.parent_ids().map(sha).collect(),
+        })
+    }
+
+    /// The trailer block of `commit`'s message (`Sha-dry-active`, `Pull-request-id`, ...).
+    pub fn trailers(&self, commit: &Sha) -> Result<BTreeMap<String, String>> {
+        let found = self.commit(commit)?;
+        Ok(parse_trailers(&String::from_utf8_lossy(
+            found.message_bytes(),
+        )))
+    }
+
+    /// Up to `limit` commits from `commit` following first parents, newest first.
+    pub fn first_parents(&self, commit: &Sha, limit: usize) -> Result<Vec<Sha>> {
+        let mut shas = Vec::new();
+        let mut next = Some(self.commit(commit)?);
+        while let Some(current) = next.take() {
+            if shas.len() == limit {
+                break;
+            }
+            shas.push(sha(current.id()));
+            next = current.parents().next();
+        }
+        Ok(shas)
+    }
+
+    /// Pushes `commit` (made by `ours_merge`) to `branch`, without force and only if the remote
+    /// branch is still at `expected_old`; otherwise fails with [`BranchMoved`].
+    pub fn push_branch(
+        &mut self,
+        commit: &Sha,
+        branch: &BranchName,
+        expected_old: &Sha,
+    ) -> Result<()> {
+        transport::push(
+            &self.repo,
+            &self.url,
+            self.credentials.as_ref(),
+            oid(commit)?,
+            branch,
+            oid(expected_old)?,
+        )?;
+        // The remote now has `commit`; recording it means the next sync needs no fetch for it.
+        self.repo
+            .reference(&private_ref(branch), oid(commit)?, true, "promoter: push")
+            .with_context(|| format!("recording the push to {branch} in the git cache"))?;
+        Ok(())
+    }
+
+    fn commit(&self, commit: &Sha) -> Result<git2::Commit<'_>> {
+        self.repo
+            .find_commit(oid(commit)?)
+            .with_context(|| format!("reading commit {} from the git cache", commit.short()))
+    }
+}
+
+fn private_ref(branch: &BranchName) -> String {
+    format!("{PRIVATE_HEADS}{branch}")
+}
+
+fn sha(oid: Oid) -> Sha {
+    Sha::parse(&oid.to_string()).expect("git object ids are 40 or 64 hex digits")
+}
+
+fn oid(sha: &Sha) -> Result<Oid> {
+    Oid::from_str(sha.as_str()).with_context(|| format!("using {sha} as a git object id"))
+}
+
+fn to_time(when: git2::Time) -> Result<OffsetDateTime> {
+    let offset = time::UtcOffset::from_whole_seconds(when.offset_minutes() * 60)?;
+    Ok(OffsetDateTime::from_unix_timestamp(when.seconds())?.to_offset(offset))
+}
+
+fn lock(path: &Path, warnings: &mut Vec<String>) -> Result<File> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening the git cache lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            warnings.push(format!(
+                "waited for another promoter run holding the git cache lock {}",
+                path.display()
+            ));
+            file.lock()
+                .with_context(|| format!("locking the git cache {}", path.display()))?;
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(e).context(format!("locking the git cache {}", path.display()));
+        }
+    }
+    Ok(file)
+}
+
+/// `Ok(None)` when there is no cache yet; `Err` when there is one and it is unusable.
+fn open_checked(dir: &Path) -> Result<Option<Repository>> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let repo = Repository::open_bare(dir)?;
+    if !repo.is_bare() {
+        bail!("not a bare repository");
+    }
+    repo.find_reference("HEAD")?;
+    repo.odb()?;
+    for reference in repo.references_glob("refs/promoter/*")? {
+        let reference = reference?;
+        let name = reference.name().unwrap_or("?").to_owned();
+        let target = reference
+            .target()
+            .ok_or_else(|| anyhow!("{name} is not a direct ref"))?;
+        repo.find_commit(target)
+            .with_context(|| format!("{name} points at a missing commit"))?;
+    }
+    Ok(Some(repo))
+}
+
+fn init(dir: &Path) -> Result<Repository> {
+    let mut options = RepositoryInitOptions::new();
+    options.bare(true).mkdir(true).mkpath(true);
+    Repository::init_opts(dir, &options)
+        .with_context(|| format!("creating the git cache {}", dir.display()))
+}
