@@ -137,6 +137,8 @@ pub fn repo(urls: &Urls, repo: &RepoRecord, owner: &User, open_pulls: usize) -> 
         "has_wiki": false,
         "has_pages": false,
         "has_downloads": false,
+        "has_discussions": false,
+        "allow_forking": true,
         "archived": false,
         "disabled": false,
         "visibility": "private",
