@@ -192,3 +192,42 @@ fn a_merge_commit_is_stamped_with_the_forges_clock_not_the_branch_times() {
     // Test commits are from 2023; a merge made now is from a later year.
     assert!(date > "2024-01-01T00:00:00Z", "{date}");
 }
+
+#[test]
+fn merging_a_pull_request_from_a_fork_brings_the_forks_commit_into_the_base() {
+    let forge = forge();
+    let sandbox = &forge.sandbox;
+    sandbox.fork_repo(OWNER, NAME, "forker").expect("fork");
+    let fork_tip = sandbox
+        .commit(
+            "forker",
+            NAME,
+            "environment/dev-next",
+            &CommitSpec::new("fork change").file("f", "1"),
+        )
+        .expect("commit");
+    let number = sandbox
+        .open_pull_as(
+            "forker",
+            OWNER,
+            NAME,
+            "forker:environment/dev-next",
+            "environment/dev",
+            "From fork",
+        )
+        .expect("pull");
+    let answer = merge(&forge, number, &format!(r#"{{"sha":"{fork_tip}"}}"#));
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let sha = Sha::parse(answer.json()["sha"].as_str().expect("sha")).expect("sha");
+    assert_eq!(
+        sandbox.parents(OWNER, NAME, &sha).expect("parents"),
+        vec![forge.live.clone(), fork_tip.clone()]
+    );
+    assert_eq!(
+        sandbox
+            .read_file(OWNER, NAME, &sha, "f")
+            .expect("read")
+            .as_deref(),
+        Some("1")
+    );
+}
