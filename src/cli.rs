@@ -50,4 +50,19 @@ pub enum Command {
     Validate(ConfigArg),
     /// Print the JSON Schema (draft 2020-12) of promotion.yaml.
     Schema,
+    /// Run the local sandbox forge (GitHub-compatible, over bare repositories) until Ctrl-C.
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Directory holding the bare repositories (`<owner>/<name>.git`); created when missing.
+    #[arg(long, value_name = "DIR")]
+    pub root: PathBuf,
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The API and git token the forge accepts (default `sandbox`; it is not a secret).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
 }

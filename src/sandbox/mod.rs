@@ -1,1 +1,488 @@
-//! (being written)
+//! The sandbox forge: a GitHub-compatible SCM on 127.0.0.1 over real bare repositories, used by
+//! promoter's tests, benchmarks and `promoter demo`, and by `promoter sandbox` for local trials.
+//! It is not a mock: repositories are bare git repositories at `<root>/<owner>/<name>.git`, merges
+//! are real merge commits, and git clients clone, fetch and push over smart HTTP.
+//!
+//! - The REST API is GitHub's v3 subset promoter uses, under `<base>/api/v3` (GitHub Enterprise
+//!   Server's layout, so promoter's `cloneUrl` derivation for `…/api/v3` yields `<base>/<o>/<r>.git`).
+//! - Git smart HTTP at `<base>/<owner>/<name>.git` runs `git http-backend`: **this part needs the
+//!   git CLI on `PATH`**. The token is the basic-auth password (any user name).
+//! - Repositories are private: anonymous API calls get 404, as on GitHub.
+//! - Pull requests, statuses and check runs live in memory and end with the process; repositories
+//!   stay on disk and are adopted again by the next start on the same root.
+//!
+//! Layout: `store` (dialect-free forge state and rules) ← `github/` (the GitHub wire dialect);
+//! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
+//! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`).
+//! It owns nothing of promoter's own SCM client (`crate::scm`).
+
+mod bare;
+mod command;
+mod faults;
+mod github;
+mod hydrator;
+mod server;
+mod smart_http;
+mod store;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, anyhow};
+use git2::Oid;
+
+use crate::model::{Secret, Sha};
+
+pub use bare::HYDRATOR_NOTES_REF;
+pub use command::run_command;
+pub use faults::{Fault, LoggedRequest};
+pub use hydrator::Hydration;
+pub use store::{PullRecord, PullState, StatusRecord};
+
+use server::{Shared, lock};
+use store::{CheckRunRecord, NewPull, Store, UserKind};
+
+/// The login that owns the token given to [`Sandbox::start`].
+pub const DEFAULT_USER: &str = "promoter-bot";
+/// The CI app that sets statuses and check runs through [`Sandbox::set_status`] and
+/// [`Sandbox::set_check_run`].
+pub const CI_APP: &str = "sandbox-ci";
+/// Commit time used when a [`CommitSpec`] does not set one: 2023-11-14T22:13:20Z.
+pub const DEFAULT_COMMIT_TIME: i64 = 1_700_000_000;
+const WORKERS: usize = 8;
+
+/// A running forge. Stops (and frees its port) when dropped.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    server: Arc<tiny_http::Server>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+    token: Secret,
+}
+
+/// A commit to write on a branch: files (path → content) over the current tip.
+#[derive(Debug, Clone)]
+pub struct CommitSpec {
+    pub message: String,
+    pub files: Vec<(String, String)>,
+    /// Author and committer time, seconds since the epoch (fixed by default so SHAs are stable).
+    pub time: i64,
+}
+
+impl CommitSpec {
+    pub fn new(message: &str) -> Self {
+        Self {
+            message: message.to_owned(),
+            files: Vec::new(),
+            time: DEFAULT_COMMIT_TIME,
+        }
+    }
+
+    pub fn file(mut self, path: &str, content: &str) -> Self {
+        self.files.push((path.to_owned(), content.to_owned()));
+        self
+    }
+
+    pub fn at(mut self, time: i64) -> Self {
+        self.time = time;
+        self
+    }
+}
+
+/// The fixed author/committer of commits written through the Rust API.
+fn test_person(time: i64) -> bare::Person {
+    bare::Person {
+        name: "Sandbox Author".to_owned(),
+        email: "author@sandbox.invalid".to_owned(),
+        time,
+    }
+}
+
+fn oid(sha: &Sha) -> Result<Oid> {
+    Oid::from_str(sha.as_str()).with_context(|| format!("reading {sha} as a git object id"))
+}
+
+fn sha(oid: Oid) -> Sha {
+    Sha::parse(&oid.to_string()).expect("git object ids are hex SHAs")
+}
+
+impl Sandbox {
+    /// Starts a forge on a free port of 127.0.0.1, storing repositories under `root` (existing
+    /// `<owner>/<name>.git` directories are adopted). `token` belongs to [`DEFAULT_USER`].
+    pub fn start(root: &Path, token: &Secret) -> Result<Sandbox> {
+        Self::start_on_port(root, token, 0)
+    }
+
+    /// Like [`Sandbox::start`] on a given port (0 = any free port).
+    pub fn start_on_port(root: &Path, token: &Secret, port: u16) -> Result<Sandbox> {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("creating the sandbox root {}", root.display()))?;
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("resolving the sandbox root {}", root.display()))?;
+        let server = tiny_http::Server::http(("127.0.0.1", port))
+            .map_err(|error| anyhow!("listening on 127.0.0.1:{port}: {error}"))?;
+        let address = server
+            .server_addr()
+            .to_ip()
+            .context("reading the sandbox's listening address")?;
+        let mut store = Store::new(&root);
+        store.add_token(DEFAULT_USER, UserKind::User, token.expose());
+        store.ensure_user(CI_APP, UserKind::Bot);
+        for (owner, name) in existing_repos(&root)? {
+            store.create_repo(&owner, &name, None)?;
+        }
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            base_url: format!("http://127.0.0.1:{}", address.port()),
+            root,
+            log: Mutex::new(Vec::new()),
+            faults: Mutex::new(faults::Faults::default()),
+            rate_used: Mutex::new(BTreeMap::new()),
+            rate_reset: store::now() + 3600,
+        });
+        let server = Arc::new(server);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = (0..WORKERS)
+            .map(|_| {
+                let (server, shared, stop) = (server.clone(), shared.clone(), stop.clone());
+                std::thread::spawn(move || server::serve(&server, &shared, &stop))
+            })
+            .collect();
+        Ok(Sandbox {
+            shared,
+            server,
+            stop,
+            workers,
+            token: token.clone(),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the web and git host.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/api/v3`, the REST API root (promotion.yaml `scm.apiUrl`).
+    pub fn api_url(&self) -> String {
+        self.shared.api_url()
+    }
+
+    /// `http://127.0.0.1:PORT/<owner>/<name>.git`.
+    pub fn clone_url(&self, owner: &str, name: &str) -> String {
+        format!("{}/{owner}/{name}.git", self.shared.base_url)
+    }
+
+    /// Where the bare repository lives on disk.
+    pub fn repo_path(&self, owner: &str, name: &str) -> PathBuf {
+        self.shared.root.join(format!("{owner}/{name}.git"))
+    }
+
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// Another user's token (answers as `login`).
+    pub fn add_user_token(&self, login: &str, token: &Secret) {
+        lock(&self.shared.store).add_token(login, UserKind::User, token.expose());
+    }
+
+    /// A GitHub App installation token (answers as the app `slug`; may create check runs).
+    pub fn add_app_token(&self, slug: &str, token: &Secret) {
+        lock(&self.shared.store).add_token(slug, UserKind::Bot, token.expose());
+    }
+
+    /// Creates an empty bare repository `<owner>/<name>` (kept when it exists).
+    pub fn create_repo(&self, owner: &str, name: &str) -> Result<()> {
+        lock(&self.shared.store).create_repo(owner, name, None)
+    }
+
+    /// Forks `<owner>/<name>` to `<forker>/<name>` with all its branches.
+    pub fn fork_repo(&self, owner: &str, name: &str, forker: &str) -> Result<()> {
+        let parent = format!("{owner}/{name}");
+        let mut store = lock(&self.shared.store);
+        store
+            .repo(&parent)
+            .map_err(|_| anyhow!("no repository {parent} to fork"))?;
+        store.create_repo(forker, name, Some(&parent))
+    }
+
+    /// Allows or refuses merge commits on the repository (GitHub's `allow_merge_commit`).
+    pub fn set_allow_merge_commit(&self, owner: &str, name: &str, allowed: bool) -> Result<()> {
+        let full_name = format!("{owner}/{name}");
+        lock(&self.shared.store)
+            .repo_mut(&full_name)
+            .map_err(|_| anyhow!("no repository {full_name}"))?
+            .allow_merge_commit = allowed;
+        Ok(())
+    }
+
+    fn git(&self, owner: &str, name: &str) -> Result<git2::Repository> {
+        bare::open(&self.repo_path(owner, name))
+    }
+
+    /// Writes `spec` on top of `branch` (a root commit when the branch is new) and moves the
+    /// branch, as a push would. Returns the new tip.
+    pub fn commit(&self, owner: &str, name: &str, branch: &str, spec: &CommitSpec) -> Result<Sha> {
+        let repo = self.git(owner, name)?;
+        let id = bare::commit_files(
+            &repo,
+            branch,
+            &spec.files,
+            &spec.message,
+            &test_person(spec.time),
+        )
+        .with_context(|| format!("committing to {owner}/{name} branch {branch}"))?;
+        Ok(sha(id))
+    }
+
+    /// Creates `branch` at the tip of `from` (fails when `branch` exists).
+    pub fn create_branch(&self, owner: &str, name: &str, branch: &str, from: &str) -> Result<Sha> {
+        let repo = self.git(owner, name)?;
+        let tip = bare::branch_tip(&repo, from)?
+            .with_context(|| format!("branch {from} does not exist in {owner}/{name}"))?;
+        bare::move_branch(&repo, branch, None, tip, "create branch")
+            .with_context(|| format!("creating branch {branch} in {owner}/{name}"))?;
+        Ok(sha(tip))
+    }
+
+    /// Sets `branch` to `target` (a force push).
+    pub fn reset_branch(&self, owner: &str, name: &str, branch: &str, target: &Sha) -> Result<()> {
+        let repo = self.git(owner, name)?;
+        repo.reference(&format!("refs/heads/{branch}"), oid(target)?, true, "reset")
+            .with_context(|| format!("moving branch {branch} of {owner}/{name} to {target:?}"))?;
+        Ok(())
+    }
+
+    pub fn branch_tip(&self, owner: &str, name: &str, branch: &str) -> Result<Option<Sha>> {
+        Ok(bare::branch_tip(&self.git(owner, name)?, branch)?.map(sha))
+    }
+
+    /// The parents of a commit, first parent first.
+    pub fn parents(&self, owner: &str, name: &str, commit: &Sha) -> Result<Vec<Sha>> {
+        Ok(bare::parents(&self.git(owner, name)?, oid(commit)?)?
+            .into_iter()
+            .map(sha)
+            .collect())
+    }
+
+    /// The full message of a commit.
+    pub fn commit_message(&self, owner: &str, name: &str, commit: &Sha) -> Result<String> {
+        Ok(bare::commit_info(&self.git(owner, name)?, oid(commit)?)?.0)
+    }
+
+    /// A file's text at a commit, if present.
+    pub fn read_file(
+        &self,
+        owner: &str,
+        name: &str,
+        commit: &Sha,
+        path: &str,
+    ) -> Result<Option<String>> {
+        bare::read_file(&self.git(owner, name)?, oid(commit)?, path)
+    }
+
+    /// Writes (or replaces) the note on `target` under `refs/notes/hydrator.metadata`.
+    pub fn write_note(&self, owner: &str, name: &str, target: &Sha, body: &str) -> Result<()> {
+        bare::write_note(
+            &self.git(owner, name)?,
+            oid(target)?,
+            body,
+            &test_person(DEFAULT_COMMIT_TIME),
+        )
+    }
+
+    pub fn read_note(&self, owner: &str, name: &str, target: &Sha) -> Result<Option<String>> {
+        Ok(bare::read_note(&self.git(owner, name)?, oid(target)?))
+    }
+
+    /// Records a commit status on `commit` as the CI app would (`state`: error, failure,
+    /// pending, success).
+    pub fn set_status(
+        &self,
+        owner: &str,
+        name: &str,
+        commit: &Sha,
+        context: &str,
+        state: &str,
+        description: &str,
+    ) -> Result<()> {
+        let full_name = format!("{owner}/{name}");
+        let record = StatusRecord {
+            id: 0,
+            sha: commit.to_string(),
+            state: state.to_owned(),
+            context: context.to_owned(),
+            description: Some(description.to_owned()),
+            target_url: None,
+            creator: CI_APP.to_owned(),
+            created_at: store::now(),
+        };
+        lock(&self.shared.store).add_status(&full_name, record)?;
+        Ok(())
+    }
+
+    /// Records a check run on `commit` as the CI app would; `conclusion` = `None` leaves it
+    /// `in_progress`, else it is `completed` with that conclusion.
+    pub fn set_check_run(
+        &self,
+        owner: &str,
+        name: &str,
+        commit: &Sha,
+        run_name: &str,
+        conclusion: Option<&str>,
+    ) -> Result<()> {
+        let full_name = format!("{owner}/{name}");
+        let now = store::now();
+        let record = CheckRunRecord {
+            id: 0,
+            sha: commit.to_string(),
+            name: run_name.to_owned(),
+            status: if conclusion.is_some() {
+                "completed"
+            } else {
+                "in_progress"
+            }
+            .to_owned(),
+            conclusion: conclusion.map(str::to_owned),
+            details_url: None,
+            external_id: String::new(),
+            output_title: None,
+            output_summary: None,
+            app: CI_APP.to_owned(),
+            started_at: now,
+            completed_at: conclusion.map(|_| now),
+        };
+        lock(&self.shared.store).add_check_run(&full_name, record)?;
+        Ok(())
+    }
+
+    /// Every status on a commit, newest first.
+    pub fn statuses(&self, owner: &str, name: &str, commit: &Sha) -> Vec<StatusRecord> {
+        lock(&self.shared.store).statuses(&format!("{owner}/{name}"), commit.as_str())
+    }
+
+    /// Opens a PR as `author` in `<owner>/<name>`. `head` is `branch` (same repository) or
+    /// `forker:branch` (a fork made with [`Sandbox::fork_repo`]). Returns its number.
+    pub fn open_pull_as(
+        &self,
+        author: &str,
+        owner: &str,
+        name: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+    ) -> Result<u64> {
+        let full_name = format!("{owner}/{name}");
+        let mut store = lock(&self.shared.store);
+        let (head_repo, head_branch) = match head.split_once(':') {
+            Some((head_owner, branch)) => (
+                store
+                    .repo_in_network(&full_name, head_owner)
+                    .with_context(|| format!("{head_owner} has no fork of {full_name}"))?,
+                branch.to_owned(),
+            ),
+            None => (full_name.clone(), head.to_owned()),
+        };
+        let pull = store
+            .open_pull(
+                &full_name,
+                NewPull {
+                    head_repo,
+                    head_branch,
+                    base_branch: base.to_owned(),
+                    title: title.to_owned(),
+                    body: String::new(),
+                    author: author.to_owned(),
+                },
+            )
+            .with_context(|| format!("opening a pull request {head} → {base} in {full_name}"))?;
+        Ok(pull.number)
+    }
+
+    /// A PR as the forge sees it now (head SHA following the head branch).
+    pub fn pull(&self, owner: &str, name: &str, number: u64) -> Result<PullRecord> {
+        Ok(lock(&self.shared.store).pull(&format!("{owner}/{name}"), number)?)
+    }
+
+    /// Every PR of the repository, newest first.
+    pub fn pulls(&self, owner: &str, name: &str) -> Result<Vec<PullRecord>> {
+        Ok(lock(&self.shared.store).pulls(&format!("{owner}/{name}"))?)
+    }
+
+    /// Arms a fault for the next matching requests.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.shared.faults).push(fault);
+    }
+
+    /// Every request served so far, oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// How many served requests had `method` and a path matching `pattern` (`*` = anything).
+    pub fn count_requests(&self, method: &str, pattern: &str) -> usize {
+        lock(&self.shared.log)
+            .iter()
+            .filter(|request| {
+                request.method.eq_ignore_ascii_case(method)
+                    && faults::glob_matches(pattern, &request.path)
+            })
+            .count()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.shared.log).clear();
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.shared.base_url)
+            .field("root", &self.shared.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for _ in &self.workers {
+            self.server.unblock();
+        }
+        for worker in self.workers.drain(..) {
+            // A worker that panicked has nothing left to clean up.
+            let _ = worker.join();
+        }
+    }
+}
+
+/// `(owner, name)` of every `<root>/<owner>/<name>.git` directory, sorted.
+fn existing_repos(root: &Path) -> Result<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    for owner in std::fs::read_dir(root).with_context(|| format!("listing {}", root.display()))? {
+        let owner = owner?;
+        if !owner.file_type()?.is_dir() {
+            continue;
+        }
+        for repo in std::fs::read_dir(owner.path())? {
+            let repo = repo?;
+            let file_name = repo.file_name();
+            let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".git")) else {
+                continue;
+            };
+            if repo.path().join("HEAD").exists() {
+                found.push((
+                    owner.file_name().to_string_lossy().into_owned(),
+                    name.to_owned(),
+                ));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}

@@ -1,0 +1,65 @@
+//! `promoter sandbox`: runs the forge in the foreground until Ctrl-C. The first stdout line is the
+//! base URL; then a ready `scm`/`repository` snippet for promotion.yaml. The token is never
+//! printed: the snippet names the environment variable to put it in.
+
+use std::sync::mpsc;
+
+use anyhow::{Context, Result};
+
+use super::Sandbox;
+use crate::cli::SandboxArgs;
+use crate::model::Secret;
+
+/// The token when `--token` is not given. The sandbox is a local toy; say so in `--help`.
+pub const DEFAULT_TOKEN: &str = "sandbox";
+/// The repository created when the root holds none.
+const DEFAULT_REPO: (&str, &str) = ("acme", "deploy");
+
+pub fn run_command(args: &SandboxArgs) -> Result<()> {
+    let token = Secret::new(
+        args.token
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TOKEN.to_owned()),
+    );
+    let sandbox = Sandbox::start_on_port(&args.root, &token, args.port)?;
+    let (owner, name) = {
+        let names = super::lock(&sandbox.shared.store).repo_names();
+        match names.first().and_then(|full| full.split_once('/')) {
+            Some((owner, name)) => (owner.to_owned(), name.to_owned()),
+            None => {
+                sandbox.create_repo(DEFAULT_REPO.0, DEFAULT_REPO.1)?;
+                (DEFAULT_REPO.0.to_owned(), DEFAULT_REPO.1.to_owned())
+            }
+        }
+    };
+    let (stopped, wait) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        // The receiver lives until the end of this function; a second Ctrl-C finds it gone.
+        let _ = stopped.send(());
+    })
+    .context("installing the Ctrl-C handler")?;
+    println!("{}", sandbox.base_url());
+    println!("{}", snippet(&sandbox, &owner, &name));
+    eprintln!(
+        "sandbox forge serving {} (repositories under {}); put the token in SANDBOX_TOKEN{}; Ctrl-C stops it",
+        sandbox.base_url(),
+        args.root.display(),
+        if args.token.is_some() {
+            ""
+        } else {
+            " (default token: `sandbox`)"
+        }
+    );
+    wait.recv().context("waiting for Ctrl-C")?;
+    eprintln!("sandbox forge stopped");
+    drop(sandbox);
+    Ok(())
+}
+
+fn snippet(sandbox: &Sandbox, owner: &str, name: &str) -> String {
+    format!(
+        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}",
+        sandbox.api_url(),
+        sandbox.clone_url(owner, name)
+    )
+}

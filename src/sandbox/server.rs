@@ -1,0 +1,213 @@
+//! The HTTP side of the sandbox: a tiny_http listener on 127.0.0.1 with a few worker threads, each
+//! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`) or
+//! to git smart HTTP (`/{owner}/{name}.git/...`), answered and logged. Owns no forge rules.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use super::faults::{Faults, LoggedRequest};
+use super::store::Store;
+use super::{github, smart_http};
+
+/// Everything the worker threads share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub store: Mutex<Store>,
+    pub base_url: String,
+    pub root: PathBuf,
+    pub log: Mutex<Vec<LoggedRequest>>,
+    pub faults: Mutex<Faults>,
+    /// Requests counted per token owner (or `""` for anonymous), for `x-ratelimit-*`.
+    pub rate_used: Mutex<BTreeMap<String, u64>>,
+    /// When the current rate-limit window ends (epoch seconds).
+    pub rate_reset: i64,
+}
+
+/// Locks a mutex; a poisoned lock (a worker panicked) still holds consistent forge data because
+/// every store change is a single method call.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub fn api_url(&self) -> String {
+        format!("{}/api/v3", self.base_url)
+    }
+}
+
+/// One request, read whole.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub method: String,
+    /// Raw (still percent-encoded) path, without the query.
+    pub path: String,
+    pub query: String,
+    /// Header names in lowercase.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Incoming {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The query parameters, percent-decoded; the last one of a name wins.
+    pub fn params(&self) -> BTreeMap<String, String> {
+        self.query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (decode(key), decode(value))
+            })
+            .collect()
+    }
+}
+
+/// Percent-decodes, with `+` as a space (form encoding, which query strings use).
+pub(crate) fn decode(text: &str) -> String {
+    let spaced = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// An answer before it is written.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        let body = serde_json::to_vec_pretty(value).expect("a JSON value always serializes");
+        Self {
+            status,
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body,
+        }
+    }
+
+    pub fn text(status: u16, text: &str) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+            body: text.as_bytes().to_vec(),
+        }
+    }
+
+    /// Sets a header, replacing one of the same name.
+    pub fn set_header(&mut self, name: &str, value: &str) {
+        let name = name.to_ascii_lowercase();
+        self.headers.retain(|(key, _)| *key != name);
+        self.headers.push((name, value.to_owned()));
+    }
+}
+
+/// Serves until `stop` is set and the thread is unblocked.
+pub(crate) fn serve(server: &tiny_http::Server, shared: &Shared, stop: &AtomicBool) {
+    loop {
+        let request = match server.recv() {
+            Ok(request) => request,
+            Err(_) if stop.load(Ordering::SeqCst) => return,
+            Err(_) => continue,
+        };
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        handle(shared, request);
+    }
+}
+
+fn handle(shared: &Shared, mut request: tiny_http::Request) {
+    let url = request.url().to_owned();
+    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    let mut body = Vec::new();
+    let read = request.as_reader().read_to_end(&mut body);
+    let incoming = Incoming {
+        method: request.method().as_str().to_ascii_uppercase(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers: request
+            .headers()
+            .iter()
+            .map(|header| {
+                (
+                    header.field.as_str().as_str().to_ascii_lowercase(),
+                    header.value.as_str().to_owned(),
+                )
+            })
+            .collect(),
+        body,
+    };
+    let reply = match read {
+        Ok(_) => answer(shared, &incoming),
+        Err(error) => Reply::text(400, &format!("could not read the request body: {error}")),
+    };
+    let is_git = smart_http::repo_of(&incoming.path).is_some();
+    lock(&shared.log).push(LoggedRequest {
+        method: incoming.method.clone(),
+        path: incoming.path.clone(),
+        query: incoming.query.clone(),
+        body: if is_git {
+            String::new()
+        } else {
+            String::from_utf8_lossy(&incoming.body).into_owned()
+        },
+        status: reply.status,
+    });
+    let mut response = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+    for (name, value) in &reply.headers {
+        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            response.add_header(header);
+        }
+    }
+    // The client may have gone away; nothing to do about it.
+    let _ = request.respond(response);
+}
+
+fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
+    let hit = lock(&shared.faults).take(&incoming.method, &incoming.path);
+    if let Some(hit) = hit {
+        if let Some(delay) = hit.delay {
+            std::thread::sleep(delay);
+        }
+        if let Some((status, headers, body)) = hit.answer {
+            let mut reply = Reply {
+                status,
+                headers: vec![(
+                    "content-type".into(),
+                    "application/json; charset=utf-8".into(),
+                )],
+                body,
+            };
+            if github::is_api_path(&incoming.path) {
+                github::add_rate_headers(shared, incoming, &mut reply);
+            }
+            for (name, value) in headers {
+                reply.set_header(&name, &value);
+            }
+            return reply;
+        }
+    }
+    if github::is_api_path(&incoming.path) {
+        github::answer(shared, incoming)
+    } else if smart_http::repo_of(&incoming.path).is_some() {
+        smart_http::answer(shared, incoming)
+    } else {
+        Reply::json(404, &serde_json::json!({"message": "Not Found"}))
+    }
+}
