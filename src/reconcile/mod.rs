@@ -8,6 +8,8 @@
 //! [`needs_scm`] says which SCM reads to make; everything not read stays `NotRead`/`None`, which the
 //! planner treats as "unknown": pending gates, no status write, no PR step.
 
+pub mod apply;
+pub mod observe;
 pub mod plan;
 pub mod steps;
 pub mod text;

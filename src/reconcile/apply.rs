@@ -1,0 +1,249 @@
+//! The apply step: executes the planner's steps, environment after environment, and folds every
+//! successful write back into the observation so the planner can be asked again (the re-plan loop
+//! documented in `plan.rs`). It makes no promotion decision of its own: what to write comes from
+//! the plan; here only the SCM's and git's answers are recorded and reported.
+//!
+//! One environment's failure stops that environment only; the others are still applied (SPEC §3
+//! step 5).
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::git::{BranchMoved, GitCache, OursMerge};
+use crate::reconcile::plan::{Action, EnvironmentPlan, Phase, Step, plan_environment};
+use crate::reconcile::{EnvironmentObservation, StrategyObservation};
+use crate::scm::{MergeOutcome, Scm};
+
+/// How often one environment may be planned again after a create or a merge in one pass. Two
+/// re-plans cover "create the PR, then merge it, then write the soak status on the new live tip".
+const MAX_REPLANS: usize = 3;
+
+/// What happened to one environment in this pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentOutcome {
+    /// The last plan made for the environment; its summary is what reports show.
+    pub plan: EnvironmentPlan,
+    /// Every write attempted, in order, with its result.
+    pub done: Vec<StepOutcome>,
+}
+
+impl EnvironmentOutcome {
+    pub fn failed(&self) -> bool {
+        self.plan.summary.phase == Phase::Failure
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    pub step: Step,
+    pub result: StepResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum StepResult {
+    Done {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// The staging branch moved after it was read (merge guard or push refused): nothing was
+    /// written; the next pass works on the new head.
+    HeadMoved { detail: String },
+    /// The SCM refused the merge (branch protection, reviews, merge commits disabled).
+    Blocked { reason: String },
+    Failed { error: String },
+}
+
+/// Applies the plan of every environment of one observed strategy, in order.
+pub fn apply_strategy(
+    config: &Config,
+    observed: &mut StrategyObservation,
+    git: &mut GitCache,
+    scm: &dyn Scm,
+    now: &dyn Fn() -> OffsetDateTime,
+    on_step: &mut dyn FnMut(&EnvironmentPlan, &StepOutcome),
+) -> Vec<EnvironmentOutcome> {
+    (0..observed.environments.len())
+        .map(|env| apply_environment(config, observed, env, git, scm, now, on_step))
+        .collect()
+}
+
+fn apply_environment(
+    config: &Config,
+    observed: &mut StrategyObservation,
+    env: usize,
+    git: &mut GitCache,
+    scm: &dyn Scm,
+    now: &dyn Fn() -> OffsetDateTime,
+    on_step: &mut dyn FnMut(&EnvironmentPlan, &StepOutcome),
+) -> EnvironmentOutcome {
+    let mut plan = plan_environment(config, observed, env, now());
+    let mut done = Vec::new();
+    for _ in 0..=MAX_REPLANS {
+        let mut replan = false;
+        for step in plan.steps.iter().filter(|s| s.action.is_write()) {
+            let result = execute(&step.action, &mut observed.environments[env], git, scm, now, &plan);
+            let outcome = StepOutcome {
+                step: step.clone(),
+                result,
+            };
+            on_step(&plan, &outcome);
+            let stop = !matches!(outcome.result, StepResult::Done { .. });
+            replan |= step.replans() && !stop;
+            done.push(outcome);
+            if stop {
+                let last = done.last().expect("just pushed");
+                override_summary(&mut plan, &last.result);
+                return EnvironmentOutcome { plan, done };
+            }
+        }
+        if !replan {
+            break;
+        }
+        plan = plan_environment(config, observed, env, now());
+    }
+    EnvironmentOutcome { plan, done }
+}
+
+/// Reports an answer that ended the environment's pass early: the plan's summary was written
+/// before the SCM or git answered.
+fn override_summary(plan: &mut EnvironmentPlan, result: &StepResult) {
+    let summary = &mut plan.summary;
+    match result {
+        StepResult::Done { .. } => {}
+        StepResult::HeadMoved { detail } => {
+            summary.phase = Phase::Pending;
+            summary.reason = detail.clone();
+        }
+        StepResult::Blocked { reason } => {
+            summary.phase = Phase::Blocked;
+            summary.reason = format!("the SCM refused the merge: {reason}");
+        }
+        StepResult::Failed { error } => {
+            summary.phase = Phase::Failure;
+            summary.reason = error.clone();
+        }
+    }
+}
+
+fn execute(
+    action: &Action,
+    obs: &mut EnvironmentObservation,
+    git: &mut GitCache,
+    scm: &dyn Scm,
+    now: &dyn Fn() -> OffsetDateTime,
+    plan: &EnvironmentPlan,
+) -> StepResult {
+    match try_execute(action, obs, git, scm, now, plan) {
+        Ok(result) => result,
+        Err(error) => {
+            // A refused push of the ours-merge is not a failure: the hydrator moved the branch,
+            // and the next pass looks at the new tip.
+            if let Some(moved) = error.downcast_ref::<BranchMoved>() {
+                return StepResult::HeadMoved {
+                    detail: moved.to_string(),
+                };
+            }
+            StepResult::Failed {
+                error: format!("{error:#}"),
+            }
+        }
+    }
+}
+
+fn try_execute(
+    action: &Action,
+    obs: &mut EnvironmentObservation,
+    git: &mut GitCache,
+    scm: &dyn Scm,
+    now: &dyn Fn() -> OffsetDateTime,
+    plan: &EnvironmentPlan,
+) -> Result<StepResult> {
+    let done = |detail: Option<String>| Ok(StepResult::Done { detail });
+    match action {
+        Action::Note { .. } => done(None),
+        Action::WriteStatus { .. } => {
+            let (sha, write) = action.status_write().expect("a WriteStatus action");
+            scm.write_status(&sha, &write).with_context(|| {
+                format!("writing the `{}` status on {}", write.context, sha.short())
+            })?;
+            obs.record_status(&sha, &write);
+            done(None)
+        }
+        Action::CreatePr { .. } => {
+            let new = action.new_pull_request().expect("a CreatePr action");
+            let pr = scm.create_pull_request(&new).with_context(|| {
+                format!("opening the pull request {} → {}", new.head, new.base)
+            })?;
+            let detail = format!("{} {}", pr.number, pr.url);
+            obs.record_pull_request(pr);
+            done(Some(detail))
+        }
+        Action::UpdatePr {
+            number,
+            title,
+            body,
+        } => {
+            let pr = scm
+                .update_pull_request(*number, title, body)
+                .with_context(|| format!("updating pull request {number}"))?;
+            obs.record_pull_request(pr);
+            done(None)
+        }
+        Action::Merge {
+            number,
+            head_sha,
+            title,
+            message,
+        } => match scm
+            .merge_pull_request(*number, head_sha, title, message)
+            .with_context(|| format!("merging pull request {number} at {}", head_sha.short()))?
+        {
+            MergeOutcome::Merged { merge_sha } => {
+                let merge_sha = match merge_sha {
+                    Some(sha) => sha,
+                    None => git
+                        .refresh(&plan.branch)
+                        .with_context(|| format!("re-reading {} after the merge", plan.branch))?
+                        .with_context(|| format!("{} disappeared after the merge", plan.branch))?,
+                };
+                let detail = merge_sha.short().to_owned();
+                obs.record_merge(merge_sha, now());
+                done(Some(detail))
+            }
+            // GitHub 409 / GitLab 409 / Gitea 409: the head is no longer the SHA we read gates on.
+            MergeOutcome::HeadMoved => Ok(StepResult::HeadMoved {
+                detail: format!(
+                    "{} moved after its gates were read; the next pass looks at the new head",
+                    plan.staging_branch
+                ),
+            }),
+            MergeOutcome::Blocked { reason } => Ok(StepResult::Blocked { reason }),
+        },
+        Action::PushOursMerge {
+            live_branch,
+            staging_branch,
+            live_tip,
+            staging_tip,
+            active_path,
+            ..
+        } => {
+            let merge = OursMerge {
+                live: live_branch,
+                live_tip,
+                staging: staging_branch,
+                staging_tip,
+                active_path: active_path.as_deref(),
+            };
+            let commit = git.ours_merge(&merge, now()).with_context(|| {
+                format!("building the ours-merge of {live_branch} into {staging_branch}")
+            })?;
+            git.push_branch(&commit, staging_branch, staging_tip)?;
+            let detail = commit.short().to_owned();
+            obs.record_ours_merge(commit);
+            done(Some(detail))
+        }
+    }
+}
