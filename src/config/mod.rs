@@ -4,6 +4,9 @@
 //! Flow: text -> `raw::RawConfig` (serde, unknown keys rejected) -> `validate::check` (collects every
 //! problem with file:line:column and key path) -> [`Config`].
 
+mod document;
+pub mod raw;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
