@@ -62,7 +62,8 @@ mod tests {
 
     #[test]
     fn detects_the_ci_system_from_its_marker_variable() {
-        let cases: [(&[(&str, &str)], Option<Ci>); 5] = [
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: [(Vars, Option<Ci>); 5] = [
             (&[], None),
             (&[("GITHUB_ACTIONS", "true")], Some(Ci::GithubActions)),
             (&[("GITLAB_CI", "true")], Some(Ci::GitlabCi)),

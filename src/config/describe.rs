@@ -84,7 +84,7 @@ fn gate_list(gates: &[Gate]) -> String {
     gates
         .iter()
         .map(|gate| match gate.soak_time {
-            Some(soak) => format!("{} (soak {})", gate.key, format_duration(soak)),
+            Some(soak) => format!("{} (soak time {})", gate.key, format_duration(soak)),
             None => gate.key.to_string(),
         })
         .collect::<Vec<_>>()
@@ -159,7 +159,7 @@ strategies:
     fn describes_every_environment_with_its_branches_and_gates() {
         let config = crate::config::parse(TEXT, Path::new("promotion.yaml"), &env(&[])).unwrap();
         let text = describe(&config);
-        assert!(text.contains("  2. environment/prod\n     staging branch  environment/prod-next\n     merge           merged by a person\n     active gates    health, soak (soak 90m)\n     proposed gates  none\n"), "{text}");
+        assert!(text.contains("  2. environment/prod\n     staging branch  environment/prod-next\n     merge           merged by a person\n     active gates    health, soak (soak time 90m)\n     proposed gates  none\n"), "{text}");
         assert!(
             text.contains("auth:       token from $PROMOTER_TOKEN, else $DEPLOY_TOKEN\n"),
             "{text}"

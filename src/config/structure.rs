@@ -13,22 +13,31 @@ use super::document::{Document, child_path, item_path};
 use super::problem::{Problem, did_you_mean};
 
 /// Walks `value` against `schema` (the root schema with its `$defs`), reporting into `problems`
-/// and repairing `value` in place.
-pub fn check(doc: &Document, schema: &Value, value: &mut Value, problems: &mut Vec<Problem>) {
+/// and repairing `value` in place. Returns the paths that hold a placeholder without a problem of
+/// their own (a required key reported as a misspelt unknown key): semantic problems there are noise.
+pub fn check(
+    doc: &Document,
+    schema: &Value,
+    value: &mut Value,
+    problems: &mut Vec<Problem>,
+) -> Vec<String> {
     let mut walker = Walker {
         doc,
         root: schema,
         problems,
+        covered: Vec::new(),
     };
     if !walker.walk(schema, value, "") {
         *value = walker.placeholder(schema);
     }
+    walker.covered
 }
 
 struct Walker<'a> {
     doc: &'a Document,
     root: &'a Value,
     problems: &'a mut Vec<Problem>,
+    covered: Vec<String>,
 }
 
 impl<'a> Walker<'a> {
@@ -112,11 +121,13 @@ impl<'a> Walker<'a> {
         let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
 
         let keys: Vec<String> = map.keys().cloned().collect();
+        // A misspelt required key is reported once, as unknown with its suggestion, not also missing.
+        let mut suggested: Vec<&str> = Vec::new();
         for key in keys {
             let key_path = child_path(path, &key);
             let Some(property) = property(&key) else {
                 if closed {
-                    self.unknown_key(&key, &known, &key_path);
+                    suggested.extend(self.unknown_key(&key, &known, &key_path));
                     map.remove(&key);
                 }
                 continue;
@@ -133,8 +144,13 @@ impl<'a> Walker<'a> {
             }
         }
         for key in required {
-            if !map.contains_key(key) {
-                let key_path = child_path(path, key);
+            if map.contains_key(key) {
+                continue;
+            }
+            let key_path = child_path(path, key);
+            if suggested.contains(&key) {
+                self.covered.push(key_path.clone());
+            } else {
                 let what = if path.is_empty() {
                     "the top level".to_owned()
                 } else {
@@ -148,16 +164,20 @@ impl<'a> Walker<'a> {
                     )
                     .with_hint(format!("add `{key}:` here")),
                 );
-                if let Some(property) = property(key) {
-                    map.insert(key.to_owned(), self.placeholder(property));
-                }
+            }
+            if let Some(property) = property(key) {
+                map.insert(key.to_owned(), self.placeholder(property));
             }
         }
     }
 
-    fn unknown_key(&mut self, key: &str, known: &[&str], path: &str) {
+    /// Reports an unknown key; returns the known key it is probably a misspelling of.
+    fn unknown_key(&mut self, key: &str, known: &[&'a str], path: &str) -> Option<&'a str> {
         let pos = self.doc.key_pos(path);
-        let problem = if key == "soakTime" && path.contains("proposedCommitStatuses[") {
+        let near = did_you_mean(key, known.iter().copied());
+        let soak_misplaced = key == "soakTime" && path.contains("proposedCommitStatuses[");
+        let near = if soak_misplaced { None } else { near };
+        let problem = if soak_misplaced {
             Problem::new(
                 pos,
                 path,
@@ -168,7 +188,7 @@ impl<'a> Walker<'a> {
             )
         } else {
             let problem = Problem::new(pos, path, format!("unknown key `{key}`"));
-            match did_you_mean(key, known.iter().copied()) {
+            match near {
                 Some(near) => problem.with_hint(format!("did you mean `{near}`?")),
                 None => {
                     let known: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
@@ -177,6 +197,7 @@ impl<'a> Walker<'a> {
             }
         };
         self.problems.push(problem);
+        near
     }
 
     fn wrong_type(&mut self, types: &[&str], value: &Value, path: &str) {

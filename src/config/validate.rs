@@ -34,10 +34,13 @@ pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErro
     let mut problems: Vec<Problem> = doc
         .problems
         .iter()
-        .map(|p| Problem::new(p.pos, p.path.clone(), p.message.clone()))
+        .map(|p| {
+            Problem::new(p.pos, p.path.clone(), p.message.clone())
+                .with_hint("remove one of them; YAML keys must be unique in a mapping")
+        })
         .collect();
     let mut value = doc.value.clone();
-    super::structure::check(&doc, &raw::schema(), &mut value, &mut problems);
+    let placeholders = super::structure::check(&doc, &raw::schema(), &mut value, &mut problems);
     let raw: RawConfig = match serde_json::from_value(value) {
         Ok(raw) => raw,
         Err(error) => {
@@ -57,7 +60,12 @@ pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErro
         problems: Vec::new(),
     };
     let config = checker.config(raw);
-    let structural = problems.clone();
+    let mut structural: Vec<Problem> = problems.clone();
+    structural.extend(
+        placeholders
+            .into_iter()
+            .map(|path| Problem::new(Pos::START, path, "")),
+    );
     problems.extend(
         checker
             .problems
@@ -101,7 +109,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn format_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     for (size, unit) in [(86_400, "d"), (3_600, "h"), (60, "m")] {
-        if seconds >= size && seconds % size == 0 {
+        if seconds >= size && seconds.is_multiple_of(size) {
             return format!("{}{unit}", seconds / size);
         }
     }
@@ -464,25 +472,26 @@ impl Checker<'_> {
                 proposed.as_deref().unwrap_or_default(),
             );
             if let Some(environment) = &checked {
-                self.note_branch(
+                let live_clash = self.note_branch(
                     branches,
                     &environment.branch,
                     child_path(&env_path, "branch"),
                     "live",
                     index,
                 );
-                let staging_path = if raw.environments[position].staging_branch.is_some() {
-                    child_path(&env_path, "stagingBranch")
-                } else {
-                    child_path(&env_path, "branch")
-                };
-                self.note_branch(
-                    branches,
-                    &environment.staging_branch,
-                    staging_path,
-                    "staging",
-                    index,
-                );
+                let written = raw.environments[position].staging_branch.is_some();
+                // A staging branch derived from a clashing live branch clashes too: say it once.
+                if written || !live_clash {
+                    let staging_path =
+                        child_path(&env_path, if written { "stagingBranch" } else { "branch" });
+                    self.note_branch(
+                        branches,
+                        &environment.staging_branch,
+                        staging_path,
+                        "staging",
+                        index,
+                    );
+                }
             }
             environments = environments.zip(checked).map(|(mut all, one)| {
                 all.push(one);
@@ -678,7 +687,7 @@ impl Checker<'_> {
         path: String,
         role: &'static str,
         strategy: usize,
-    ) {
+    ) -> bool {
         let uses = branches.entry(branch.as_str().to_owned()).or_default();
         // A live branch shared by several strategies is monorepo mode; anything else used twice is
         // two environments fighting over one branch.
@@ -702,11 +711,13 @@ impl Checker<'_> {
                 "every environment needs its own live and staging branch".into()
             });
         }
+        let clashed = clash.is_some();
         uses.push(BranchUse {
             path,
             role,
             strategy,
         });
+        clashed
     }
 
     /// git cannot hold both `a` and `a/b` as branches (one would be a folder of the other).
