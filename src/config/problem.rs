@@ -32,9 +32,10 @@ impl Problem {
         self
     }
 
-    /// Whether this problem is about `path` or something inside it.
+    /// Whether this problem is about `path` or something inside it (the whole file covers all).
     pub fn covers(&self, path: &str) -> bool {
-        path == self.path
+        self.path.is_empty()
+            || path == self.path
             || path
                 .strip_prefix(self.path.as_str())
                 .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
@@ -166,5 +167,6 @@ mod tests {
         assert!(problem.covers("strategies[1][0]"));
         assert!(!problem.covers("strategies[10]"));
         assert!(!problem.covers("strategies"));
+        assert!(Problem::new(Pos::START, "", "x").covers("repository"));
     }
 }

@@ -29,6 +29,12 @@ pub fn check(
     };
     if !walker.walk(schema, value, "") {
         *value = walker.placeholder(schema);
+        if let Some(problem) = walker.problems.last_mut() {
+            problem.hint = Some(
+                "the file is a mapping with `scm:` and `strategies:`; see examples/promotion.yaml"
+                    .into(),
+            );
+        }
     }
     walker.covered
 }
@@ -432,7 +438,12 @@ strategies:
     #[test]
     fn an_empty_file_misses_the_required_top_level_keys() {
         let (found, value) = problems("");
-        assert_eq!(found, ["1:1 : expected a mapping, found nothing"]);
+        assert_eq!(
+            found,
+            [
+                "1:1 : expected a mapping, found nothing / the file is a mapping with `scm:` and `strategies:`; see examples/promotion.yaml"
+            ]
+        );
         serde_json::from_value::<raw::RawConfig>(value).unwrap();
     }
 }
