@@ -8,45 +8,106 @@
 pub mod ci_env;
 pub mod cli;
 pub mod config;
+pub mod exit;
 pub mod gates;
 pub mod git;
 pub mod model;
+pub mod pass;
 pub mod reconcile;
 pub mod sandbox;
 pub mod scm;
 
 use std::ffi::OsString;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::ci_env::Env;
+use crate::cli::{Cli, ColorChoice, Command, ConfigArg, GlobalArgs};
+use crate::exit::{CommandResult, Exit};
 
 /// Runs the command line `args` with `env` as the only view of the process environment.
 pub fn main_with(
     args: impl IntoIterator<Item = OsString>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> ExitCode {
-    let _ = env;
-    let cli = match <cli::Cli as clap::Parser>::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
+            // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
             let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
-    let result = match &cli.command {
-        cli::Command::Sandbox(args) => sandbox::run_command(args),
-        cli::Command::Validate(_) | cli::Command::Schema => Ok(()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let color = wants_color(cli.global.color, env, std::io::stderr().is_terminal());
+    match run(&cli, env) {
+        Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!("error: {error}");
-            for cause in error.chain().skip(1) {
-                eprintln!("caused by: {cause}");
-            }
-            ExitCode::from(1)
+            eprint!("{}", error.render(color));
+            error.exit().into()
         }
+    }
+}
+
+/// Whether to colour output: `always`, `never`, or with `auto` a terminal and no `NO_COLOR`
+/// (no-color.org: any non-empty value disables colour) and no `TERM=dumb`.
+pub fn wants_color(choice: ColorChoice, env: Env<'_>, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal
+                && env("NO_COLOR").is_none_or(|value| value.is_empty())
+                && env("TERM").as_deref() != Some("dumb")
+        }
+    }
+}
+
+fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
+    match &cli.command {
+        Command::Validate(args) => validate(args, &cli.global, env),
+        Command::Schema => {
+            print!("{}", config::raw::schema_text());
+            Ok(Exit::Success)
+        }
+        Command::Sandbox(args) => {
+            sandbox::run_command(args)?;
+            Ok(Exit::Success)
+        }
+    }
+}
+
+/// `promoter validate`: load and check the config offline, print what it resolves to.
+fn validate(args: &ConfigArg, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
+    let (path, _) = config::locate(args.config.as_deref(), env);
+    if global.verbose > 0 {
+        eprintln!("reading {}", path.display());
+    }
+    let config = config::load_from(args.config.as_deref(), env)?;
+    if !global.quiet {
+        for (warning, hint) in config::describe::credential_warnings(&config, env) {
+            eprintln!("warning: {warning}\nhint: {hint}");
+        }
+    }
+    print!("{}", config::describe::describe(&config));
+    Ok(Exit::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_follows_the_flag_the_terminal_and_no_color() {
+        let none = |_: &str| None;
+        let no_color = |name: &str| (name == "NO_COLOR").then(|| "1".to_owned());
+        let dumb = |name: &str| (name == "TERM").then(|| "dumb".to_owned());
+        assert!(wants_color(ColorChoice::Auto, &none, true));
+        assert!(!wants_color(ColorChoice::Auto, &none, false));
+        assert!(!wants_color(ColorChoice::Auto, &no_color, true));
+        assert!(!wants_color(ColorChoice::Auto, &dumb, true));
+        assert!(wants_color(ColorChoice::Always, &no_color, false));
+        assert!(!wants_color(ColorChoice::Never, &none, true));
     }
 }

@@ -4,10 +4,110 @@
 //! Flow: text -> `raw::RawConfig` (serde, unknown keys rejected) -> `validate::check` (collects every
 //! problem with file:line:column and key path) -> [`Config`].
 
-use std::path::PathBuf;
+mod defaults;
+pub mod describe;
+mod document;
+mod problem;
+pub mod raw;
+mod structure;
+mod validate;
+
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::ci_env::{Env, var};
 use crate::model::{BranchName, GateKey, Secret};
+
+pub use document::Pos;
+pub use problem::{ConfigErrors, Problem};
+pub use validate::{format_duration, parse_duration};
+
+/// The variable naming the config file when `-c/--config` is not given.
+pub const CONFIG_ENV: &str = "PROMOTER_CONFIG";
+/// The file read when neither `-c/--config` nor `PROMOTER_CONFIG` is given.
+pub const DEFAULT_FILE: &str = "promotion.yaml";
+
+/// How the config file was chosen; it decides the hint when the file cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `-c/--config`.
+    Flag,
+    /// `PROMOTER_CONFIG`.
+    Env,
+    /// `./promotion.yaml`.
+    Default,
+}
+
+/// Finds the config file: `-c/--config`, else `PROMOTER_CONFIG`, else `./promotion.yaml`.
+pub fn locate(flag: Option<&Path>, env: Env<'_>) -> (PathBuf, ConfigSource) {
+    if let Some(path) = flag {
+        return (path.to_owned(), ConfigSource::Flag);
+    }
+    if let Some(path) = var(env, CONFIG_ENV) {
+        return (PathBuf::from(path), ConfigSource::Env);
+    }
+    (PathBuf::from(DEFAULT_FILE), ConfigSource::Default)
+}
+
+/// Why a config could not be loaded. Both mean exit code 2 at the command line.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("reading {}", path.display())]
+    Read {
+        path: PathBuf,
+        source_of_path: ConfigSource,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", .0.summary())]
+    Invalid(ConfigErrors),
+}
+
+impl LoadError {
+    /// What the user can do about it, when known.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoadError::Read {
+                source_of_path,
+                source,
+                ..
+            } if source.kind() == std::io::ErrorKind::NotFound => Some(match source_of_path {
+                ConfigSource::Flag => "check the path given to -c/--config".to_owned(),
+                ConfigSource::Env => format!("{CONFIG_ENV} names this file; check its value"),
+                ConfigSource::Default => format!(
+                    "run promoter where {DEFAULT_FILE} is, pass -c FILE or set {CONFIG_ENV}; examples/promotion.yaml is a start"
+                ),
+            }),
+            LoadError::Read { .. } | LoadError::Invalid(_) => None,
+        }
+    }
+}
+
+/// Checks promotion.yaml text; `path` names the file in every problem. Reads the environment only
+/// through `env` (CI defaults, SPEC §2).
+pub fn parse(text: &str, path: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
+    validate::check(text, path, env)
+}
+
+/// Reads and checks the file at `path`.
+pub fn load(path: &Path, env: Env<'_>) -> Result<Config, LoadError> {
+    load_located(path, ConfigSource::Flag, env)
+}
+
+/// [`locate`] then [`load`]: what every command taking `-c/--config` calls.
+pub fn load_from(flag: Option<&Path>, env: Env<'_>) -> Result<Config, LoadError> {
+    let (path, source) = locate(flag, env);
+    load_located(&path, source, env)
+}
+
+fn load_located(path: &Path, source: ConfigSource, env: Env<'_>) -> Result<Config, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+        path: path.to_owned(),
+        source_of_path: source,
+        source: error,
+    })?;
+    parse(&text, path, env).map_err(LoadError::Invalid)
+}
 
 /// The checked configuration. Every value here is valid; defaults are applied.
 #[derive(Debug, Clone)]

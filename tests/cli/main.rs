@@ -1,3 +1,8 @@
-//! The one integration test binary: one module per area.
+//! The one integration test binary: `mod x;` per area, shared helpers in `support/`.
 
+// Everything in this binary is test code; a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod config;
 mod sandbox;
+mod support;

@@ -1,0 +1,324 @@
+//! Defaults of promotion.yaml that come from the CI environment or from other keys (SPEC §2):
+//! the API URL, the repository, the SCM's web URL and from it the clone URL.
+//!
+//! Owns the derivation rules. Does not own the variables' detection (`ci_env`) or validation.
+
+use crate::ci_env::{Env, var};
+
+use super::Provider;
+
+pub const GITHUB_API: &str = "https://api.github.com";
+pub const GITLAB_API: &str = "https://gitlab.com/api/v4";
+
+/// The API base URL without a trailing slash: `apiUrl` when written, else the provider's CI
+/// variable, else the public service. `None` when it must be written (gitea, forgejo).
+pub fn api_url(provider: Provider, written: Option<&str>, env: Env<'_>) -> Option<String> {
+    let url = match (written, provider) {
+        (Some(url), _) => url.to_owned(),
+        (None, Provider::Github) => var(env, "GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.into()),
+        (None, Provider::Gitlab) => var(env, "CI_API_V4_URL").unwrap_or_else(|| GITLAB_API.into()),
+        (None, Provider::Gitea | Provider::Forgejo) => return None,
+    };
+    Some(url.trim_end_matches('/').to_owned())
+}
+
+/// `owner` and `name` from the CI job's own repository, with the variable they came from:
+/// `GITHUB_REPOSITORY` (`owner/name`; also set by Gitea/Forgejo Actions) for github, gitea and
+/// forgejo; `CI_PROJECT_PATH` (`group/subgroup/name`, owner = everything before the last `/`) for
+/// gitlab.
+pub fn repository_from_env(
+    provider: Provider,
+    env: Env<'_>,
+) -> Option<(String, String, &'static str)> {
+    let variable = match provider {
+        Provider::Gitlab => "CI_PROJECT_PATH",
+        Provider::Github | Provider::Gitea | Provider::Forgejo => "GITHUB_REPOSITORY",
+    };
+    let full = var(env, variable)?;
+    let (owner, name) = full.trim_matches('/').rsplit_once('/')?;
+    if owner.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some((owner.to_owned(), name.to_owned(), variable))
+}
+
+/// The SCM's web address (`https://github.com`), without a trailing slash.
+///
+/// When `apiUrl` was not written, the CI's server variable wins (`GITHUB_SERVER_URL`,
+/// `CI_SERVER_URL`): it names the instance the job runs on. When `apiUrl` was written, the web
+/// address follows it, so a job on github.com that manages a GitHub Enterprise repository clones
+/// from that Enterprise host. Derivation from the API URL: `https://api.github.com` →
+/// `https://github.com`; `https://<host>/api/v3` (GitHub Enterprise), `.../api/v4` (GitLab) and
+/// `.../api/v1` (Gitea, Forgejo) → the URL without that suffix; anything else → its origin.
+pub fn web_base(provider: Provider, api_url: &str, api_url_written: bool, env: Env<'_>) -> String {
+    if !api_url_written {
+        let server = match provider {
+            Provider::Github => var(env, "GITHUB_SERVER_URL"),
+            Provider::Gitlab => var(env, "CI_SERVER_URL"),
+            Provider::Gitea | Provider::Forgejo => None,
+        };
+        if let Some(server) = server {
+            return server.trim_end_matches('/').to_owned();
+        }
+    }
+    if provider == Provider::Github && api_url == GITHUB_API {
+        return "https://github.com".into();
+    }
+    let suffix = match provider {
+        Provider::Github => "/api/v3",
+        Provider::Gitlab => "/api/v4",
+        Provider::Gitea | Provider::Forgejo => "/api/v1",
+    };
+    match api_url.strip_suffix(suffix) {
+        Some(base) if !base.ends_with(':') && base.contains("://") => base.to_owned(),
+        _ => origin(api_url).to_owned(),
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> &str {
+    let Some(after_scheme) = url.find("://").map(|i| i + 3) else {
+        return url;
+    };
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    }
+}
+
+/// Checks that `url` is an absolute `http(s)://host...` URL; says what is wrong otherwise.
+pub fn check_http_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{url}` is not an http(s) URL"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("`{url}` has no host"));
+    }
+    if url.contains(char::is_whitespace) || url.contains(['?', '#']) {
+        return Err(format!(
+            "`{url}` must be a plain base URL, without spaces, query or fragment"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn api_url_defaults_per_provider_and_ci() {
+        type Case = (
+            Provider,
+            Option<&'static str>,
+            &'static [(&'static str, &'static str)],
+            Option<&'static str>,
+        );
+        let cases: [Case; 8] = [
+            (Provider::Github, None, &[], Some("https://api.github.com")),
+            (
+                Provider::Github,
+                None,
+                &[("GITHUB_API_URL", "https://ghe.acme.io/api/v3")],
+                Some("https://ghe.acme.io/api/v3"),
+            ),
+            (
+                Provider::Github,
+                Some("https://ghe.corp/api/v3/"),
+                &[("GITHUB_API_URL", "https://x")],
+                Some("https://ghe.corp/api/v3"),
+            ),
+            (
+                Provider::Gitlab,
+                None,
+                &[],
+                Some("https://gitlab.com/api/v4"),
+            ),
+            (
+                Provider::Gitlab,
+                None,
+                &[("CI_API_V4_URL", "https://git.acme.io/api/v4")],
+                Some("https://git.acme.io/api/v4"),
+            ),
+            (
+                Provider::Gitlab,
+                None,
+                &[("GITHUB_API_URL", "https://ghe/api/v3")],
+                Some("https://gitlab.com/api/v4"),
+            ),
+            (
+                Provider::Gitea,
+                None,
+                &[("GITHUB_API_URL", "https://x")],
+                None,
+            ),
+            (
+                Provider::Forgejo,
+                Some("https://codeberg.org/api/v1"),
+                &[],
+                Some("https://codeberg.org/api/v1"),
+            ),
+        ];
+        for (provider, written, vars, expected) in cases {
+            assert_eq!(
+                api_url(provider, written, &table(vars)).as_deref(),
+                expected,
+                "{provider:?} {written:?} {vars:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn repository_comes_from_the_provider_ci_variable() {
+        type Case = (
+            Provider,
+            &'static [(&'static str, &'static str)],
+            Option<(&'static str, &'static str)>,
+        );
+        let cases: [Case; 6] = [
+            (
+                Provider::Github,
+                &[("GITHUB_REPOSITORY", "acme/deploy")],
+                Some(("acme", "deploy")),
+            ),
+            (
+                Provider::Gitlab,
+                &[("CI_PROJECT_PATH", "group/sub/deploy")],
+                Some(("group/sub", "deploy")),
+            ),
+            (
+                Provider::Gitlab,
+                &[("GITHUB_REPOSITORY", "acme/deploy")],
+                None,
+            ),
+            (
+                Provider::Github,
+                &[("CI_PROJECT_PATH", "group/deploy")],
+                None,
+            ),
+            (
+                Provider::Forgejo,
+                &[("GITHUB_REPOSITORY", "acme/deploy")],
+                Some(("acme", "deploy")),
+            ),
+            (
+                Provider::Github,
+                &[("GITHUB_REPOSITORY", "nodelimiter")],
+                None,
+            ),
+        ];
+        for (provider, vars, expected) in cases {
+            let found = repository_from_env(provider, &table(vars));
+            let found = found.as_ref().map(|(o, n, _)| (o.as_str(), n.as_str()));
+            assert_eq!(found, expected, "{provider:?} {vars:?}");
+        }
+    }
+
+    #[test]
+    fn web_base_follows_ci_server_or_api_url() {
+        type Case = (
+            Provider,
+            &'static str,
+            bool,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+        );
+        let cases: [Case; 9] = [
+            (
+                Provider::Github,
+                "https://api.github.com",
+                false,
+                &[],
+                "https://github.com",
+            ),
+            (
+                Provider::Github,
+                "https://api.github.com",
+                false,
+                &[("GITHUB_SERVER_URL", "https://github.com/")],
+                "https://github.com",
+            ),
+            (
+                Provider::Github,
+                "https://ghe.acme.io/api/v3",
+                false,
+                &[],
+                "https://ghe.acme.io",
+            ),
+            (
+                Provider::Github,
+                "https://ghe.acme.io/api/v3",
+                true,
+                &[("GITHUB_SERVER_URL", "https://github.com")],
+                "https://ghe.acme.io",
+            ),
+            (
+                Provider::Github,
+                "http://127.0.0.1:8080",
+                true,
+                &[],
+                "http://127.0.0.1:8080",
+            ),
+            (
+                Provider::Gitlab,
+                "https://gitlab.com/api/v4",
+                false,
+                &[("CI_SERVER_URL", "https://gitlab.acme.io")],
+                "https://gitlab.acme.io",
+            ),
+            (
+                Provider::Gitlab,
+                "https://host.io/gitlab/api/v4",
+                true,
+                &[],
+                "https://host.io/gitlab",
+            ),
+            (
+                Provider::Gitea,
+                "https://gitea.acme.io/api/v1",
+                true,
+                &[("GITHUB_SERVER_URL", "https://x")],
+                "https://gitea.acme.io",
+            ),
+            (
+                Provider::Forgejo,
+                "https://codeberg.org/other/path",
+                true,
+                &[],
+                "https://codeberg.org",
+            ),
+        ];
+        for (provider, api, written, vars, expected) in cases {
+            assert_eq!(
+                web_base(provider, api, written, &table(vars)),
+                expected,
+                "{provider:?} {api} {vars:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_absolute_http_urls_are_accepted() {
+        assert!(check_http_url("https://api.github.com").is_ok());
+        assert!(check_http_url("http://127.0.0.1:3000/api/v1").is_ok());
+        for bad in [
+            "api.github.com",
+            "ftp://x",
+            "https://",
+            "https:///x",
+            "https://x?y=1",
+        ] {
+            assert!(check_http_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The serde mirror of promotion.yaml (SPEC §2): field for field, camelCase, unknown keys
+//! rejected. The same types generate the JSON Schema printed by `promoter schema`, and
+//! `validate` walks that schema for its structural checks, so the file format has one definition.
+//!
+//! Owns: the shape of the file. Does not own: defaults, meaning or cross-field rules — those live in
+//! `validate.rs`, which turns these types into the checked [`super::Config`].
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The JSON Schema dialect `promoter schema` prints.
+pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// promotion.yaml: how promoter promotes GitOps configuration through environments with pull
+/// requests. See docs/configuration.md.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "promotion.yaml")]
+pub struct RawConfig {
+    /// The SCM hosting the repository and its pull requests.
+    pub scm: RawScm,
+    /// The repository holding the live and staging branches. May be omitted inside GitHub Actions
+    /// (`GITHUB_REPOSITORY`) and GitLab CI (`CI_PROJECT_PATH`).
+    #[serde(default)]
+    pub repository: Option<RawRepository>,
+    /// Templates for the promotion pull request's title and description.
+    #[serde(default)]
+    pub pull_request: Option<RawPullRequest>,
+    /// One or more independent promotion chains.
+    #[schemars(length(min = 1))]
+    pub strategies: Vec<RawStrategy>,
+}
+
+/// Which SCM promoter talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "Provider")]
+pub enum RawProvider {
+    Github,
+    Gitlab,
+    Gitea,
+    Forgejo,
+}
+
+/// The SCM and how to authenticate to it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "Scm")]
+pub struct RawScm {
+    /// `github`, `gitlab`, `gitea` or `forgejo`.
+    pub provider: RawProvider,
+    /// API base URL. Defaults: github `$GITHUB_API_URL` else `https://api.github.com`; gitlab
+    /// `$CI_API_V4_URL` else `https://gitlab.com/api/v4`. Required for gitea and forgejo.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Environment variable holding the API token. Default: `GITHUB_TOKEN`, `GITLAB_TOKEN`,
+    /// `GITEA_TOKEN` or `FORGEJO_TOKEN`. `PROMOTER_TOKEN`, when set, wins over all of them.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub token_env: Option<String>,
+    /// Authenticate as a GitHub App instead of with a token (provider github only).
+    #[serde(default)]
+    pub github_app: Option<RawGithubApp>,
+}
+
+/// A GitHub App installation; promoter exchanges a signed JWT for an installation token.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "GithubApp")]
+pub struct RawGithubApp {
+    /// The App ID shown on the App's settings page.
+    pub app_id: u64,
+    /// The installation to use; looked up for the repository owner when omitted.
+    #[serde(default)]
+    pub installation_id: Option<u64>,
+    /// Environment variable holding the App's PEM private key. Exactly one of `privateKeyEnv` and
+    /// `privateKeyPath`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub private_key_env: Option<String>,
+    /// Path of the App's PEM private key, relative to this file's directory.
+    #[serde(default)]
+    pub private_key_path: Option<String>,
+}
+
+/// The repository, as the SCM names it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "Repository")]
+pub struct RawRepository {
+    /// The owner (user or organisation). GitLab: the full namespace path, e.g. `group/subgroup`.
+    pub owner: String,
+    /// The repository name.
+    pub name: String,
+    /// What git fetches from and pushes to; derived from the SCM's web URL when absent. A local path
+    /// or `file://` URL is allowed (tests, mirrors).
+    #[serde(default)]
+    pub clone_url: Option<String>,
+}
+
+/// Pull request text templates (minijinja `{{ }}` syntax); built-in defaults when absent.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "PullRequest")]
+pub struct RawPullRequest {
+    /// Title template, e.g. "Promote {{ proposed.dry.shortSha }} to `{{ environment.branch }}`".
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Description template.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One promotion chain: environments promoted top to bottom.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "Strategy")]
+pub struct RawStrategy {
+    /// Unique name of the strategy in this file.
+    pub name: String,
+    /// Monorepo mode: the path of this app on shared branches (no leading or trailing `/`).
+    /// Staging branches become `<branch>-next/<activePath>`.
+    #[serde(default)]
+    pub active_path: Option<String>,
+    /// Gates read on every environment's live tip; they gate the next environment.
+    #[serde(default)]
+    pub active_commit_statuses: Vec<RawActiveGate>,
+    /// Gates read on every environment's staging tip; they gate merging into it.
+    #[serde(default)]
+    pub proposed_commit_statuses: Vec<RawProposedGate>,
+    /// The environments, in promotion order.
+    #[schemars(length(min = 1))]
+    pub environments: Vec<RawEnvironment>,
+}
+
+/// One environment of a strategy.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "Environment")]
+pub struct RawEnvironment {
+    /// The live branch: what is deployed.
+    pub branch: String,
+    /// Merge the promotion pull request once every gate passes (default true). `false` leaves
+    /// merging to a person.
+    #[serde(default)]
+    pub auto_merge: Option<bool>,
+    /// Override of the staging branch (default `<branch>-next`, or `<branch>-next/<activePath>`).
+    #[serde(default)]
+    pub staging_branch: Option<String>,
+    /// Active gates for this environment, added to the strategy's.
+    #[serde(default)]
+    pub active_commit_statuses: Vec<RawActiveGate>,
+    /// Proposed gates for this environment, added to the strategy's.
+    #[serde(default)]
+    pub proposed_commit_statuses: Vec<RawProposedGate>,
+}
+
+/// A gate read on the live tip. With `soakTime` it is the built-in soak timer.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "ActiveGate")]
+pub struct RawActiveGate {
+    /// Commit status / check name: letters, digits, `-`, `_`, `.`; at most 63 characters.
+    #[schemars(
+        regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"),
+        length(max = 63)
+    )]
+    pub key: String,
+    /// Built-in soak gate: success once the live tip is this old. An integer and one unit:
+    /// `90s`, `30m`, `2h`, `1d`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]+[smhd]$"))]
+    pub soak_time: Option<String>,
+}
+
+/// A gate read on the staging tip (the pull request head).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "ProposedGate")]
+pub struct RawProposedGate {
+    /// Commit status / check name: letters, digits, `-`, `_`, `.`; at most 63 characters.
+    #[schemars(
+        regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"),
+        length(max = 63)
+    )]
+    pub key: String,
+}
+
+/// The JSON Schema (draft 2020-12) of promotion.yaml.
+pub fn schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let schema = generator.into_root_schema_for::<RawConfig>();
+    let mut value = schema.to_value();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("$schema".into(), SCHEMA_DIALECT.into());
+    }
+    value
+}
+
+/// [`schema`] as the pretty JSON `promoter schema` prints (with a final newline).
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&schema()).expect("a JSON value always serialises");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_declares_draft_2020_12_and_rejects_unknown_keys() {
+        let schema = schema();
+        assert_eq!(schema["$schema"], SCHEMA_DIALECT);
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(
+            schema["$defs"]["Environment"]["additionalProperties"],
+            false
+        );
+    }
+
+    #[test]
+    fn proposed_gates_have_no_soak_time_in_the_schema() {
+        let schema = schema();
+        let proposed = &schema["$defs"]["ProposedGate"]["properties"];
+        assert!(proposed.get("key").is_some());
+        assert!(proposed.get("soakTime").is_none());
+        assert!(
+            schema["$defs"]["ActiveGate"]["properties"]
+                .get("soakTime")
+                .is_some()
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! The `scm`, `repository` and `pullRequest` sections: provider, API URL, credentials, the
+//! repository and its URLs (defaults from `defaults.rs`), and template syntax.
+
+use std::path::Path;
+
+use crate::ci_env::{self, Env};
+
+use super::super::raw;
+use super::super::{
+    GithubApp, PrivateKeySource, Provider, PullRequestTemplates, Repository, ScmConfig, defaults,
+};
+use super::{Checker, check_env_name};
+
+impl Checker<'_> {
+    /// The SCM settings and whether `apiUrl` was written in the file.
+    pub(super) fn scm(&mut self, raw: &raw::RawScm) -> Option<(ScmConfig, bool)> {
+        let provider = match raw.provider {
+            raw::RawProvider::Github => Provider::Github,
+            raw::RawProvider::Gitlab => Provider::Gitlab,
+            raw::RawProvider::Gitea => Provider::Gitea,
+            raw::RawProvider::Forgejo => Provider::Forgejo,
+        };
+        let written = raw.api_url.as_deref().map(str::trim);
+        let api_url = match defaults::api_url(provider, written, self.env) {
+            Some(url) => match defaults::check_http_url(&url) {
+                Ok(()) => Some(url),
+                Err(message) => {
+                    let source = if written.is_some() {
+                        String::new()
+                    } else {
+                        " (from the environment)".to_owned()
+                    };
+                    self.at_value("scm.apiUrl", format!("{message}{source}"))
+                        .hint = Some("write the API base, e.g. `https://api.github.com`".into());
+                    None
+                }
+            },
+            None => {
+                let name = provider.as_str();
+                self.at_value(
+                    "scm.apiUrl",
+                    format!("`apiUrl` is required for provider `{name}`"),
+                )
+                .hint = Some(format!(
+                    "the API base of your {name} instance, e.g. `https://{name}.example.com/api/v1`"
+                ));
+                None
+            }
+        };
+        let token_env = match raw.token_env.as_deref() {
+            Some(name) => {
+                if let Err(message) = check_env_name(name) {
+                    self.at_value("scm.tokenEnv", message);
+                }
+                name.to_owned()
+            }
+            None => provider.default_token_env().to_owned(),
+        };
+        let github_app = match &raw.github_app {
+            Some(app) => self.github_app(app, provider, raw.token_env.is_some()),
+            None => Some(None),
+        };
+        Some((
+            ScmConfig {
+                provider,
+                api_url: api_url?,
+                token_env,
+                github_app: github_app?,
+            },
+            written.is_some(),
+        ))
+    }
+
+    fn github_app(
+        &mut self,
+        app: &raw::RawGithubApp,
+        provider: Provider,
+        token_env_written: bool,
+    ) -> Option<Option<GithubApp>> {
+        let path = "scm.githubApp";
+        let mut ok = true;
+        if provider != Provider::Github {
+            ok = false;
+            self.at_value(
+                path,
+                "`githubApp` is only supported with `provider: github`",
+            )
+            .hint = Some(format!(
+                "{} authenticates with a token: remove `githubApp` and set `tokenEnv`",
+                provider.as_str()
+            ));
+        }
+        if token_env_written {
+            ok = false;
+            self.at_value(path, "`githubApp` and `tokenEnv` cannot both be set")
+                .hint =
+                Some("the App's installation token replaces the token: remove one of them".into());
+        }
+        let private_key = match (&app.private_key_env, &app.private_key_path) {
+            (Some(name), None) => match check_env_name(name) {
+                Ok(()) => Some(PrivateKeySource::Env(name.clone())),
+                Err(message) => {
+                    self.at_value("scm.githubApp.privateKeyEnv", message);
+                    None
+                }
+            },
+            (None, Some(key_path)) if !key_path.trim().is_empty() => {
+                let key_path = Path::new(key_path.trim());
+                // Relative to the config file, so the job's working directory does not matter.
+                let base = self.file.parent().unwrap_or(Path::new(""));
+                Some(PrivateKeySource::Path(base.join(key_path)))
+            }
+            (None, Some(_)) => {
+                self.at_value(
+                    "scm.githubApp.privateKeyPath",
+                    "the private key path is empty",
+                );
+                None
+            }
+            (Some(_), Some(_)) | (None, None) => {
+                self.at_value(
+                    path,
+                    "`githubApp` needs exactly one of `privateKeyEnv` and `privateKeyPath`",
+                )
+                .hint =
+                    Some("name the variable holding the PEM key, or the key file's path".into());
+                None
+            }
+        };
+        let private_key = private_key?;
+        ok.then_some(Some(GithubApp {
+            app_id: app.app_id,
+            installation_id: app.installation_id,
+            private_key,
+        }))
+    }
+
+    pub(super) fn repository(
+        &mut self,
+        raw: Option<&raw::RawRepository>,
+        (scm, api_url_written): &(ScmConfig, bool),
+    ) -> Option<Repository> {
+        let (owner, name, clone_url) = match raw {
+            Some(raw) => {
+                let owner = self.repository_part("repository.owner", &raw.owner, scm.provider);
+                let name = self.repository_part("repository.name", &raw.name, scm.provider);
+                let clone_url = match raw.clone_url.as_deref().map(str::trim) {
+                    Some("") => {
+                        self.at_value("repository.cloneUrl", "`cloneUrl` is empty")
+                            .hint = Some("remove it to derive it from the SCM's web URL".into());
+                        return None;
+                    }
+                    other => other.map(str::to_owned),
+                };
+                (owner?, name?, clone_url)
+            }
+            None => match defaults::repository_from_env(scm.provider, self.env) {
+                Some((owner, name, _)) => (owner, name, None),
+                None => {
+                    let variable = match scm.provider {
+                        Provider::Gitlab => "GitLab CI (`CI_PROJECT_PATH`)",
+                        _ => "GitHub Actions (`GITHUB_REPOSITORY`)",
+                    };
+                    self.at_value("repository", "missing `repository`").hint = Some(format!(
+                        "add `repository:` with `owner` and `name`; it may be omitted only inside {variable}"
+                    ));
+                    return None;
+                }
+            },
+        };
+        let web = defaults::web_base(scm.provider, &scm.api_url, *api_url_written, self.env);
+        let web_url = format!("{web}/{owner}/{name}");
+        Some(Repository {
+            clone_url: clone_url.unwrap_or_else(|| format!("{web_url}.git")),
+            web_url,
+            owner,
+            name,
+        })
+    }
+
+    fn repository_part(&mut self, path: &str, text: &str, provider: Provider) -> Option<String> {
+        let text = text.trim();
+        let is_owner = path.ends_with("owner");
+        let problem = if text.is_empty() {
+            Some(("is empty".to_owned(), None))
+        } else if text.contains(char::is_whitespace) {
+            Some(("cannot contain spaces".to_owned(), None))
+        } else if text.starts_with('/') || text.ends_with('/') || text.contains("//") {
+            Some((
+                "cannot start or end with `/` or contain `//`".to_owned(),
+                None,
+            ))
+        } else if text.contains('/') && !(is_owner && provider == Provider::Gitlab) {
+            let hint = if is_owner {
+                "only GitLab owners are namespace paths (`group/subgroup`)"
+            } else {
+                "put the namespace in `owner` and only the repository's name in `name`"
+            };
+            Some(("cannot contain `/`".to_owned(), Some(hint)))
+        } else if !is_owner && text.ends_with(".git") {
+            Some((
+                "ends with `.git`".to_owned(),
+                Some("write the name without `.git`"),
+            ))
+        } else {
+            None
+        };
+        match problem {
+            None => Some(text.to_owned()),
+            Some((message, hint)) => {
+                let what = if is_owner { "owner" } else { "name" };
+                let problem =
+                    self.at_value(path, format!("the repository {what} `{text}` {message}"));
+                problem.hint = hint.map(str::to_owned);
+                None
+            }
+        }
+    }
+
+    pub(super) fn pull_request(
+        &mut self,
+        raw: Option<&raw::RawPullRequest>,
+    ) -> PullRequestTemplates {
+        let Some(raw) = raw else {
+            return PullRequestTemplates::default();
+        };
+        if raw.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            self.at_value("pullRequest.title", "the title template is empty")
+                .hint = Some("remove `title` to use the default title".into());
+        }
+        for (key, template) in [("title", &raw.title), ("description", &raw.description)] {
+            let Some(template) = template else { continue };
+            let env = minijinja::Environment::new();
+            if let Err(error) = env.template_from_str(template) {
+                let detail = error.detail().map_or(String::new(), |d| format!(": {d}"));
+                let line = error
+                    .line()
+                    .map_or(String::new(), |l| format!(" (template line {l})"));
+                self.at_value(
+                    &format!("pullRequest.{key}"),
+                    format!(
+                        "the {key} template does not parse: {}{detail}{line}",
+                        error.kind()
+                    ),
+                );
+            }
+        }
+        PullRequestTemplates {
+            title: raw.title.clone(),
+            description: raw.description.clone(),
+        }
+    }
+}
+
+/// The CI-derived facts `validate` mentions; kept here so the wording of defaults stays in one place.
+pub fn token_hint(scm: &ScmConfig, env: Env<'_>) -> String {
+    let ci = match ci_env::detect(env) {
+        Some(ci_env::Ci::GithubActions) => {
+            " (in GitHub Actions: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`)"
+        }
+        Some(ci_env::Ci::GitlabCi) => " (in GitLab CI: a masked CI/CD variable)",
+        None => "",
+    };
+    format!(
+        "export {} or {} with an API token{ci}",
+        scm.token_env,
+        super::super::PROMOTER_TOKEN
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::tests::problems;
+    use crate::config::{PrivateKeySource, parse};
+
+    const STRATEGIES: &str =
+        "strategies:\n  - name: app\n    environments:\n      - branch: env/dev\n";
+
+    fn file(scm_and_repository: &str) -> String {
+        format!("{scm_and_repository}{STRATEGIES}")
+    }
+
+    #[test]
+    fn github_app_needs_exactly_one_key_source_and_no_token_env() {
+        let text = file(
+            "scm:\n  provider: github\n  tokenEnv: 1BAD\n  githubApp:\n    appId: 1\n    privateKeyEnv: KEY\n    privateKeyPath: key.pem\n\
+             repository:\n  owner: acme\n  name: deploy\n",
+        );
+        assert_eq!(
+            problems(&text),
+            [
+                "3:13 scm.tokenEnv: `1BAD` is not an environment variable name (letters, digits and `_`, not starting with a digit)",
+                "5:5 scm.githubApp: `githubApp` and `tokenEnv` cannot both be set",
+                "5:5 scm.githubApp: `githubApp` needs exactly one of `privateKeyEnv` and `privateKeyPath`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_private_key_path_is_relative_to_the_config_file() {
+        let text = file(
+            "scm:\n  provider: github\n  githubApp:\n    appId: 1\n    privateKeyPath: keys/app.pem\nrepository:\n  owner: acme\n  name: deploy\n",
+        );
+        let config = parse(&text, Path::new("deploy/promotion.yaml"), &|_| None).unwrap();
+        let app = config.scm.github_app.unwrap();
+        assert_eq!(
+            app.private_key,
+            PrivateKeySource::Path("deploy/keys/app.pem".into())
+        );
+        assert_eq!(app.installation_id, None);
+    }
+
+    #[test]
+    fn repository_names_are_checked_per_provider() {
+        let github =
+            file("scm:\n  provider: github\nrepository:\n  owner: acme/team\n  name: deploy.git\n");
+        assert_eq!(
+            problems(&github),
+            [
+                "4:10 repository.owner: the repository owner `acme/team` cannot contain `/`",
+                "5:9 repository.name: the repository name `deploy.git` ends with `.git`",
+            ]
+        );
+        let gitlab =
+            file("scm:\n  provider: gitlab\nrepository:\n  owner: acme/team\n  name: deploy\n");
+        assert_eq!(problems(&gitlab), Vec::<String>::new());
+    }
+
+    #[test]
+    fn api_urls_must_be_http_and_are_required_for_gitea() {
+        let text = file(
+            "scm:\n  provider: forgejo\n  apiUrl: codeberg.org\nrepository:\n  owner: a\n  name: b\n",
+        );
+        assert_eq!(
+            problems(&text),
+            ["3:11 scm.apiUrl: `codeberg.org` is not an http(s) URL"]
+        );
+    }
+
+    #[test]
+    fn templates_with_syntax_errors_are_reported() {
+        let text = file(
+            "scm:\n  provider: github\nrepository:\n  owner: a\n  name: b\npullRequest:\n  title: \"Promote {{ proposed.dry.shortSha \"\n  description: \"\"\n",
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "7:10 pullRequest.title: the title template does not parse: syntax error"
+            ),
+            "{found:?}"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! How a command ends: the exit code (SPEC §6: 0 done, 1 something could not be reconciled,
+//! 2 usage or configuration error) and, when it fails, the error rendered at the top level as
+//! `error: …`, `caused by: …`, `hint: …` on stderr.
+//!
+//! Commands return [`CommandResult`]. Any `anyhow::Error` converts to a [`CommandError`] with exit
+//! code 1; [`CommandError::usage`] (or [`ResultExt::or_usage`]) makes it 2; `.hint(…)` adds hints.
+//! A [`crate::config::LoadError`] converts to exit code 2 with its problems listed.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use crate::config::LoadError;
+
+/// The process exit status of a finished command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the command did its job (pending or blocked gates are states, not failures).
+    Success,
+    /// 1: at least one environment could not be reconciled, or the command failed at run time.
+    Failure,
+    /// 2: the command line or the configuration is wrong.
+    Usage,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// What a command returns: how it ended, or why it failed.
+pub type CommandResult = Result<Exit, CommandError>;
+
+/// A failed command: the error with its causes, optional detail lines, hints and the exit code.
+#[derive(Debug)]
+pub struct CommandError {
+    exit: Exit,
+    error: anyhow::Error,
+    /// Printed verbatim after the `error:` line (e.g. one line per config problem).
+    details: Option<String>,
+    hints: Vec<String>,
+}
+
+impl CommandError {
+    /// A run-time failure: exit code 1.
+    pub fn failure(error: impl Into<anyhow::Error>) -> Self {
+        Self::new(Exit::Failure, error.into())
+    }
+
+    /// A usage or configuration error: exit code 2.
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Self::new(Exit::Usage, error.into())
+    }
+
+    fn new(exit: Exit, error: anyhow::Error) -> Self {
+        CommandError {
+            exit,
+            error,
+            details: None,
+            hints: Vec::new(),
+        }
+    }
+
+    /// Adds a `hint:` line.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Adds lines printed right after the `error:` line.
+    pub fn details(mut self, details: impl Into<String>) -> Self {
+        self.details = Some(details.into());
+        self
+    }
+
+    pub fn exit(&self) -> Exit {
+        self.exit
+    }
+
+    pub fn error(&self) -> &anyhow::Error {
+        &self.error
+    }
+
+    /// The text printed on stderr, `error:` first; labels are coloured when `color` is true.
+    pub fn render(&self, color: bool) -> String {
+        let paint = |label: &str, style: console::Style| {
+            style.force_styling(color).apply_to(label).to_string()
+        };
+        let error = paint("error:", console::Style::new().red().bold());
+        let caused = paint("caused by:", console::Style::new().yellow());
+        let hint = paint("hint:", console::Style::new().cyan().bold());
+        let mut out = String::new();
+        let _ = writeln!(out, "{error} {}", self.error);
+        if let Some(details) = &self.details {
+            let _ = writeln!(out, "{}", details.trim_end());
+        }
+        for cause in self.error.chain().skip(1) {
+            let _ = writeln!(out, "{caused} {cause}");
+        }
+        for text in &self.hints {
+            let _ = writeln!(out, "{hint} {text}");
+        }
+        out
+    }
+}
+
+impl From<anyhow::Error> for CommandError {
+    fn from(error: anyhow::Error) -> Self {
+        CommandError::failure(error)
+    }
+}
+
+impl From<LoadError> for CommandError {
+    fn from(error: LoadError) -> Self {
+        let hint = error.hint();
+        let mut command_error = match error {
+            LoadError::Invalid(problems) => {
+                let details = problems.to_string();
+                CommandError::usage(anyhow::anyhow!(problems.summary())).details(details)
+            }
+            read @ LoadError::Read { .. } => CommandError::usage(read),
+        };
+        if let Some(hint) = hint {
+            command_error = command_error.hint(hint);
+        }
+        command_error
+    }
+}
+
+/// Turns any `Result` into one a command can return with `?`.
+pub trait ResultExt<T> {
+    /// On error: exit code 2 (usage or configuration).
+    fn or_usage(self) -> Result<T, CommandError>;
+    /// On error: exit code 1, with a hint.
+    fn or_hint(self, hint: impl Into<String>) -> Result<T, CommandError>;
+}
+
+impl<T, E: Into<anyhow::Error>> ResultExt<T> for Result<T, E> {
+    fn or_usage(self) -> Result<T, CommandError> {
+        self.map_err(CommandError::usage)
+    }
+
+    fn or_hint(self, hint: impl Into<String>) -> Result<T, CommandError> {
+        self.map_err(|error| CommandError::failure(error).hint(hint))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context as _;
+
+    use super::*;
+
+    #[test]
+    fn renders_error_causes_and_hints_in_order() {
+        let error = Err::<(), _>(std::io::Error::other("connection refused"))
+            .context("fetching environment/dev")
+            .or_hint("check the network")
+            .unwrap_err();
+        assert_eq!(error.exit(), Exit::Failure);
+        assert_eq!(
+            error.render(false),
+            "error: fetching environment/dev\ncaused by: connection refused\nhint: check the network\n"
+        );
+    }
+
+    #[test]
+    fn usage_errors_exit_with_two_and_colour_only_when_asked() {
+        let error = CommandError::usage(anyhow::anyhow!("bad flag")).hint("see --help");
+        assert_eq!(error.exit().code(), 2);
+        assert!(error.render(true).contains("\u{1b}["));
+        assert!(!error.render(false).contains("\u{1b}["));
+    }
+}
