@@ -50,6 +50,10 @@ pub enum Command {
     Validate(ConfigArg),
     /// Print the JSON Schema (draft 2020-12) of promotion.yaml.
     Schema,
+    /// One reconcile pass: open, update and merge promotion PRs as far as the gates allow.
+    Reconcile(ReconcileArgs),
+    /// Read-only: where each environment stands, and why.
+    Status(StatusArgs),
     /// Run the local sandbox forge (GitHub-compatible, over bare repositories) until Ctrl-C.
     Sandbox(SandboxArgs),
 }
@@ -65,4 +69,52 @@ pub struct SandboxArgs {
     /// The API and git token the forge accepts (default `sandbox`; it is not a secret).
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PassArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only this strategy.
+    #[arg(long, value_name = "NAME")]
+    pub strategy: Option<String>,
+    /// Where the cached bare repositories live; else `PROMOTER_CACHE_DIR`, else
+    /// `${XDG_CACHE_HOME:-~/.cache}/promoter`.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Longest total wait for SCM rate limits, in seconds; past it the environment fails.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub max_wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub pass: PassArgs,
+    /// Observe and print the plan; write nothing (no push, no API write).
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub pass: PassArgs,
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+    Markdown,
 }

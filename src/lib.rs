@@ -14,8 +14,10 @@ pub mod git;
 pub mod model;
 pub mod pass;
 pub mod reconcile;
+pub mod report;
 pub mod sandbox;
 pub mod scm;
+pub mod ui;
 
 use std::ffi::OsString;
 use std::io::IsTerminal as _;
@@ -24,8 +26,11 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::ci_env::Env;
-use crate::cli::{Cli, ColorChoice, Command, ConfigArg, GlobalArgs};
+use crate::cli::{
+    Cli, ColorChoice, Command, ConfigArg, GlobalArgs, OutputFormat, PassArgs, StatusFormat,
+};
 use crate::exit::{CommandResult, Exit};
+use crate::pass::{Mode, PassOptions};
 
 /// Runs the command line `args` with `env` as the only view of the process environment.
 pub fn main_with(
@@ -71,10 +76,64 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             print!("{}", config::raw::schema_text());
             Ok(Exit::Success)
         }
+        Command::Reconcile(args) => {
+            let mode = if args.dry_run {
+                Mode::DryRun
+            } else {
+                Mode::Reconcile
+            };
+            let report = run_pass(&args.pass, mode, &cli.global, env)?;
+            match args.output {
+                OutputFormat::Text => print!("{}", report::text(&report)),
+                OutputFormat::Json => print!("{}", report::json(&report)),
+            }
+            Ok(pass_exit(&report))
+        }
+        Command::Status(args) => {
+            let report = run_pass(&args.pass, Mode::Status, &cli.global, env)?;
+            match args.output {
+                StatusFormat::Text => print!("{}", report::text(&report)),
+                StatusFormat::Json => print!("{}", report::json(&report)),
+                StatusFormat::Markdown => print!("{}", report::markdown(&report)),
+            }
+            Ok(pass_exit(&report))
+        }
         Command::Sandbox(args) => {
             sandbox::run_command(args)?;
             Ok(Exit::Success)
         }
+    }
+}
+
+/// Loads the config and runs one pass in `mode`; config problems exit 2.
+fn run_pass(
+    args: &PassArgs,
+    mode: Mode,
+    global: &GlobalArgs,
+    env: Env<'_>,
+) -> Result<pass::PassReport, exit::CommandError> {
+    let config = config::load_from(args.config.config.as_deref(), env)?;
+    let options = PassOptions {
+        mode,
+        strategy: args.strategy.clone(),
+        cache_dir: args.cache_dir.clone(),
+        max_wait: std::time::Duration::from_secs(args.max_wait),
+        log_requests: global.verbose > 0 && !global.quiet,
+    };
+    let mut progress = ui::StderrProgress {
+        quiet: global.quiet,
+        verbose: global.verbose,
+        color: wants_color(global.color, env, std::io::stderr().is_terminal()),
+    };
+    Ok(pass::run_pass(&config, env, &options, &mut progress)?)
+}
+
+/// SPEC §6: 1 when an environment could not be reconciled; waiting and blocked are states.
+fn pass_exit(report: &pass::PassReport) -> Exit {
+    if report.failed() {
+        Exit::Failure
+    } else {
+        Exit::Success
     }
 }
 

@@ -43,6 +43,8 @@ pub struct PassOptions {
     pub cache_dir: Option<PathBuf>,
     /// Total time the pass may wait for rate limits (`--max-wait`).
     pub max_wait: Duration,
+    /// Log every SCM request (method, path, status) on stderr.
+    pub log_requests: bool,
 }
 
 /// What a pass did, for every renderer (text, JSON, Markdown, GitHub summary).
@@ -59,13 +61,17 @@ pub struct PassReport {
 impl PassReport {
     /// Whether an environment could not be reconciled (exit code 1).
     pub fn failed(&self) -> bool {
-        self.environments().any(|e| e.summary.phase == Phase::Failure)
+        self.environments()
+            .any(|e| e.summary.phase == Phase::Failure)
     }
 
     /// Whether this pass wrote anything (a push, a PR, a merge, a status).
     pub fn changed(&self) -> bool {
-        self.environments()
-            .any(|e| e.done.iter().any(|d| matches!(d.result, crate::reconcile::apply::StepResult::Done { .. })))
+        self.environments().any(|e| {
+            e.done
+                .iter()
+                .any(|d| matches!(d.result, crate::reconcile::apply::StepResult::Done { .. }))
+        })
     }
 
     pub fn environments(&self) -> impl Iterator<Item = &EnvironmentReport> {
@@ -105,7 +111,11 @@ impl EnvironmentReport {
 
     fn from_plan(plan: EnvironmentPlan, mode: Mode) -> Self {
         let planned = match mode {
-            Mode::DryRun => plan.steps.into_iter().filter(|s| s.action.is_write()).collect(),
+            Mode::DryRun => plan
+                .steps
+                .into_iter()
+                .filter(|s| s.action.is_write())
+                .collect(),
             Mode::Reconcile | Mode::Status => Vec::new(),
         };
         Self {
@@ -122,7 +132,6 @@ impl EnvironmentReport {
 pub trait Progress {
     fn info(&mut self, line: &str);
     fn step(&mut self, plan: &EnvironmentPlan, outcome: &StepOutcome);
-    fn request(&mut self, record: &RequestRecord);
 }
 
 /// Runs one pass. Errors returned here stop the whole pass (config, credentials, the cache, the
@@ -148,7 +157,8 @@ pub fn run_pass(
         username: config.scm.provider.git_username().to_owned(),
         token: secret.clone(),
     });
-    let (mut cache, warnings) = GitCache::open(&cache_root, &config.repository.clone_url, credentials)?;
+    let (mut cache, warnings) =
+        GitCache::open(&cache_root, &config.repository.clone_url, credentials)?;
     for warning in warnings {
         progress.info(&format!("warning: {warning}"));
     }
@@ -186,7 +196,12 @@ pub fn run_pass(
             .map(EnvironmentReport::from_outcome)
             .collect(),
             Mode::DryRun | Mode::Status => (0..observed.environments.len())
-                .map(|e| EnvironmentReport::from_plan(plan_environment(config, &observed, e, now()), options.mode))
+                .map(|e| {
+                    EnvironmentReport::from_plan(
+                        plan_environment(config, &observed, e, now()),
+                        options.mode,
+                    )
+                })
                 .collect(),
         };
         strategies.push(StrategyReport {
@@ -229,7 +244,17 @@ fn scm_client(
     progress: &mut dyn Progress,
 ) -> Result<Box<dyn Scm>> {
     let _ = progress;
+    let on_request: Option<crate::scm::http::RequestHook> = options.log_requests.then(|| {
+        let hook: crate::scm::http::RequestHook = std::sync::Arc::new(|record: &RequestRecord| {
+            let status = record
+                .status
+                .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
+            eprintln!("  {} {} → {status}", record.method.as_str(), record.path);
+        });
+        hook
+    });
     let http = HttpOptions {
+        on_request,
         max_wait: options.max_wait,
         token_source: Some(
             token

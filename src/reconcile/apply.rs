@@ -50,10 +50,16 @@ pub enum StepResult {
     },
     /// The staging branch moved after it was read (merge guard or push refused): nothing was
     /// written; the next pass works on the new head.
-    HeadMoved { detail: String },
+    HeadMoved {
+        detail: String,
+    },
     /// The SCM refused the merge (branch protection, reviews, merge commits disabled).
-    Blocked { reason: String },
-    Failed { error: String },
+    Blocked {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// Applies the plan of every environment of one observed strategy, in order.
@@ -84,7 +90,14 @@ fn apply_environment(
     for _ in 0..=MAX_REPLANS {
         let mut replan = false;
         for step in plan.steps.iter().filter(|s| s.action.is_write()) {
-            let result = execute(&step.action, &mut observed.environments[env], git, scm, now, &plan);
+            let result = execute(
+                &step.action,
+                &mut observed.environments[env],
+                git,
+                scm,
+                now,
+                &plan,
+            );
             let outcome = StepOutcome {
                 step: step.clone(),
                 result,
@@ -174,9 +187,9 @@ fn try_execute(
         }
         Action::CreatePr { .. } => {
             let new = action.new_pull_request().expect("a CreatePr action");
-            let pr = scm.create_pull_request(&new).with_context(|| {
-                format!("opening the pull request {} → {}", new.head, new.base)
-            })?;
+            let pr = scm
+                .create_pull_request(&new)
+                .with_context(|| format!("opening the pull request {} → {}", new.head, new.base))?;
             let detail = format!("{} {}", pr.number, pr.url);
             obs.record_pull_request(pr);
             done(Some(detail))

@@ -76,7 +76,11 @@ fn scm_facts(
         };
     }
     if need.staging_statuses {
-        env.scm.staging_statuses = Some(read_reports(scm, &git.staging_tip, &env_config.staging_branch)?);
+        env.scm.staging_statuses = Some(read_reports(
+            scm,
+            &git.staging_tip,
+            &env_config.staging_branch,
+        )?);
     }
     if need.live_statuses {
         env.scm.live_statuses = Some(read_reports(scm, &git.live_tip, &env_config.branch)?);
@@ -108,16 +112,24 @@ fn git_facts(strategy: &Strategy, env: &Environment, git: &GitCache) -> Result<G
     let staging_dry = staging_metadata(git, &staging_tip, active_path, env, &live_tip)?;
     let note_dry_sha = git
         .note(&staging_tip)
-        .with_context(|| format!("reading the note on {} ({})", env.staging_branch, staging_tip.short()))?
+        .with_context(|| {
+            format!(
+                "reading the note on {} ({})",
+                env.staging_branch,
+                staging_tip.short()
+            )
+        })?
         .map(|note| note.dry_sha);
     let live_committed_at = git.committer_time(&live_tip)?;
     let conflict = live_tip != staging_tip
-        && git.would_conflict(&live_tip, &staging_tip).with_context(|| {
-            format!(
-                "checking whether {} merges cleanly into {}",
-                env.staging_branch, env.branch
-            )
-        })?;
+        && git
+            .would_conflict(&live_tip, &staging_tip)
+            .with_context(|| {
+                format!(
+                    "checking whether {} merges cleanly into {}",
+                    env.staging_branch, env.branch
+                )
+            })?;
     Ok(GitFacts {
         live_tip,
         staging_tip,

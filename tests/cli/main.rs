@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod config;
+mod reconcile;
 mod sandbox;
 mod support;

@@ -1,0 +1,193 @@
+//! Renders a [`PassReport`]: the human table (text), one JSON document, and Markdown. Pure
+//! functions of the report; where it goes (stdout, a file, the step summary) is decided by the
+//! caller. The JSON shape is documented in docs/output.md.
+
+use std::fmt::Write as _;
+
+use crate::gates::GateResult;
+use crate::model::{GateState, Sha};
+use crate::pass::{EnvironmentReport, Mode, PassReport};
+use crate::reconcile::apply::StepResult;
+use crate::reconcile::plan::{Action, Step};
+
+/// One JSON document, pretty-printed, ending with a newline.
+pub fn json(report: &PassReport) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
+    text.push('\n');
+    text
+}
+
+/// The human table: per strategy, one line per environment, then what was done or planned.
+pub fn text(report: &PassReport) -> String {
+    let mut out = String::new();
+    let width = report
+        .environments()
+        .map(|e| e.branch.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for strategy in &report.strategies {
+        let _ = writeln!(out, "{}", strategy.name);
+        for env in &strategy.environments {
+            let summary = &env.summary;
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:8}  {:17}  {:5}  {}",
+                env.branch.as_str(),
+                summary.phase.as_str(),
+                dry_change(summary.live_dry.as_ref(), summary.proposed_dry.as_ref()),
+                summary
+                    .pull_request
+                    .as_ref()
+                    .map(|pr| pr.number.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                summary.reason,
+            );
+            let gates = gate_line(&summary.proposed_gates, &summary.active_gates);
+            if !gates.is_empty() {
+                let _ = writeln!(out, "  {:width$}  {gates}", "");
+            }
+            for done in &env.done {
+                let _ = writeln!(
+                    out,
+                    "  {:width$}  {}",
+                    "",
+                    done_line(&done.step, &done.result)
+                );
+            }
+            for step in &env.planned {
+                let _ = writeln!(out, "  {:width$}  would {}", "", action_line(&step.action));
+            }
+        }
+    }
+    if report.mode == Mode::DryRun {
+        out.push_str("dry run: nothing was written\n");
+    }
+    out
+}
+
+/// A Markdown table, for `status --output markdown` and CI summaries.
+pub fn markdown(report: &PassReport) -> String {
+    let mut out = String::new();
+    for strategy in &report.strategies {
+        let _ = writeln!(out, "### {}\n", strategy.name);
+        out.push_str("| Environment | Phase | Live → proposed DRY | PR | Gates | Reason |\n");
+        out.push_str("|---|---|---|---|---|---|\n");
+        for env in &strategy.environments {
+            let _ = writeln!(out, "{}", markdown_row(report, env));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
+    let summary = &env.summary;
+    let sha_link = |sha: &Sha| {
+        if report.web_url.is_empty() {
+            format!("`{}`", sha.short())
+        } else {
+            format!("[`{}`]({}/commit/{})", sha.short(), report.web_url, sha)
+        }
+    };
+    let dry = match (&summary.live_dry, &summary.proposed_dry) {
+        (Some(live), Some(proposed)) if live == proposed => sha_link(live),
+        (live, Some(proposed)) => format!(
+            "{} → {}",
+            live.as_ref().map(sha_link).unwrap_or_else(|| "none".into()),
+            sha_link(proposed)
+        ),
+        (Some(live), None) => sha_link(live),
+        (None, None) => "-".into(),
+    };
+    let pr = summary
+        .pull_request
+        .as_ref()
+        .map(|pr| format!("[{}]({})", pr.number, pr.url))
+        .unwrap_or_else(|| "-".into());
+    let gates = gate_line(&summary.proposed_gates, &summary.active_gates);
+    format!(
+        "| `{}` | {} | {} | {} | {} | {} |",
+        env.branch,
+        summary.phase.as_str(),
+        dry,
+        pr,
+        if gates.is_empty() { "-".into() } else { gates },
+        escape_cell(&summary.reason)
+    )
+}
+
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn dry_change(live: Option<&Sha>, proposed: Option<&Sha>) -> String {
+    match (live, proposed) {
+        (Some(live), Some(proposed)) if live == proposed => live.short().to_owned(),
+        (live, Some(proposed)) => format!(
+            "{} → {}",
+            live.map(Sha::short).unwrap_or("none"),
+            proposed.short()
+        ),
+        (Some(live), None) => live.short().to_owned(),
+        (None, None) => "-".to_owned(),
+    }
+}
+
+/// `health ✓  security-scan …  promoter-previous-environment ✗`.
+fn gate_line(proposed: &[GateResult], active: &[GateResult]) -> String {
+    proposed
+        .iter()
+        .chain(active)
+        .map(|gate| format!("{} {}", gate.key, gate_mark(gate.state)))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+pub fn gate_mark(state: GateState) -> &'static str {
+    match state {
+        GateState::Success => "✓",
+        GateState::Pending => "…",
+        GateState::Failure => "✗",
+    }
+}
+
+fn done_line(step: &Step, result: &StepResult) -> String {
+    let action = action_line(&step.action);
+    match result {
+        StepResult::Done {
+            detail: Some(detail),
+        } => format!("{action}: done ({detail})"),
+        StepResult::Done { detail: None } => format!("{action}: done"),
+        StepResult::HeadMoved { detail } => format!("{action}: not done, {detail}"),
+        StepResult::Blocked { reason } => format!("{action}: refused by the SCM: {reason}"),
+        StepResult::Failed { error } => format!("{action}: failed: {error}"),
+    }
+}
+
+/// What an action does, in a few words.
+pub fn action_line(action: &Action) -> String {
+    match action {
+        Action::PushOursMerge {
+            live_branch,
+            staging_branch,
+            ..
+        } => format!("push an ours-merge of {live_branch} to {staging_branch}"),
+        Action::WriteStatus {
+            sha,
+            context,
+            state,
+            description,
+            ..
+        } => format!(
+            "set {context}={} on {} ({description})",
+            state.as_str(),
+            sha.short()
+        ),
+        Action::CreatePr { head, base, .. } => format!("open a pull request {head} → {base}"),
+        Action::UpdatePr { number, .. } => format!("update pull request {number}"),
+        Action::Merge {
+            number, head_sha, ..
+        } => format!("merge pull request {number} at {}", head_sha.short()),
+        Action::Note { text } => text.clone(),
+    }
+}

@@ -1,0 +1,37 @@
+//! Numbered scenarios of issue 5.
+
+use super::World;
+
+fn no_extra(_: usize) -> String {
+    String::new()
+}
+
+#[test]
+fn three_environments_without_gates_promote_in_one_pass() {
+    let mut world = World::new(&["dev", "staging", "prod"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config("", &no_extra);
+
+    let out = world.reconcile().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for env in 0..3 {
+        assert_eq!(
+            world.live_dry(env).as_deref(),
+            Some(dry.as_str()),
+            "env {env}\n{stdout}"
+        );
+        let tip = world.tip(&world.envs[env]);
+        assert_eq!(
+            world
+                .sandbox
+                .parents(super::OWNER, super::NAME, &tip)
+                .unwrap()
+                .len(),
+            2,
+            "a merge commit"
+        );
+    }
+    let pulls = world.sandbox.pulls(super::OWNER, super::NAME).unwrap();
+    assert_eq!(pulls.len(), 3, "{pulls:#?}");
+}
