@@ -54,6 +54,8 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Read-only: where each environment stands, and why.
     Status(StatusArgs),
+    /// A complete promotion on this machine: sandbox forge, simulated hydrator and health checks.
+    Demo(DemoArgs),
     /// Run the local sandbox forge (GitHub-compatible, over bare repositories) until Ctrl-C.
     Sandbox(SandboxArgs),
 }
@@ -117,4 +119,11 @@ pub enum StatusFormat {
     Text,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the forge's repositories and the cache in DIR to inspect them afterwards.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
 }

@@ -8,6 +8,7 @@
 pub mod ci_env;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod exit;
 pub mod gates;
 pub mod git;
@@ -97,6 +98,15 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
                 StatusFormat::Markdown => print!("{}", report::markdown(&report)),
             }
             Ok(pass_exit(&report))
+        }
+        Command::Demo(args) => {
+            let mut progress = ui::StderrProgress {
+                quiet: cli.global.quiet,
+                verbose: cli.global.verbose,
+                color: wants_color(cli.global.color, env, std::io::stderr().is_terminal()),
+            };
+            demo::run(args, &mut progress)?;
+            Ok(Exit::Success)
         }
         Command::Sandbox(args) => {
             sandbox::run_command(args)?;

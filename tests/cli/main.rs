@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod config;
+mod demo;
 mod reconcile;
 mod sandbox;
 mod support;
