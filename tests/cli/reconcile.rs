@@ -151,13 +151,30 @@ impl World {
         value["drySha"].as_str().map(str::to_owned)
     }
 
-    /// Requests whose method writes.
-    pub fn writes(&self) -> Vec<String> {
+    /// REST API requests (git smart HTTP traffic left out), as `METHOD /path`.
+    pub fn api_requests(&self) -> Vec<String> {
         self.sandbox
             .requests()
             .into_iter()
-            .filter(|r| r.method != "GET")
+            .filter(|r| r.path.starts_with("/api/"))
             .map(|r| format!("{} {}", r.method, r.path))
             .collect()
+    }
+
+    /// REST API requests whose method writes.
+    pub fn writes(&self) -> Vec<String> {
+        self.api_requests()
+            .into_iter()
+            .filter(|r| !r.starts_with("GET "))
+            .collect()
+    }
+
+    /// Git fetches (`git-upload-pack` POSTs) served since the log was cleared.
+    pub fn fetches(&self) -> usize {
+        self.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/git-upload-pack"))
+            .count()
     }
 }

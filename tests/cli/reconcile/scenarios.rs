@@ -34,4 +34,16 @@ fn three_environments_without_gates_promote_in_one_pass() {
     }
     let pulls = world.sandbox.pulls(super::OWNER, super::NAME).unwrap();
     assert_eq!(pulls.len(), 3, "{pulls:#?}");
+
+    // A second pass over the unchanged world writes nothing and asks the SCM nothing.
+    world.sandbox.clear_requests();
+    world.reconcile().success();
+    assert_eq!(world.api_requests(), Vec::<String>::new());
+    // The merges moved the live branches, so that pass fetched them once; the next one fetches nothing.
+    assert_eq!(world.fetches(), 1);
+    world.sandbox.clear_requests();
+    world.reconcile().success();
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert_eq!(world.api_requests(), Vec::<String>::new());
+    assert_eq!(world.fetches(), 0);
 }
