@@ -136,7 +136,7 @@ fn entry_at(tree: &Tree<'_>, path: &str) -> Result<Option<(Oid, i32)>> {
 /// Writes `base` with the entry at `components` replaced by `replacement` (removed when
 /// `None`), creating directories on the way. Returns `None` for a tree left empty, so emptied
 /// directories disappear as they would in git.
-fn replace_path(
+pub(super) fn replace_path(
     repo: &Repository,
     base: Option<Tree<'_>>,
     components: &[&str],
