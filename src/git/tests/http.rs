@@ -15,18 +15,18 @@ use super::*;
 use crate::git::{GitCredentials, OursMerge};
 use crate::model::Secret;
 
-const TOKEN: &str = "tok_correct_horse";
+pub(super) const TOKEN: &str = "tok_correct_horse";
 
-struct HttpOrigin {
-    origin: Origin,
+pub(super) struct HttpOrigin {
+    pub origin: Origin,
     server: Arc<tiny_http::Server>,
     thread: Option<JoinHandle<()>>,
-    requests: Arc<AtomicUsize>,
+    pub requests: Arc<AtomicUsize>,
     port: u16,
 }
 
 impl HttpOrigin {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let origin = Origin::new();
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let port = server.server_addr().to_ip().unwrap().port();
@@ -50,11 +50,11 @@ impl HttpOrigin {
         }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/origin.git", self.port)
     }
 
-    fn open(&self, token: &str) -> GitCache {
+    pub fn open(&self, token: &str) -> GitCache {
         let credentials = GitCredentials {
             username: "x-access-token".into(),
             token: Secret::new(token),

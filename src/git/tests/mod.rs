@@ -1,6 +1,7 @@
 //! Tests of the git layer on real repositories: a bare `origin` in a temporary directory, built
 //! commit by commit with git2, fixed signatures and timestamps so SHAs are stable.
 
+mod bench;
 mod http;
 mod merges;
 mod reads;
