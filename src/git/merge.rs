@@ -27,8 +27,9 @@ pub struct OursMerge<'a> {
 }
 
 impl GitCache {
-    /// Whether merging `staging` into `live` would conflict, decided in memory. Histories with
-    /// no common ancestor count as a conflict (see the module doc).
+    /// Whether merging `staging` into `live` would conflict, decided in memory on the whole
+    /// tree (as upstream's `git merge-tree` does, also in activePath mode). Histories with no
+    /// common ancestor count as a conflict (see the module doc).
     pub fn would_conflict(&self, live: &Sha, staging: &Sha) -> Result<bool> {
         let (live_oid, staging_oid) = (oid(live)?, oid(staging)?);
         let doing = || {
