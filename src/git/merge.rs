@@ -27,8 +27,9 @@ pub struct OursMerge<'a> {
 }
 
 impl GitCache {
-    /// Whether merging `staging` into `live` would conflict, decided in memory. Histories with
-    /// no common ancestor count as a conflict (see the module doc).
+    /// Whether merging `staging` into `live` would conflict, decided in memory on the whole
+    /// tree (as upstream's `git merge-tree` does, also in activePath mode). Histories with no
+    /// common ancestor count as a conflict (see the module doc).
     pub fn would_conflict(&self, live: &Sha, staging: &Sha) -> Result<bool> {
         let (live_oid, staging_oid) = (oid(live)?, oid(staging)?);
         let doing = || {
@@ -136,7 +137,7 @@ fn entry_at(tree: &Tree<'_>, path: &str) -> Result<Option<(Oid, i32)>> {
 /// Writes `base` with the entry at `components` replaced by `replacement` (removed when
 /// `None`), creating directories on the way. Returns `None` for a tree left empty, so emptied
 /// directories disappear as they would in git.
-fn replace_path(
+pub(super) fn replace_path(
     repo: &Repository,
     base: Option<Tree<'_>>,
     components: &[&str],

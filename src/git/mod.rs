@@ -125,6 +125,10 @@ impl fmt::Debug for GitCache {
 impl GitCache {
     /// Opens (or creates) the cache of `url` under `root`, waiting for any other promoter run
     /// using it. Returns warnings to show (waited for a lock, rebuilt a broken cache).
+    ///
+    /// The lock is an OS file lock held until this value is dropped; a second `open` of the same
+    /// URL and root in the same process waits for the first value to be dropped, so open each
+    /// repository once per run.
     pub fn open(
         root: &Path,
         url: &str,

@@ -92,15 +92,19 @@ impl<'a> Auth<'a> {
     fn explain(&self, error: git2::Error, doing: &str, url: &RemoteUrl) -> anyhow::Error {
         let shown = url.shown();
         let requests = self.requests.get();
-        if requests > 0 || error.code() == git2::ErrorCode::Auth {
+        // A second credential request means the first answer was refused (see `callbacks`).
+        let refused = requests > 1
+            || error.code() == git2::ErrorCode::Auth
+            || (self.credentials.is_none() && requests > 0);
+        if refused {
             return match self.credentials {
                 Some(_) => anyhow!(
-                    "authentication failed for {shown} while {doing}\n\
+                    "authentication failed for {shown}\n\
                      hint: check that the token variable (tokenEnv, or PROMOTER_TOKEN) holds a valid, \
                      unexpired token with read and write access to the repository's contents"
                 ),
                 None => anyhow!(
-                    "{shown} asked for credentials while {doing}, and no token is configured\n\
+                    "{shown} asked for credentials and no token is configured\n\
                      hint: set the token variable named by scm.tokenEnv (or PROMOTER_TOKEN)"
                 ),
             };
@@ -158,9 +162,17 @@ pub(crate) fn list_and_fetch(
             fetched: None,
         });
     }
+    // libgit2 counts received bytes only while a transfer-progress callback is installed
+    // (smart_protocol.c, network_packetsize).
+    let received_bytes = Cell::new(0);
+    let mut callbacks = auth.callbacks();
+    callbacks.transfer_progress(|progress| {
+        received_bytes.set(progress.received_bytes());
+        true
+    });
     let mut options = FetchOptions::new();
     options
-        .remote_callbacks(auth.callbacks())
+        .remote_callbacks(callbacks)
         .proxy_options(proxy_options())
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);
@@ -173,7 +185,7 @@ pub(crate) fn list_and_fetch(
         heads,
         fetched: Some(FetchStats {
             received_objects: stats.received_objects(),
-            received_bytes: stats.received_bytes(),
+            received_bytes: stats.received_bytes().max(received_bytes.get()),
         }),
     })
 }

@@ -1,0 +1,222 @@
+//! The cache and `sync`: what is fetched, when nothing is, missing branches, locking, repair.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::*;
+
+fn dev_branches() -> Vec<BranchName> {
+    vec![branch("environment/dev"), branch("environment/dev-next")]
+}
+
+#[test]
+fn missing_branches_are_reported_and_name_the_branch() {
+    let origin = Origin::new();
+    dev_environment(&origin);
+    let mut cache = origin.open_cache();
+    let mut wanted = dev_branches();
+    wanted.push(branch("environment/qa"));
+    wanted.push(branch("environment/qa-next"));
+
+    let report = cache.sync(&wanted).unwrap();
+
+    assert_eq!(
+        report.missing,
+        vec![branch("environment/qa"), branch("environment/qa-next")]
+    );
+    let live = cache.live_tip(&branch("environment/qa")).unwrap_err();
+    assert!(
+        format!("{live:#}").contains("live branch environment/qa does not exist"),
+        "{live:#}"
+    );
+    let staging = cache
+        .staging_tip(&branch("environment/qa-next"))
+        .unwrap_err();
+    let staging = format!("{staging:#}");
+    assert!(
+        staging.contains("staging branch environment/qa-next does not exist"),
+        "{staging}"
+    );
+    assert!(
+        staging.contains("the hydrator has not pushed it"),
+        "{staging}"
+    );
+    // The environment that exists is usable: one failure does not spoil the others.
+    assert_eq!(
+        cache.live_tip(&branch("environment/dev")).unwrap(),
+        to_sha(origin.tip("environment/dev"))
+    );
+}
+
+#[test]
+fn a_second_sync_with_nothing_moved_fetches_nothing() {
+    let origin = Origin::new();
+    let (_, staging) = dev_environment(&origin);
+    origin.note(staging, &format!(r#"{{"drySha":"{DRY_A}"}}"#));
+    {
+        let mut cache = origin.open_cache();
+        let first = cache.sync(&dev_branches()).unwrap();
+        assert!(first.fetched);
+        assert!(first.received_objects > 0);
+        assert_eq!(cache.fetches(), 1);
+    }
+    // A later run (a new process) on the same cache.
+    let mut cache = origin.open_cache();
+    let again = cache.sync(&dev_branches()).unwrap();
+    assert!(!again.fetched, "{again:?}");
+    assert_eq!(again.received_objects, 0);
+    assert_eq!(cache.fetches(), 0);
+    assert!(cache.note(&to_sha(staging)).unwrap().is_some());
+
+    // The hydrator pushes: exactly one fetch brings the new tip.
+    let newer = origin.commit(
+        "environment/dev-next",
+        &[("hydrator.metadata", Some(&metadata(DRY_B)))],
+        "hydrate b",
+    );
+    let moved = cache.sync(&dev_branches()).unwrap();
+    assert!(moved.fetched);
+    assert_eq!(cache.fetches(), 1);
+    assert_eq!(
+        cache.tip(&branch("environment/dev-next")),
+        Some(to_sha(newer))
+    );
+
+    // Only the note moved: that is a change too.
+    origin.note(newer, &format!(r#"{{"drySha":"{DRY_B}"}}"#));
+    assert!(cache.sync(&dev_branches()).unwrap().fetched);
+    assert_eq!(
+        cache
+            .note(&to_sha(newer))
+            .unwrap()
+            .unwrap()
+            .dry_sha
+            .as_str(),
+        DRY_B
+    );
+    assert!(!cache.sync(&dev_branches()).unwrap().fetched);
+    assert_eq!(cache.fetches(), 2);
+}
+
+#[test]
+fn a_rewritten_staging_branch_is_fetched_and_a_deleted_one_reads_as_missing() {
+    let origin = Origin::new();
+    dev_environment(&origin);
+    let mut cache = origin.open_cache();
+    cache.sync(&dev_branches()).unwrap();
+
+    let orphan = origin.commit_with(
+        Some("environment/dev-next"),
+        &[],
+        &[("hydrator.metadata", Some(&metadata(DRY_B)))],
+        "rewritten history",
+    );
+    cache.sync(&dev_branches()).unwrap();
+    assert_eq!(
+        cache.tip(&branch("environment/dev-next")),
+        Some(to_sha(orphan))
+    );
+
+    origin
+        .repo
+        .find_reference("refs/heads/environment/dev-next")
+        .unwrap()
+        .delete()
+        .unwrap();
+    let report = cache.sync(&dev_branches()).unwrap();
+    assert_eq!(report.missing, vec![branch("environment/dev-next")]);
+    assert_eq!(cache.tip(&branch("environment/dev-next")), None);
+}
+
+#[test]
+fn refresh_reads_one_branch_again() {
+    let origin = Origin::new();
+    dev_environment(&origin);
+    let mut cache = origin.open_cache();
+    cache.sync(&dev_branches()).unwrap();
+    let merged = origin.commit("environment/dev", &[("x", Some("1"))], "merged PR");
+
+    let tip = cache.refresh(&branch("environment/dev")).unwrap();
+
+    assert_eq!(tip, Some(to_sha(merged)));
+    assert_eq!(cache.fetches(), 2);
+}
+
+#[test]
+fn file_urls_work_like_paths() {
+    let origin = Origin::new();
+    dev_environment(&origin);
+    let url = format!("file://{}", origin.url());
+    let (mut cache, _) = GitCache::open(&origin.cache_root, &url, None).unwrap();
+    let report = cache.sync(&dev_branches()).unwrap();
+    assert!(report.missing.is_empty());
+    assert_eq!(
+        cache.tip(&branch("environment/dev")),
+        Some(to_sha(origin.tip("environment/dev")))
+    );
+}
+
+#[test]
+fn an_unreachable_remote_is_an_error_naming_it() {
+    let origin = Origin::new();
+    let url = origin.path.join("nope.git").to_string_lossy().into_owned();
+    let (mut cache, _) = GitCache::open(&origin.cache_root, &url, None).unwrap();
+    let error = format!("{:#}", cache.sync(&dev_branches()).unwrap_err());
+    assert!(error.contains("nope.git"), "{error}");
+}
+
+#[test]
+fn a_corrupted_cache_is_rebuilt_with_a_warning() {
+    let origin = Origin::new();
+    dev_environment(&origin);
+    let dir = {
+        let mut cache = origin.open_cache();
+        cache.sync(&dev_branches()).unwrap();
+        cache.dir().to_path_buf()
+    };
+    // Lose every object: the private refs now point at nothing.
+    std::fs::remove_dir_all(dir.join("objects")).unwrap();
+    std::fs::create_dir_all(dir.join("objects/pack")).unwrap();
+
+    let (mut cache, warnings) = GitCache::open(&origin.cache_root, &origin.url(), None).unwrap();
+
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("rebuilding"), "{warnings:?}");
+    assert!(cache.sync(&dev_branches()).unwrap().fetched);
+    assert_eq!(
+        cache.tip(&branch("environment/dev")),
+        Some(to_sha(origin.tip("environment/dev")))
+    );
+
+    // A cache directory that is not a repository at all.
+    drop(cache);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("HEAD"), "garbage").unwrap();
+    let (_, warnings) = GitCache::open(&origin.cache_root, &origin.url(), None).unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}
+
+#[test]
+fn a_second_run_waits_for_the_cache_lock() {
+    let origin = Origin::new();
+    let first = origin.open_cache();
+    let (root, url) = (origin.cache_root.clone(), origin.url());
+    let (sender, receiver) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let (_cache, warnings) = GitCache::open(&root, &url, None).unwrap();
+        sender.send(warnings).unwrap();
+    });
+
+    assert!(
+        receiver.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the second run must wait while the first holds the lock"
+    );
+    drop(first);
+    let warnings = receiver.recv_timeout(Duration::from_secs(10)).unwrap();
+    waiter.join().unwrap();
+    assert!(
+        warnings[0].contains("waited for another promoter run"),
+        "{warnings:?}"
+    );
+}
