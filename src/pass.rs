@@ -14,7 +14,7 @@ use crate::config::{Config, Provider};
 use crate::git::{self, GitCache, GitCredentials};
 use crate::model::{BranchName, Secret};
 use crate::reconcile::apply::{EnvironmentOutcome, StepOutcome, apply_strategy};
-use crate::reconcile::observe::observe_strategy;
+use crate::reconcile::observe::{Reads, observe_strategy};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::GitHub;
@@ -182,7 +182,11 @@ pub fn run_pass(
     let now = || OffsetDateTime::now_utc();
     let mut strategies = Vec::new();
     for index in selected {
-        let mut observed = observe_strategy(config, index, &cache, scm.as_ref());
+        let reads = match options.mode {
+            Mode::Status => Reads::ForStatus,
+            Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
+        };
+        let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads);
         let environments = match options.mode {
             Mode::Reconcile => apply_strategy(
                 config,

@@ -12,12 +12,23 @@ use crate::reconcile::{
 };
 use crate::scm::Scm;
 
+/// How much of the SCM to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Only what the plan needs ([`needs_scm`]): zero requests when everything is promoted.
+    ForPlan,
+    /// Also the active gates of every environment that has some, so `promoter status` can show
+    /// each environment's health; it writes nothing, so the extra reads cost no decisions.
+    ForStatus,
+}
+
 /// Observes strategy `index` of `config` from the synced cache and the SCM.
 pub fn observe_strategy(
     config: &Config,
     index: usize,
     git: &GitCache,
     scm: &dyn Scm,
+    reads: Reads,
 ) -> StrategyObservation {
     let strategy = &config.strategies[index];
     let environments = strategy
@@ -38,7 +49,15 @@ pub fn observe_strategy(
         strategy: index,
         environments,
     };
-    let needs = needs_scm(strategy, &observed);
+    let mut needs = needs_scm(strategy, &observed);
+    if reads == Reads::ForStatus {
+        for (need, (env, obs)) in needs
+            .iter_mut()
+            .zip(strategy.environments.iter().zip(&observed.environments))
+        {
+            need.live_statuses |= !env.active_gates.is_empty() && obs.git.is_some();
+        }
+    }
     for ((env, need), env_config) in observed
         .environments
         .iter_mut()

@@ -1,6 +1,7 @@
 //! End-to-end reconcile scenarios (issue 5): the real binary against the sandbox forge over HTTP on
 //! 127.0.0.1 and real bare repositories. `World` holds the setup; each file below is a group.
 
+mod output;
 mod scenarios;
 
 use std::path::PathBuf;

@@ -1,0 +1,100 @@
+//! `status` and `reconcile --dry-run`: read-only passes and their renderings.
+
+use super::{NAME, OWNER, World};
+
+fn with_health(_: usize) -> String {
+    String::new()
+}
+
+fn health_config(world: &World) {
+    world.config(
+        "    activeCommitStatuses:\n      - key: health\n",
+        &with_health,
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let mut world = World::new(&["dev", "staging"]);
+    let dry = world.dry_change("change");
+    world.hydrate_all(&dry);
+    health_config(&world);
+    let before: Vec<_> = world.envs.iter().map(|e| world.tip(e)).collect();
+
+    let out = world.promoter(&["reconcile", "--dry-run"]).success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("would open a pull request environment/dev-next → environment/dev"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("dry run: nothing was written\n"),
+        "{stdout}"
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(world.sandbox.pulls(OWNER, NAME).unwrap().is_empty());
+    let after: Vec<_> = world.envs.iter().map(|e| world.tip(e)).collect();
+    assert_eq!(before, after);
+
+    let out = world
+        .promoter(&["reconcile", "--dry-run", "--output", "json"])
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["schemaVersion"], 1);
+    assert_eq!(json["mode"], "dry-run");
+    let dev = &json["strategies"][0]["environments"][0];
+    assert_eq!(dev["planned"][0]["action"]["kind"], "createPr", "{dev:#}");
+    assert_eq!(dev["done"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn status_shows_every_environments_health_and_writes_nothing() {
+    let mut world = World::new(&["dev", "staging"]);
+    let dry = world.dry_change("change");
+    world.hydrate_all(&dry);
+    health_config(&world);
+    world.reconcile().success();
+    let dev_tip = world.tip("environment/dev");
+    world
+        .sandbox
+        .set_status(OWNER, NAME, &dev_tip, "health", "success", "healthy")
+        .unwrap();
+    world.reconcile().success();
+    let staging_tip = world.tip("environment/staging");
+    world
+        .sandbox
+        .set_status(OWNER, NAME, &staging_tip, "health", "failure", "degraded")
+        .unwrap();
+    world.sandbox.clear_requests();
+
+    let out = world.promoter(&["status", "--output", "json"]).success();
+    assert_eq!(world.writes(), Vec::<String>::new());
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["mode"], "status");
+    let envs = json["strategies"][0]["environments"].as_array().unwrap();
+    let phases: Vec<_> = envs
+        .iter()
+        .map(|e| e["summary"]["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["promoted", "promoted"]);
+    let health: Vec<_> = envs
+        .iter()
+        .map(|e| e["summary"]["active_gates"][0]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        health,
+        ["success", "failure"],
+        "status reads the live health of every environment"
+    );
+
+    let out = world
+        .promoter(&["status", "--output", "markdown"])
+        .success();
+    let markdown = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(markdown.contains("| Environment | Phase |"), "{markdown}");
+    assert!(
+        markdown.contains("| `environment/staging` | promoted |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("health ✗"), "{markdown}");
+}
