@@ -95,12 +95,12 @@ impl<'a> Auth<'a> {
         if requests > 0 || error.code() == git2::ErrorCode::Auth {
             return match self.credentials {
                 Some(_) => anyhow!(
-                    "authentication failed for {shown} while {doing}\n\
+                    "authentication failed while {doing} {shown}\n\
                      hint: check that the token variable (tokenEnv, or PROMOTER_TOKEN) holds a valid, \
                      unexpired token with read and write access to the repository's contents"
                 ),
                 None => anyhow!(
-                    "{shown} asked for credentials while {doing}, and no token is configured\n\
+                    "{doing} {shown}: the server asked for credentials, and no token is configured\n\
                      hint: set the token variable named by scm.tokenEnv (or PROMOTER_TOKEN)"
                 ),
             };
