@@ -160,7 +160,7 @@ fn execute(
                 };
             }
             StepResult::Failed {
-                error: format!("{error:#}"),
+                error: crate::reconcile::error_text(&error),
             }
         }
     }

@@ -29,7 +29,7 @@ pub fn observe_strategy(
                 ..EnvironmentObservation::default()
             },
             Err(error) => EnvironmentObservation {
-                error: Some(format!("{error:#}")),
+                error: Some(crate::reconcile::error_text(&error)),
                 ..EnvironmentObservation::default()
             },
         })
@@ -49,7 +49,7 @@ pub fn observe_strategy(
             continue;
         }
         if let Err(error) = scm_facts(env, env_config, need, scm) {
-            env.error = Some(format!("{error:#}"));
+            env.error = Some(crate::reconcile::error_text(&error));
         }
     }
     observed
