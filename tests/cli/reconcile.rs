@@ -119,6 +119,11 @@ impl World {
 
     /// `promoter <args> -c <config> --cache-dir <dir>` with only the token in the environment.
     pub fn promoter(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.promoter_with_token(args, TOKEN)
+    }
+
+    /// [`World::promoter`] with another token in `PROMOTER_TOKEN`.
+    pub fn promoter_with_token(&self, args: &[&str], token: &str) -> assert_cmd::assert::Assert {
         let mut command = crate::support::promoter();
         command
             .args(args)
@@ -126,7 +131,7 @@ impl World {
             .arg(self.dir.path().join("promotion.yaml"))
             .arg("--cache-dir")
             .arg(self.dir.path().join("cache"))
-            .env("PROMOTER_TOKEN", TOKEN)
+            .env("PROMOTER_TOKEN", token)
             .env("HOME", self.dir.path())
             .env("GIT_CONFIG_NOSYSTEM", "1");
         command.assert()
