@@ -4,6 +4,7 @@
 mod faults;
 mod gates;
 mod lifecycle;
+mod noop;
 mod scenarios;
 
 use std::path::PathBuf;

@@ -204,3 +204,62 @@ fn a_proposed_commit_status_holds_the_merge_while_missing_pending_or_failing() {
 fn a_proposed_check_run_holds_the_merge_while_missing_in_progress_or_failing() {
     proposed_gate_holds_the_merge_until_success(scan_check_run);
 }
+
+/// Committer time of `sha` in the forge's bare repository.
+fn committed_at(world: &World, sha: &promoter::model::Sha) -> time::OffsetDateTime {
+    let repo = git2::Repository::open_bare(world.sandbox.repo_path(super::OWNER, super::NAME))
+        .expect("bare repo");
+    let commit = repo
+        .find_commit(git2::Oid::from_str(sha.as_str()).unwrap())
+        .unwrap();
+    time::OffsetDateTime::from_unix_timestamp(commit.committer().when().seconds()).unwrap()
+}
+
+#[test]
+fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough() {
+    let mut world = World::new(&["dev", "staging"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config("", &|i| {
+        if i == 0 {
+            "        activeCommitStatuses:\n          - key: soak\n            soakTime: 2s\n"
+                .to_owned()
+        } else {
+            String::new()
+        }
+    });
+
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
+    assert_eq!(world.live_dry(1), None, "{stdout}");
+    // The merge commit's committer time is the merge time; the soak ends 2 s later.
+    let live = world.live_tip(0);
+    let until = committed_at(&world, &live) + time::Duration::seconds(2);
+    let until = until
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert_eq!(
+        world.status(&live, "soak"),
+        pending(&format!("soaking until {until}"))
+    );
+    assert_eq!(
+        world.previous_gate(1),
+        pending("Waiting for `soak` on `environment/dev`")
+    );
+    // dev: lookup, gate read, create, merge, soak status on the new live tip; staging: lookup,
+    // gate read, create, pending status.
+    assert_eq!(world.api(), api(2, 2, 2, 0, 1, 2), "{:?}", world.writes());
+
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()));
+    assert_eq!(world.status(&live, "soak").map(|s| s.0), success());
+    // dev's live statuses; staging: lookup, gate read; soak success, previous-environment
+    // success, PATCH (gate table), merge.
+    assert_eq!(world.api(), api(1, 2, 0, 1, 1, 2), "{:?}", world.writes());
+
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.api().total(), 0, "steady state");
+}
