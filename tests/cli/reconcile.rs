@@ -160,12 +160,12 @@ impl World {
         value["drySha"].as_str().map(str::to_owned)
     }
 
-    /// Requests whose method writes.
+    /// REST API requests whose method writes (git transfers are not API writes).
     pub fn writes(&self) -> Vec<String> {
         self.sandbox
             .requests()
             .into_iter()
-            .filter(|r| r.method != "GET")
+            .filter(|r| r.method != "GET" && r.path.starts_with("/api/v3/"))
             .map(|r| format!("{} {}", r.method, r.path))
             .collect()
     }

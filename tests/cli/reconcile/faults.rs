@@ -265,3 +265,48 @@ fn a_wrong_token_refused_by_the_api_fails_verbosely_without_showing_the_token_an
     assert_eq!(world.api().total(), 1, "{requests:?}");
     assert_eq!(world.live_dry(0), None);
 }
+
+#[test]
+fn a_repository_without_merge_commits_blocks_the_environment_as_a_state_not_a_crash() {
+    let mut world = World::new(&["dev", "staging"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config("", &no_extra);
+    world
+        .sandbox
+        .set_allow_merge_commit(OWNER, NAME, false)
+        .unwrap();
+
+    let (stdout, stderr) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0), None);
+    assert!(stdout.contains("blocked"), "{stdout}");
+    assert!(stdout.contains("merge commits"), "{stdout}");
+    assert_eq!(world.open_pulls_of(0).len(), 1);
+    assert_eq!(world.api(), api(2, 2, 2, 0, 1, 1), "{:?}", world.writes());
+    assert!(stderr.contains("refused"), "{stderr}");
+
+    // promoter keeps no state: the next pass tries the merge again (the setting may have
+    // changed) and reports the same state in JSON.
+    world.clear();
+    let (json, _) = output(&world.promoter(&["reconcile", "--output", "json"]).success());
+    let json: serde_json::Value = serde_json::from_str(&json).expect("reconcile json");
+    let dev = &json["strategies"][0]["environments"][0]["summary"];
+    assert_eq!(dev["phase"], "blocked", "{json:#}");
+    assert!(
+        dev["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not allow merge commits"),
+        "{json:#}"
+    );
+    assert_eq!(world.api(), api(2, 2, 0, 0, 1, 0), "{:?}", world.writes());
+
+    world
+        .sandbox
+        .set_allow_merge_commit(OWNER, NAME, true)
+        .unwrap();
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()));
+}

@@ -54,6 +54,22 @@ fn a_second_pass_over_an_unchanged_world_writes_nothing_and_a_promoted_world_cos
             "{:?}",
             world.sandbox.requests()
         );
+        if again == 1 {
+            // The cache is current: the ref listing (auth challenge + answer), and no fetch.
+            let git: Vec<String> = world
+                .sandbox
+                .requests()
+                .iter()
+                .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+                .collect();
+            assert_eq!(
+                git,
+                [
+                    "GET /acme/deploy.git/info/refs 401",
+                    "GET /acme/deploy.git/info/refs 200"
+                ]
+            );
+        }
     }
 }
 
@@ -212,4 +228,53 @@ fn without_auto_merge_the_pull_request_is_kept_up_to_date_and_a_persons_merge_is
         "staging follows"
     );
     assert_eq!(world.api(), api(1, 1, 0, 1, 1, 1), "{:?}", world.writes());
+}
+
+#[test]
+fn status_reports_every_environment_read_only() {
+    let mut world = World::new(&["dev", "staging", "prod"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config(HEALTH, &no_extra);
+    world.reconcile().success();
+
+    world.clear();
+    let (json, stderr) = output(&world.promoter(&["status", "--output", "json"]).success());
+    assert_eq!(world.writes(), Vec::<String>::new(), "{stderr}");
+    // The same reads as a reconcile pass would make: staging and prod PR + gates, dev's health.
+    assert_eq!(world.api(), api(2, 3, 0, 0, 0, 0));
+    let json: serde_json::Value = serde_json::from_str(&json).expect("status json");
+    let envs = &json["strategies"][0]["environments"];
+    let phases: Vec<&str> = (0..3)
+        .map(|i| envs[i]["summary"]["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["promoted", "pending", "pending"], "{json:#}");
+    assert_eq!(
+        envs[1]["summary"]["reason"].as_str(),
+        Some("`promoter-previous-environment`: Waiting for `health` on `environment/dev`"),
+        "{json:#}"
+    );
+
+    let (text, _) = output(&world.promoter(&["status"]).success());
+    assert!(
+        text.contains("Waiting for `health` on `environment/dev`"),
+        "{text}"
+    );
+    for branch in &world.envs {
+        assert!(text.contains(branch.as_str()), "{text}");
+    }
+    let (markdown, _) = output(
+        &world
+            .promoter(&["status", "--output", "markdown"])
+            .success(),
+    );
+    assert!(
+        markdown.contains("| `environment/dev` | promoted |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| `environment/prod` | pending |"),
+        "{markdown}"
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
 }
