@@ -67,10 +67,7 @@ fn scm_facts(
         .expect("needs_scm asks only for environments with git facts");
     if need.pull_request {
         let (head, base) = (&env_config.staging_branch, &env_config.branch);
-        env.scm.pull_request = match scm
-            .find_open_pull_request(head, base)
-            .with_context(|| format!("looking up the open pull request {head} → {base}"))?
-        {
+        env.scm.pull_request = match scm.find_open_pull_request(head, base)? {
             Some(pr) => PrLookup::Open(pr),
             None => PrLookup::NoneOpen,
         };
