@@ -310,3 +310,103 @@ fn a_repository_without_merge_commits_blocks_the_environment_as_a_state_not_a_cr
     assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
     assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()));
 }
+
+#[test]
+fn a_commit_pushed_after_observation_is_never_merged_unverified() {
+    let mut world = World::new(&["dev"]);
+    let first = world.dry_change("first");
+    world.hydrate_all(&first);
+    world.config("", &no_extra);
+    let observed = world.staging_tip(0);
+    // The merge request waits 1.5 s at the forge; meanwhile the hydrator pushes a new commit.
+    world
+        .sandbox
+        .inject(Fault::new("PUT", MERGE).delay(std::time::Duration::from_millis(1500)));
+    let second = world.dry_change("second");
+
+    let pushed = std::thread::scope(|scope| {
+        let run = scope.spawn(|| world.reconcile().success());
+        while world.pulls_of(0).is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pushed = world.hydrate(0, &second);
+        let (stdout, _) = output(&run.join().expect("reconcile thread"));
+        assert!(
+            stdout.contains("moved after its gates were read"),
+            "{stdout}"
+        );
+        pushed
+    });
+    assert_eq!(world.live_dry(0), None, "nothing merged");
+    let put = world
+        .sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .expect("a merge request");
+    assert_eq!(put.status, 409);
+    let body: serde_json::Value = serde_json::from_str(&put.body).unwrap();
+    assert_eq!(body["sha"].as_str(), Some(observed.as_str()));
+
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(0).as_deref(), Some(second.as_str()));
+    let parents = world
+        .sandbox
+        .parents(OWNER, NAME, &world.live_tip(0))
+        .unwrap();
+    assert_eq!(
+        parents[1], pushed,
+        "the new head, after its gates were read"
+    );
+    // Lookup, gate read on the new head, PATCH (new title), merge.
+    assert_eq!(world.api(), api(1, 1, 0, 1, 1, 0), "{:?}", world.writes());
+}
+
+#[test]
+fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers() {
+    let mut world = World::new(&["dev", "staging"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config("", &no_extra);
+    world.sandbox.inject(
+        Fault::new("PUT", MERGE)
+            .status(500)
+            .body(r#"{"message":"Server Error"}"#),
+    );
+
+    let (stdout, _) = output(&world.reconcile().code(1));
+    assert_eq!(world.live_dry(0), None);
+    assert!(stdout.contains("failure"), "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("environment/dev ") && l.contains("failure"))
+        .expect("a failure row for dev");
+    // The context is said once, with the PR, the SHA, the repository and the answer.
+    assert_eq!(
+        row.matches("merging pull request #1 at ").count(),
+        1,
+        "{row}"
+    );
+    assert!(
+        row.contains("in acme/deploy: PUT /api/v3/repos/acme/deploy/pulls/1/merge answered 500"),
+        "{row}"
+    );
+    assert_eq!(
+        world.previous_gate(1),
+        Some((
+            "pending".to_owned(),
+            "Waiting for `environment/dev` to be promoted".to_owned()
+        ))
+    );
+    // The merge is not sent twice blindly: the PR is re-read once to see whether it merged.
+    let mut expected = api(2, 2, 2, 0, 1, 1);
+    expected.other = vec!["GET /repos/acme/deploy/pulls/1 200".to_owned()];
+    assert_eq!(world.api(), expected, "{:?}", world.writes());
+
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()));
+    assert_eq!(world.pulls_of(0).len(), 1);
+    assert_eq!(world.api(), api(2, 2, 0, 1, 2, 1), "{:?}", world.writes());
+}
