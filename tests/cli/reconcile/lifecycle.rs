@@ -278,3 +278,45 @@ fn status_reports_every_environment_read_only() {
     );
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+/// Every object key in `value` (recursively), as `path.key`.
+fn keys(value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                out.push(format!("{path}.{key}"));
+                keys(inner, &format!("{path}.{key}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                keys(item, &format!("{path}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn json_reports_use_camel_case_keys_throughout() {
+    let mut world = World::new(&["dev", "staging"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config(HEALTH, &no_extra);
+    let mut found = Vec::new();
+    for args in [
+        &["reconcile", "--output", "json"][..],
+        &["status", "--output", "json"][..],
+    ] {
+        let (stdout, _) = output(&world.promoter(args).success());
+        let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        keys(&json, args[0], &mut found);
+    }
+    let snake: std::collections::BTreeSet<&String> =
+        found.iter().filter(|k| k.contains('_')).collect();
+    assert!(snake.is_empty(), "{snake:#?}");
+    assert!(
+        found.iter().any(|k| k.ends_with(".summary.liveDry")),
+        "{found:#?}"
+    );
+}
