@@ -1,5 +1,7 @@
 //! End-to-end reconcile scenarios (issue 5): the real binary against the sandbox forge over HTTP on
-//! 127.0.0.1 and real bare repositories. `World` holds the setup; each file below is a group.
+//! 127.0.0.1 and real bare repositories. `World` holds the setup; each file below is a group:
+//! `scenarios` (1), `gates` (2, 3, 14), `lifecycle` (4–7), `faults` (8–12), `noop` (13). Scenario 16
+//! (the API budget) is the exact [`Api`] count asserted after every pass in all of them.
 
 mod faults;
 mod gates;

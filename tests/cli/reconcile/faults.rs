@@ -1,5 +1,6 @@
-//! Scenarios 8–12 of issue 5: the merge SHA guard, a fork's PR, a missing staging branch, a
-//! misbehaving forge (5xx, rate limits) and a wrong token; request counts asserted exactly.
+//! Scenarios 8–12 of issue 5: the merge SHA guard (injected 409 and a real push after
+//! observation), a fork's PR, a missing staging branch, a misbehaving forge (5xx, rate limits, a
+//! failed merge, merge commits disabled) and a wrong token; request counts asserted exactly.
 
 use promoter::sandbox::Fault;
 

@@ -1,5 +1,6 @@
 //! Scenarios 4–7 of issue 5: idempotent passes, a new DRY change mid-promotion, a conflict on a
-//! live branch, and `autoMerge: false`; each pass's API requests are counted exactly.
+//! live branch, and `autoMerge: false`; plus `status` (read-only) and the JSON key style. Each
+//! pass's API requests are counted exactly.
 
 use promoter::sandbox::CommitSpec;
 
