@@ -47,6 +47,7 @@ impl GateKind {
 
 /// The state of one gate on one commit, with the reason shown to people.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GateResult {
     pub key: GateKey,
     pub state: GateState,

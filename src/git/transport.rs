@@ -99,12 +99,12 @@ impl<'a> Auth<'a> {
         if refused {
             return match self.credentials {
                 Some(_) => anyhow!(
-                    "authentication failed for {shown}\n\
+                    "authentication failed while {doing} {shown}\n\
                      hint: check that the token variable (tokenEnv, or PROMOTER_TOKEN) holds a valid, \
                      unexpired token with read and write access to the repository's contents"
                 ),
                 None => anyhow!(
-                    "{shown} asked for credentials and no token is configured\n\
+                    "{doing} {shown}: the server asked for credentials, and no token is configured\n\
                      hint: set the token variable named by scm.tokenEnv (or PROMOTER_TOKEN)"
                 ),
             };

@@ -160,7 +160,7 @@ fn execute(
                 };
             }
             StepResult::Failed {
-                error: format!("{error:#}"),
+                error: crate::reconcile::error_text(&error),
             }
         }
     }
@@ -179,17 +179,13 @@ fn try_execute(
         Action::Note { .. } => done(None),
         Action::WriteStatus { .. } => {
             let (sha, write) = action.status_write().expect("a WriteStatus action");
-            scm.write_status(&sha, &write).with_context(|| {
-                format!("writing the `{}` status on {}", write.context, sha.short())
-            })?;
+            scm.write_status(&sha, &write)?;
             obs.record_status(&sha, &write);
             done(None)
         }
         Action::CreatePr { .. } => {
             let new = action.new_pull_request().expect("a CreatePr action");
-            let pr = scm
-                .create_pull_request(&new)
-                .with_context(|| format!("opening the pull request {} → {}", new.head, new.base))?;
+            let pr = scm.create_pull_request(&new)?;
             let detail = format!("{} {}", pr.number, pr.url);
             obs.record_pull_request(pr);
             done(Some(detail))
@@ -199,9 +195,7 @@ fn try_execute(
             title,
             body,
         } => {
-            let pr = scm
-                .update_pull_request(*number, title, body)
-                .with_context(|| format!("updating pull request {number}"))?;
+            let pr = scm.update_pull_request(*number, title, body)?;
             obs.record_pull_request(pr);
             done(None)
         }
@@ -210,10 +204,7 @@ fn try_execute(
             head_sha,
             title,
             message,
-        } => match scm
-            .merge_pull_request(*number, head_sha, title, message)
-            .with_context(|| format!("merging pull request {number} at {}", head_sha.short()))?
-        {
+        } => match scm.merge_pull_request(*number, head_sha, title, message)? {
             MergeOutcome::Merged { merge_sha } => {
                 let merge_sha = match merge_sha {
                     Some(sha) => sha,

@@ -260,6 +260,16 @@ impl EnvironmentObservation {
     }
 }
 
+/// How an environment's error is reported: the whole context chain, then the SCM's hint when the
+/// chain holds one (401 → the token, 404 → visibility or apiUrl), on a `hint:` line as git errors
+/// carry theirs.
+pub fn error_text(error: &anyhow::Error) -> String {
+    match crate::scm::http::hint(error) {
+        Some(hint) => format!("{error:#}\nhint: {hint}"),
+        None => format!("{error:#}"),
+    }
+}
+
 /// The `(index, config)` of a strategy observation, or `None` when the index is not in the config
 /// (a coordinator bug; the planner reports it instead of panicking).
 pub(crate) fn strategy_config<'c>(

@@ -40,7 +40,7 @@ pub fn observe_strategy(
                 ..EnvironmentObservation::default()
             },
             Err(error) => EnvironmentObservation {
-                error: Some(format!("{error:#}")),
+                error: Some(crate::reconcile::error_text(&error)),
                 ..EnvironmentObservation::default()
             },
         })
@@ -68,7 +68,7 @@ pub fn observe_strategy(
             continue;
         }
         if let Err(error) = scm_facts(env, env_config, need, scm) {
-            env.error = Some(format!("{error:#}"));
+            env.error = Some(crate::reconcile::error_text(&error));
         }
     }
     observed
@@ -86,10 +86,7 @@ fn scm_facts(
         .expect("needs_scm asks only for environments with git facts");
     if need.pull_request {
         let (head, base) = (&env_config.staging_branch, &env_config.branch);
-        env.scm.pull_request = match scm
-            .find_open_pull_request(head, base)
-            .with_context(|| format!("looking up the open pull request {head} → {base}"))?
-        {
+        env.scm.pull_request = match scm.find_open_pull_request(head, base)? {
             Some(pr) => PrLookup::Open(pr),
             None => PrLookup::NoneOpen,
         };

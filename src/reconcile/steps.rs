@@ -22,7 +22,11 @@ impl Step {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Action {
     /// Create the "ours" merge commit (tree = staging tip's tree, or in monorepo mode live's tree
     /// with `active_path` taken from staging; parents = staging tip, live tip; author/committer
@@ -141,6 +145,7 @@ impl Phase {
 
 /// What the report shows for one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub phase: Phase,
     pub reason: String,

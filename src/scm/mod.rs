@@ -65,7 +65,9 @@ pub enum MergeOutcome {
     Blocked { reason: String },
 }
 
-/// The provider-neutral operations a reconcile pass needs.
+/// The provider-neutral operations a reconcile pass needs. Errors carry their own context: the
+/// operation, the PR, branch or SHA, and the repository; callers add none on top (it would
+/// repeat it).
 pub trait Scm {
     /// The open PR with exactly this head and base in this repository (never a fork's).
     fn find_open_pull_request(

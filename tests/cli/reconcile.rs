@@ -1,13 +1,19 @@
 //! End-to-end reconcile scenarios (issue 5): the real binary against the sandbox forge over HTTP on
-//! 127.0.0.1 and real bare repositories. `World` holds the setup; each file below is a group.
+//! 127.0.0.1 and real bare repositories. `World` holds the setup; each file below is a group:
+//! `scenarios` (1), `gates` (2, 3, 14), `lifecycle` (4–7), `faults` (8–12), `noop` (13). Scenario 16
+//! (the API budget) is the exact [`Api`] count asserted after every pass in all of them.
 
+mod faults;
+mod gates;
+mod lifecycle;
+mod noop;
 mod output;
 mod scenarios;
 
 use std::path::PathBuf;
 
 use promoter::model::{Secret, Sha};
-use promoter::sandbox::{CommitSpec, Hydration, Sandbox};
+use promoter::sandbox::{CommitSpec, Hydration, PullRecord, PullState, Sandbox};
 
 pub const TOKEN: &str = "reconcile-test-token";
 pub const OWNER: &str = "acme";
@@ -117,6 +123,11 @@ impl World {
 
     /// `promoter <args> -c <config> --cache-dir <dir>` with only the token in the environment.
     pub fn promoter(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.promoter_with_token(args, TOKEN)
+    }
+
+    /// [`World::promoter`] with another token in `PROMOTER_TOKEN`.
+    pub fn promoter_with_token(&self, args: &[&str], token: &str) -> assert_cmd::assert::Assert {
         let mut command = crate::support::promoter();
         command
             .args(args)
@@ -124,7 +135,7 @@ impl World {
             .arg(self.dir.path().join("promotion.yaml"))
             .arg("--cache-dir")
             .arg(self.dir.path().join("cache"))
-            .env("PROMOTER_TOKEN", TOKEN)
+            .env("PROMOTER_TOKEN", token)
             .env("HOME", self.dir.path())
             .env("GIT_CONFIG_NOSYSTEM", "1");
         command.assert()
@@ -162,11 +173,13 @@ impl World {
             .collect()
     }
 
-    /// REST API requests whose method writes.
+    /// REST API requests whose method writes (git transfers are not API writes).
     pub fn writes(&self) -> Vec<String> {
-        self.api_requests()
+        self.sandbox
+            .requests()
             .into_iter()
-            .filter(|r| !r.starts_with("GET "))
+            .filter(|r| r.method != "GET" && r.path.starts_with("/api/v3/"))
+            .map(|r| format!("{} {}", r.method, r.path))
             .collect()
     }
 
@@ -178,4 +191,156 @@ impl World {
             .filter(|r| r.method == "POST" && r.path.ends_with("/git-upload-pack"))
             .count()
     }
+
+    pub fn staging(&self, env: usize) -> String {
+        format!("{}-next", self.envs[env])
+    }
+
+    pub fn live_tip(&self, env: usize) -> Sha {
+        self.tip(&self.envs[env])
+    }
+
+    pub fn staging_tip(&self, env: usize) -> Sha {
+        self.tip(&self.staging(env))
+    }
+
+    /// The newest `(state, description)` of status `context` on `sha`.
+    pub fn status(&self, sha: &Sha, context: &str) -> Option<(String, String)> {
+        self.sandbox
+            .statuses(OWNER, NAME, sha)
+            .into_iter()
+            .find(|s| s.context == context)
+            .map(|s| (s.state, s.description.unwrap_or_default()))
+    }
+
+    /// `promoter-previous-environment` on environment `env`'s staging tip (its PR head).
+    pub fn previous_gate(&self, env: usize) -> Option<(String, String)> {
+        self.status(&self.staging_tip(env), "promoter-previous-environment")
+    }
+
+    /// A CI-reported commit status `key` = `state` on `sha`.
+    pub fn report(&self, sha: &Sha, key: &str, state: &str) {
+        self.sandbox
+            .set_status(OWNER, NAME, sha, key, state, &format!("{key} is {state}"))
+            .expect("set status");
+    }
+
+    /// Every PR whose head is `env`'s staging branch in this repository.
+    pub fn pulls_of(&self, env: usize) -> Vec<PullRecord> {
+        let staging = self.staging(env);
+        self.sandbox
+            .pulls(OWNER, NAME)
+            .expect("pulls")
+            .into_iter()
+            .filter(|p| p.head_branch == staging && p.head_repo == format!("{OWNER}/{NAME}"))
+            .collect()
+    }
+
+    pub fn open_pulls_of(&self, env: usize) -> Vec<PullRecord> {
+        self.pulls_of(env)
+            .into_iter()
+            .filter(|p| p.state == PullState::Open)
+            .collect()
+    }
+
+    /// What the API log shows since the last [`World::clear`], by kind.
+    pub fn api(&self) -> Api {
+        let mut api = Api::default();
+        for r in self.sandbox.requests() {
+            let Some(path) = r.path.strip_prefix("/api/v3") else {
+                continue;
+            };
+            let method = r.method.as_str();
+            match method {
+                "GET" if path.ends_with("/pulls") => api.pr_lookups += 1,
+                "GET" if path.ends_with("/statuses") => api.gate_reads += 1,
+                "GET" if path.ends_with("/check-runs") => api.check_run_reads += 1,
+                "POST" if path.ends_with("/pulls") => api.creates += 1,
+                "PATCH" if path.contains("/pulls/") => api.updates += 1,
+                "PUT" if path.ends_with("/merge") => api.merges += 1,
+                "POST" if path.contains("/statuses/") => api.status_writes += 1,
+                _ => api.other.push(format!("{method} {path} {}", r.status)),
+            }
+        }
+        api
+    }
+
+    pub fn clear(&self) {
+        self.sandbox.clear_requests();
+    }
+
+    /// The PR of `env` merged by a person through the API (as user `alice`).
+    pub fn merge_by_hand(&self, number: u64) {
+        let token = "alice-token";
+        self.sandbox.add_user_token("alice", &Secret::new(token));
+        let url = format!(
+            "{}/repos/{OWNER}/{NAME}/pulls/{number}/merge",
+            self.sandbox.api_url()
+        );
+        let answer = ureq::put(&url)
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Accept", "application/vnd.github+json")
+            .header("Content-Type", "application/json")
+            .send(r#"{"merge_method":"merge"}"#)
+            .expect("a person merges the PR");
+        assert_eq!(answer.status(), 200);
+    }
+}
+
+/// API requests of one or more passes, by kind. A gate read is one `status_reports` call: a
+/// statuses GET plus a check-runs GET (counted separately to prove they come in pairs).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Api {
+    pub pr_lookups: usize,
+    pub gate_reads: usize,
+    pub check_run_reads: usize,
+    pub creates: usize,
+    pub updates: usize,
+    pub merges: usize,
+    pub status_writes: usize,
+    /// Anything else, as `METHOD path status`.
+    pub other: Vec<String>,
+}
+
+impl Api {
+    pub fn total(&self) -> usize {
+        self.pr_lookups
+            + self.gate_reads
+            + self.check_run_reads
+            + self.creates
+            + self.updates
+            + self.merges
+            + self.status_writes
+            + self.other.len()
+    }
+}
+
+/// Shorthand for an expected [`Api`] without `other` requests; gate reads come in pairs.
+pub fn api(
+    pr_lookups: usize,
+    gate_reads: usize,
+    creates: usize,
+    updates: usize,
+    merges: usize,
+    status_writes: usize,
+) -> Api {
+    Api {
+        pr_lookups,
+        gate_reads,
+        check_run_reads: gate_reads,
+        creates,
+        updates,
+        merges,
+        status_writes,
+        other: Vec::new(),
+    }
+}
+
+/// `(stdout, stderr)` of a finished command.
+pub fn output(assert: &assert_cmd::assert::Assert) -> (String, String) {
+    let out = assert.get_output();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -79,7 +79,7 @@ fn status_shows_every_environments_health_and_writes_nothing() {
     assert_eq!(phases, ["promoted", "promoted"]);
     let health: Vec<_> = envs
         .iter()
-        .map(|e| e["summary"]["active_gates"][0]["state"].as_str().unwrap())
+        .map(|e| e["summary"]["activeGates"][0]["state"].as_str().unwrap())
         .collect();
     assert_eq!(
         health,

@@ -34,6 +34,14 @@ fn three_environments_without_gates_promote_in_one_pass() {
     }
     let pulls = world.sandbox.pulls(super::OWNER, super::NAME).unwrap();
     assert_eq!(pulls.len(), 3, "{pulls:#?}");
+    // Per environment: one PR lookup, one gate read, create, merge; previous-environment success
+    // written on staging and prod.
+    assert_eq!(
+        world.api(),
+        super::api(3, 3, 3, 0, 3, 2),
+        "{:?}",
+        world.writes()
+    );
 
     // A second pass over the unchanged world writes nothing and asks the SCM nothing.
     world.sandbox.clear_requests();

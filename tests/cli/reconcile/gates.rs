@@ -1,0 +1,265 @@
+//! Scenarios 2, 3 and 14 of issue 5: active gates hold the next environment, proposed gates hold
+//! the merge, and the built-in soak timer; each pass's API requests are counted exactly.
+
+use super::{World, api, output};
+
+const PREVIOUS: &str = "promoter-previous-environment";
+
+fn no_extra(_: usize) -> String {
+    String::new()
+}
+
+fn pending(description: &str) -> Option<(String, String)> {
+    Some(("pending".to_owned(), description.to_owned()))
+}
+
+fn success() -> Option<String> {
+    Some("success".to_owned())
+}
+
+#[test]
+fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip_is_healthy() {
+    let mut world = World::new(&["dev", "staging", "prod"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config(
+        "    activeCommitStatuses:\n      - key: health\n",
+        &no_extra,
+    );
+
+    // Pass 1: dev merges; staging waits for health on dev; prod waits for staging.
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
+    assert_eq!(world.live_dry(1), None, "{stdout}");
+    assert_eq!(world.live_dry(2), None, "{stdout}");
+    assert_eq!(
+        world.previous_gate(1),
+        pending("Waiting for `health` on `environment/dev`")
+    );
+    assert_eq!(
+        world.previous_gate(2),
+        pending("Waiting for `environment/staging` to be promoted")
+    );
+    assert_eq!(world.open_pulls_of(0).len(), 0);
+    assert_eq!(world.open_pulls_of(1).len(), 1);
+    assert_eq!(world.open_pulls_of(2).len(), 1);
+    assert_eq!(world.api(), api(3, 3, 3, 0, 1, 2), "pass 1");
+
+    // Nothing changed: the same pass again writes nothing.
+    world.clear();
+    world.reconcile().success();
+    let steady = world.api();
+    assert_eq!(
+        steady,
+        api(2, 3, 0, 0, 0, 0),
+        "pass 1 again: + health on dev"
+    );
+
+    // Health on dev's live tip → staging merges; the PR text is brought up to date first (its gate
+    // table now shows the previous-environment gate as success: one PATCH), then merged.
+    // Health on dev's live tip → staging merges; prod now waits for health on staging.
+    world.report(&world.live_tip(0), "health", "success");
+    world.clear();
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()), "{stdout}");
+    assert_eq!(world.live_dry(2), None, "{stdout}");
+    assert_eq!(
+        world.previous_gate(2),
+        pending("Waiting for `health` on `environment/staging`")
+    );
+    assert_eq!(
+        world.api(),
+        api(2, 3, 0, 1, 1, 2),
+        "pass 2 {:?}",
+        world.writes()
+    );
+
+    // A failing health on staging keeps prod waiting, never `failure`.
+    world.report(&world.live_tip(1), "health", "failure");
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(2), None);
+    assert_eq!(
+        world.previous_gate(2),
+        pending("Waiting for `health` on `environment/staging`")
+    );
+    assert_eq!(world.api(), api(1, 2, 0, 0, 0, 0), "failing health");
+
+    world.report(&world.live_tip(1), "health", "success");
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(2).as_deref(), Some(dry.as_str()));
+    assert_eq!(
+        world.api(),
+        api(1, 2, 0, 1, 1, 1),
+        "pass 3 {:?}",
+        world.writes()
+    );
+    let prod_pr = &world.pulls_of(2)[0];
+    assert_eq!(
+        world
+            .status(
+                &promoter::model::Sha::parse(&prod_pr.head_sha).unwrap(),
+                PREVIOUS
+            )
+            .map(|s| s.0),
+        success()
+    );
+
+    // Promoted everywhere: the steady state costs nothing.
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.api(), api(0, 0, 0, 0, 0, 0), "steady state");
+    assert_eq!(
+        world
+            .sandbox
+            .pulls(super::OWNER, super::NAME)
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+/// Reports the proposed gate `scan` on `sha`: as a commit status, or as a check run.
+type Report = fn(&World, &promoter::model::Sha, &str);
+
+fn scan_status(world: &World, sha: &promoter::model::Sha, state: &str) {
+    world.report(sha, "scan", state);
+}
+
+fn scan_check_run(world: &World, sha: &promoter::model::Sha, state: &str) {
+    let conclusion = (state != "pending").then_some(state);
+    world
+        .sandbox
+        .set_check_run(super::OWNER, super::NAME, sha, "scan", conclusion)
+        .expect("check run");
+}
+
+fn proposed_gate_holds_the_merge_until_success(report: Report) {
+    let mut world = World::new(&["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config(
+        "    proposedCommitStatuses:\n      - key: scan\n",
+        &no_extra,
+    );
+    let head = world.staging_tip(0);
+
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0), None, "missing gate: {stdout}");
+    assert_eq!(world.open_pulls_of(0).len(), 1);
+    assert_eq!(world.api(), api(1, 1, 1, 0, 0, 0), "missing");
+
+    // A result on another commit (the live tip) does not count.
+    report(&world, &world.live_tip(0), "success");
+    // The PR's gate table shows states: missing → pending is no change, failure is (one PATCH).
+    for (state, updates) in [("pending", 0), ("failure", 1)] {
+        report(&world, &head, state);
+        world.clear();
+        let (stdout, _) = output(&world.reconcile().success());
+        assert_eq!(world.live_dry(0), None, "{state}: {stdout}");
+        assert_eq!(world.open_pulls_of(0).len(), 1, "{state}");
+        assert_eq!(world.api(), api(1, 1, 0, updates, 0, 0), "{state}");
+    }
+
+    report(&world, &head, "success");
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
+    let merged = world.pulls_of(0);
+    assert_eq!(merged.len(), 1);
+    assert_eq!(
+        merged[0].merged.as_ref().map(|m| m.sha.clone()),
+        Some(world.live_tip(0).to_string())
+    );
+    let parents = world
+        .sandbox
+        .parents(super::OWNER, super::NAME, &world.live_tip(0))
+        .unwrap();
+    assert_eq!(
+        parents[1], head,
+        "the merged head is the one whose gate passed"
+    );
+    let message = world
+        .sandbox
+        .commit_message(super::OWNER, super::NAME, &world.live_tip(0))
+        .unwrap();
+    assert!(
+        message.contains("Commit-status-proposed-scan-phase: success"),
+        "{message}"
+    );
+    assert_eq!(world.api(), api(1, 1, 0, 1, 1, 0), "success");
+
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.api(), api(0, 0, 0, 0, 0, 0), "steady state");
+}
+
+#[test]
+fn a_proposed_commit_status_holds_the_merge_while_missing_pending_or_failing() {
+    proposed_gate_holds_the_merge_until_success(scan_status);
+}
+
+#[test]
+fn a_proposed_check_run_holds_the_merge_while_missing_in_progress_or_failing() {
+    proposed_gate_holds_the_merge_until_success(scan_check_run);
+}
+
+/// Committer time of `sha` in the forge's bare repository.
+fn committed_at(world: &World, sha: &promoter::model::Sha) -> time::OffsetDateTime {
+    let repo = git2::Repository::open_bare(world.sandbox.repo_path(super::OWNER, super::NAME))
+        .expect("bare repo");
+    let commit = repo
+        .find_commit(git2::Oid::from_str(sha.as_str()).unwrap())
+        .unwrap();
+    time::OffsetDateTime::from_unix_timestamp(commit.committer().when().seconds()).unwrap()
+}
+
+#[test]
+fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough() {
+    let mut world = World::new(&["dev", "staging"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config("", &|i| {
+        if i == 0 {
+            "        activeCommitStatuses:\n          - key: soak\n            soakTime: 2s\n"
+                .to_owned()
+        } else {
+            String::new()
+        }
+    });
+
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
+    assert_eq!(world.live_dry(1), None, "{stdout}");
+    // The merge commit's committer time is the merge time; the soak ends 2 s later.
+    let live = world.live_tip(0);
+    let until = committed_at(&world, &live) + time::Duration::seconds(2);
+    let until = until
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert_eq!(
+        world.status(&live, "soak"),
+        pending(&format!("soaking until {until}"))
+    );
+    assert_eq!(
+        world.previous_gate(1),
+        pending("Waiting for `soak` on `environment/dev`")
+    );
+    // dev: lookup, gate read, create, merge, soak status on the new live tip; staging: lookup,
+    // gate read, create, pending status.
+    assert_eq!(world.api(), api(2, 2, 2, 0, 1, 2), "{:?}", world.writes());
+
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()));
+    assert_eq!(world.status(&live, "soak").map(|s| s.0), success());
+    // dev's live statuses; staging: lookup, gate read; soak success, previous-environment
+    // success, PATCH (gate table), merge.
+    assert_eq!(world.api(), api(1, 2, 0, 1, 1, 2), "{:?}", world.writes());
+
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.api().total(), 0, "steady state");
+}

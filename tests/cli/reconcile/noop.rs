@@ -1,0 +1,175 @@
+//! Scenario 13 of issue 5: note-only (no-op) environments between environments that change —
+//! upstream scenarios 21–24 (reference/gitops-promoter.md §6). The hydrator's no-op is a git note
+//! `{"drySha": …}` on the unchanged staging tip ([`promoter::sandbox::Sandbox::hydrate_noop`]).
+
+use promoter::model::Sha;
+
+use super::{NAME, OWNER, World, api};
+
+const HEALTH: &str = "    activeCommitStatuses:\n      - key: health\n";
+
+fn no_extra(_: usize) -> String {
+    String::new()
+}
+
+fn pending(description: &str) -> Option<(String, String)> {
+    Some(("pending".to_owned(), description.to_owned()))
+}
+
+/// dev, staging, prod with an active `health` gate and change `A` live and healthy everywhere.
+fn promoted_world() -> (World, Sha) {
+    let mut world = World::new(&["dev", "staging", "prod"]);
+    let a = world.dry_change("change A");
+    world.hydrate_all(&a);
+    world.config(HEALTH, &no_extra);
+    for _ in 0..3 {
+        world.reconcile().success();
+        for env in 0..3 {
+            world.report(&world.live_tip(env), "health", "success");
+        }
+    }
+    for env in 0..3 {
+        assert_eq!(
+            world.live_dry(env).as_deref(),
+            Some(a.as_str()),
+            "env {env}"
+        );
+    }
+    (world, a)
+}
+
+fn noop(world: &World, env: usize, dry: &Sha) {
+    world
+        .sandbox
+        .hydrate_noop(OWNER, NAME, &world.staging(env), dry)
+        .expect("note");
+}
+
+#[test]
+fn upstream_21_out_of_order_hydration_waits_for_the_hydrator_then_for_dev() {
+    let (mut world, _a) = promoted_world();
+    let b = world.dry_change("change B");
+    world.hydrate(1, &b);
+
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(
+        world.previous_gate(1),
+        pending(&format!(
+            "Waiting for the hydrator to process {} for `environment/dev`",
+            b.short()
+        ))
+    );
+    assert_ne!(world.live_dry(1).as_deref(), Some(b.as_str()));
+    // staging only: PR lookup, gate read, create, pending status.
+    assert_eq!(world.api(), api(1, 1, 1, 0, 0, 1), "{:?}", world.writes());
+
+    world.hydrate(0, &b);
+    world.reconcile().success();
+    assert_eq!(world.live_dry(0).as_deref(), Some(b.as_str()));
+    assert_eq!(
+        world.previous_gate(1),
+        pending("Waiting for `health` on `environment/dev`")
+    );
+    world.report(&world.live_tip(0), "health", "success");
+    world.reconcile().success();
+    assert_eq!(world.live_dry(1).as_deref(), Some(b.as_str()));
+}
+
+#[test]
+fn upstream_22_a_dev_that_only_got_a_note_lets_staging_promote() {
+    let (mut world, a) = promoted_world();
+    let b = world.dry_change("change B");
+    world.hydrate(1, &b);
+    noop(&world, 0, &b);
+
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(
+        world.live_dry(0).as_deref(),
+        Some(a.as_str()),
+        "dev has nothing to promote"
+    );
+    assert_eq!(world.live_dry(1).as_deref(), Some(b.as_str()));
+    assert_eq!(world.pulls_of(0).len(), 1, "no new PR for the no-op dev");
+    // staging: lookup, its gate read, dev's live health; create, success status, merge.
+    assert_eq!(world.api(), api(1, 2, 1, 0, 1, 1), "{:?}", world.writes());
+}
+
+#[test]
+fn upstream_23_a_change_only_for_staging_lets_prod_promote_its_own_content_after_staging() {
+    let mut world = World::new(&["dev", "staging", "prod"]);
+    let a = world.dry_change("change A");
+    world.hydrate_all(&a);
+    world.config(HEALTH, &no_extra);
+    world.reconcile().success();
+    world.report(&world.live_tip(0), "health", "success");
+    world.reconcile().success();
+    assert_eq!(world.live_dry(1).as_deref(), Some(a.as_str()));
+    assert_eq!(world.live_dry(2), None, "prod waits for health on staging");
+
+    // B changes only staging; dev and prod get notes.
+    let b = world.dry_change("change B");
+    world.hydrate(1, &b);
+    noop(&world, 0, &b);
+    noop(&world, 2, &b);
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(
+        world.live_dry(1).as_deref(),
+        Some(b.as_str()),
+        "staging promotes B"
+    );
+    assert_eq!(world.live_dry(2), None);
+    assert_eq!(
+        world.previous_gate(2),
+        pending("Waiting for `health` on `environment/staging`")
+    );
+
+    world.report(&world.live_tip(1), "health", "success");
+    world.reconcile().success();
+    assert_eq!(
+        world.live_dry(2).as_deref(),
+        Some(a.as_str()),
+        "prod merges its staging content (A), whose effective target B is live in staging"
+    );
+}
+
+#[test]
+fn upstream_24_prod_waits_for_dev_through_a_no_op_staging() {
+    let (mut world, a) = promoted_world();
+    let b = world.dry_change("change B");
+    world.hydrate(0, &b);
+    world.hydrate(2, &b);
+    noop(&world, 1, &b);
+
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(0).as_deref(), Some(b.as_str()));
+    assert_eq!(world.live_dry(1).as_deref(), Some(a.as_str()));
+    assert_eq!(world.live_dry(2).as_deref(), Some(a.as_str()));
+    assert_eq!(
+        world.previous_gate(2),
+        pending("Waiting for `health` on `environment/dev`")
+    );
+    // dev: lookup, gate read, create, merge; prod: lookup, gate read, staging's live health,
+    // create, pending status.
+    assert_eq!(world.api(), api(2, 3, 2, 0, 1, 1), "{:?}", world.writes());
+
+    world.report(&world.live_tip(0), "health", "success");
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(
+        world.live_dry(2).as_deref(),
+        Some(b.as_str()),
+        "prod promotes after dev"
+    );
+    // prod: lookup, its gate read, staging's and dev's live health; PATCH (gate table), success
+    // status, merge.
+    assert_eq!(world.api(), api(1, 3, 0, 1, 1, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.open_pulls_of(1).len(),
+        0,
+        "the no-op staging gets no PR"
+    );
+}
