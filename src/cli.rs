@@ -87,6 +87,9 @@ pub struct PassArgs {
     /// Longest total wait for SCM rate limits, in seconds; past it the environment fails.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub max_wait: u64,
+    /// Also write the JSON report to this file (replaced whole), whatever `--output` is.
+    #[arg(long, value_name = "PATH")]
+    pub report_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod exit;
 pub mod gates;
 pub mod git;
+pub mod github_actions;
 pub mod model;
 pub mod pass;
 pub mod reconcile;
@@ -84,19 +85,28 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
                 Mode::Reconcile
             };
             let report = run_pass(&args.pass, mode, &cli.global, env)?;
+            let json = args.output == OutputFormat::Json;
             match args.output {
                 OutputFormat::Text => print!("{}", report::text(&report)),
                 OutputFormat::Json => print!("{}", report::json(&report)),
             }
+            // After the report is printed, so a file that cannot be written still shows the pass.
+            let published =
+                github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
+            print_annotations(&published, json);
             Ok(pass_exit(&report))
         }
         Command::Status(args) => {
             let report = run_pass(&args.pass, Mode::Status, &cli.global, env)?;
+            let json = args.output == StatusFormat::Json;
             match args.output {
                 StatusFormat::Text => print!("{}", report::text(&report)),
                 StatusFormat::Json => print!("{}", report::json(&report)),
                 StatusFormat::Markdown => print!("{}", report::markdown(&report)),
             }
+            let published =
+                github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
+            print_annotations(&published, json);
             Ok(pass_exit(&report))
         }
         Command::Demo(args) => {
@@ -136,6 +146,16 @@ fn run_pass(
         color: wants_color(global.color, env, std::io::stderr().is_terminal()),
     };
     Ok(pass::run_pass(&config, env, &options, &mut progress)?)
+}
+
+/// SPEC §6: annotations go with the human report on stdout, and to stderr when stdout carries one
+/// JSON document.
+fn print_annotations(published: &github_actions::Published, json_on_stdout: bool) {
+    if json_on_stdout {
+        eprint!("{}", published.annotations);
+    } else {
+        print!("{}", published.annotations);
+    }
 }
 
 /// SPEC §6: 1 when an environment could not be reconciled; waiting and blocked are states.
