@@ -3,6 +3,7 @@
 // Everything in this binary is test code; a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod actions;
 mod config;
 mod demo;
 mod reconcile;

@@ -128,6 +128,11 @@ impl World {
 
     /// [`World::promoter`] with another token in `PROMOTER_TOKEN`.
     pub fn promoter_with_token(&self, args: &[&str], token: &str) -> assert_cmd::assert::Assert {
+        self.command(args, token).assert()
+    }
+
+    /// The command [`World::promoter_with_token`] runs, for callers that add variables.
+    pub fn command(&self, args: &[&str], token: &str) -> assert_cmd::Command {
         let mut command = crate::support::promoter();
         command
             .args(args)
@@ -138,7 +143,7 @@ impl World {
             .env("PROMOTER_TOKEN", token)
             .env("HOME", self.dir.path())
             .env("GIT_CONFIG_NOSYSTEM", "1");
-        command.assert()
+        command
     }
 
     pub fn reconcile(&self) -> assert_cmd::assert::Assert {
