@@ -352,3 +352,84 @@ fn the_action_reads_only_declared_inputs_and_never_templates_them_into_scripts()
         assert!(on.as_mapping().unwrap().contains_key(event), "on: {event}");
     }
 }
+
+/// A release directory for `file://` downloads holding `promoter-v9.9.9-x86_64-unknown-linux-gnu`
+/// (a script standing in for the binary) and its `.sha256` file, optionally wrong.
+fn fake_release(dir: &Path, checksum_matches: bool) -> PathBuf {
+    let build = dir.join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::write(build.join("promoter"), "#!/bin/sh\necho promoter 9.9.9\n").unwrap();
+    let release = dir.join("server/acme/promoter/releases/download/v9.9.9");
+    std::fs::create_dir_all(&release).unwrap();
+    let asset = release.join("promoter-v9.9.9-x86_64-unknown-linux-gnu.tar.gz");
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&asset)
+        .arg("-C")
+        .arg(&build)
+        .arg("promoter")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sum = std::process::Command::new("sha256sum")
+        .arg(&asset)
+        .output()
+        .unwrap();
+    let mut line = String::from_utf8(sum.stdout).unwrap();
+    if !checksum_matches {
+        line = format!("{}{}", "0".repeat(64), &line[64..]);
+    }
+    std::fs::write(asset.with_extension("gz.sha256"), line).unwrap();
+    dir.join("server")
+}
+
+fn run_install(dir: &Path, server: &Path) -> (assert_cmd::assert::Assert, PathBuf) {
+    let runner_temp = dir.join("runner-temp");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let github_path = dir.join("github-path");
+    let assert = assert_cmd::Command::new("bash")
+        .arg(root().join("action/install.sh"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("RUNNER_TEMP", &runner_temp)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("GITHUB_PATH", &github_path)
+        .env("GITHUB_SERVER_URL", format!("file://{}", server.display()))
+        .env("PROMOTER_REPOSITORY", "acme/promoter")
+        .env("INPUT_VERSION", "9.9.9")
+        .assert();
+    (assert, github_path)
+}
+
+#[test]
+fn the_install_script_puts_a_release_binary_on_path_after_checking_its_sha256() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fake_release(dir.path(), true);
+    let (assert, github_path) = run_install(dir.path(), &server);
+    let (stdout, stderr) = crate::reconcile::output(&assert.success());
+    assert!(stdout.contains("promoter 9.9.9"), "{stdout}{stderr}");
+    let added = std::fs::read_to_string(&github_path).unwrap();
+    let bin = PathBuf::from(added.trim_end());
+    assert_eq!(bin, dir.path().join("runner-temp/promoter-bin/bin"));
+    assert!(bin.join("promoter").is_file());
+}
+
+#[test]
+fn the_install_script_refuses_a_release_whose_checksum_does_not_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fake_release(dir.path(), false);
+    let (assert, github_path) = run_install(dir.path(), &server);
+    let (stdout, _) = crate::reconcile::output(&assert.code(1));
+    assert!(
+        stdout.contains("::error title=promoter::checksum mismatch for promoter-v9.9.9-x86_64-unknown-linux-gnu.tar.gz"),
+        "{stdout}"
+    );
+    assert!(!github_path.exists(), "nothing was put on PATH");
+    assert!(
+        !dir.path()
+            .join("runner-temp/promoter-bin/bin/promoter")
+            .exists(),
+        "nothing was unpacked"
+    );
+}
