@@ -88,15 +88,20 @@ impl<'a> Auth<'a> {
     }
 
     /// Turns a libgit2 error into one that names the URL without secrets, with a hint when the
-    /// cause is known.
+    /// cause is known. `doing` is the whole context phrase, URL included (built with
+    /// [`RemoteUrl::shown`]), e.g. "fetching from https://example.com/acme/deploy.git".
     fn explain(&self, error: git2::Error, doing: &str, url: &RemoteUrl) -> anyhow::Error {
         let shown = url.shown();
-        let requests = self.requests.get();
-        // A second credential request means the first answer was refused (see `callbacks`).
-        let refused = requests > 1
-            || error.code() == git2::ErrorCode::Auth
-            || (self.credentials.is_none() && requests > 0);
-        if refused {
+        // The first credential request is the server's normal 401 challenge; only a second one
+        // means the token we sent was refused (see `callbacks`). Any other failure after that
+        // first request (a 500, a broken pack) is reported as itself.
+        let token_refused = self.credentials.is_some() && self.requests.get() > 1;
+        // Without credentials the callback fails on its first request: the server wanted some.
+        let token_missing = self.credentials.is_none() && self.requests.get() > 0;
+        // libgit2 answers a 401 it cannot meet with GIT_EAUTH (http.c: "server requires
+        // authentication that we do not support", "unexpected authentication failure").
+        let auth_error = error.code() == git2::ErrorCode::Auth;
+        if token_refused || token_missing || auth_error {
             return match self.credentials {
                 Some(_) => anyhow!(
                     "authentication failed while {doing} {shown}\n\
@@ -115,7 +120,7 @@ impl<'a> Auth<'a> {
         {
             message = message.replace(credentials.token.expose(), "***");
         }
-        anyhow!("{doing} {shown}: {message}")
+        anyhow!(message).context(doing.to_owned())
     }
 }
 
@@ -141,17 +146,17 @@ pub(crate) fn list_and_fetch(
     // An anonymous remote is never written to the cache's config, so neither is the URL.
     let mut remote = repo
         .remote_anonymous(url.raw())
-        .map_err(|e| auth.explain(e, "preparing to read", url))?;
+        .map_err(|e| auth.explain(e, &format!("preparing to read from {}", url.shown()), url))?;
     let mut connection = remote
         .connect_auth(
             Direction::Fetch,
             Some(auth.callbacks()),
             Some(proxy_options()),
         )
-        .map_err(|e| auth.explain(e, "listing the refs of", url))?;
+        .map_err(|e| auth.explain(e, &format!("listing the refs of {}", url.shown()), url))?;
     let heads: BTreeMap<String, Oid> = connection
         .list()
-        .map_err(|e| auth.explain(e, "listing the refs of", url))?
+        .map_err(|e| auth.explain(e, &format!("listing the refs of {}", url.shown()), url))?
         .iter()
         .map(|head| (head.name().to_owned(), head.oid()))
         .collect();
@@ -179,7 +184,7 @@ pub(crate) fn list_and_fetch(
     let remote = connection.remote();
     remote
         .fetch(&refspecs, Some(&mut options), Some("promoter: fetch"))
-        .map_err(|e| auth.explain(e, "fetching from", url))?;
+        .map_err(|e| auth.explain(e, &format!("fetching from {}", url.shown()), url))?;
     let stats = remote.stats();
     Ok(Listing {
         heads,
@@ -233,11 +238,11 @@ pub(crate) fn push(
         .proxy_options(proxy_options());
     let mut remote = repo
         .remote_anonymous(url.raw())
-        .map_err(|e| auth.explain(e, "preparing to push to", url))?;
+        .map_err(|e| auth.explain(e, &format!("preparing to push to {}", url.shown()), url))?;
     // No leading `+`: a non-fast-forward is refused by libgit2 and by the server.
     let refspec = format!("{commit}:{target}");
     let result = remote.push(&[refspec.as_str()], Some(&mut options));
-    let doing = format!("pushing {branch} to");
+    let doing = format!("pushing {branch} to {}", url.shown());
     if moved.get() {
         return Err(BranchMoved {
             branch: branch.clone(),

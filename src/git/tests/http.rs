@@ -1,57 +1,37 @@
-//! Git over smart HTTP on 127.0.0.1: a tiny CGI bridge to `git http-backend` that demands
-//! Basic auth, so the credential callback, its retry guard and the error wording are tested
-//! against a real server.
+//! Git over smart HTTP on 127.0.0.1 against the project's sandbox forge (`crate::sandbox`), which
+//! serves `<base>/acme/deploy.git` through `git http-backend` and demands the token as the
+//! basic-auth password — so the credential callback, its retry guard and the error wording are
+//! tested against a real server. The origin repository is built with git2 in place, under the
+//! sandbox root, before the forge starts and adopts it.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread::JoinHandle;
-
-use base64::Engine;
 use time::macros::datetime;
 
 use super::*;
 use crate::git::{GitCredentials, OursMerge};
 use crate::model::Secret;
+use crate::sandbox::{Fault, Sandbox};
 
 pub(super) const TOKEN: &str = "tok_correct_horse";
+const OWNER: &str = "acme";
+const NAME: &str = "deploy";
 
+/// An [`Origin`] served by a sandbox forge.
 pub(super) struct HttpOrigin {
     pub origin: Origin,
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
-    pub requests: Arc<AtomicUsize>,
-    port: u16,
+    pub forge: Sandbox,
 }
 
 impl HttpOrigin {
+    /// An empty origin at `<root>/acme/deploy.git`, created before the forge starts so that the
+    /// forge adopts it; commits written to it later are served as they land on disk.
     pub fn start() -> Self {
-        let origin = Origin::new();
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let port = server.server_addr().to_ip().unwrap().port();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let root = origin.path.parent().unwrap().to_path_buf();
-        let thread = {
-            let (server, requests) = (server.clone(), requests.clone());
-            std::thread::spawn(move || {
-                while let Ok(request) = server.recv() {
-                    requests.fetch_add(1, Ordering::SeqCst);
-                    serve(request, &root);
-                }
-            })
-        };
-        Self {
-            origin,
-            server,
-            thread: Some(thread),
-            requests,
-            port,
-        }
+        let origin = Origin::at(&format!("forge/{OWNER}/{NAME}.git"));
+        let forge = Sandbox::start(&origin.dir().join("forge"), &Secret::new(TOKEN)).unwrap();
+        Self { origin, forge }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/origin.git", self.port)
+        self.forge.clone_url(OWNER, NAME)
     }
 
     pub fn open(&self, token: &str) -> GitCache {
@@ -63,90 +43,6 @@ impl HttpOrigin {
             .unwrap()
             .0
     }
-}
-
-impl Drop for HttpOrigin {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
-    }
-}
-
-fn serve(mut request: tiny_http::Request, root: &Path) {
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{TOKEN}"))
-    );
-    let authorized = request
-        .headers()
-        .iter()
-        .any(|h| h.field.equiv("Authorization") && h.value.as_str() == expected);
-    if !authorized {
-        let challenge =
-            tiny_http::Header::from_bytes("WWW-Authenticate", "Basic realm=\"origin\"").unwrap();
-        let _ = request.respond(tiny_http::Response::empty(401).with_header(challenge));
-        return;
-    }
-    let (path, query) = request
-        .url()
-        .split_once('?')
-        .map_or((request.url().to_owned(), String::new()), |(p, q)| {
-            (p.to_owned(), q.to_owned())
-        });
-    let content_type = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Content-Type"))
-        .map(|h| h.value.to_string())
-        .unwrap_or_default();
-    let mut body = Vec::new();
-    request.as_reader().read_to_end(&mut body).unwrap();
-    // CGI environment for git-http-backend(1); REMOTE_USER enables receive-pack.
-    let mut child = Command::new("git")
-        .arg("http-backend")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", root)
-        .env("GIT_PROJECT_ROOT", root)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("REMOTE_USER", "x-access-token")
-        .env("REQUEST_METHOD", request.method().as_str())
-        .env("PATH_INFO", path)
-        .env("QUERY_STRING", query)
-        .env("CONTENT_TYPE", content_type)
-        .env("CONTENT_LENGTH", body.len().to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&body).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let out = output.stdout;
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| (i, i + 4))
-        .or_else(|| {
-            out.windows(2)
-                .position(|w| w == b"\n\n")
-                .map(|i| (i, i + 2))
-        })
-        .unwrap();
-    let head = String::from_utf8_lossy(&out[..split.0]).into_owned();
-    let mut status = 200;
-    let mut response = tiny_http::Response::from_data(out[split.1..].to_vec());
-    for line in head.lines() {
-        let (name, value) = line.split_once(':').unwrap();
-        if name.eq_ignore_ascii_case("Status") {
-            status = value.trim()[..3].parse().unwrap();
-        } else {
-            response.add_header(tiny_http::Header::from_bytes(name, value.trim()).unwrap());
-        }
-    }
-    let _ = request.respond(response.with_status_code(status));
 }
 
 #[test]
@@ -167,7 +63,8 @@ fn a_wrong_token_fails_once_with_the_url_and_a_hint_but_never_the_token() {
     assert!(error.contains("hint:"), "{error}");
     assert!(!error.contains("tok_wrong_battery"), "{error}");
     // One anonymous request, one with the token; no retry loop.
-    assert!(server.requests.load(Ordering::SeqCst) <= 3);
+    let requests = server.forge.requests();
+    assert!(requests.len() <= 3, "{requests:?}");
 }
 
 #[test]
@@ -183,6 +80,40 @@ fn a_server_asking_for_credentials_when_none_are_configured_says_so() {
 
     assert!(error.contains("no token is configured"), "{error}");
     assert!(error.contains(&server.url()), "{error}");
+}
+
+#[test]
+fn a_server_error_after_authenticating_is_reported_as_itself_not_as_an_auth_failure() {
+    let server = HttpOrigin::start();
+    dev_environment(&server.origin);
+    // The ref listing authenticates (one 401 challenge, one credential request); the fetch
+    // that follows on the same connection then fails on the server's side.
+    server.forge.inject(
+        Fault::new("POST", &format!("/{OWNER}/{NAME}.git/git-upload-pack"))
+            .status(500)
+            .body("git http-backend failed"),
+    );
+    let mut cache = server.open(TOKEN);
+
+    let error = format!(
+        "{:#}",
+        cache.sync(&[branch("environment/dev")]).unwrap_err()
+    );
+
+    assert!(!error.contains("authentication failed"), "{error}");
+    // What we were doing, naming the URL, then libgit2's cause.
+    assert!(
+        error.starts_with(&format!("fetching from {}: ", server.url())),
+        "{error}"
+    );
+    assert!(error.contains("500"), "{error}");
+    assert!(!error.contains(TOKEN), "{error}");
+    assert_eq!(
+        server
+            .forge
+            .count_requests("POST", &format!("/{OWNER}/{NAME}.git/git-upload-pack")),
+        1
+    );
 }
 
 #[test]
@@ -236,4 +167,28 @@ fn the_right_token_fetches_and_pushes_over_http() {
         !config.contains("127.0.0.1") && !config.contains(TOKEN),
         "{config}"
     );
+}
+
+#[test]
+fn a_401_without_a_challenge_is_an_authentication_failure() {
+    let server = HttpOrigin::start();
+    dev_environment(&server.origin);
+    // No `WWW-Authenticate`: libgit2 cannot ask for credentials and fails on the status alone.
+    server.forge.inject(
+        Fault::new("GET", &format!("/{OWNER}/{NAME}.git/info/refs"))
+            .status(401)
+            .body(r#"{"message":"Bad credentials"}"#),
+    );
+    let mut cache = server.open(TOKEN);
+
+    let error = format!(
+        "{:#}",
+        cache.sync(&[branch("environment/dev")]).unwrap_err()
+    );
+
+    assert!(
+        error.contains(&format!("authentication failed for {}", server.url())),
+        "{error}"
+    );
+    assert!(!error.contains(TOKEN), "{error}");
 }

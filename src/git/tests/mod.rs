@@ -21,7 +21,7 @@ pub(super) const DRY_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 /// A bare repository standing in for the SCM's, plus a separate cache root.
 pub(super) struct Origin {
-    _dir: TempDir,
+    dir: TempDir,
     pub path: PathBuf,
     pub repo: Repository,
     pub cache_root: PathBuf,
@@ -30,17 +30,28 @@ pub(super) struct Origin {
 
 impl Origin {
     pub fn new() -> Self {
+        Self::at("origin.git")
+    }
+
+    /// The bare repository at `relative` inside a fresh temporary directory (e.g. where a
+    /// sandbox forge rooted in that directory serves it from).
+    pub fn at(relative: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("origin.git");
+        let path = dir.path().join(relative);
         let repo = Repository::init_bare(&path).unwrap();
         let cache_root = dir.path().join("cache");
         Self {
-            _dir: dir,
+            dir,
             path,
             repo,
             cache_root,
             clock: Cell::new(1_700_000_000),
         }
+    }
+
+    /// The temporary directory holding the repository and the cache root.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     pub fn url(&self) -> String {
