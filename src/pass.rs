@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -167,9 +167,8 @@ pub fn run_pass(
         .flat_map(|&i| config.strategies[i].environments.iter())
         .flat_map(|e| [e.branch.clone(), e.staging_branch.clone()])
         .collect();
-    let sync = cache
-        .sync(&wanted)
-        .with_context(|| format!("fetching from {}", cache.url()))?;
+    // The git layer's errors already name what it was doing and the URL (without secrets).
+    let sync = cache.sync(&wanted)?;
     if sync.fetched {
         progress.info(&format!(
             "fetched {} objects ({} bytes) from {}",

@@ -102,17 +102,18 @@ impl<'a> Auth<'a> {
         // authentication that we do not support", "unexpected authentication failure").
         let auth_error = error.code() == git2::ErrorCode::Auth;
         if token_refused || token_missing || auth_error {
-            return match self.credentials {
+            let cause = match self.credentials {
                 Some(_) => anyhow!(
-                    "authentication failed while {doing} {shown}\n\
+                    "authentication failed for {shown}\n\
                      hint: check that the token variable (tokenEnv, or PROMOTER_TOKEN) holds a valid, \
                      unexpired token with read and write access to the repository's contents"
                 ),
                 None => anyhow!(
-                    "{doing} {shown}: the server asked for credentials, and no token is configured\n\
+                    "{shown} asked for credentials, and no token is configured\n\
                      hint: set the token variable named by scm.tokenEnv (or PROMOTER_TOKEN)"
                 ),
             };
+            return cause.context(doing.to_owned());
         }
         let mut message = error.message().replace(url.raw(), shown);
         if let Some(credentials) = self.credentials

@@ -215,7 +215,8 @@ fn a_wrong_token_fails_verbosely_without_showing_the_token_anywhere() {
         "a hint about the token: {stderr}"
     );
     assert!(
-        stderr.contains("authentication failed while listing the refs of http://127.0.0.1:"),
+        stderr.contains("listing the refs of http://127.0.0.1:")
+            && stderr.contains("authentication failed for http://127.0.0.1:"),
         "{stderr}"
     );
     assert_eq!(world.live_dry(0), None);
