@@ -348,7 +348,7 @@ fn plan_promotion(
             pr.number
         );
     } else {
-        summary.reason = format!("every gate passed; merging {}", pr.number);
+        summary.reason = format!("every gate passed; ready to merge {}", pr.number);
         plan.steps.push(Step {
             action: Action::Merge {
                 number: pr.number,
