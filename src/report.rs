@@ -40,7 +40,10 @@ pub fn text(report: &PassReport) -> String {
                     .as_ref()
                     .map(|pr| pr.number.to_string())
                     .unwrap_or_else(|| "-".into()),
-                summary.reason,
+                // A multi-line reason (an error with its `hint:` line) stays under its row.
+                summary
+                    .reason
+                    .replace('\n', &format!("\n  {:width$}  ", "")),
             );
             let gates = gate_line(&summary.proposed_gates, &summary.active_gates);
             if !gates.is_empty() {
@@ -189,5 +192,68 @@ pub fn action_line(action: &Action) -> String {
             number, head_sha, ..
         } => format!("merge pull request {number} at {}", head_sha.short()),
         Action::Note { text } => text.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BranchName;
+    use crate::pass::{SCHEMA_VERSION, StrategyReport};
+    use crate::reconcile::plan::{Phase, Summary};
+
+    fn failed_environment_report(reason: &str) -> PassReport {
+        let summary = Summary {
+            phase: Phase::Failure,
+            reason: reason.to_owned(),
+            live_dry: None,
+            proposed_dry: None,
+            live_tip: None,
+            staging_tip: None,
+            pull_request: None,
+            proposed_gates: Vec::new(),
+            active_gates: Vec::new(),
+        };
+        PassReport {
+            schema_version: SCHEMA_VERSION,
+            mode: Mode::Reconcile,
+            repository: "acme/deploy".into(),
+            web_url: "https://github.com/acme/deploy".into(),
+            strategies: vec![StrategyReport {
+                name: "app".into(),
+                environments: vec![EnvironmentReport {
+                    branch: BranchName::parse("environment/dev").unwrap(),
+                    staging_branch: BranchName::parse("environment/dev-next").unwrap(),
+                    summary,
+                    done: Vec::new(),
+                    planned: Vec::new(),
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_hint_in_a_reason_stays_indented_under_its_environment() {
+        let report =
+            failed_environment_report("GitHub refused the token\nhint: check GITHUB_TOKEN");
+        let text = text(&report);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "app");
+        assert!(lines[1].starts_with("  environment/dev  failure"), "{text}");
+        assert!(lines[1].ends_with("GitHub refused the token"), "{text}");
+        assert_eq!(
+            lines[2],
+            format!("  {:15}  hint: check GITHUB_TOKEN", ""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_keep_one_row_per_environment() {
+        let report = failed_environment_report("a | b\nhint: c");
+        let markdown = markdown(&report);
+        let rows: Vec<&str> = markdown.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(rows.len(), 1, "{markdown}");
+        assert!(rows[0].ends_with("| a \\| b hint: c |"), "{markdown}");
     }
 }
