@@ -133,6 +133,9 @@ fn run_pass(
     env: Env<'_>,
 ) -> Result<pass::PassReport, exit::CommandError> {
     let config = config::load_from(args.config.config.as_deref(), env)?;
+    // A `--strategy` the file does not have is a usage error (exit 2), found before any network.
+    pass::select_strategies(&config, args.strategy.as_deref())
+        .map_err(exit::CommandError::usage)?;
     let options = PassOptions {
         mode,
         strategy: args.strategy.clone(),

@@ -221,7 +221,8 @@ pub fn run_pass(
     })
 }
 
-fn select_strategies(config: &Config, only: Option<&str>) -> Result<Vec<usize>> {
+/// The indices of the strategies a pass covers: all, or the one named by `--strategy`.
+pub fn select_strategies(config: &Config, only: Option<&str>) -> Result<Vec<usize>> {
     match only {
         None => Ok((0..config.strategies.len()).collect()),
         Some(name) => match config.strategies.iter().position(|s| s.name == name) {

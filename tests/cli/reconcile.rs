@@ -9,6 +9,7 @@ mod lifecycle;
 mod noop;
 mod output;
 mod scenarios;
+mod strategies;
 
 use std::path::PathBuf;
 
