@@ -198,9 +198,10 @@ pub fn action_line(action: &Action) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::BranchName;
+    use crate::model::{BranchName, PrNumber};
     use crate::pass::{SCHEMA_VERSION, StrategyReport};
-    use crate::reconcile::plan::{Phase, Summary};
+    use crate::reconcile::apply::StepOutcome;
+    use crate::reconcile::plan::{Phase, PrRef, Summary};
 
     fn failed_environment_report(reason: &str) -> PassReport {
         let summary = Summary {
@@ -255,5 +256,121 @@ mod tests {
         let rows: Vec<&str> = markdown.lines().filter(|l| l.starts_with("| `")).collect();
         assert_eq!(rows.len(), 1, "{markdown}");
         assert!(rows[0].ends_with("| a \\| b hint: c |"), "{markdown}");
+    }
+
+    fn sha(c: char) -> Sha {
+        Sha::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    fn gate(key: &str, state: GateState, description: &str) -> GateResult {
+        GateResult::new(
+            crate::model::GateKey::parse(key).unwrap(),
+            state,
+            description,
+        )
+    }
+
+    /// Two environments: dev promoted (its active gate passed, one status written this pass) and
+    /// prod pending on an open PR with one proposed gate pending and one failed. In `DryRun` mode
+    /// the status write is planned instead of done.
+    fn two_environment_report(mode: Mode) -> PassReport {
+        let dev_summary = Summary {
+            phase: Phase::Promoted,
+            reason: "up to date".into(),
+            live_dry: Some(sha('a')),
+            proposed_dry: Some(sha('a')),
+            live_tip: Some(sha('b')),
+            staging_tip: Some(sha('c')),
+            pull_request: None,
+            proposed_gates: Vec::new(),
+            active_gates: vec![gate("health", GateState::Success, "healthy for 10m")],
+        };
+        let prod_summary = Summary {
+            phase: Phase::Pending,
+            reason: "waiting for gates: security-scan".into(),
+            live_dry: Some(sha('d')),
+            proposed_dry: Some(sha('a')),
+            live_tip: Some(sha('e')),
+            staging_tip: Some(sha('f')),
+            pull_request: Some(PrRef {
+                number: PrNumber(42),
+                url: "https://github.com/acme/deploy/pull/42".into(),
+            }),
+            proposed_gates: vec![
+                gate("security-scan", GateState::Pending, "scan running"),
+                gate("e2e", GateState::Failure, "2 tests failed"),
+            ],
+            active_gates: Vec::new(),
+        };
+        let status_step = Step {
+            action: Action::WriteStatus {
+                sha: sha('f'),
+                context: "promoter-previous-environment".into(),
+                state: GateState::Success,
+                description: "environment/dev is promoted".into(),
+                target_url: None,
+            },
+            reason: "the previous environment runs aaaaaaa".into(),
+        };
+        let (done, planned) = match mode {
+            Mode::DryRun => (Vec::new(), vec![status_step]),
+            Mode::Reconcile | Mode::Status => (
+                vec![StepOutcome {
+                    step: status_step,
+                    result: StepResult::Done { detail: None },
+                }],
+                Vec::new(),
+            ),
+        };
+        PassReport {
+            schema_version: SCHEMA_VERSION,
+            mode,
+            repository: "acme/deploy".into(),
+            web_url: "https://github.com/acme/deploy".into(),
+            strategies: vec![StrategyReport {
+                name: "app".into(),
+                environments: vec![
+                    EnvironmentReport {
+                        branch: BranchName::parse("environment/dev").unwrap(),
+                        staging_branch: BranchName::parse("environment/dev-next").unwrap(),
+                        summary: dev_summary,
+                        done: Vec::new(),
+                        planned: Vec::new(),
+                    },
+                    EnvironmentReport {
+                        branch: BranchName::parse("environment/prod").unwrap(),
+                        staging_branch: BranchName::parse("environment/prod-next").unwrap(),
+                        summary: prod_summary,
+                        done,
+                        planned,
+                    },
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn the_text_report_shows_phases_gates_and_done_steps() {
+        insta::assert_snapshot!(text(&two_environment_report(Mode::Reconcile)));
+    }
+
+    #[test]
+    fn the_dry_run_text_report_shows_planned_steps_and_says_nothing_was_written() {
+        insta::assert_snapshot!(text(&two_environment_report(Mode::DryRun)));
+    }
+
+    #[test]
+    fn the_json_report_has_the_documented_shape() {
+        insta::assert_snapshot!(json(&two_environment_report(Mode::Reconcile)));
+    }
+
+    #[test]
+    fn the_dry_run_json_report_lists_planned_steps() {
+        insta::assert_snapshot!(json(&two_environment_report(Mode::DryRun)));
+    }
+
+    #[test]
+    fn the_markdown_report_links_commits_and_pull_requests() {
+        insta::assert_snapshot!(markdown(&two_environment_report(Mode::Reconcile)));
     }
 }
