@@ -6,6 +6,7 @@
 mod actions;
 mod config;
 mod demo;
+mod docs;
 mod examples;
 mod reconcile;
 mod sandbox;
