@@ -12,7 +12,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::config::Gate;
+use crate::config::{Gate, format_duration};
 use crate::model::{BranchName, GateKey, GateState};
 use crate::scm::StatusReport;
 
@@ -202,22 +202,6 @@ pub fn cut_description(text: &str) -> String {
     cut
 }
 
-/// `90s`, `30m`, `2h`, `1d`, or a combination (`1h30m`) — the units of promotion.yaml.
-pub fn format_duration(duration: Duration) -> String {
-    let mut secs = duration.as_secs();
-    if secs == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    out
-}
-
 /// RFC 3339 in UTC, to the second.
 pub fn rfc3339(at: OffsetDateTime) -> String {
     let utc = at
@@ -373,14 +357,5 @@ mod tests {
         assert_eq!(cut.chars().count(), 140);
         assert!(cut.ends_with('…'));
         assert!(cut.starts_with("éé"));
-    }
-
-    #[test]
-    fn durations_print_in_config_units() {
-        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(format_duration(Duration::from_secs(1800)), "30m");
-        assert_eq!(format_duration(Duration::from_secs(7200)), "2h");
-        assert_eq!(format_duration(Duration::from_secs(86_400)), "1d");
-        assert_eq!(format_duration(Duration::from_secs(0)), "0s");
     }
 }
