@@ -339,13 +339,7 @@ impl Store {
 
     /// Every status on `sha`, newest first.
     pub fn statuses(&self, full_name: &str, sha: &str) -> Vec<StatusRecord> {
-        let mut all = self
-            .statuses
-            .get(&(full_name.to_owned(), sha.to_owned()))
-            .cloned()
-            .unwrap_or_default();
-        all.reverse();
-        all
+        newest_first(&self.statuses, full_name, sha)
     }
 
     /// The newest status per context (contexts compare case-insensitively, as on GitHub),
@@ -384,14 +378,22 @@ impl Store {
 
     /// Every check run on `sha`, newest first.
     pub fn check_runs(&self, full_name: &str, sha: &str) -> Vec<CheckRunRecord> {
-        let mut all = self
-            .check_runs
-            .get(&(full_name.to_owned(), sha.to_owned()))
-            .cloned()
-            .unwrap_or_default();
-        all.reverse();
-        all
+        newest_first(&self.check_runs, full_name, sha)
     }
+}
+
+/// The records kept for (repository, sha), newest first (they are appended as they arrive).
+fn newest_first<T: Clone>(
+    records: &BTreeMap<(String, String), Vec<T>>,
+    full_name: &str,
+    sha: &str,
+) -> Vec<T> {
+    let mut all = records
+        .get(&(full_name.to_owned(), sha.to_owned()))
+        .cloned()
+        .unwrap_or_default();
+    all.reverse();
+    all
 }
 
 /// GitHub's combined state: `failure` if any latest status is `error`/`failure`, `pending` if there
