@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::reconcile::{TOKEN, World};
+use crate::reconcile::{Forge, TOKEN, World};
 use crate::support::root;
 
 fn scan_gate(_: usize) -> String {
@@ -103,7 +103,7 @@ fn run_action_step(world: &World, step: &Step) -> assert_cmd::assert::Assert {
 
 #[test]
 fn the_action_step_writes_outputs_a_report_and_a_summary_row_per_environment() {
-    let mut world = World::new(&["dev", "prod"]);
+    let mut world = World::new(Forge::Github, &["dev", "prod"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config(SCAN, &scan_gate);
@@ -164,7 +164,7 @@ fn the_action_step_writes_outputs_a_report_and_a_summary_row_per_environment() {
 
 #[test]
 fn in_actions_a_missing_staging_branch_is_an_error_annotation_on_stdout() {
-    let mut world = World::new(&["dev", "staging", "prod"]);
+    let mut world = World::new(Forge::Github, &["dev", "staging", "prod"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate(0, &dry);
     world.hydrate(2, &dry);
@@ -197,7 +197,7 @@ fn in_actions_a_missing_staging_branch_is_an_error_annotation_on_stdout() {
 
 #[test]
 fn in_actions_a_failing_gate_is_a_warning_on_stderr_when_stdout_is_json() {
-    let mut world = World::new(&["dev"]);
+    let mut world = World::new(Forge::Github, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config(SCAN, &scan_gate);

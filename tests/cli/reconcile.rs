@@ -2,8 +2,24 @@
 //! 127.0.0.1 and real bare repositories. `World` holds the setup; each file below is a group:
 //! `scenarios` (1), `gates` (2, 3, 14), `lifecycle` (4–7), `faults` (8–12), `noop` (13). Scenario 16
 //! (the API budget) is the exact [`Api`] count asserted after every pass in all of them.
+//!
+//! Every scenario that does not depend on one forge's feature is a `fn(Forge)` listed in its
+//! file's `per_forge!`, which runs it once per forge dialect of the sandbox (`forge.rs`).
+
+/// Runs each named scenario `fn(Forge)` once per forge, as `<forge>::<name>` tests.
+macro_rules! per_forge {
+    ($($name:ident),+ $(,)?) => {
+        mod github {
+            $(#[test]
+            fn $name() {
+                super::$name(crate::reconcile::Forge::Github)
+            })+
+        }
+    };
+}
 
 mod faults;
+mod forge;
 mod gates;
 mod lifecycle;
 mod noop;
@@ -16,6 +32,8 @@ use std::path::PathBuf;
 use promoter::model::{Secret, Sha};
 use promoter::sandbox::{CommitSpec, Hydration, PullRecord, PullState, Sandbox};
 
+pub use forge::{Forge, Kind};
+
 pub const TOKEN: &str = "reconcile-test-token";
 pub const OWNER: &str = "acme";
 pub const NAME: &str = "deploy";
@@ -23,6 +41,7 @@ pub const NAME: &str = "deploy";
 /// A sandbox forge with `acme/deploy`: a DRY branch `main`, and live branches created from one
 /// empty initial commit for each environment.
 pub struct World {
+    pub forge: Forge,
     pub sandbox: Sandbox,
     pub dir: tempfile::TempDir,
     pub envs: Vec<String>,
@@ -30,7 +49,7 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(envs: &[&str]) -> World {
+    pub fn new(forge: Forge, envs: &[&str]) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let sandbox =
             Sandbox::start(&dir.path().join("forge"), &Secret::new(TOKEN)).expect("sandbox");
@@ -59,6 +78,7 @@ impl World {
         }
         let _ = init;
         World {
+            forge,
             sandbox,
             dir,
             envs,
@@ -107,8 +127,9 @@ impl World {
     /// strategy (indented by 4), `env_extra(i)` in environment i (indented by 8).
     pub fn config(&self, strategy_extra: &str, env_extra: &dyn Fn(usize) -> String) -> PathBuf {
         let mut text = format!(
-            "scm:\n  provider: github\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n  - name: app\n",
-            self.sandbox.api_url(),
+            "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n  - name: app\n",
+            self.forge.provider(),
+            self.forge.api_url(&self.sandbox),
             self.sandbox.clone_url(OWNER, NAME)
         );
         text.push_str(strategy_extra);
@@ -174,7 +195,7 @@ impl World {
         self.sandbox
             .requests()
             .into_iter()
-            .filter(|r| r.path.starts_with("/api/"))
+            .filter(|r| r.path.starts_with(self.forge.prefix()))
             .map(|r| format!("{} {}", r.method, r.path))
             .collect()
     }
@@ -184,7 +205,7 @@ impl World {
         self.sandbox
             .requests()
             .into_iter()
-            .filter(|r| r.method != "GET" && r.path.starts_with("/api/v3/"))
+            .filter(|r| r.method != "GET" && r.path.starts_with(self.forge.prefix()))
             .map(|r| format!("{} {}", r.method, r.path))
             .collect()
     }
@@ -253,53 +274,73 @@ impl World {
     pub fn api(&self) -> Api {
         let mut api = Api::default();
         for r in self.sandbox.requests() {
-            let Some(path) = r.path.strip_prefix("/api/v3") else {
+            let Some(path) = r.path.strip_prefix(self.forge.prefix()) else {
                 continue;
             };
             let method = r.method.as_str();
-            match method {
-                "GET" if path.ends_with("/pulls") => api.pr_lookups += 1,
-                "GET" if path.ends_with("/statuses") => api.gate_reads += 1,
-                "GET" if path.ends_with("/check-runs") => api.check_run_reads += 1,
-                "POST" if path.ends_with("/pulls") => api.creates += 1,
-                "PATCH" if path.contains("/pulls/") => api.updates += 1,
-                "PUT" if path.ends_with("/merge") => api.merges += 1,
-                "POST" if path.contains("/statuses/") => api.status_writes += 1,
-                _ => api.other.push(format!("{method} {path} {}", r.status)),
+            match self.forge.classify(method, path) {
+                Some(Kind::PrLookup) => api.pr_lookups += 1,
+                Some(Kind::PrRead) => api.pr_reads += 1,
+                Some(Kind::GateRead) => api.gate_reads += 1,
+                Some(Kind::GateReadSecond) => api.gate_read_seconds += 1,
+                Some(Kind::Create) => api.creates += 1,
+                Some(Kind::Update) => api.updates += 1,
+                Some(Kind::Merge) => api.merges += 1,
+                Some(Kind::StatusWrite) => api.status_writes += 1,
+                None => api.other.push(format!("{method} {path} {}", r.status)),
             }
         }
         api
+    }
+
+    /// The expected [`Api`] of a pass on this forge, without `other` requests: a gate read is
+    /// two requests where the forge needs two.
+    pub fn budget(
+        &self,
+        pr_lookups: usize,
+        gate_reads: usize,
+        creates: usize,
+        updates: usize,
+        merges: usize,
+        status_writes: usize,
+    ) -> Api {
+        Api {
+            pr_lookups,
+            pr_reads: 0,
+            gate_reads,
+            gate_read_seconds: if self.forge.paired_gate_reads() {
+                gate_reads
+            } else {
+                0
+            },
+            creates,
+            updates,
+            merges,
+            status_writes,
+            other: Vec::new(),
+        }
     }
 
     pub fn clear(&self) {
         self.sandbox.clear_requests();
     }
 
-    /// The PR of `env` merged by a person through the API (as user `alice`).
+    /// The PR of `env` merged by a person through the forge's API (as user `alice`).
     pub fn merge_by_hand(&self, number: u64) {
-        let token = "alice-token";
-        self.sandbox.add_user_token("alice", &Secret::new(token));
-        let url = format!(
-            "{}/repos/{OWNER}/{NAME}/pulls/{number}/merge",
-            self.sandbox.api_url()
-        );
-        let answer = ureq::put(&url)
-            .header("Authorization", &format!("Bearer {token}"))
-            .header("Accept", "application/vnd.github+json")
-            .header("Content-Type", "application/json")
-            .send(r#"{"merge_method":"merge"}"#)
-            .expect("a person merges the PR");
-        assert_eq!(answer.status(), 200);
+        self.forge.merge_by_hand(&self.sandbox, number);
     }
 }
 
-/// API requests of one or more passes, by kind. A gate read is one `status_reports` call: a
-/// statuses GET plus a check-runs GET (counted separately to prove they come in pairs).
+/// API requests of one or more passes, by kind. A gate read is one `status_reports` call: on
+/// GitHub and GitLab two requests, counted separately to prove they come in pairs.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Api {
     pub pr_lookups: usize,
+    /// PRs read by number (re-reads after an ambiguous merge answer).
+    pub pr_reads: usize,
     pub gate_reads: usize,
-    pub check_run_reads: usize,
+    /// Second requests of gate reads: GitHub check runs, GitLab pipelines.
+    pub gate_read_seconds: usize,
     pub creates: usize,
     pub updates: usize,
     pub merges: usize,
@@ -311,34 +352,14 @@ pub struct Api {
 impl Api {
     pub fn total(&self) -> usize {
         self.pr_lookups
+            + self.pr_reads
             + self.gate_reads
-            + self.check_run_reads
+            + self.gate_read_seconds
             + self.creates
             + self.updates
             + self.merges
             + self.status_writes
             + self.other.len()
-    }
-}
-
-/// Shorthand for an expected [`Api`] without `other` requests; gate reads come in pairs.
-pub fn api(
-    pr_lookups: usize,
-    gate_reads: usize,
-    creates: usize,
-    updates: usize,
-    merges: usize,
-    status_writes: usize,
-) -> Api {
-    Api {
-        pr_lookups,
-        gate_reads,
-        check_run_reads: gate_reads,
-        creates,
-        updates,
-        merges,
-        status_writes,
-        other: Vec::new(),
     }
 }
 

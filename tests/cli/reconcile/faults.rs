@@ -4,57 +4,86 @@
 
 use promoter::sandbox::Fault;
 
-use super::{NAME, OWNER, World, api, output};
+use super::{Forge, Kind, NAME, OWNER, World, output};
 
-const MERGE: &str = "/api/v3/repos/acme/deploy/pulls/*/merge";
+/// The forge's answer to a merge whose head moved, from its API docs.
+fn head_moved(forge: Forge) -> &'static str {
+    match forge {
+        // Docs pulls/merge: 409 "Head branch was modified. Review and try the merge again."
+        Forge::Github => {
+            r#"{"message":"Head branch was modified. Review and try the merge again.","documentation_url":"https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"}"#
+        }
+        // Docs merge_requests "Merge a merge request": 409 when `sha` does not match the source HEAD.
+        Forge::Gitlab => r#"{"message":"SHA does not match HEAD of source branch: 0000000"}"#,
+        // routers/api/v1/repo/pull.go: 409 when head_commit_id is not the PR head.
+        Forge::Gitea | Forge::Forgejo => r#"{"message":"head out of date","url":"/api/swagger"}"#,
+    }
+}
+
+/// The merge requests of the last passes, as JSON bodies.
+fn merge_bodies(world: &World) -> Vec<(u16, serde_json::Value)> {
+    world
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path
+                .strip_prefix(world.forge.prefix())
+                .and_then(|path| world.forge.classify(&r.method, path))
+                == Some(Kind::Merge)
+        })
+        .map(|r| (r.status, serde_json::from_str(&r.body).expect("merge body")))
+        .collect()
+}
 
 fn no_extra(_: usize) -> String {
     String::new()
 }
 
-#[test]
-fn every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the_next_pass() {
-    let mut world = World::new(&["dev"]);
+fn every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the_next_pass(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &no_extra);
     let head = world.staging_tip(0);
     let live = world.live_tip(0);
-    // Docs pulls/merge: 409 "Head branch was modified. Review and try the merge again."
     world.sandbox.inject(
-        Fault::new("PUT", MERGE)
+        Fault::new(forge.merge_method(), &forge.merge_glob())
             .status(409)
-            .body(r#"{"message":"Head branch was modified. Review and try the merge again.","documentation_url":"https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"}"#),
+            .body(head_moved(forge)),
     );
 
     let (stdout, stderr) = output(&world.reconcile().success());
     assert_eq!(world.live_tip(0), live, "{stdout}{stderr}");
     assert_eq!(world.open_pulls_of(0).len(), 1);
     assert!(stdout.contains("moved"), "{stdout}");
-    assert_eq!(world.api(), api(1, 1, 1, 0, 1, 0));
+    assert_eq!(world.api(), world.budget(1, 1, 1, 0, 1, 0));
 
     world.clear();
     world.reconcile().success();
     assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
     assert_eq!(world.pulls_of(0).len(), 1, "the same PR merged");
-    assert_eq!(world.api(), api(1, 1, 0, 0, 1, 0));
+    assert_eq!(world.api(), world.budget(1, 1, 0, 0, 1, 0));
 
-    let merges: Vec<_> = world
-        .sandbox
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "PUT")
-        .collect();
-    for merge in merges {
-        let body: serde_json::Value = serde_json::from_str(&merge.body).expect("merge body");
-        assert_eq!(body["sha"].as_str(), Some(head.as_str()));
-        assert_eq!(body["merge_method"].as_str(), Some("merge"));
+    let merges = merge_bodies(&world);
+    assert_eq!(merges.len(), 1);
+    for (_, body) in merges {
+        assert_eq!(
+            body[forge.merge_guard_field()].as_str(),
+            Some(head.as_str())
+        );
+        match forge {
+            Forge::Github => assert_eq!(body["merge_method"].as_str(), Some("merge")),
+            Forge::Gitlab => assert_eq!(body["squash"].as_bool(), Some(false)),
+            Forge::Gitea | Forge::Forgejo => assert_eq!(body["Do"].as_str(), Some("merge")),
+        }
     }
 }
 
-#[test]
-fn a_forks_pull_request_with_the_same_head_branch_is_neither_adopted_nor_touched() {
-    let mut world = World::new(&["dev"]);
+fn a_forks_pull_request_with_the_same_head_branch_is_neither_adopted_nor_touched(forge: Forge) {
+    let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &no_extra);
@@ -86,17 +115,18 @@ fn a_forks_pull_request_with_the_same_head_branch_is_neither_adopted_nor_touched
         .requests()
         .into_iter()
         .filter(|r| {
-            r.path.ends_with(&format!("/pulls/{fork_pr}"))
-                || r.path.contains(&format!("/pulls/{fork_pr}/"))
+            let pr = format!("{}/{fork_pr}", forge.pulls_path());
+            r.path == pr || r.path.starts_with(&format!("{pr}/"))
         })
         .count();
     assert_eq!(touched, 0);
-    assert_eq!(world.api(), api(1, 1, 1, 0, 1, 0));
+    assert_eq!(world.api(), world.budget(1, 1, 1, 0, 1, 0));
 }
 
-#[test]
-fn a_missing_staging_branch_fails_its_environment_by_name_and_the_others_are_reconciled() {
-    let mut world = World::new(&["dev", "staging", "prod"]);
+fn a_missing_staging_branch_fails_its_environment_by_name_and_the_others_are_reconciled(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev", "staging", "prod"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate(0, &dry);
     world.hydrate(2, &dry);
@@ -124,40 +154,47 @@ fn a_missing_staging_branch_fails_its_environment_by_name_and_the_others_are_rec
             "Waiting for `environment/staging` to be promoted".to_owned()
         ))
     );
-    assert_eq!(world.api(), api(2, 2, 2, 0, 1, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(2, 2, 2, 0, 1, 1),
+        "{:?}",
+        world.writes()
+    );
 }
 
-#[test]
-fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_without_a_duplicate_pr()
- {
-    let mut world = World::new(&["dev", "staging"]);
+fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_without_a_duplicate_pr(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &no_extra);
     let bad_gateway = r#"{"message":"Server Error"}"#;
     world.sandbox.inject(
-        Fault::new("GET", "/api/v3/repos/acme/deploy/pulls")
+        Fault::new("GET", &forge.pulls_path())
             .times(2)
             .status(502)
             .body(bad_gateway),
     );
+    // The last request of a gate read fails once: the second of a pair, or Gitea's only one.
     world.sandbox.inject(
-        Fault::new("GET", "/api/v3/repos/acme/deploy/commits/*/check-runs")
+        Fault::new("GET", &forge.gate_read_last_glob())
             .status(502)
             .body(bad_gateway),
     );
     world.sandbox.inject(
-        Fault::new("POST", "/api/v3/repos/acme/deploy/pulls")
+        Fault::new("POST", &forge.pulls_path())
             .status(429)
             .header("retry-after", "1")
             .body(r#"{"message":"API rate limit exceeded"}"#),
     );
-    world.sandbox.inject(
-        Fault::new("PUT", MERGE)
-            .status(403)
-            .header("retry-after", "1")
-            .body(r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#),
-    );
+    let merge_limit =
+        Fault::new(forge.merge_method(), &forge.merge_glob()).header("retry-after", "1");
+    world.sandbox.inject(match forge {
+        // GitHub's secondary rate limit is a 403 (docs "Rate limits for the REST API").
+        Forge::Github => merge_limit.status(403).body(r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#),
+        _ => merge_limit.status(429).body(r#"{"message":"429 Too Many Requests"}"#),
+    });
 
     let first = world.reconcile();
     let (stdout, stderr) = output(&first);
@@ -180,16 +217,19 @@ fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_
     assert_eq!(world.pulls_of(0).len(), 1);
     assert_eq!(world.pulls_of(1).len(), 1);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    // Every faulty answer was retried once: 2 extra lookups, 1 extra check-run read, 1 extra
+    // Every faulty answer was retried once: 2 extra lookups, 1 extra gate-read request, 1 extra
     // create, 1 extra merge.
-    let mut expected = api(4, 2, 3, 0, 3, 1);
-    expected.check_run_reads = 3;
+    let mut expected = world.budget(4, 2, 3, 0, 3, 1);
+    if forge.paired_gate_reads() {
+        expected.gate_read_seconds += 1;
+    } else {
+        expected.gate_reads += 1;
+    }
     assert_eq!(first_api, expected, "{:?}", world.writes());
 }
 
-#[test]
-fn a_wrong_token_fails_verbosely_without_showing_the_token_anywhere() {
-    let mut world = World::new(&["dev"]);
+fn a_wrong_token_fails_verbosely_without_showing_the_token_anywhere(forge: Forge) {
+    let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &no_extra);
@@ -223,9 +263,10 @@ fn a_wrong_token_fails_verbosely_without_showing_the_token_anywhere() {
     assert_eq!(world.pulls_of(0).len(), 0);
 }
 
-#[test]
-fn a_wrong_token_refused_by_the_api_fails_verbosely_without_showing_the_token_anywhere() {
-    let mut world = World::new(&["dev"]);
+fn a_wrong_token_refused_by_the_api_fails_verbosely_without_showing_the_token_anywhere(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     // Git reads the bare repository from disk (SPEC §2 allows a local cloneUrl), so the first
@@ -250,7 +291,7 @@ fn a_wrong_token_refused_by_the_api_fails_verbosely_without_showing_the_token_an
     assert!(!all.contains(wrong) && !all.contains("wrongTOKEN"), "{all}");
     assert!(all.contains("401"), "{all}");
     assert!(
-        all.contains("hint: GitHub refused the token: check that PROMOTER_TOKEN holds"),
+        all.contains("refused the token") && all.contains("PROMOTER_TOKEN"),
         "a hint about the token: {all}"
     );
     let requests = world.sandbox.requests();
@@ -268,9 +309,11 @@ fn a_wrong_token_refused_by_the_api_fails_verbosely_without_showing_the_token_an
     assert_eq!(world.live_dry(0), None);
 }
 
+/// GitHub's `allow_merge_commit` repository setting.
 #[test]
 fn a_repository_without_merge_commits_blocks_the_environment_as_a_state_not_a_crash() {
-    let mut world = World::new(&["dev", "staging"]);
+    let forge = Forge::Github;
+    let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &no_extra);
@@ -284,7 +327,12 @@ fn a_repository_without_merge_commits_blocks_the_environment_as_a_state_not_a_cr
     assert!(stdout.contains("blocked"), "{stdout}");
     assert!(stdout.contains("merge commits"), "{stdout}");
     assert_eq!(world.open_pulls_of(0).len(), 1);
-    assert_eq!(world.api(), api(2, 2, 2, 0, 1, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(2, 2, 2, 0, 1, 1),
+        "{:?}",
+        world.writes()
+    );
     assert!(stderr.contains("refused"), "{stderr}");
 
     // promoter keeps no state: the next pass tries the merge again (the setting may have
@@ -301,7 +349,12 @@ fn a_repository_without_merge_commits_blocks_the_environment_as_a_state_not_a_cr
             .contains("does not allow merge commits"),
         "{json:#}"
     );
-    assert_eq!(world.api(), api(2, 2, 0, 0, 1, 0), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(2, 2, 0, 0, 1, 0),
+        "{:?}",
+        world.writes()
+    );
 
     world
         .sandbox
@@ -313,17 +366,17 @@ fn a_repository_without_merge_commits_blocks_the_environment_as_a_state_not_a_cr
     assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()));
 }
 
-#[test]
-fn a_commit_pushed_after_observation_is_never_merged_unverified() {
-    let mut world = World::new(&["dev"]);
+fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
+    let mut world = World::new(forge, &["dev"]);
     let first = world.dry_change("first");
     world.hydrate_all(&first);
     world.config("", &no_extra);
     let observed = world.staging_tip(0);
     // The merge request waits 1.5 s at the forge; meanwhile the hydrator pushes a new commit.
-    world
-        .sandbox
-        .inject(Fault::new("PUT", MERGE).delay(std::time::Duration::from_millis(1500)));
+    world.sandbox.inject(
+        Fault::new(forge.merge_method(), &forge.merge_glob())
+            .delay(std::time::Duration::from_millis(1500)),
+    );
     let second = world.dry_change("second");
 
     let pushed = std::thread::scope(|scope| {
@@ -340,15 +393,12 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified() {
         pushed
     });
     assert_eq!(world.live_dry(0), None, "nothing merged");
-    let put = world
-        .sandbox
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "PUT")
-        .expect("a merge request");
-    assert_eq!(put.status, 409);
-    let body: serde_json::Value = serde_json::from_str(&put.body).unwrap();
-    assert_eq!(body["sha"].as_str(), Some(observed.as_str()));
+    let (status, body) = merge_bodies(&world).pop().expect("a merge request");
+    assert_eq!(status, 409);
+    assert_eq!(
+        body[forge.merge_guard_field()].as_str(),
+        Some(observed.as_str())
+    );
 
     world.clear();
     world.reconcile().success();
@@ -362,17 +412,21 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified() {
         "the new head, after its gates were read"
     );
     // Lookup, gate read on the new head, PATCH (new title), merge.
-    assert_eq!(world.api(), api(1, 1, 0, 1, 1, 0), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(1, 1, 0, 1, 1, 0),
+        "{:?}",
+        world.writes()
+    );
 }
 
-#[test]
-fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers() {
-    let mut world = World::new(&["dev", "staging"]);
+fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &no_extra);
     world.sandbox.inject(
-        Fault::new("PUT", MERGE)
+        Fault::new(forge.merge_method(), &forge.merge_glob())
             .status(500)
             .body(r#"{"message":"Server Error"}"#),
     );
@@ -391,7 +445,11 @@ fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers()
         "{row}"
     );
     assert!(
-        row.contains("in acme/deploy: PUT /api/v3/repos/acme/deploy/pulls/1/merge answered 500"),
+        row.contains(&format!(
+            "in acme/deploy: {} {} answered 500",
+            forge.merge_method(),
+            forge.merge_path(1)
+        )),
         "{row}"
     );
     assert_eq!(
@@ -402,13 +460,29 @@ fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers()
         ))
     );
     // The merge is not sent twice blindly: the PR is re-read once to see whether it merged.
-    let mut expected = api(2, 2, 2, 0, 1, 1);
-    expected.other = vec!["GET /repos/acme/deploy/pulls/1 200".to_owned()];
+    let mut expected = world.budget(2, 2, 2, 0, 1, 1);
+    expected.pr_reads = 1;
     assert_eq!(world.api(), expected, "{:?}", world.writes());
 
     world.clear();
     world.reconcile().success();
     assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()));
     assert_eq!(world.pulls_of(0).len(), 1);
-    assert_eq!(world.api(), api(2, 2, 0, 1, 2, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(2, 2, 0, 1, 2, 1),
+        "{:?}",
+        world.writes()
+    );
 }
+
+per_forge!(
+    every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the_next_pass,
+    a_forks_pull_request_with_the_same_head_branch_is_neither_adopted_nor_touched,
+    a_missing_staging_branch_fails_its_environment_by_name_and_the_others_are_reconciled,
+    server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_without_a_duplicate_pr,
+    a_wrong_token_fails_verbosely_without_showing_the_token_anywhere,
+    a_wrong_token_refused_by_the_api_fails_verbosely_without_showing_the_token_anywhere,
+    a_commit_pushed_after_observation_is_never_merged_unverified,
+    a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers,
+);

@@ -1,7 +1,7 @@
 //! Scenarios 2, 3 and 14 of issue 5: active gates hold the next environment, proposed gates hold
 //! the merge, and the built-in soak timer; each pass's API requests are counted exactly.
 
-use super::{World, api, output};
+use super::{Forge, World, output};
 
 const PREVIOUS: &str = "promoter-previous-environment";
 
@@ -17,9 +17,10 @@ fn success() -> Option<String> {
     Some("success".to_owned())
 }
 
-#[test]
-fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip_is_healthy() {
-    let mut world = World::new(&["dev", "staging", "prod"]);
+fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip_is_healthy(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev", "staging", "prod"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config(
@@ -43,7 +44,7 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
     assert_eq!(world.open_pulls_of(0).len(), 0);
     assert_eq!(world.open_pulls_of(1).len(), 1);
     assert_eq!(world.open_pulls_of(2).len(), 1);
-    assert_eq!(world.api(), api(3, 3, 3, 0, 1, 2), "pass 1");
+    assert_eq!(world.api(), world.budget(3, 3, 3, 0, 1, 2), "pass 1");
 
     // Nothing changed: the same pass again writes nothing.
     world.clear();
@@ -51,7 +52,7 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
     let steady = world.api();
     assert_eq!(
         steady,
-        api(2, 3, 0, 0, 0, 0),
+        world.budget(2, 3, 0, 0, 0, 0),
         "pass 1 again: + health on dev"
     );
 
@@ -69,7 +70,7 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
     );
     assert_eq!(
         world.api(),
-        api(2, 3, 0, 1, 1, 2),
+        world.budget(2, 3, 0, 1, 1, 2),
         "pass 2 {:?}",
         world.writes()
     );
@@ -83,7 +84,11 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
         world.previous_gate(2),
         pending("Waiting for `health` on `environment/staging`")
     );
-    assert_eq!(world.api(), api(1, 2, 0, 0, 0, 0), "failing health");
+    assert_eq!(
+        world.api(),
+        world.budget(1, 2, 0, 0, 0, 0),
+        "failing health"
+    );
 
     world.report(&world.live_tip(1), "health", "success");
     world.clear();
@@ -91,7 +96,7 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
     assert_eq!(world.live_dry(2).as_deref(), Some(dry.as_str()));
     assert_eq!(
         world.api(),
-        api(1, 2, 0, 1, 1, 1),
+        world.budget(1, 2, 0, 1, 1, 1),
         "pass 3 {:?}",
         world.writes()
     );
@@ -109,7 +114,7 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
     // Promoted everywhere: the steady state costs nothing.
     world.clear();
     world.reconcile().success();
-    assert_eq!(world.api(), api(0, 0, 0, 0, 0, 0), "steady state");
+    assert_eq!(world.api(), world.budget(0, 0, 0, 0, 0, 0), "steady state");
     assert_eq!(
         world
             .sandbox
@@ -135,8 +140,8 @@ fn scan_check_run(world: &World, sha: &promoter::model::Sha, state: &str) {
         .expect("check run");
 }
 
-fn proposed_gate_holds_the_merge_until_success(report: Report) {
-    let mut world = World::new(&["dev"]);
+fn proposed_gate_holds_the_merge_until_success(forge: Forge, report: Report) {
+    let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config(
@@ -148,7 +153,7 @@ fn proposed_gate_holds_the_merge_until_success(report: Report) {
     let (stdout, _) = output(&world.reconcile().success());
     assert_eq!(world.live_dry(0), None, "missing gate: {stdout}");
     assert_eq!(world.open_pulls_of(0).len(), 1);
-    assert_eq!(world.api(), api(1, 1, 1, 0, 0, 0), "missing");
+    assert_eq!(world.api(), world.budget(1, 1, 1, 0, 0, 0), "missing");
 
     // A result on another commit (the live tip) does not count.
     report(&world, &world.live_tip(0), "success");
@@ -159,7 +164,7 @@ fn proposed_gate_holds_the_merge_until_success(report: Report) {
         let (stdout, _) = output(&world.reconcile().success());
         assert_eq!(world.live_dry(0), None, "{state}: {stdout}");
         assert_eq!(world.open_pulls_of(0).len(), 1, "{state}");
-        assert_eq!(world.api(), api(1, 1, 0, updates, 0, 0), "{state}");
+        assert_eq!(world.api(), world.budget(1, 1, 0, updates, 0, 0), "{state}");
     }
 
     report(&world, &head, "success");
@@ -188,21 +193,21 @@ fn proposed_gate_holds_the_merge_until_success(report: Report) {
         message.contains("Commit-status-proposed-scan-phase: success"),
         "{message}"
     );
-    assert_eq!(world.api(), api(1, 1, 0, 1, 1, 0), "success");
+    assert_eq!(world.api(), world.budget(1, 1, 0, 1, 1, 0), "success");
 
     world.clear();
     world.reconcile().success();
-    assert_eq!(world.api(), api(0, 0, 0, 0, 0, 0), "steady state");
+    assert_eq!(world.api(), world.budget(0, 0, 0, 0, 0, 0), "steady state");
 }
 
-#[test]
-fn a_proposed_commit_status_holds_the_merge_while_missing_pending_or_failing() {
-    proposed_gate_holds_the_merge_until_success(scan_status);
+fn a_proposed_commit_status_holds_the_merge_while_missing_pending_or_failing(forge: Forge) {
+    proposed_gate_holds_the_merge_until_success(forge, scan_status);
 }
 
+/// Check runs are GitHub's alone.
 #[test]
 fn a_proposed_check_run_holds_the_merge_while_missing_in_progress_or_failing() {
-    proposed_gate_holds_the_merge_until_success(scan_check_run);
+    proposed_gate_holds_the_merge_until_success(Forge::Github, scan_check_run);
 }
 
 /// Committer time of `sha` in the forge's bare repository.
@@ -215,9 +220,8 @@ fn committed_at(world: &World, sha: &promoter::model::Sha) -> time::OffsetDateTi
     time::OffsetDateTime::from_unix_timestamp(commit.committer().when().seconds()).unwrap()
 }
 
-#[test]
-fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough() {
-    let mut world = World::new(&["dev", "staging"]);
+fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &|i| {
@@ -248,7 +252,12 @@ fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough() {
     );
     // dev: lookup, gate read, create, merge, soak status on the new live tip; staging: lookup,
     // gate read, create, pending status.
-    assert_eq!(world.api(), api(2, 2, 2, 0, 1, 2), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(2, 2, 2, 0, 1, 2),
+        "{:?}",
+        world.writes()
+    );
 
     std::thread::sleep(std::time::Duration::from_secs(3));
     world.clear();
@@ -257,9 +266,20 @@ fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough() {
     assert_eq!(world.status(&live, "soak").map(|s| s.0), success());
     // dev's live statuses; staging: lookup, gate read; soak success, previous-environment
     // success, PATCH (gate table), merge.
-    assert_eq!(world.api(), api(1, 2, 0, 1, 1, 2), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(1, 2, 0, 1, 1, 2),
+        "{:?}",
+        world.writes()
+    );
 
     world.clear();
     world.reconcile().success();
     assert_eq!(world.api().total(), 0, "steady state");
 }
+
+per_forge!(
+    an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip_is_healthy,
+    a_proposed_commit_status_holds_the_merge_while_missing_pending_or_failing,
+    soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough,
+);

@@ -4,7 +4,7 @@
 
 use promoter::sandbox::CommitSpec;
 
-use super::{NAME, OWNER, World, api, output};
+use super::{Forge, NAME, OWNER, World, output};
 
 const HEALTH: &str = "    activeCommitStatuses:\n      - key: health\n";
 
@@ -12,9 +12,10 @@ fn no_extra(_: usize) -> String {
     String::new()
 }
 
-#[test]
-fn a_second_pass_over_an_unchanged_world_writes_nothing_and_a_promoted_world_costs_no_request() {
-    let mut world = World::new(&["dev", "staging"]);
+fn a_second_pass_over_an_unchanged_world_writes_nothing_and_a_promoted_world_costs_no_request(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config(
@@ -23,12 +24,12 @@ fn a_second_pass_over_an_unchanged_world_writes_nothing_and_a_promoted_world_cos
     );
 
     world.reconcile().success();
-    assert_eq!(world.api(), api(2, 2, 2, 0, 0, 1), "first pass");
+    assert_eq!(world.api(), world.budget(2, 2, 2, 0, 0, 1), "first pass");
     for again in 0..2 {
         world.clear();
         world.reconcile().success();
         assert_eq!(world.writes(), Vec::<String>::new(), "pass {again}");
-        assert_eq!(world.api(), api(2, 2, 0, 0, 0, 0), "pass {again}");
+        assert_eq!(world.api(), world.budget(2, 2, 0, 0, 0, 0), "pass {again}");
     }
 
     world.report(&world.staging_tip(0), "scan", "success");
@@ -74,10 +75,10 @@ fn a_second_pass_over_an_unchanged_world_writes_nothing_and_a_promoted_world_cos
     }
 }
 
-#[test]
-fn a_new_dry_change_mid_promotion_updates_the_same_pull_requests_and_later_environments_wait_for_it()
- {
-    let mut world = World::new(&["dev", "staging", "prod"]);
+fn a_new_dry_change_mid_promotion_updates_the_same_pull_requests_and_later_environments_wait_for_it(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev", "staging", "prod"]);
     let first = world.dry_change("first");
     world.hydrate_all(&first);
     world.config(HEALTH, &no_extra);
@@ -117,7 +118,12 @@ fn a_new_dry_change_mid_promotion_updates_the_same_pull_requests_and_later_envir
     assert!(staging.title.contains(second.short()), "{}", staging.title);
     assert_eq!(world.open_pulls_of(2)[0].number, prod_pr);
     // dev: new PR + merge; staging, prod: PATCH (new title) + pending status on the new heads.
-    assert_eq!(world.api(), api(3, 3, 1, 2, 1, 2), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(3, 3, 1, 2, 1, 2),
+        "{:?}",
+        world.writes()
+    );
 
     world.report(&world.live_tip(0), "health", "success");
     world.clear();
@@ -133,9 +139,10 @@ fn a_new_dry_change_mid_promotion_updates_the_same_pull_requests_and_later_envir
     assert_eq!(world.pulls_of(2).len(), 1);
 }
 
-#[test]
-fn a_conflict_on_the_live_branch_is_resolved_by_an_ours_merge_on_staging_then_promoted() {
-    let mut world = World::new(&["dev"]);
+fn a_conflict_on_the_live_branch_is_resolved_by_an_ours_merge_on_staging_then_promoted(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     // Someone committed straight to the live branch, touching the hydrated file.
@@ -169,7 +176,7 @@ fn a_conflict_on_the_live_branch_is_resolved_by_an_ours_merge_on_staging_then_pr
     assert_eq!(world.pulls_of(0).len(), 0);
     assert_eq!(
         world.api(),
-        api(0, 0, 0, 0, 0, 0),
+        world.budget(0, 0, 0, 0, 0, 0),
         "a conflict reads nothing from the SCM"
     );
 
@@ -182,12 +189,13 @@ fn a_conflict_on_the_live_branch_is_resolved_by_an_ours_merge_on_staging_then_pr
         .unwrap()
         .unwrap();
     assert!(manifest.starts_with(&format!("dry: {dry}")), "{manifest}");
-    assert_eq!(world.api(), api(1, 1, 1, 0, 1, 0));
+    assert_eq!(world.api(), world.budget(1, 1, 1, 0, 1, 0));
 }
 
-#[test]
-fn without_auto_merge_the_pull_request_is_kept_up_to_date_and_a_persons_merge_is_picked_up() {
-    let mut world = World::new(&["dev", "staging"]);
+fn without_auto_merge_the_pull_request_is_kept_up_to_date_and_a_persons_merge_is_picked_up(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev", "staging"]);
     let first = world.dry_change("first");
     world.hydrate_all(&first);
     world.config("", &|i| {
@@ -201,7 +209,7 @@ fn without_auto_merge_the_pull_request_is_kept_up_to_date_and_a_persons_merge_is
     world.reconcile().success();
     assert_eq!(world.live_dry(0), None);
     let pr = world.open_pulls_of(0)[0].number;
-    assert_eq!(world.api(), api(2, 2, 2, 0, 0, 1));
+    assert_eq!(world.api(), world.budget(2, 2, 2, 0, 0, 1));
 
     world.clear();
     world.reconcile().success();
@@ -228,12 +236,16 @@ fn without_auto_merge_the_pull_request_is_kept_up_to_date_and_a_persons_merge_is
         Some(second.as_str()),
         "staging follows"
     );
-    assert_eq!(world.api(), api(1, 1, 0, 1, 1, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(1, 1, 0, 1, 1, 1),
+        "{:?}",
+        world.writes()
+    );
 }
 
-#[test]
-fn status_reports_every_environment_read_only() {
-    let mut world = World::new(&["dev", "staging", "prod"]);
+fn status_reports_every_environment_read_only(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging", "prod"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config(HEALTH, &no_extra);
@@ -245,7 +257,7 @@ fn status_reports_every_environment_read_only() {
     // The reads a reconcile pass would make (staging and prod: PR + gates on the staging tip), plus
     // the live health of every environment with active gates (dev, staging, prod), which status
     // shows even where no plan needs it.
-    assert_eq!(world.api(), api(2, 5, 0, 0, 0, 0));
+    assert_eq!(world.api(), world.budget(2, 5, 0, 0, 0, 0));
     let json: serde_json::Value = serde_json::from_str(&json).expect("status json");
     let envs = &json["strategies"][0]["environments"];
     let phases: Vec<&str> = (0..3)
@@ -300,9 +312,8 @@ fn keys(value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn json_reports_use_camel_case_keys_throughout() {
-    let mut world = World::new(&["dev", "staging"]);
+fn json_reports_use_camel_case_keys_throughout(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config(HEALTH, &no_extra);
@@ -323,3 +334,12 @@ fn json_reports_use_camel_case_keys_throughout() {
         "{found:#?}"
     );
 }
+
+per_forge!(
+    a_second_pass_over_an_unchanged_world_writes_nothing_and_a_promoted_world_costs_no_request,
+    a_new_dry_change_mid_promotion_updates_the_same_pull_requests_and_later_environments_wait_for_it,
+    a_conflict_on_the_live_branch_is_resolved_by_an_ours_merge_on_staging_then_promoted,
+    without_auto_merge_the_pull_request_is_kept_up_to_date_and_a_persons_merge_is_picked_up,
+    status_reports_every_environment_read_only,
+    json_reports_use_camel_case_keys_throughout,
+);

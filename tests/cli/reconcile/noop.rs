@@ -4,7 +4,7 @@
 
 use promoter::model::Sha;
 
-use super::{NAME, OWNER, World, api};
+use super::{Forge, NAME, OWNER, World};
 
 const HEALTH: &str = "    activeCommitStatuses:\n      - key: health\n";
 
@@ -17,8 +17,8 @@ fn pending(description: &str) -> Option<(String, String)> {
 }
 
 /// dev, staging, prod with an active `health` gate and change `A` live and healthy everywhere.
-fn promoted_world() -> (World, Sha) {
-    let mut world = World::new(&["dev", "staging", "prod"]);
+fn promoted_world(forge: Forge) -> (World, Sha) {
+    let mut world = World::new(forge, &["dev", "staging", "prod"]);
     let a = world.dry_change("change A");
     world.hydrate_all(&a);
     world.config(HEALTH, &no_extra);
@@ -45,9 +45,8 @@ fn noop(world: &World, env: usize, dry: &Sha) {
         .expect("note");
 }
 
-#[test]
-fn upstream_21_out_of_order_hydration_waits_for_the_hydrator_then_for_dev() {
-    let (mut world, _a) = promoted_world();
+fn upstream_21_out_of_order_hydration_waits_for_the_hydrator_then_for_dev(forge: Forge) {
+    let (mut world, _a) = promoted_world(forge);
     let b = world.dry_change("change B");
     world.hydrate(1, &b);
 
@@ -62,7 +61,12 @@ fn upstream_21_out_of_order_hydration_waits_for_the_hydrator_then_for_dev() {
     );
     assert_ne!(world.live_dry(1).as_deref(), Some(b.as_str()));
     // staging only: PR lookup, gate read, create, pending status.
-    assert_eq!(world.api(), api(1, 1, 1, 0, 0, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(1, 1, 1, 0, 0, 1),
+        "{:?}",
+        world.writes()
+    );
 
     world.hydrate(0, &b);
     world.reconcile().success();
@@ -76,9 +80,8 @@ fn upstream_21_out_of_order_hydration_waits_for_the_hydrator_then_for_dev() {
     assert_eq!(world.live_dry(1).as_deref(), Some(b.as_str()));
 }
 
-#[test]
-fn upstream_22_a_dev_that_only_got_a_note_lets_staging_promote() {
-    let (mut world, a) = promoted_world();
+fn upstream_22_a_dev_that_only_got_a_note_lets_staging_promote(forge: Forge) {
+    let (mut world, a) = promoted_world(forge);
     let b = world.dry_change("change B");
     world.hydrate(1, &b);
     noop(&world, 0, &b);
@@ -93,12 +96,18 @@ fn upstream_22_a_dev_that_only_got_a_note_lets_staging_promote() {
     assert_eq!(world.live_dry(1).as_deref(), Some(b.as_str()));
     assert_eq!(world.pulls_of(0).len(), 1, "no new PR for the no-op dev");
     // staging: lookup, its gate read, dev's live health; create, success status, merge.
-    assert_eq!(world.api(), api(1, 2, 1, 0, 1, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(1, 2, 1, 0, 1, 1),
+        "{:?}",
+        world.writes()
+    );
 }
 
-#[test]
-fn upstream_23_a_change_only_for_staging_lets_prod_promote_its_own_content_after_staging() {
-    let mut world = World::new(&["dev", "staging", "prod"]);
+fn upstream_23_a_change_only_for_staging_lets_prod_promote_its_own_content_after_staging(
+    forge: Forge,
+) {
+    let mut world = World::new(forge, &["dev", "staging", "prod"]);
     let a = world.dry_change("change A");
     world.hydrate_all(&a);
     world.config(HEALTH, &no_extra);
@@ -135,9 +144,8 @@ fn upstream_23_a_change_only_for_staging_lets_prod_promote_its_own_content_after
     );
 }
 
-#[test]
-fn upstream_24_prod_waits_for_dev_through_a_no_op_staging() {
-    let (mut world, a) = promoted_world();
+fn upstream_24_prod_waits_for_dev_through_a_no_op_staging(forge: Forge) {
+    let (mut world, a) = promoted_world(forge);
     let b = world.dry_change("change B");
     world.hydrate(0, &b);
     world.hydrate(2, &b);
@@ -154,7 +162,12 @@ fn upstream_24_prod_waits_for_dev_through_a_no_op_staging() {
     );
     // dev: lookup, gate read, create, merge; prod: lookup, gate read, staging's live health,
     // create, pending status.
-    assert_eq!(world.api(), api(2, 3, 2, 0, 1, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(2, 3, 2, 0, 1, 1),
+        "{:?}",
+        world.writes()
+    );
 
     world.report(&world.live_tip(0), "health", "success");
     world.clear();
@@ -166,10 +179,22 @@ fn upstream_24_prod_waits_for_dev_through_a_no_op_staging() {
     );
     // prod: lookup, its gate read, staging's and dev's live health; PATCH (gate table), success
     // status, merge.
-    assert_eq!(world.api(), api(1, 3, 0, 1, 1, 1), "{:?}", world.writes());
+    assert_eq!(
+        world.api(),
+        world.budget(1, 3, 0, 1, 1, 1),
+        "{:?}",
+        world.writes()
+    );
     assert_eq!(
         world.open_pulls_of(1).len(),
         0,
         "the no-op staging gets no PR"
     );
 }
+
+per_forge!(
+    upstream_21_out_of_order_hydration_waits_for_the_hydrator_then_for_dev,
+    upstream_22_a_dev_that_only_got_a_note_lets_staging_promote,
+    upstream_23_a_change_only_for_staging_lets_prod_promote_its_own_content_after_staging,
+    upstream_24_prod_waits_for_dev_through_a_no_op_staging,
+);

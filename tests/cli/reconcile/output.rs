@@ -1,6 +1,6 @@
 //! `status` and `reconcile --dry-run`: read-only passes and their renderings.
 
-use super::{NAME, OWNER, World};
+use super::{Forge, NAME, OWNER, World};
 
 fn with_health(_: usize) -> String {
     String::new()
@@ -13,9 +13,8 @@ fn health_config(world: &World) {
     );
 }
 
-#[test]
-fn dry_run_prints_the_plan_and_writes_nothing() {
-    let mut world = World::new(&["dev", "staging"]);
+fn dry_run_prints_the_plan_and_writes_nothing(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("change");
     world.hydrate_all(&dry);
     health_config(&world);
@@ -47,9 +46,8 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     assert_eq!(dev["done"].as_array().unwrap().len(), 0);
 }
 
-#[test]
-fn status_shows_every_environments_health_and_writes_nothing() {
-    let mut world = World::new(&["dev", "staging"]);
+fn status_shows_every_environments_health_and_writes_nothing(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("change");
     world.hydrate_all(&dry);
     health_config(&world);
@@ -98,3 +96,8 @@ fn status_shows_every_environments_health_and_writes_nothing() {
     );
     assert!(markdown.contains("health ✗"), "{markdown}");
 }
+
+per_forge!(
+    dry_run_prints_the_plan_and_writes_nothing,
+    status_shows_every_environments_health_and_writes_nothing,
+);

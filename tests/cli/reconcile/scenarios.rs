@@ -1,14 +1,13 @@
 //! Numbered scenarios of issue 5.
 
-use super::World;
+use super::{Forge, World};
 
 fn no_extra(_: usize) -> String {
     String::new()
 }
 
-#[test]
-fn three_environments_without_gates_promote_in_one_pass() {
-    let mut world = World::new(&["dev", "staging", "prod"]);
+fn three_environments_without_gates_promote_in_one_pass(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging", "prod"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &no_extra);
@@ -38,7 +37,7 @@ fn three_environments_without_gates_promote_in_one_pass() {
     // written on staging and prod.
     assert_eq!(
         world.api(),
-        super::api(3, 3, 3, 0, 3, 2),
+        world.budget(3, 3, 3, 0, 3, 2),
         "{:?}",
         world.writes()
     );
@@ -55,3 +54,5 @@ fn three_environments_without_gates_promote_in_one_pass() {
     assert_eq!(world.api_requests(), Vec::<String>::new());
     assert_eq!(world.fetches(), 0);
 }
+
+per_forge!(three_environments_without_gates_promote_in_one_pass,);

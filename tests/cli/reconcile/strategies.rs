@@ -1,22 +1,22 @@
 //! `--strategy NAME`: a pass over one strategy of several.
 
-use super::{NAME, OWNER, World};
+use super::{Forge, NAME, OWNER, World};
 
 /// Two strategies on one repository: `web` over dev and staging, `batch` over qa.
 fn two_strategies(world: &World) {
     let text = format!(
-        "scm:\n  provider: github\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {}\n\
+        "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {}\n\
          strategies:\n  - name: web\n    environments:\n      - branch: environment/dev\n      - branch: environment/staging\n\
          \x20 - name: batch\n    environments:\n      - branch: environment/qa\n",
-        world.sandbox.api_url(),
+        world.forge.provider(),
+        world.forge.api_url(&world.sandbox),
         world.sandbox.clone_url(OWNER, NAME)
     );
     std::fs::write(world.dir.path().join("promotion.yaml"), text).unwrap();
 }
 
-#[test]
-fn strategy_flag_reconciles_only_the_named_strategy() {
-    let mut world = World::new(&["dev", "staging", "qa"]);
+fn strategy_flag_reconciles_only_the_named_strategy(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging", "qa"]);
     let dry = world.dry_change("change");
     world.hydrate_all(&dry);
     two_strategies(&world);
@@ -42,9 +42,8 @@ fn strategy_flag_reconciles_only_the_named_strategy() {
     assert_eq!(world.sandbox.pulls(OWNER, NAME).unwrap().len(), 1);
 }
 
-#[test]
-fn an_unknown_strategy_is_a_usage_error_naming_the_known_ones() {
-    let world = World::new(&["dev", "staging", "qa"]);
+fn an_unknown_strategy_is_a_usage_error_naming_the_known_ones(forge: Forge) {
+    let world = World::new(forge, &["dev", "staging", "qa"]);
     two_strategies(&world);
     let out = world.promoter(&["reconcile", "--strategy", "nope"]).code(2);
     let output = out.get_output();
@@ -59,3 +58,8 @@ fn an_unknown_strategy_is_a_usage_error_naming_the_known_ones() {
         "nothing is fetched or asked before the check"
     );
 }
+
+per_forge!(
+    strategy_flag_reconciles_only_the_named_strategy,
+    an_unknown_strategy_is_a_usage_error_naming_the_known_ones,
+);

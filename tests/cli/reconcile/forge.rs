@@ -1,0 +1,192 @@
+//! The forges the scenario suite runs against: one sandbox store (the same repositories, pull
+//! requests and statuses) behind the GitHub, GitLab and Gitea dialects; Forgejo is the Gitea
+//! dialect under `provider: forgejo`. Everything a scenario needs to know about a dialect lives
+//! here: its API root, how its requests count in the API budget, where to inject faults, and how
+//! a person merges by hand.
+
+use promoter::model::Secret;
+use promoter::sandbox::Sandbox;
+
+use super::{NAME, OWNER};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code, reason = "the GitLab and Gitea dialects join `per_forge!` as they land")]
+pub enum Forge {
+    Github,
+    Gitlab,
+    Gitea,
+    Forgejo,
+}
+
+/// What one API request is in the budget of a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    PrLookup,
+    /// One PR read by number (after an ambiguous merge answer).
+    PrRead,
+    GateRead,
+    /// The second request of a gate read: GitHub check runs, GitLab pipelines.
+    GateReadSecond,
+    Create,
+    Update,
+    Merge,
+    StatusWrite,
+}
+
+impl Forge {
+    /// The value of `scm.provider`.
+    pub fn provider(self) -> &'static str {
+        match self {
+            Forge::Github => "github",
+            Forge::Gitlab => "gitlab",
+            Forge::Gitea => "gitea",
+            Forge::Forgejo => "forgejo",
+        }
+    }
+
+    /// The API root under the sandbox's base URL.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Forge::Github => "/api/v3",
+            Forge::Gitlab => "/api/v4",
+            Forge::Gitea | Forge::Forgejo => "/api/v1",
+        }
+    }
+
+    pub fn api_url(self, sandbox: &Sandbox) -> String {
+        format!("{}{}", sandbox.base_url(), self.prefix())
+    }
+
+    /// The repository under the API root, as the sandbox logs it (percent-encoded).
+    pub fn repo(self) -> String {
+        match self {
+            Forge::Gitlab => format!("/projects/{OWNER}%2F{NAME}"),
+            _ => format!("/repos/{OWNER}/{NAME}"),
+        }
+    }
+
+    /// The collection of pull requests (GitLab: merge requests) of the repository.
+    fn pulls_segment(self) -> &'static str {
+        match self {
+            Forge::Gitlab => "merge_requests",
+            _ => "pulls",
+        }
+    }
+
+    /// Whether a gate read is two requests (GitHub statuses + check runs, GitLab statuses +
+    /// pipelines) or one (Gitea's statuses).
+    pub fn paired_gate_reads(self) -> bool {
+        matches!(self, Forge::Github | Forge::Gitlab)
+    }
+
+    pub fn merge_method(self) -> &'static str {
+        match self {
+            Forge::Gitea | Forge::Forgejo => "POST",
+            Forge::Github | Forge::Gitlab => "PUT",
+        }
+    }
+
+    fn update_method(self) -> &'static str {
+        match self {
+            Forge::Gitlab => "PUT",
+            _ => "PATCH",
+        }
+    }
+
+    /// Full path glob of the merge endpoint, for [`promoter::sandbox::Fault`].
+    pub fn merge_glob(self) -> String {
+        format!(
+            "{}{}/{}/*/merge",
+            self.prefix(),
+            self.repo(),
+            self.pulls_segment()
+        )
+    }
+
+    /// Full path of the PR list / create endpoint.
+    pub fn pulls_path(self) -> String {
+        format!("{}{}/{}", self.prefix(), self.repo(), self.pulls_segment())
+    }
+
+    /// Full path glob of the first request of a gate read.
+    pub fn gate_read_glob(self) -> String {
+        let statuses = match self {
+            Forge::Gitlab => "repository/commits/*/statuses",
+            _ => "commits/*/statuses",
+        };
+        format!("{}{}/{statuses}", self.prefix(), self.repo())
+    }
+
+    /// Full path glob of the last request of a gate read: the second of a pair, or the only one.
+    pub fn gate_read_last_glob(self) -> String {
+        match self {
+            Forge::Github => format!("{}{}/commits/*/check-runs", self.prefix(), self.repo()),
+            Forge::Gitlab => format!("{}{}/pipelines", self.prefix(), self.repo()),
+            Forge::Gitea | Forge::Forgejo => self.gate_read_glob(),
+        }
+    }
+
+    /// Full path of merge request `number`'s merge endpoint.
+    pub fn merge_path(self, number: u64) -> String {
+        self.merge_glob().replace('*', &number.to_string())
+    }
+
+    /// The name of the field carrying the head-SHA guard in a merge request body.
+    pub fn merge_guard_field(self) -> &'static str {
+        match self {
+            Forge::Gitea | Forge::Forgejo => "head_commit_id",
+            Forge::Github | Forge::Gitlab => "sha",
+        }
+    }
+
+    /// Classifies a request path below the API root; `None` for anything else.
+    pub fn classify(self, method: &str, path: &str) -> Option<Kind> {
+        let rest = path.strip_prefix(&self.repo())?;
+        let pulls = format!("/{}", self.pulls_segment());
+        let is_pr = |tail: &str| {
+            tail.strip_prefix(&format!("{pulls}/"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let kind = match method {
+            "GET" if rest == pulls => Kind::PrLookup,
+            "GET" if is_pr(rest) => Kind::PrRead,
+            "GET" if rest.ends_with("/statuses") => Kind::GateRead,
+            "GET" if rest.ends_with("/check-runs") || rest == "/pipelines" => Kind::GateReadSecond,
+            "POST" if rest == pulls => Kind::Create,
+            "POST" if rest.starts_with("/statuses/") => Kind::StatusWrite,
+            m if m == self.merge_method() && rest.ends_with("/merge") => Kind::Merge,
+            m if m == self.update_method() && is_pr(rest) => Kind::Update,
+            _ => return None,
+        };
+        Some(kind)
+    }
+
+    /// A person (`alice`) merges PR `number` through this forge's API.
+    pub fn merge_by_hand(self, sandbox: &Sandbox, number: u64) {
+        let token = "alice-token";
+        sandbox.add_user_token("alice", &Secret::new(token));
+        let url = format!("{}{}", sandbox.base_url(), self.merge_path(number));
+        let (auth, body) = match self {
+            Forge::Github => (
+                ("Authorization", format!("Bearer {token}")),
+                r#"{"merge_method":"merge"}"#,
+            ),
+            Forge::Gitlab => (("PRIVATE-TOKEN", token.to_owned()), "{}"),
+            Forge::Gitea | Forge::Forgejo => (
+                ("Authorization", format!("token {token}")),
+                r#"{"Do":"merge"}"#,
+            ),
+        };
+        let request = match self.merge_method() {
+            "PUT" => ureq::put(&url),
+            _ => ureq::post(&url),
+        };
+        let answer = request
+            .header(auth.0, &auth.1)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .send(body)
+            .expect("a person merges the PR");
+        assert_eq!(answer.status(), 200, "{self:?} merge by hand");
+    }
+}
