@@ -2,7 +2,7 @@
 //! Actions step against the sandbox forge, annotations, `--report-file`, and the static checks of
 //! action.yml and the example workflow.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::reconcile::{Forge, TOKEN, World};
@@ -354,32 +354,35 @@ fn the_action_reads_only_declared_inputs_and_never_templates_them_into_scripts()
 }
 
 /// A release directory for `file://` downloads holding `promoter-v9.9.9-x86_64-unknown-linux-gnu`
-/// (a script standing in for the binary) and its `.sha256` file, optionally wrong.
+/// as the release workflow packages it (`action/package.sh`, a script standing in for the binary),
+/// its `.sha256` file optionally made wrong.
 fn fake_release(dir: &Path, checksum_matches: bool) -> PathBuf {
     let build = dir.join("build");
     std::fs::create_dir_all(&build).unwrap();
-    std::fs::write(build.join("promoter"), "#!/bin/sh\necho promoter 9.9.9\n").unwrap();
+    let binary = build.join("promoter-built");
+    std::fs::write(&binary, "#!/bin/sh\necho promoter 9.9.9\n").unwrap();
+    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let release = dir.join("server/acme/promoter/releases/download/v9.9.9");
-    std::fs::create_dir_all(&release).unwrap();
+    let packaged = assert_cmd::Command::new("bash")
+        .arg(root().join("action/package.sh"))
+        .arg(&binary)
+        .arg("v9.9.9")
+        .arg("x86_64-unknown-linux-gnu")
+        .arg(&release)
+        .assert()
+        .success();
+    let (stdout, _) = crate::reconcile::output(&packaged);
     let asset = release.join("promoter-v9.9.9-x86_64-unknown-linux-gnu.tar.gz");
-    let status = std::process::Command::new("tar")
-        .arg("-czf")
-        .arg(&asset)
-        .arg("-C")
-        .arg(&build)
-        .arg("promoter")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let sum = std::process::Command::new("sha256sum")
-        .arg(&asset)
-        .output()
-        .unwrap();
-    let mut line = String::from_utf8(sum.stdout).unwrap();
+    assert_eq!(stdout.trim_end(), asset.display().to_string());
+    let sum_file = asset.with_extension("gz.sha256");
+    let line = std::fs::read_to_string(&sum_file).unwrap();
+    assert!(
+        line.ends_with("  promoter-v9.9.9-x86_64-unknown-linux-gnu.tar.gz\n"),
+        "{line}"
+    );
     if !checksum_matches {
-        line = format!("{}{}", "0".repeat(64), &line[64..]);
+        std::fs::write(&sum_file, format!("{}{}", "0".repeat(64), &line[64..])).unwrap();
     }
-    std::fs::write(asset.with_extension("gz.sha256"), line).unwrap();
     dir.join("server")
 }
 
@@ -432,4 +435,45 @@ fn the_install_script_refuses_a_release_whose_checksum_does_not_match() {
             .exists(),
         "nothing was unpacked"
     );
+}
+
+/// The `case` arms of install.sh that map a runner to a target triple.
+fn install_targets() -> BTreeSet<String> {
+    let script = std::fs::read_to_string(root().join("action/install.sh")).unwrap();
+    script
+        .lines()
+        .filter_map(|line| line.trim().split_once(") target="))
+        .map(|(_, target)| target.trim_end_matches(" ;;").to_owned())
+        .collect()
+}
+
+#[test]
+fn the_release_workflow_builds_every_target_the_install_script_downloads() {
+    let workflow = yaml(".github/workflows/release.yml");
+    let built: BTreeSet<String> = workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["target"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(built, install_targets());
+    assert_eq!(built.len(), 4);
+    let steps = workflow["jobs"]["build"]["steps"].as_sequence().unwrap();
+    let scripts: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(
+        scripts.iter().any(|s| s.contains(
+            "action/package.sh \"target/$TARGET/release/promoter\" \"$TAG\" \"$TARGET\""
+        )),
+        "{scripts:?}"
+    );
+    // Values reach the scripts through env:, never templated into run: (template injection).
+    for script in workflow["jobs"]["create"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .chain(steps)
+        .filter_map(|s| s["run"].as_str())
+    {
+        assert!(!script.contains("${{"), "{script}");
+    }
 }

@@ -10,7 +10,10 @@ use promoter::sandbox::Sandbox;
 use super::{NAME, OWNER};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code, reason = "the GitLab and Gitea dialects join `per_forge!` as they land")]
+#[allow(
+    dead_code,
+    reason = "the GitLab and Gitea dialects join `per_forge!` as they land"
+)]
 pub enum Forge {
     Github,
     Gitlab,
