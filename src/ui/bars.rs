@@ -79,7 +79,8 @@ impl TerminalProgress {
         }
     }
 
-    fn line_of(&mut self, strategy: &str, branch: &BranchName) -> &ProgressBar {
+    /// Shows `message` on the line of `branch`, adding the line the first time.
+    fn show(&mut self, strategy: &str, branch: &BranchName, message: String) {
         let index = match self
             .environments
             .iter()
@@ -87,18 +88,22 @@ impl TerminalProgress {
         {
             Some(index) => index,
             None => {
-                let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(template("{prefix}  {wide_msg}"));
+                // Drawn nowhere until added, so it never shows without its prefix and message.
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+                    .with_style(template("{prefix}  {wide_msg}"))
+                    .with_message(message);
                 self.environments.push(EnvironmentLine {
                     strategy: strategy.to_owned(),
                     branch: branch.clone(),
-                    bar,
+                    bar: bar.clone(),
                 });
                 self.align();
-                self.environments.len() - 1
+                // Adding does not draw; the first tick does.
+                self.multi.add(bar).tick();
+                return;
             }
         };
-        &self.environments[index].bar
+        self.environments[index].bar.set_message(message);
     }
 }
 
@@ -115,12 +120,22 @@ impl Progress for TerminalProgress {
     }
 
     fn fetch(&mut self, progress: &FetchProgress) {
+        if progress.total_objects == 0 {
+            // Before the pack header there is nothing to count against.
+            return;
+        }
         if self.fetch.is_none() {
-            let bar = self.multi.add(ProgressBar::new(0));
-            bar.set_style(
+            // Set up while hidden, so the first frame already has the total.
+            let bar = ProgressBar::with_draw_target(
+                Some(progress.total_objects as u64),
+                ProgressDrawTarget::hidden(),
+            )
+            .with_style(
                 template("{prefix} [{bar:25}] {pos}/{len} objects, {msg}").progress_chars("=> "),
-            );
-            bar.set_prefix(self.verb("Fetching"));
+            )
+            .with_prefix(self.verb("Fetching"))
+            .with_message(HumanBytes(progress.received_bytes as u64).to_string());
+            let bar = self.multi.add(bar);
             self.fetch = Some(FetchLine { bar, done: false });
         }
         let verb = self.verb("Fetched");
@@ -130,7 +145,7 @@ impl Progress for TerminalProgress {
             return;
         }
         let bytes = HumanBytes(progress.received_bytes as u64);
-        if progress.total_objects > 0 && progress.indexed_objects == progress.total_objects {
+        if progress.indexed_objects == progress.total_objects {
             line.done = true;
             line.bar.set_style(template("{prefix} {msg}"));
             line.bar.set_prefix(verb);
@@ -144,8 +159,7 @@ impl Progress for TerminalProgress {
     }
 
     fn environment(&mut self, strategy: &str, branch: &BranchName, activity: &Activity<'_>) {
-        let message = activity_text(activity);
-        self.line_of(strategy, branch).set_message(message);
+        self.show(strategy, branch, activity_text(activity));
     }
 
     fn finish(&mut self) {

@@ -178,3 +178,10 @@ fn warnings_are_printed_and_verbose_lines_are_not() {
         ["warning: waited for another promoter run holding the git cache lock"]
     );
 }
+
+#[test]
+fn nothing_is_drawn_for_a_fetch_before_the_remote_said_how_many_objects_come() {
+    let (term, mut progress) = terminal();
+    progress.fetch(&FetchProgress::default());
+    assert_eq!(term.contents(), "");
+}
