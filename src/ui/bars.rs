@@ -81,29 +81,26 @@ impl TerminalProgress {
 
     /// Shows `message` on the line of `branch`, adding the line the first time.
     fn show(&mut self, strategy: &str, branch: &BranchName, message: String) {
-        let index = match self
+        if let Some(line) = self
             .environments
             .iter()
-            .position(|line| line.strategy == strategy && &line.branch == branch)
+            .find(|line| line.strategy == strategy && &line.branch == branch)
         {
-            Some(index) => index,
-            None => {
-                // Drawn nowhere until added, so it never shows without its prefix and message.
-                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
-                    .with_style(template("{prefix}  {wide_msg}"))
-                    .with_message(message);
-                self.environments.push(EnvironmentLine {
-                    strategy: strategy.to_owned(),
-                    branch: branch.clone(),
-                    bar: bar.clone(),
-                });
-                self.align();
-                // Adding does not draw; the first tick does.
-                self.multi.add(bar).tick();
-                return;
-            }
-        };
-        self.environments[index].bar.set_message(message);
+            line.bar.set_message(message);
+            return;
+        }
+        // Drawn nowhere until added, so it never shows without its prefix and message.
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+            .with_style(template("{prefix}  {wide_msg}"))
+            .with_message(message);
+        self.environments.push(EnvironmentLine {
+            strategy: strategy.to_owned(),
+            branch: branch.clone(),
+            bar: bar.clone(),
+        });
+        self.align();
+        // Adding does not draw; the first tick does.
+        self.multi.add(bar).tick();
     }
 }
 
