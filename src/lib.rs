@@ -110,12 +110,8 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             Ok(pass_exit(&report))
         }
         Command::Demo(args) => {
-            let mut progress = ui::StderrProgress {
-                quiet: cli.global.quiet,
-                verbose: cli.global.verbose,
-                color: wants_color(cli.global.color, env, std::io::stderr().is_terminal()),
-            };
-            demo::run(args, &mut progress)?;
+            let mut progress = progress_for(&cli.global, env);
+            demo::run(args, progress.as_mut())?;
             Ok(Exit::Success)
         }
         Command::Sandbox(args) => {
@@ -143,12 +139,20 @@ fn run_pass(
         max_wait: std::time::Duration::from_secs(args.max_wait),
         log_requests: global.verbose > 0 && !global.quiet,
     };
-    let mut progress = ui::StderrProgress {
-        quiet: global.quiet,
-        verbose: global.verbose,
-        color: wants_color(global.color, env, std::io::stderr().is_terminal()),
-    };
-    Ok(pass::run_pass(&config, env, &options, &mut progress)?)
+    let mut progress = progress_for(global, env);
+    Ok(pass::run_pass(&config, env, &options, progress.as_mut())?)
+}
+
+/// Live lines on a terminal, plain lines (with CI log sections) elsewhere: `ui::wants_bars`.
+fn progress_for(global: &GlobalArgs, env: Env<'_>) -> Box<dyn pass::Progress> {
+    let is_terminal = std::io::stderr().is_terminal();
+    ui::progress_for(
+        global.quiet,
+        global.verbose,
+        wants_color(global.color, env, is_terminal),
+        env,
+        is_terminal,
+    )
 }
 
 /// SPEC §6: annotations go with the human report on stdout, and to stderr when stdout carries one

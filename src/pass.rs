@@ -11,11 +11,13 @@ use time::OffsetDateTime;
 
 use crate::ci_env::Env;
 use crate::config::{Config, Provider};
-use crate::git::{self, GitCache, GitCredentials};
+use crate::git::{self, FetchProgress, GitCache, GitCredentials};
 use crate::model::{BranchName, Secret};
-use crate::reconcile::apply::{EnvironmentOutcome, StepOutcome, apply_strategy};
+use crate::reconcile::apply::{
+    ApplyEvent, EnvironmentOutcome, StepOutcome, apply_strategy_watched,
+};
 use crate::reconcile::observe::{Reads, observe_strategy};
-use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, plan_environment};
+use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::GitHub;
 use crate::scm::http::{HttpOptions, RequestRecord};
@@ -129,9 +131,32 @@ impl EnvironmentReport {
 }
 
 /// Callbacks for people watching the pass (progress lines, verbose logs). Never sees a token.
+/// Everything but `info` and `step` has a no-op default, for implementors that draw nothing.
 pub trait Progress {
     fn info(&mut self, line: &str);
     fn step(&mut self, plan: &EnvironmentPlan, outcome: &StepOutcome);
+    /// The fetch is receiving objects; called many times a second while it runs.
+    fn fetch(&mut self, _progress: &FetchProgress) {}
+    /// What one environment of `strategy` is doing now.
+    fn environment(&mut self, _strategy: &str, _branch: &BranchName, _activity: &Activity<'_>) {}
+    /// A verbose part of the log begins: `name` identifies it (made a valid CI section name by
+    /// `ui::sections`), `title` is its header for people.
+    fn section_start(&mut self, _name: &str, _title: &str) {}
+    /// The part opened with the same `name` ends.
+    fn section_end(&mut self, _name: &str) {}
+    /// The pass is over: whatever is drawn goes, before the report is printed.
+    fn finish(&mut self) {}
+}
+
+/// What an environment is doing, for [`Progress::environment`].
+#[derive(Debug, Clone, Copy)]
+pub enum Activity<'a> {
+    /// Reading its branches, `hydrator.metadata` and gates.
+    Reading,
+    /// A write is under way.
+    Writing(&'a Step),
+    /// Done for this pass; the summary is what the report shows.
+    Finished(&'a Summary),
 }
 
 /// Runs one pass. Errors returned here stop the whole pass (config, credentials, the cache, the
@@ -167,8 +192,16 @@ pub fn run_pass(
         .flat_map(|&i| config.strategies[i].environments.iter())
         .flat_map(|e| [e.branch.clone(), e.staging_branch.clone()])
         .collect();
+    progress.section_start("fetch", &format!("fetching from {}", cache.url()));
     // The git layer's errors already name what it was doing and the URL (without secrets).
-    let sync = cache.sync(&wanted)?;
+    let sync = cache.sync_with_progress(&wanted, &mut |p| progress.fetch(p));
+    let sync = match sync {
+        Ok(sync) => sync,
+        Err(error) => {
+            progress.section_end("fetch");
+            return Err(error);
+        }
+    };
     if sync.fetched {
         progress.info(&format!(
             "fetched {} objects ({} bytes) from {}",
@@ -176,42 +209,63 @@ pub fn run_pass(
             sync.received_bytes,
             cache.url()
         ));
+    } else {
+        progress.info(&format!("nothing to fetch from {}", cache.url()));
     }
+    progress.section_end("fetch");
 
     let now = || OffsetDateTime::now_utc();
     let mut strategies = Vec::new();
     for index in selected {
+        let strategy = &config.strategies[index];
+        let name = strategy.name.as_str();
+        let section = format!("strategy_{name}");
+        progress.section_start(&section, &format!("strategy {name}"));
+        for environment in &strategy.environments {
+            progress.environment(name, &environment.branch, &Activity::Reading);
+        }
         let reads = match options.mode {
             Mode::Status => Reads::ForStatus,
             Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
         };
         let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads);
         let environments = match options.mode {
-            Mode::Reconcile => apply_strategy(
+            Mode::Reconcile => apply_strategy_watched(
                 config,
                 &mut observed,
                 &mut cache,
                 scm.as_ref(),
                 &now,
-                &mut |plan, outcome| progress.step(plan, outcome),
+                &mut |event| match event {
+                    ApplyEvent::Starting { plan, step } => {
+                        progress.environment(name, &plan.branch, &Activity::Writing(step));
+                    }
+                    ApplyEvent::Finished { plan, outcome } => progress.step(plan, outcome),
+                    ApplyEvent::Done(outcome) => progress.environment(
+                        name,
+                        &outcome.plan.branch,
+                        &Activity::Finished(&outcome.plan.summary),
+                    ),
+                },
             )
             .into_iter()
             .map(EnvironmentReport::from_outcome)
             .collect(),
             Mode::DryRun | Mode::Status => (0..observed.environments.len())
                 .map(|e| {
-                    EnvironmentReport::from_plan(
-                        plan_environment(config, &observed, e, now()),
-                        options.mode,
-                    )
+                    let plan = plan_environment(config, &observed, e, now());
+                    progress.environment(name, &plan.branch, &Activity::Finished(&plan.summary));
+                    EnvironmentReport::from_plan(plan, options.mode)
                 })
                 .collect(),
         };
+        progress.section_end(&section);
         strategies.push(StrategyReport {
-            name: config.strategies[index].name.clone(),
+            name: strategy.name.clone(),
             environments,
         });
     }
+    progress.finish();
     Ok(PassReport {
         schema_version: SCHEMA_VERSION,
         mode: options.mode,

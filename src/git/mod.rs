@@ -64,6 +64,17 @@ pub struct SyncReport {
     pub missing: Vec<BranchName>,
 }
 
+/// How far a running fetch is, from libgit2's transfer-progress callback (called many times a
+/// second while the pack arrives; the receiver decides how often to draw).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FetchProgress {
+    pub received_objects: usize,
+    /// 0 until the remote has sent the pack header.
+    pub total_objects: usize,
+    pub indexed_objects: usize,
+    pub received_bytes: usize,
+}
+
 /// A commit as people see it: the hydrated state of a branch tip.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitInfo {
@@ -183,16 +194,30 @@ impl GitCache {
     /// Brings the wanted branches and `refs/notes/hydrator.metadata` up to date: one ref
     /// listing, and one forced fetch only if some wanted ref moved to a commit not in the cache.
     pub fn sync(&mut self, wanted: &[BranchName]) -> Result<SyncReport> {
-        self.sync_refs(wanted, true)
+        self.sync_refs(wanted, true, None)
+    }
+
+    /// [`GitCache::sync`], telling `on_progress` how the fetch (if one runs) progresses.
+    pub fn sync_with_progress(
+        &mut self,
+        wanted: &[BranchName],
+        on_progress: &mut dyn FnMut(&FetchProgress),
+    ) -> Result<SyncReport> {
+        self.sync_refs(wanted, true, Some(on_progress))
     }
 
     /// Re-reads one branch (after a merge by the SCM): one listing, a fetch only if it moved.
     pub fn refresh(&mut self, branch: &BranchName) -> Result<Option<Sha>> {
-        self.sync_refs(std::slice::from_ref(branch), false)?;
+        self.sync_refs(std::slice::from_ref(branch), false, None)?;
         Ok(self.tip(branch))
     }
 
-    fn sync_refs(&mut self, wanted: &[BranchName], with_notes: bool) -> Result<SyncReport> {
+    fn sync_refs(
+        &mut self,
+        wanted: &[BranchName],
+        with_notes: bool,
+        on_progress: Option<&mut dyn FnMut(&FetchProgress)>,
+    ) -> Result<SyncReport> {
         // remote ref -> private ref in the cache
         let mut pairs: BTreeMap<String, String> = wanted
             .iter()
@@ -210,8 +235,13 @@ impl GitCache {
                 .map(|(remote, local)| format!("+{remote}:{local}"))
                 .collect()
         };
-        let listing =
-            transport::list_and_fetch(repo, &self.url, self.credentials.as_ref(), &refspecs_for)?;
+        let listing = transport::list_and_fetch(
+            repo,
+            &self.url,
+            self.credentials.as_ref(),
+            &refspecs_for,
+            on_progress,
+        )?;
         // Refs whose commit was already here (e.g. promoter pushed it) move without a fetch;
         // refs gone from the remote are dropped so a deleted branch reads as missing.
         for (remote, local) in &pairs {

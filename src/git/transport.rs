@@ -12,6 +12,7 @@ use git2::{
     RemoteCallbacks, Repository,
 };
 
+use super::FetchProgress;
 use super::location::RemoteUrl;
 use crate::model::{BranchName, Secret};
 
@@ -136,12 +137,14 @@ fn proxy_options<'a>() -> ProxyOptions<'a> {
 }
 
 /// Lists the remote's refs; when `refspecs_for` returns refspecs, fetches them over the same
-/// connection (one ref advertisement, at most one fetch).
+/// connection (one ref advertisement, at most one fetch). `on_progress`, when given, is told
+/// libgit2's transfer progress while the fetch runs.
 pub(crate) fn list_and_fetch(
     repo: &Repository,
     url: &RemoteUrl,
     credentials: Option<&GitCredentials>,
     refspecs_for: &dyn Fn(&BTreeMap<String, Oid>) -> Vec<String>,
+    mut on_progress: Option<&mut dyn FnMut(&FetchProgress)>,
 ) -> Result<Listing> {
     let auth = Auth::new(credentials);
     // An anonymous remote is never written to the cache's config, so neither is the URL.
@@ -174,6 +177,14 @@ pub(crate) fn list_and_fetch(
     let mut callbacks = auth.callbacks();
     callbacks.transfer_progress(|progress| {
         received_bytes.set(progress.received_bytes());
+        if let Some(on_progress) = on_progress.as_mut() {
+            on_progress(&FetchProgress {
+                received_objects: progress.received_objects(),
+                total_objects: progress.total_objects(),
+                indexed_objects: progress.indexed_objects(),
+                received_bytes: progress.received_bytes(),
+            });
+        }
         true
     });
     let mut options = FetchOptions::new();

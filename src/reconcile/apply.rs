@@ -62,6 +62,24 @@ pub enum StepResult {
     },
 }
 
+/// What [`apply_strategy_watched`] tells its watcher, as it happens. Only for people watching:
+/// nothing here feeds back into the plan.
+#[derive(Debug, Clone, Copy)]
+pub enum ApplyEvent<'a> {
+    /// A write is about to be attempted.
+    Starting {
+        plan: &'a EnvironmentPlan,
+        step: &'a Step,
+    },
+    /// A write was attempted.
+    Finished {
+        plan: &'a EnvironmentPlan,
+        outcome: &'a StepOutcome,
+    },
+    /// The environment is done for this pass.
+    Done(&'a EnvironmentOutcome),
+}
+
 /// Applies the plan of every environment of one observed strategy, in order.
 pub fn apply_strategy(
     config: &Config,
@@ -71,8 +89,29 @@ pub fn apply_strategy(
     now: &dyn Fn() -> OffsetDateTime,
     on_step: &mut dyn FnMut(&EnvironmentPlan, &StepOutcome),
 ) -> Vec<EnvironmentOutcome> {
+    apply_strategy_watched(config, observed, git, scm, now, &mut |event| {
+        if let ApplyEvent::Finished { plan, outcome } = event {
+            on_step(plan, outcome);
+        }
+    })
+}
+
+/// [`apply_strategy`], telling `on_event` before and after every write and when each
+/// environment is done.
+pub fn apply_strategy_watched(
+    config: &Config,
+    observed: &mut StrategyObservation,
+    git: &mut GitCache,
+    scm: &dyn Scm,
+    now: &dyn Fn() -> OffsetDateTime,
+    on_event: &mut dyn FnMut(ApplyEvent<'_>),
+) -> Vec<EnvironmentOutcome> {
     (0..observed.environments.len())
-        .map(|env| apply_environment(config, observed, env, git, scm, now, on_step))
+        .map(|env| {
+            let outcome = apply_environment(config, observed, env, git, scm, now, on_event);
+            on_event(ApplyEvent::Done(&outcome));
+            outcome
+        })
         .collect()
 }
 
@@ -83,13 +122,14 @@ fn apply_environment(
     git: &mut GitCache,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
-    on_step: &mut dyn FnMut(&EnvironmentPlan, &StepOutcome),
+    on_event: &mut dyn FnMut(ApplyEvent<'_>),
 ) -> EnvironmentOutcome {
     let mut plan = plan_environment(config, observed, env, now());
     let mut done = Vec::new();
     for _ in 0..=MAX_REPLANS {
         let mut replan = false;
         for step in plan.steps.iter().filter(|s| s.action.is_write()) {
+            on_event(ApplyEvent::Starting { plan: &plan, step });
             let result = execute(
                 &step.action,
                 &mut observed.environments[env],
@@ -102,7 +142,10 @@ fn apply_environment(
                 step: step.clone(),
                 result,
             };
-            on_step(&plan, &outcome);
+            on_event(ApplyEvent::Finished {
+                plan: &plan,
+                outcome: &outcome,
+            });
             let stop = !matches!(outcome.result, StepResult::Done { .. });
             replan |= step.replans() && !stop;
             done.push(outcome);

@@ -10,4 +10,5 @@ mod docs;
 mod examples;
 mod reconcile;
 mod sandbox;
+mod sections;
 mod support;

@@ -220,3 +220,34 @@ fn a_second_run_waits_for_the_cache_lock() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn sync_with_progress_reports_the_fetch_as_it_arrives_and_nothing_when_nothing_moved() {
+    let origin = Origin::new();
+    dev_environment(&origin);
+    let mut seen = Vec::new();
+    let report = {
+        let mut cache = origin.open_cache();
+        cache
+            .sync_with_progress(&dev_branches(), &mut |p| seen.push(*p))
+            .unwrap()
+    };
+    assert!(report.fetched);
+    let last = seen.last().expect("the fetch reported progress");
+    assert!(last.total_objects > 0, "{last:?}");
+    assert_eq!(last.received_objects, last.total_objects, "{last:?}");
+    assert_eq!(last.received_objects, report.received_objects);
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].received_objects <= w[1].received_objects),
+        "{seen:?}"
+    );
+
+    let mut calls = 0;
+    let mut cache = origin.open_cache();
+    let again = cache
+        .sync_with_progress(&dev_branches(), &mut |_| calls += 1)
+        .unwrap();
+    assert!(!again.fetched);
+    assert_eq!(calls, 0);
+}
