@@ -2,7 +2,7 @@
 //! folded — GitLab CI `section_start`/`section_end` markers, GitHub Actions `::group::` — by the
 //! real binary against the sandbox forge. Without `-v` nothing is folded.
 
-use crate::reconcile::{TOKEN, World, output};
+use crate::reconcile::{Forge, TOKEN, World, output};
 
 fn no_extra(_: usize) -> String {
     String::new()
@@ -10,7 +10,7 @@ fn no_extra(_: usize) -> String {
 
 /// A world with something to promote, so the pass reads and writes through the SCM.
 fn world() -> World {
-    let mut world = World::new(&["dev", "staging"]);
+    let mut world = World::new(Forge::Github, &["dev", "staging"]);
     let dry = world.dry_change("change");
     world.hydrate_all(&dry);
     world.config("", &no_extra);
