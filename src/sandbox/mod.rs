@@ -16,6 +16,7 @@
 //! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`).
 //! It owns nothing of promoter's own SCM client (`crate::scm`).
 
+mod apps;
 mod bare;
 mod command;
 mod faults;
@@ -36,6 +37,7 @@ use git2::Oid;
 
 use crate::model::{Secret, Sha};
 
+pub use apps::MintedToken;
 pub use bare::HYDRATOR_NOTES_REF;
 pub use command::run_command;
 pub use faults::{Fault, LoggedRequest};
