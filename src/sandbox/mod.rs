@@ -13,7 +13,8 @@
 //!
 //! Layout: `store` (dialect-free forge state and rules) ← `github/` (the GitHub wire dialect);
 //! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
-//! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`).
+//! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
+//! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes).
 //! It owns nothing of promoter's own SCM client (`crate::scm`).
 
 mod apps;
