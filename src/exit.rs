@@ -115,8 +115,14 @@ impl CommandError {
 }
 
 impl From<anyhow::Error> for CommandError {
+    /// Exit code 1, with the SCM's hint when an HTTP error in the chain has one.
     fn from(error: anyhow::Error) -> Self {
-        CommandError::failure(error)
+        let hint = crate::scm::http::hint(&error).map(str::to_owned);
+        let command_error = CommandError::failure(error);
+        match hint {
+            Some(hint) => command_error.hint(hint),
+            None => command_error,
+        }
     }
 }
 

@@ -3,9 +3,10 @@
 //! `status` all run through [`run_pass`]; they differ only in [`Mode`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -20,7 +21,8 @@ use crate::reconcile::observe::{Reads, observe_strategy};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::GitHub;
-use crate::scm::http::{HttpOptions, RequestRecord};
+use crate::scm::github::app::{AppKey, InstallationTokens};
+use crate::scm::http::{HttpOptions, RequestRecord, TokenSource};
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -168,14 +170,25 @@ pub fn run_pass(
     progress: &mut dyn Progress,
 ) -> Result<PassReport> {
     let selected = select_strategies(config, options.strategy.as_deref())?;
-    let token = config.scm.token(env);
-    if config.scm.github_app.is_some() {
-        bail!(
-            "scm.githubApp is not supported by this version of promoter yet; use a token in `{}` instead",
-            config.scm.token_env
-        );
-    }
-    let scm = scm_client(config, token.as_ref(), options, progress)?;
+    let app = github_app_tokens(config, env, options)?;
+    // With a GitHub App, its installation token replaces any token variable.
+    let token = match &app {
+        Some(tokens) => Some((
+            "the GitHub App installation token".to_owned(),
+            tokens
+                .token()
+                .map_err(anyhow::Error::new)
+                .with_context(|| {
+                    format!(
+                        "authenticating as GitHub App {} to {}",
+                        config.scm.github_app.as_ref().map_or(0, |a| a.app_id),
+                        config.repository.full_name()
+                    )
+                })?,
+        )),
+        None => config.scm.token(env),
+    };
+    let scm = scm_client(config, token.as_ref(), app.as_ref(), options, progress)?;
 
     let cache_root = git::cache_dir(options.cache_dir.as_deref(), env)?;
     let credentials = token.as_ref().map(|(_, secret)| GitCredentials {
@@ -184,6 +197,11 @@ pub fn run_pass(
     });
     let (mut cache, warnings) =
         GitCache::open(&cache_root, &config.repository.clone_url, credentials)?;
+    if let Some(tokens) = &app {
+        // git gets the same installation token as the API, re-minted before it expires.
+        let tokens = tokens.clone();
+        cache.set_token_refresh(Arc::new(move || Ok(tokens.token()?)));
+    }
     for warning in warnings {
         progress.info(&format!("warning: {warning}"));
     }
@@ -295,13 +313,35 @@ pub fn select_strategies(config: &Config, only: Option<&str>) -> Result<Vec<usiz
     }
 }
 
-fn scm_client(
+/// The installation tokens of `scm.githubApp`, when configured: the key is read now, so a bad
+/// key fails the run before anything else; tokens are minted on first use.
+fn github_app_tokens(
+    config: &Config,
+    env: Env<'_>,
+    options: &PassOptions,
+) -> Result<Option<Arc<InstallationTokens>>> {
+    let Some(app) = &config.scm.github_app else {
+        return Ok(None);
+    };
+    let key = AppKey::load(&app.private_key, env)?;
+    let tokens = InstallationTokens::new(
+        &config.scm.api_url,
+        app.app_id,
+        app.installation_id,
+        key,
+        &config.repository.owner,
+        &config.repository.name,
+        http_options(config, None, options),
+    )?;
+    Ok(Some(Arc::new(tokens)))
+}
+
+/// The run's HTTP options: request log hook, wait budget, where the token came from.
+fn http_options(
     config: &Config,
     token: Option<&(String, Secret)>,
     options: &PassOptions,
-    progress: &mut dyn Progress,
-) -> Result<Box<dyn Scm>> {
-    let _ = progress;
+) -> HttpOptions {
     let on_request: Option<crate::scm::http::RequestHook> = options.log_requests.then(|| {
         let hook: crate::scm::http::RequestHook = std::sync::Arc::new(|record: &RequestRecord| {
             let status = record
@@ -311,7 +351,7 @@ fn scm_client(
         });
         hook
     });
-    let http = HttpOptions {
+    HttpOptions {
         on_request,
         max_wait: options.max_wait,
         token_source: Some(
@@ -320,8 +360,28 @@ fn scm_client(
                 .unwrap_or_else(|| config.scm.token_env.clone()),
         ),
         ..HttpOptions::default()
-    };
+    }
+}
+
+fn scm_client(
+    config: &Config,
+    token: Option<&(String, Secret)>,
+    app: Option<&Arc<InstallationTokens>>,
+    options: &PassOptions,
+    progress: &mut dyn Progress,
+) -> Result<Box<dyn Scm>> {
+    let _ = progress;
+    let http = http_options(config, token, options);
     match config.scm.provider {
+        // A GitHub App's installation token is asked for before every request (refreshed when
+        // it is about to expire); a token variable is fixed for the run.
+        Provider::Github if app.is_some() => Ok(Box::new(GitHub::with_auth(
+            &config.scm.api_url,
+            &config.repository.owner,
+            &config.repository.name,
+            app.map(InstallationTokens::auth),
+            http,
+        )?)),
         Provider::Github => Ok(Box::new(GitHub::new(
             &config.scm.api_url,
             &config.repository.owner,

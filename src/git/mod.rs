@@ -46,7 +46,7 @@ pub use metadata::{
     HydratorMetadata, METADATA_FILE, NOTES_REF, NoteMetadata, ReferenceCommit, parse_metadata,
     parse_note, parse_trailers,
 };
-pub use transport::{BranchMoved, FetchStats, GitCredentials};
+pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh};
 
 use crate::model::{BranchName, Sha};
 
@@ -118,6 +118,7 @@ pub struct GitCache {
     repo: Repository,
     url: RemoteUrl,
     credentials: Option<GitCredentials>,
+    token_refresh: Option<TokenRefresh>,
     dir: PathBuf,
     _lock: File,
     fetches: u32,
@@ -169,11 +170,26 @@ impl GitCache {
             repo,
             url,
             credentials,
+            token_refresh: None,
             dir,
             _lock: lock,
             fetches: 0,
         };
         Ok((cache, warnings))
+    }
+
+    /// Asks `refresh` for the token before every transfer from now on (the credentials given to
+    /// [`GitCache::open`] keep their user name). For tokens that expire during a run.
+    pub fn set_token_refresh(&mut self, refresh: TokenRefresh) {
+        self.token_refresh = Some(refresh);
+    }
+
+    /// Replaces the token with a fresh one from the refresher, when one is set.
+    fn refresh_token(&mut self) -> Result<()> {
+        if let (Some(refresh), Some(credentials)) = (&self.token_refresh, &mut self.credentials) {
+            credentials.token = refresh().context("getting a fresh token for git")?;
+        }
+        Ok(())
     }
 
     /// The remote's URL without credentials, for messages.
@@ -218,6 +234,7 @@ impl GitCache {
         with_notes: bool,
         on_progress: Option<&mut dyn FnMut(&FetchProgress)>,
     ) -> Result<SyncReport> {
+        self.refresh_token()?;
         // remote ref -> private ref in the cache
         let mut pairs: BTreeMap<String, String> = wanted
             .iter()
@@ -431,6 +448,7 @@ impl GitCache {
         branch: &BranchName,
         expected_old: &Sha,
     ) -> Result<()> {
+        self.refresh_token()?;
         transport::push(
             &self.repo,
             &self.url,

@@ -27,6 +27,10 @@ pub struct GitCredentials {
     pub token: Secret,
 }
 
+/// Asked for a fresh token before every git transfer (fetch, push), e.g. a GitHub App
+/// installation token that is re-minted when close to expiry. The user name stays the same.
+pub type TokenRefresh = std::sync::Arc<dyn Fn() -> Result<Secret> + Send + Sync>;
+
 /// What a fetch received, from libgit2's transfer statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FetchStats {

@@ -126,6 +126,9 @@ pub struct LoggedRequest {
     /// The request body as text (empty for git transfers, which are binary).
     pub body: String,
     pub status: u16,
+    /// Who the request's credential belongs to (a login, or `app <id> (JWT)`); `None` when it
+    /// had none or an unknown or expired one. Tokens themselves are never logged.
+    pub caller: Option<String>,
 }
 
 /// `*` matches any run of characters; everything else matches itself.

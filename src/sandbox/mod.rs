@@ -13,9 +13,11 @@
 //!
 //! Layout: `store` (dialect-free forge state and rules) ← `github/` (the GitHub wire dialect);
 //! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
-//! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`).
+//! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
+//! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes).
 //! It owns nothing of promoter's own SCM client (`crate::scm`).
 
+mod apps;
 mod bare;
 mod command;
 mod faults;
@@ -36,6 +38,7 @@ use git2::Oid;
 
 use crate::model::{Secret, Sha};
 
+pub use apps::MintedToken;
 pub use bare::HYDRATOR_NOTES_REF;
 pub use command::run_command;
 pub use faults::{Fault, LoggedRequest};

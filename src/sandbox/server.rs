@@ -158,6 +158,7 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
         Err(error) => Reply::text(400, &format!("could not read the request body: {error}")),
     };
     let is_git = smart_http::repo_of(&incoming.path).is_some();
+    let caller = github::caller_of(shared, &incoming);
     lock(&shared.log).push(LoggedRequest {
         method: incoming.method.clone(),
         path: incoming.path.clone(),
@@ -168,6 +169,7 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
             String::from_utf8_lossy(&incoming.body).into_owned()
         },
         status: reply.status,
+        caller,
     });
     let mut response = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
     for (name, value) in &reply.headers {

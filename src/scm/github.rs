@@ -1,7 +1,7 @@
 //! GitHub (github.com and Enterprise Server, REST v3, API version 2022-11-28) behind the [`Scm`]
 //! trait: which endpoints, which answers mean what, and the re-reads after ambiguous writes. Wire
-//! shapes are in `wire.rs`; sending, retrying and waiting are in `http.rs`. GitHub App token
-//! minting is not here.
+//! shapes are in `wire.rs`; sending, retrying and waiting are in `http.rs`. GitHub App JWTs and
+//! installation tokens are minted in `github/app.rs` and reach this client as an [`Auth`].
 //!
 //! Decisions where SPEC is silent:
 //! - A PR is the environment's only if head and base repository are both `owner/repo` (compared
@@ -18,6 +18,7 @@
 //! - Status descriptions are cut to 140 characters ([`cut_description`]); callers compare the SCM's
 //!   description with the cut text so an unchanged long description is not rewritten every pass.
 
+pub mod app;
 mod wire;
 
 use std::sync::Arc;
@@ -67,15 +68,27 @@ impl GitHub {
         token: Option<Secret>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
+        // Docs "Authenticating to the REST API": `Authorization: Bearer <token>` for every token kind.
+        Self::with_auth(api_url, owner, repo, token.map(Auth::bearer), options)
+    }
+
+    /// Like [`GitHub::new`] with any [`Auth`], e.g. [`Auth::bearer_from`] a GitHub App's
+    /// installation tokens ([`app::InstallationTokens`]).
+    pub fn with_auth(
+        api_url: &str,
+        owner: &str,
+        repo: &str,
+        auth: Option<Auth>,
+        options: HttpOptions,
+    ) -> anyhow::Result<Self> {
         let hint = hints(
             api_url,
             owner,
             repo,
-            token.is_some(),
+            auth.is_some(),
             options.token_source.clone(),
         );
-        // Docs "Authenticating to the REST API": `Authorization: Bearer <token>` for every token kind.
-        let http = HttpClient::new(api_url, token.map(Auth::bearer), options)
+        let http = HttpClient::new(api_url, auth, options)
             .with_context(|| format!("setting up the GitHub client for {api_url}"))?
             // Docs "Getting started with the REST API" → "Headers": the media type and the pinned
             // API version (2022-11-28 still has `merge_commit_sha`, which is read only as a bonus).

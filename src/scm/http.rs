@@ -31,7 +31,7 @@ use ureq::RequestExt;
 use ureq::http::{HeaderMap, Uri};
 
 pub use error::{HttpError, hint};
-pub use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord};
+pub use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord, TokenSource};
 pub use wait::{Clock, SystemClock, rfc3339};
 use wait::{Limit, SECONDARY_WAIT};
 
@@ -245,13 +245,15 @@ impl HttpClient {
     ) -> Result<Answer, HttpError> {
         let path = self.shown_path(url);
         let body = body.map(|b| serde_json::to_vec(b).expect("a JSON value serialises"));
+        // Asked once per request, so a token about to expire is refreshed before it is sent.
+        let token = self.auth.as_ref().map(Auth::current).transpose()?;
         let mut attempt = 0;
         let mut failed_tries = 0;
         let mut limit_waits = 0;
         let mut secondary_waited = false;
         loop {
             attempt += 1;
-            let result = self.try_once(method, url, body.as_deref());
+            let result = self.try_once(method, url, body.as_deref(), token.as_ref());
             if let Some(hook) = &self.options.on_request {
                 hook(&RequestRecord {
                     method,
@@ -330,6 +332,7 @@ impl HttpClient {
         method: Method,
         url: &str,
         body: Option<&[u8]>,
+        token: Option<&crate::model::Secret>,
     ) -> Result<Answer, Transport> {
         let mut builder = ureq::http::Request::builder()
             .method(method.as_str())
@@ -337,15 +340,12 @@ impl HttpClient {
         for (name, value) in &self.fixed_headers {
             builder = builder.header(*name, value);
         }
-        if let Some(auth) = &self.auth {
-            let mut value = ureq::http::HeaderValue::try_from(format!(
-                "{}{}",
-                auth.prefix,
-                auth.token.expose()
-            ))
-            .map_err(|_| {
-                Transport::setup("the token contains characters not allowed in a header")
-            })?;
+        if let (Some(auth), Some(token)) = (&self.auth, token) {
+            let mut value =
+                ureq::http::HeaderValue::try_from(format!("{}{}", auth.prefix, token.expose()))
+                    .map_err(|_| {
+                        Transport::setup("the token contains characters not allowed in a header")
+                    })?;
             value.set_sensitive(true);
             builder = builder.header(auth.header, value);
         }
@@ -381,7 +381,7 @@ impl HttpClient {
         Ok(Answer {
             status,
             headers,
-            body: self.redact(body),
+            body: redact(body, token),
         })
     }
 
@@ -442,20 +442,20 @@ impl HttpClient {
         excerpt
     }
 
-    /// Bodies never carry the token back out, even if a server echoes it.
-    fn redact(&self, body: String) -> String {
-        match &self.auth {
-            Some(auth) if !auth.token.expose().is_empty() && body.contains(auth.token.expose()) => {
-                body.replace(auth.token.expose(), "***")
-            }
-            _ => body,
-        }
-    }
-
     /// The path shown in errors and logs: below the origin, without the query.
     fn shown_path(&self, url: &str) -> String {
         let below = url.strip_prefix(&self.origin).unwrap_or(url);
         strip_query(below).to_owned()
+    }
+}
+
+/// Bodies never carry the token back out, even if a server echoes it.
+fn redact(body: String, token: Option<&crate::model::Secret>) -> String {
+    match token {
+        Some(token) if !token.expose().is_empty() && body.contains(token.expose()) => {
+            body.replace(token.expose(), "***")
+        }
+        _ => body,
     }
 }
 

@@ -3,6 +3,7 @@
 //! the translation of store answers and [`ForgeError`]s into GitHub's status codes and bodies.
 //! The forge rules themselves live in the store.
 
+mod apps;
 mod commits;
 mod json;
 mod pulls;
@@ -15,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::server::{Incoming, Reply, Shared, decode, lock};
 use super::store::{ForgeError, MergeMethod, Store, User, now};
 
+pub(crate) use apps::pkcs1_public_key;
 pub(crate) use json::{Urls, timestamp as timestamp_of};
 
 const API_PREFIX: &str = "/api/v3";
@@ -49,6 +51,11 @@ pub(crate) fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
             403,
             "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).\n",
         );
+        add_rate_headers(shared, incoming, &mut reply);
+        return reply;
+    }
+    // The App endpoints authenticate with a JWT instead of a token.
+    if let Some(mut reply) = apps::answer(shared, incoming) {
         add_rate_headers(shared, incoming, &mut reply);
         return reply;
     }
@@ -95,6 +102,19 @@ fn authenticate(shared: &Shared, incoming: &Incoming) -> Result<Option<User>, Bo
         .and_then(|token| lock(&shared.store).token_owner(&token))
         .map(Some)
         .ok_or_else(|| Box::new(error(401, "Bad credentials")))
+}
+
+/// Who a request's credential names, for the request log: the token's (or basic-auth password's)
+/// login, `app <id> (JWT)` for an app JWT (as claimed, verified or not), `None` when anonymous or
+/// unknown. Never the credential itself.
+pub(crate) fn caller_of(shared: &Shared, incoming: &Incoming) -> Option<String> {
+    let token = token_of(incoming.header("authorization")?)?;
+    if apps::is_jwt(&token) {
+        return apps::claimed_issuer(&token).map(|iss| format!("app {iss} (JWT)"));
+    }
+    lock(&shared.store)
+        .token_owner(&token)
+        .map(|user| user.login)
 }
 
 /// GitHub takes `Bearer <token>`, `token <token>`, or basic auth with the token as password.

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+mod apps;
 mod pulls;
+
+pub use apps::{AppRecord, InstallationRecord, MintedToken};
 
 use super::bare;
 
@@ -196,6 +199,7 @@ pub struct Store {
     pulls: BTreeMap<String, Vec<PullRecord>>,
     statuses: BTreeMap<(String, String), Vec<StatusRecord>>,
     check_runs: BTreeMap<(String, String), Vec<CheckRunRecord>>,
+    apps: apps::Apps,
 }
 
 impl Store {
@@ -209,6 +213,7 @@ impl Store {
             pulls: BTreeMap::new(),
             statuses: BTreeMap::new(),
             check_runs: BTreeMap::new(),
+            apps: apps::Apps::default(),
         }
     }
 
@@ -253,8 +258,11 @@ impl Store {
         self.tokens.insert(token.to_owned(), login.to_owned());
     }
 
-    /// The login a token belongs to.
+    /// The login a token belongs to; `None` for unknown and expired tokens.
     pub fn token_owner(&self, token: &str) -> Option<User> {
+        if self.token_expired(token) {
+            return None;
+        }
         self.tokens.get(token).map(|login| self.user(login))
     }
 

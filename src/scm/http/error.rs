@@ -42,6 +42,14 @@ pub enum HttpError {
     },
     #[error("{0}")]
     Setup(String),
+    /// The token for a request could not be had (e.g. minting a GitHub App installation token
+    /// failed); the request was not sent. `source` is the failed minting request.
+    #[error("{doing}")]
+    Credentials {
+        doing: String,
+        #[source]
+        source: Box<HttpError>,
+    },
 }
 
 impl HttpError {
@@ -66,6 +74,7 @@ impl HttpError {
             HttpError::RateLimited { .. } => {
                 Some("the SCM's rate limit is exhausted; run again after the time shown")
             }
+            HttpError::Credentials { source, .. } => source.hint(),
             _ => None,
         }
     }

@@ -5,24 +5,55 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Clock, Method, SystemClock};
+use super::{Clock, HttpError, Method, SystemClock};
 use crate::model::Secret;
+
+/// Supplies the token for each request when it is not fixed for the run: a GitHub App JWT (signed
+/// anew) or an installation token (minted, then refreshed before it expires). Asked once per
+/// request, before the first try; an error stops the request unsent.
+pub trait TokenSource: Send + Sync + fmt::Debug {
+    fn token(&self) -> Result<Secret, HttpError>;
+}
+
+#[derive(Clone)]
+enum Credential {
+    Fixed(Secret),
+    Source(Arc<dyn TokenSource>),
+}
 
 /// How the provider authenticates: a header name, a value prefix and the token.
 #[derive(Clone)]
 pub struct Auth {
     pub(super) header: &'static str,
     pub(super) prefix: &'static str,
-    pub(super) token: Secret,
+    credential: Credential,
 }
 
 impl Auth {
+    /// `Authorization: Bearer <token>` with the token asked from `source` before every request
+    /// (GitHub App JWTs and installation tokens, docs "Authenticating as a GitHub App").
+    pub fn bearer_from(source: Arc<dyn TokenSource>) -> Self {
+        Self {
+            header: "authorization",
+            prefix: "Bearer ",
+            credential: Credential::Source(source),
+        }
+    }
+
+    /// The token to send now.
+    pub(super) fn current(&self) -> Result<Secret, HttpError> {
+        match &self.credential {
+            Credential::Fixed(token) => Ok(token.clone()),
+            Credential::Source(source) => source.token(),
+        }
+    }
+
     /// GitHub: `Authorization: Bearer <token>` (docs "Authenticating to the REST API").
     pub fn bearer(token: Secret) -> Self {
         Self {
             header: "authorization",
             prefix: "Bearer ",
-            token,
+            credential: Credential::Fixed(token),
         }
     }
     /// GitLab: `PRIVATE-TOKEN: <token>` (docs "REST API authentication").
@@ -30,7 +61,7 @@ impl Auth {
         Self {
             header: "private-token",
             prefix: "",
-            token,
+            credential: Credential::Fixed(token),
         }
     }
     /// Gitea/Forgejo: `Authorization: token <token>` (Gitea API docs "Authentication").
@@ -38,7 +69,7 @@ impl Auth {
         Self {
             header: "authorization",
             prefix: "token ",
-            token,
+            credential: Credential::Fixed(token),
         }
     }
 }
