@@ -17,6 +17,7 @@ use crate::reconcile::apply::{EnvironmentOutcome, StepOutcome, apply_strategy};
 use crate::reconcile::observe::{Reads, observe_strategy};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, plan_environment};
 use crate::scm::Scm;
+use crate::scm::gitea::{Flavor, Gitea};
 use crate::scm::github::GitHub;
 use crate::scm::http::{HttpOptions, RequestRecord};
 
@@ -269,6 +270,19 @@ fn scm_client(
     };
     match config.scm.provider {
         Provider::Github => Ok(Box::new(GitHub::new(
+            &config.scm.api_url,
+            &config.repository.owner,
+            &config.repository.name,
+            token.map(|(_, secret)| secret.clone()),
+            http,
+        )?)),
+        // apiUrl is required for gitea and forgejo (config validation), so it is always here.
+        Provider::Gitea | Provider::Forgejo => Ok(Box::new(Gitea::new(
+            if config.scm.provider == Provider::Forgejo {
+                Flavor::Forgejo
+            } else {
+                Flavor::Gitea
+            },
             &config.scm.api_url,
             &config.repository.owner,
             &config.repository.name,
