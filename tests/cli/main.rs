@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod docs;
 mod examples;
+mod gitea;
 mod reconcile;
 mod sandbox;
 mod support;
