@@ -409,7 +409,7 @@ fn refusal_405(flavor: Flavor, message: &str) -> String {
     // repository" when the repository disables merge commits (`allow_merge_commits`).
     if message.contains("merge style") {
         return format!(
-            "the repository does not allow merge commits, which promoter needs: enable \"Create merge commit\" among the merge styles in the repository's pull request settings ({product} said: {message})"
+            "the repository does not allow merge commits, which promoter needs: allow them in the repository settings, Pull Requests section (API field `allow_merge_commits`) ({product} said: {message})"
         );
     }
     // "Please try again later": the background conflict check is running or found a conflict.

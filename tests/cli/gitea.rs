@@ -342,3 +342,30 @@ fn the_actions_workflow_runs_reconcile_with_the_token_from_a_secret() {
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert!(report.is_object(), "{report}");
 }
+
+#[test]
+fn the_promotion_yaml_in_docs_gitea_md_validates() {
+    let doc = std::fs::read_to_string(root().join("docs/gitea.md")).unwrap();
+    let yaml = doc
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in docs/gitea.md");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("promotion.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = text(
+        &crate::support::promoter()
+            .args(["validate", "-c"])
+            .arg(&path)
+            .env("GITEA_TOKEN", "doc-token")
+            .assert()
+            .success(),
+    );
+    assert!(out.contains("https://gitea.example.com/api/v1"), "{out}");
+    assert!(
+        out.contains("https://gitea.example.com/acme/deploy.git"),
+        "{out}"
+    );
+    assert!(!out.contains("doc-token"), "{out}");
+}
