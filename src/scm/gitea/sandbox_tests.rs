@@ -496,3 +496,71 @@ fn the_version_endpoint_names_the_flavor() {
         assert_eq!(answer, json!({"version": version}));
     }
 }
+
+#[test]
+fn the_dialect_pages_with_total_count_and_link_and_takes_bearer_tokens() {
+    let forge = Forge::new();
+    for i in 0..3 {
+        let name = format!("feature/{i}");
+        forge
+            .sandbox
+            .create_branch(OWNER, NAME, &name, STAGING)
+            .unwrap();
+        forge.open_by_hand(&name, &format!("feature {i}"));
+    }
+    let bearer = HttpClient::new(
+        &forge.sandbox.gitea_api_url(),
+        Some(Auth::bearer(Secret::new(TOKEN))),
+        test_options(FakeClock::new()),
+    )
+    .unwrap();
+    let answer = bearer
+        .send(
+            Method::Get,
+            "/repos/acme/deploy/pulls?state=open&limit=2",
+            None,
+            Retry::Idempotent,
+        )
+        .unwrap();
+    assert_eq!(answer.header("x-total-count"), Some("3"));
+    let link = answer.header("link").unwrap();
+    assert!(
+        link.contains("/api/v1/repos/acme/deploy/pulls?state=open&limit=2&page=2>; rel=\"next\""),
+        "{link}"
+    );
+    let page: Vec<Value> = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0]["number"], json!(3), "newest first");
+}
+
+#[test]
+fn a_dialect_merge_answers_200_with_an_empty_body() {
+    let forge = Forge::new();
+    let number = forge.open_by_hand(STAGING, "promotion");
+    let answer = forge
+        .http()
+        .send(
+            Method::Post,
+            &format!("/repos/acme/deploy/pulls/{number}/merge"),
+            Some(&json!({"Do": "merge"})),
+            Retry::NotBlindly,
+        )
+        .unwrap();
+    assert_eq!((answer.status, answer.body.as_str()), (200, ""));
+    let pull: Value = forge
+        .http()
+        .get_json(&format!("/repos/acme/deploy/pulls/{number}"))
+        .unwrap();
+    assert_eq!(pull["merged"], json!(true));
+    assert_eq!(
+        pull["merge_commit_sha"],
+        json!(
+            forge
+                .sandbox
+                .branch_tip(OWNER, NAME, LIVE)
+                .unwrap()
+                .unwrap()
+                .as_str()
+        )
+    );
+}
