@@ -20,6 +20,7 @@ use crate::reconcile::apply::{
 use crate::reconcile::observe::{Reads, observe_strategy};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
+use crate::scm::gitea::{Flavor, Gitea};
 use crate::scm::github::GitHub;
 use crate::scm::github::app::{AppKey, InstallationTokens};
 use crate::scm::http::{HttpOptions, RequestRecord, TokenSource};
@@ -383,6 +384,19 @@ fn scm_client(
             http,
         )?)),
         Provider::Github => Ok(Box::new(GitHub::new(
+            &config.scm.api_url,
+            &config.repository.owner,
+            &config.repository.name,
+            token.map(|(_, secret)| secret.clone()),
+            http,
+        )?)),
+        // apiUrl is required for gitea and forgejo (config validation), so it is always here.
+        Provider::Gitea | Provider::Forgejo => Ok(Box::new(Gitea::new(
+            if config.scm.provider == Provider::Forgejo {
+                Flavor::Forgejo
+            } else {
+                Flavor::Gitea
+            },
             &config.scm.api_url,
             &config.repository.owner,
             &config.repository.name,

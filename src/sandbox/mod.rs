@@ -5,13 +5,15 @@
 //!
 //! - The REST API is GitHub's v3 subset promoter uses, under `<base>/api/v3` (GitHub Enterprise
 //!   Server's layout, so promoter's `cloneUrl` derivation for `…/api/v3` yields `<base>/<o>/<r>.git`).
+//! - The Gitea/Forgejo REST v1 subset promoter uses, under `<base>/api/v1`, over the same state
+//!   ([`GiteaFlavor`] picks Gitea release, Gitea main or Forgejo behaviour).
 //! - Git smart HTTP at `<base>/<owner>/<name>.git` runs `git http-backend`: **this part needs the
 //!   git CLI on `PATH`**. The token is the basic-auth password (any user name).
 //! - Repositories are private: anonymous API calls get 404, as on GitHub.
 //! - Pull requests, statuses and check runs live in memory and end with the process; repositories
 //!   stay on disk and are adopted again by the next start on the same root.
 //!
-//! Layout: `store` (dialect-free forge state and rules) ← `github/` (the GitHub wire dialect);
+//! Layout: `store` (dialect-free forge state and rules) ← `github/` (the GitHub wire dialect), `gitea/` (the Gitea one);
 //! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
 //! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
 //! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes).
@@ -21,6 +23,7 @@ mod apps;
 mod bare;
 mod command;
 mod faults;
+mod gitea;
 mod github;
 mod hydrator;
 mod server;
@@ -42,6 +45,7 @@ pub use apps::MintedToken;
 pub use bare::HYDRATOR_NOTES_REF;
 pub use command::run_command;
 pub use faults::{Fault, LoggedRequest};
+pub use gitea::GiteaFlavor;
 pub use hydrator::Hydration;
 pub use store::{PullRecord, PullState, StatusRecord};
 
@@ -146,6 +150,7 @@ impl Sandbox {
             faults: Mutex::new(faults::Faults::default()),
             rate_used: Mutex::new(BTreeMap::new()),
             rate_reset: store::now() + 3600,
+            gitea_flavor: Mutex::new(GiteaFlavor::default()),
         });
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
@@ -172,6 +177,17 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT/api/v3`, the REST API root (promotion.yaml `scm.apiUrl`).
     pub fn api_url(&self) -> String {
         self.shared.api_url()
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1`, the Gitea/Forgejo REST API root over the same repositories,
+    /// pull requests and statuses (promotion.yaml `scm.apiUrl` for `provider: gitea|forgejo`).
+    pub fn gitea_api_url(&self) -> String {
+        self.shared.gitea_api_url()
+    }
+
+    /// Which product the Gitea dialect imitates (merge-option spellings, version string).
+    pub fn set_gitea_flavor(&self, flavor: GiteaFlavor) {
+        *lock(&self.shared.gitea_flavor) = flavor;
     }
 
     /// `http://127.0.0.1:PORT/<owner>/<name>.git`.

@@ -1,6 +1,6 @@
 //! The HTTP side of the sandbox: a tiny_http listener on 127.0.0.1 with a few worker threads, each
-//! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`) or
-//! to git smart HTTP (`/{owner}/{name}.git/...`), answered and logged. Owns no forge rules.
+//! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`), the
+//! Gitea API (`/api/v1/...`) or to git smart HTTP (`/{owner}/{name}.git/...`), answered and logged. Owns no forge rules.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::faults::{Faults, LoggedRequest};
+use super::gitea::GiteaFlavor;
 use super::store::Store;
-use super::{github, smart_http};
+use super::{gitea, github, smart_http};
 
 /// Everything the worker threads share.
 #[derive(Debug)]
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     pub rate_used: Mutex<BTreeMap<String, u64>>,
     /// When the current rate-limit window ends (epoch seconds).
     pub rate_reset: i64,
+    /// Which product the Gitea dialect (`/api/v1`) imitates.
+    pub gitea_flavor: Mutex<GiteaFlavor>,
 }
 
 /// Locks a mutex; a poisoned lock (a worker panicked) still holds consistent forge data because
@@ -36,6 +39,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub fn api_url(&self) -> String {
         format!("{}/api/v3", self.base_url)
+    }
+
+    pub fn gitea_api_url(&self) -> String {
+        format!("{}/api/v1", self.base_url)
     }
 }
 
@@ -207,6 +214,8 @@ fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
     }
     if github::is_api_path(&incoming.path) {
         github::answer(shared, incoming)
+    } else if gitea::is_api_path(&incoming.path) {
+        gitea::answer(shared, incoming)
     } else if smart_http::repo_of(&incoming.path).is_some() {
         smart_http::answer(shared, incoming)
     } else {

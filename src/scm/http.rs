@@ -19,6 +19,7 @@
 //! token only on the same https host.
 
 mod error;
+mod numbered;
 mod options;
 mod wait;
 

@@ -2,6 +2,7 @@
 //! types, implemented once per provider. Wire structs stay private to each provider file; the one
 //! HTTP path is `http.rs`.
 
+pub mod gitea;
 pub mod github;
 pub mod http;
 #[cfg(test)]

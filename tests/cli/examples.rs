@@ -17,6 +17,7 @@ const LOADED_BY: &[(&str, &str)] = &[
     ("examples/promotion.full.yaml", "config"),
     ("examples/github-workflow.yml", "actions"),
     ("examples/gitlab-ci.yml", "examples"),
+    ("examples/gitea-workflow.yml", "gitea"),
     ("examples/hydrator/hydrate.sh", "examples"),
     ("examples/hydrator/github-workflow.yml", "examples"),
 ];

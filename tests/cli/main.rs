@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod docs;
 mod examples;
+mod gitea;
 mod github_app;
 mod reconcile;
 mod sandbox;

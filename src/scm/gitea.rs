@@ -1,0 +1,461 @@
+//! Gitea and Forgejo (REST v1 under `/api/v1`) behind the [`Scm`] trait: which endpoints, which
+//! answers mean what (Gitea `routers/api/v1/repo/pull.go`, `status.go` and the swagger), and the
+//! re-reads after ambiguous or unclear answers. One implementation serves both: Forgejo is a Gitea
+//! fork with the same endpoints and shapes for everything promoter does; [`Flavor`] only names the
+//! product in messages. Wire shapes are in `wire.rs`; sending, retrying and paging are in `http.rs`.
+//!
+//! Decisions where SPEC is silent:
+//! - PR lookup lists open PRs (`limit=50`, Gitea's default maximum page size) and reads EVERY page
+//!   (the total from `X-Total-Count`), then keeps the PR whose head and base are the environment's
+//!   branches in this repository (never a fork's). The by-branch route
+//!   `GET /pulls/{base}/{head}` is not used: older Gitea and Forgejo lack it, and its 404 looks the
+//!   same as "no PR" (reference/scm-apis.md §4.2).
+//! - Gate reads use the status list `GET /commits/{sha}/statuses` (every page), reduced to the
+//!   highest id per context, not the combined `/commits/{sha}/status`: the list pages the same way
+//!   as every other list (X-Total-Count), while the combined answer's paging and `total_count`
+//!   meaning changed between versions, and its `state` adds nothing promoter needs.
+//! - Merge is `Do: merge` with `head_commit_id` as guard and the text under both field spellings
+//!   (see `wire::MergePull`). 200 = merged, and the PR is read again for `merge_commit_sha`.
+//!   409 `head out of date` → `HeadMoved`; other 409s (conflicts, "merge push out of date") →
+//!   `Blocked`. Every 405 re-reads the PR first (405 "PR already merged" has an empty message), then
+//!   is `Blocked`: a disallowed merge style says promoter needs merge commits. 404 re-reads the PR
+//!   to say whether it was closed. PR create and merge are never resent after an ambiguous failure.
+//! - Status descriptions are sent as the caller gives them (Gitea stores them as TEXT); the
+//!   planner already cuts them to GitHub's 140 characters for every provider.
+
+mod wire;
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
+use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+
+/// Items asked for per page: Gitea's default `MAX_RESPONSE_ITEMS` (app.ini `[api]`), the most a
+/// default instance gives. A lower server maximum is still read whole (the total decides).
+const PAGE_SIZE: usize = 50;
+
+/// Unreserved characters (RFC 3986) stay; everything else in a path segment is percent-encoded.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Which product is behind the API URL. They differ in merge-option field spellings (handled by
+/// sending both) and version strings (`1.22.3` vs `9.0.3+gitea-1.22.0`), neither of which changes a
+/// request promoter sends; the flavor names the product in errors and hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Gitea,
+    Forgejo,
+}
+
+impl Flavor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::Gitea => "Gitea",
+            Flavor::Forgejo => "Forgejo",
+        }
+    }
+}
+
+/// A Gitea or Forgejo repository seen through one token.
+#[derive(Debug)]
+pub struct Gitea {
+    http: HttpClient,
+    flavor: Flavor,
+    owner: String,
+    repo: String,
+    /// `owner/repo`, compared case-insensitively with `head.repo.full_name`.
+    full_name: String,
+}
+
+impl Gitea {
+    /// `api_url`: `https://HOST/api/v1` (required in promotion.yaml for these providers).
+    pub fn new(
+        flavor: Flavor,
+        api_url: &str,
+        owner: &str,
+        repo: &str,
+        token: Option<Secret>,
+        options: HttpOptions,
+    ) -> anyhow::Result<Self> {
+        let hint = hints(
+            flavor,
+            api_url,
+            owner,
+            repo,
+            token.is_some(),
+            options.token_source.clone(),
+        );
+        // Gitea API docs "Authentication": `Authorization: token <token>` (query-string tokens
+        // are deprecated and never used: a token never goes into a URL).
+        let http = HttpClient::new(api_url, token.map(Auth::token), options)
+            .with_context(|| format!("setting up the {} client for {api_url}", flavor.name()))?
+            .with_header("accept", "application/json")
+            .with_hint(hint);
+        Ok(Self {
+            http,
+            flavor,
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+            full_name: format!("{owner}/{repo}"),
+        })
+    }
+
+    fn repo_path(&self) -> String {
+        format!(
+            "/repos/{}/{}",
+            utf8_percent_encode(&self.owner, COMPONENT),
+            utf8_percent_encode(&self.repo, COMPONENT)
+        )
+    }
+
+    fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl serde::Serialize,
+        retry: Retry,
+    ) -> Result<T, HttpError> {
+        let body = serde_json::to_value(body).expect("wire bodies serialise");
+        let answer = self.http.send(method, path, Some(&body), retry)?;
+        serde_json::from_str(&answer.body).map_err(|e| HttpError::Decode {
+            method,
+            path: path.split('?').next().unwrap_or(path).to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    fn get_pull(&self, number: PrNumber) -> anyhow::Result<wire::Pull> {
+        // swagger repoGetPullRequest: `GET /repos/{owner}/{repo}/pulls/{index}`.
+        let path = format!("{}/pulls/{}", self.repo_path(), number.0);
+        Ok(self.http.get_json(&path)?)
+    }
+
+    fn find(&self, head: &BranchName, base: &BranchName) -> anyhow::Result<Option<PullRequest>> {
+        // swagger repoListPullRequests: filters are only state/sort/milestone/labels (no head or
+        // base), so every page of open PRs is read and filtered here (upstream gitops-promoter read
+        // only the first page and missed PRs past it).
+        let path = format!("{}/pulls?state=open&limit={PAGE_SIZE}", self.repo_path());
+        let mut found: Vec<wire::Pull> = Vec::new();
+        self.http
+            .get_numbered_pages(&path, PAGE_SIZE, |page: Vec<wire::Pull>| {
+                found.extend(
+                    page.into_iter()
+                        .filter(|p| p.is_promotion_pr(&self.full_name, head, base)),
+                );
+            })?;
+        // Gitea refuses a second open PR for the same head and base (409 on create), so more than
+        // one cannot happen; the lowest index keeps the choice deterministic anyway.
+        let Some(pull) = found.into_iter().min_by_key(|p| p.number) else {
+            return Ok(None);
+        };
+        let number = pull.number;
+        let pr = pull
+            .into_domain()
+            .map_err(|e| anyhow::anyhow!("pull request #{number} has an unexpected shape: {e}"))?;
+        Ok(Some(pr))
+    }
+
+    /// After a merge answer that does not say what happened: the PR shows whether it merged, was
+    /// closed, or moved on.
+    fn reread(&self, number: PrNumber, head_sha: &Sha) -> anyhow::Result<Reread> {
+        let pull = self.get_pull(number).with_context(|| {
+            format!("re-reading pull request {number} to see whether it merged")
+        })?;
+        if pull.merged {
+            let merge_sha = pull
+                .merge_commit_sha
+                .as_deref()
+                .and_then(|s| Sha::parse(s).ok());
+            return Ok(Reread::Merged(merge_sha));
+        }
+        if !pull.is_open() {
+            return Ok(Reread::Closed);
+        }
+        if !pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
+            return Ok(Reread::HeadMoved);
+        }
+        Ok(Reread::Open)
+    }
+}
+
+/// What a re-read PR shows after an unclear merge answer.
+#[derive(Debug, PartialEq, Eq)]
+enum Reread {
+    Merged(Option<Sha>),
+    Closed,
+    HeadMoved,
+    Open,
+}
+
+impl Scm for Gitea {
+    fn find_open_pull_request(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> anyhow::Result<Option<PullRequest>> {
+        self.find(head, base).with_context(|| {
+            format!(
+                "finding the open pull request from `{head}` into `{base}` in {}",
+                self.full_name
+            )
+        })
+    }
+
+    fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
+        let context = || {
+            format!(
+                "opening a pull request from `{}` into `{}` in {}",
+                new.head, new.base, self.full_name
+            )
+        };
+        let body = wire::CreatePull {
+            // Same-repository PR: the plain branch name (swagger CreatePullRequestOption.head).
+            head: new.head.as_str(),
+            base: new.base.as_str(),
+            title: &new.title,
+            body: &new.body,
+        };
+        let path = format!("{}/pulls", self.repo_path());
+        // swagger repoCreatePullRequest: 201 PullRequest. A create that may have happened is never
+        // sent twice: it is looked up instead.
+        let error = match self.send::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
+            Ok(pull) => {
+                return pull
+                    .into_domain()
+                    .map_err(anyhow::Error::msg)
+                    .with_context(context);
+            }
+            Err(error) => error,
+        };
+        // routers/api/v1/repo/pull.go CreatePullRequest: 409 "pull request already exists for
+        // these targets [id: …, head_branch: …, base_branch: …]" — adopt that one.
+        let exists = error.status() == Some(409)
+            && error
+                .message()
+                .is_some_and(|m| m.contains("already exists"));
+        if (exists || error.is_ambiguous())
+            && let Some(pr) = self.find(&new.head, &new.base).with_context(context)?
+        {
+            return Ok(pr);
+        }
+        Err(anyhow::Error::new(error)).with_context(context)
+    }
+
+    fn update_pull_request(
+        &self,
+        number: PrNumber,
+        title: &str,
+        body: &str,
+    ) -> anyhow::Result<PullRequest> {
+        let path = format!("{}/pulls/{}", self.repo_path(), number.0);
+        // swagger repoEditPullRequest: `PATCH`, answers 201 (not 200) with the PullRequest; the
+        // same title and body twice leave the same PR, so it may be resent.
+        let pull: wire::Pull = self
+            .send(
+                Method::Patch,
+                &path,
+                &wire::EditPull { title, body },
+                Retry::Idempotent,
+            )
+            .with_context(|| format!("updating pull request {number} in {}", self.full_name))?;
+        pull.into_domain()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("reading the updated pull request {number}"))
+    }
+
+    fn merge_pull_request(
+        &self,
+        number: PrNumber,
+        head_sha: &Sha,
+        title: &str,
+        message: &str,
+    ) -> anyhow::Result<MergeOutcome> {
+        let context = || {
+            format!(
+                "merging pull request {number} at {} in {}",
+                head_sha.short(),
+                self.full_name
+            )
+        };
+        let path = format!("{}/pulls/{}/merge", self.repo_path(), number.0);
+        let body = wire::MergePull::merge_commit(title, message, head_sha);
+        // swagger repoMergePullRequest: 200 with an EMPTY body = merged (`ctx.Status(200)`).
+        let error = match self.http.send(
+            Method::Post,
+            &path,
+            Some(&serde_json::to_value(&body).expect("wire bodies serialise")),
+            Retry::NotBlindly,
+        ) {
+            Ok(_) => {
+                // The answer names no commit: the PR does (`merge_commit_sha`). A failed re-read
+                // does not undo the merge, so it only costs the SHA.
+                let merge_sha = match self.reread(number, head_sha) {
+                    Ok(Reread::Merged(sha)) => sha,
+                    _ => None,
+                };
+                return Ok(MergeOutcome::Merged { merge_sha });
+            }
+            Err(error) => error,
+        };
+        let status = error.status();
+        let text = error.message().unwrap_or_default().to_owned();
+        match status {
+            // pull.go MergePullRequest: `pull_service.IsErrSHADoesNotMatch` → 409 "head out of date".
+            Some(409) if text.contains("head out of date") => Ok(MergeOutcome::HeadMoved),
+            // 409: merge/rebase conflicts (the internal error as JSON), unrelated histories,
+            // "merge push out of date" (the base moved meanwhile), push rejected by a hook.
+            Some(409) => Ok(MergeOutcome::Blocked {
+                reason: format!("{} refused the merge: {text}", self.flavor.name()),
+            }),
+            // 405: "PR already merged" (empty message), "User not allowed to merge PR", "Work in
+            // progress PRs cannot be merged", "Please try again later" (not in mergeable state:
+            // conflict check running or found a conflict), "PR is not ready to be merged" (branch
+            // protection: approvals, status checks), "… is not allowed an allowed merge style".
+            Some(405) => match self.reread(number, head_sha).with_context(context)? {
+                Reread::Merged(merge_sha) => Ok(MergeOutcome::Merged { merge_sha }),
+                Reread::HeadMoved => Ok(MergeOutcome::HeadMoved),
+                Reread::Closed | Reread::Open => Ok(MergeOutcome::Blocked {
+                    reason: refusal_405(self.flavor, &text),
+                }),
+            },
+            // 404 is also the answer for a CLOSED PR (`pull_service.ErrIsClosed` → `ctx.NotFound()`).
+            Some(404) => match self.reread(number, head_sha).with_context(context)? {
+                Reread::Merged(merge_sha) => Ok(MergeOutcome::Merged { merge_sha }),
+                Reread::Closed => Err(anyhow::Error::new(error)).with_context(|| {
+                    format!(
+                        "{}: pull request {number} is closed without being merged; promoter opens a new one next pass if it is still needed",
+                        context()
+                    )
+                }),
+                Reread::HeadMoved | Reread::Open => {
+                    Err(anyhow::Error::new(error)).with_context(context)
+                }
+            },
+            // No answer or a 5xx: the merge may have happened; the PR says (SPEC §7).
+            _ if error.is_ambiguous() => match self.reread(number, head_sha).with_context(context)? {
+                Reread::Merged(merge_sha) => Ok(MergeOutcome::Merged { merge_sha }),
+                Reread::HeadMoved => Ok(MergeOutcome::HeadMoved),
+                Reread::Closed | Reread::Open => {
+                    Err(anyhow::Error::new(error)).with_context(context)
+                }
+            },
+            _ => Err(anyhow::Error::new(error)).with_context(context),
+        }
+    }
+
+    fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>> {
+        // swagger repoListStatusesByRef: every status of the commit (a context written twice is
+        // listed twice), paged by `page`/`limit` with `X-Total-Count`. One request per page.
+        let path = format!(
+            "{}/commits/{}/statuses?limit={PAGE_SIZE}",
+            self.repo_path(),
+            sha
+        );
+        let mut statuses = Vec::new();
+        self.http
+            .get_numbered_pages(&path, PAGE_SIZE, |page: Vec<wire::CommitStatus>| {
+                statuses.extend(page)
+            })
+            .with_context(|| {
+                format!(
+                    "reading commit statuses of {} in {}",
+                    sha.short(),
+                    self.full_name
+                )
+            })?;
+        Ok(wire::reduce(statuses))
+    }
+
+    fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
+        // SPEC §3: the previous-environment gate is never `failure` (it would block a PR for good).
+        if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
+            bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
+        }
+        let body = wire::CreateStatus {
+            state: status.state.as_str(),
+            context: &status.context,
+            description: &status.description,
+            target_url: status.target_url.as_deref(),
+        };
+        let path = format!("{}/statuses/{}", self.repo_path(), sha);
+        // swagger repoCreateStatus: 201 CommitStatus. A repeated status is a new entry with the
+        // same content, and the newest per context wins, so resending changes nothing a reader sees.
+        let _: wire::CommitStatus = self
+            .send(Method::Post, &path, &body, Retry::Idempotent)
+            .with_context(|| {
+                format!(
+                    "writing commit status `{}` ({}) on {} in {}",
+                    status.context,
+                    status.state.as_str(),
+                    sha.short(),
+                    self.full_name
+                )
+            })?;
+        Ok(())
+    }
+}
+
+/// The reason shown for a 405 on an open, unmerged PR.
+fn refusal_405(flavor: Flavor, message: &str) -> String {
+    let product = flavor.name();
+    // pull.go: `IsErrInvalidMergeStyle` → "merge is not allowed an allowed merge style for this
+    // repository" when the repository disables merge commits (`allow_merge_commits`).
+    if message.contains("merge style") {
+        return format!(
+            "the repository does not allow merge commits, which promoter needs: allow them in the repository settings, Pull Requests section (API field `allow_merge_commits`) ({product} said: {message})"
+        );
+    }
+    // "Please try again later": the background conflict check is running or found a conflict.
+    if message.contains("try again later") {
+        return format!(
+            "{product} says the pull request is not in a mergeable state yet (conflict check running, or a conflict): {message}"
+        );
+    }
+    if message.trim().is_empty() {
+        return format!("{product} refused the merge (405) without a reason");
+    }
+    format!("{product} refused the merge: {message}")
+}
+
+/// The advice shown under Gitea/Forgejo errors.
+fn hints(
+    flavor: Flavor,
+    api_url: &str,
+    owner: &str,
+    repo: &str,
+    has_token: bool,
+    token_source: Option<String>,
+) -> HintFn {
+    let api_url = api_url.to_owned();
+    let full_name = format!("{owner}/{repo}");
+    let product = flavor.name();
+    let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
+    Arc::new(move |status, _message| match status {
+        401 if has_token => Some(format!(
+            "{product} refused the token: check that {variable} holds a valid access token"
+        )),
+        401 => Some(format!(
+            "no token was given: set PROMOTER_TOKEN, {}_TOKEN or the variable named by scm.tokenEnv",
+            product.to_ascii_uppercase()
+        )),
+        403 => Some(format!(
+            "the token may lack the `write:repository` scope, or write access to {full_name}"
+        )),
+        404 => Some(format!(
+            "repository {full_name} is not visible to this token, or scm.apiUrl ({api_url}) is wrong (it ends in /api/v1)"
+        )),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod sandbox_tests;
+#[cfg(test)]
+mod tests;
