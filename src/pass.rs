@@ -18,6 +18,7 @@ use crate::reconcile::observe::{Reads, observe_strategy};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::GitHub;
+use crate::scm::gitlab::GitLab;
 use crate::scm::http::{HttpOptions, RequestRecord};
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
@@ -269,6 +270,13 @@ fn scm_client(
     };
     match config.scm.provider {
         Provider::Github => Ok(Box::new(GitHub::new(
+            &config.scm.api_url,
+            &config.repository.owner,
+            &config.repository.name,
+            token.map(|(_, secret)| secret.clone()),
+            http,
+        )?)),
+        Provider::Gitlab => Ok(Box::new(GitLab::new(
             &config.scm.api_url,
             &config.repository.owner,
             &config.repository.name,

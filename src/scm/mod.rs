@@ -3,6 +3,7 @@
 //! HTTP path is `http.rs`.
 
 pub mod github;
+pub mod gitlab;
 pub mod http;
 #[cfg(test)]
 mod test_server;
