@@ -1,6 +1,6 @@
 //! The HTTP side of the sandbox: a tiny_http listener on 127.0.0.1 with a few worker threads, each
-//! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`) or
-//! to git smart HTTP (`/{owner}/{name}.git/...`), answered and logged. Owns no forge rules.
+//! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`), the
+//! GitLab API (`/api/v4/...`) or to git smart HTTP (`/{owner}/{name}.git/...`), answered and logged. Owns no forge rules.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::faults::{Faults, LoggedRequest};
 use super::store::Store;
-use super::{github, smart_http};
+use super::{github, gitlab, smart_http};
 
 /// Everything the worker threads share.
 #[derive(Debug)]
@@ -36,6 +36,10 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub fn api_url(&self) -> String {
         format!("{}/api/v3", self.base_url)
+    }
+
+    pub fn gitlab_api_url(&self) -> String {
+        format!("{}/api/v4", self.base_url)
     }
 }
 
@@ -205,6 +209,8 @@ fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
     }
     if github::is_api_path(&incoming.path) {
         github::answer(shared, incoming)
+    } else if gitlab::is_api_path(&incoming.path) {
+        gitlab::answer(shared, incoming)
     } else if smart_http::repo_of(&incoming.path).is_some() {
         smart_http::answer(shared, incoming)
     } else {
