@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod docs;
 mod examples;
+mod gitlab;
 mod reconcile;
 mod sandbox;
 mod support;
