@@ -284,7 +284,7 @@ fn scm_client(
             http,
         )?)),
         other => bail!(
-            "scm.provider `{}` is not supported by this version of promoter yet; github is",
+            "scm.provider `{}` is not supported by this version of promoter yet; github and gitlab are",
             other.as_str()
         ),
     }
