@@ -23,6 +23,7 @@ use crate::scm::Scm;
 use crate::scm::gitea::{Flavor, Gitea};
 use crate::scm::github::GitHub;
 use crate::scm::github::app::{AppKey, InstallationTokens};
+use crate::scm::gitlab::GitLab;
 use crate::scm::http::{HttpOptions, RequestRecord, TokenSource};
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
@@ -390,6 +391,13 @@ fn scm_client(
             token.map(|(_, secret)| secret.clone()),
             http,
         )?)),
+        Provider::Gitlab => Ok(Box::new(GitLab::new(
+            &config.scm.api_url,
+            &config.repository.owner,
+            &config.repository.name,
+            token.map(|(_, secret)| secret.clone()),
+            http,
+        )?)),
         // apiUrl is required for gitea and forgejo (config validation), so it is always here.
         Provider::Gitea | Provider::Forgejo => Ok(Box::new(Gitea::new(
             if config.scm.provider == Provider::Forgejo {
@@ -403,9 +411,5 @@ fn scm_client(
             token.map(|(_, secret)| secret.clone()),
             http,
         )?)),
-        other => bail!(
-            "scm.provider `{}` is not supported by this version of promoter yet; github is",
-            other.as_str()
-        ),
     }
 }

@@ -1,5 +1,6 @@
 //! `promoter sandbox`: runs the forge in the foreground until Ctrl-C. The first stdout line is the
-//! base URL; then a ready `scm`/`repository` snippet for promotion.yaml. The token is never
+//! base URL; then a ready `scm`/`repository` snippet for promotion.yaml, and a comment line with the
+//! GitLab dialect's API URL. The token is never
 //! printed: the snippet names the environment variable to put it in.
 
 use std::sync::mpsc;
@@ -24,7 +25,7 @@ pub fn run_command(args: &SandboxArgs) -> Result<()> {
     let sandbox = Sandbox::start_on_port(&args.root, &token, args.port)?;
     let (owner, name) = {
         let names = super::lock(&sandbox.shared.store).repo_names();
-        match names.first().and_then(|full| full.split_once('/')) {
+        match names.first().and_then(|full| full.rsplit_once('/')) {
             Some((owner, name)) => (owner.to_owned(), name.to_owned()),
             None => {
                 sandbox.create_repo(DEFAULT_REPO.0, DEFAULT_REPO.1)?;
@@ -58,8 +59,9 @@ pub fn run_command(args: &SandboxArgs) -> Result<()> {
 
 fn snippet(sandbox: &Sandbox, owner: &str, name: &str) -> String {
     format!(
-        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}",
+        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}\n# GitLab dialect: provider: gitlab, apiUrl: {}",
         sandbox.api_url(),
-        sandbox.clone_url(owner, name)
+        sandbox.clone_url(owner, name),
+        sandbox.gitlab_api_url()
     )
 }

@@ -4,7 +4,9 @@
 //! are real merge commits, and git clients clone, fetch and push over smart HTTP.
 //!
 //! - The REST API is GitHub's v3 subset promoter uses, under `<base>/api/v3` (GitHub Enterprise
-//!   Server's layout, so promoter's `cloneUrl` derivation for `…/api/v3` yields `<base>/<o>/<r>.git`).
+//!   Server's layout, so promoter's `cloneUrl` derivation for `…/api/v3` yields `<base>/<o>/<r>.git`),
+//!   and GitLab's v4 subset under `<base>/api/v4` over the same repositories, pull (merge)
+//!   requests and statuses. GitLab owners may be nested groups (`group/sub`), on disk too.
 //! - The Gitea/Forgejo REST v1 subset promoter uses, under `<base>/api/v1`, over the same state
 //!   ([`GiteaFlavor`] picks Gitea release, Gitea main or Forgejo behaviour).
 //! - Git smart HTTP at `<base>/<owner>/<name>.git` runs `git http-backend`: **this part needs the
@@ -13,7 +15,8 @@
 //! - Pull requests, statuses and check runs live in memory and end with the process; repositories
 //!   stay on disk and are adopted again by the next start on the same root.
 //!
-//! Layout: `store` (dialect-free forge state and rules) ← `github/` (the GitHub wire dialect), `gitea/` (the Gitea one);
+//! Layout: `store` (dialect-free forge state and rules) ← `github/`, `gitlab/`, `gitea/` (wire
+//! dialects);
 //! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
 //! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
 //! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes).
@@ -25,6 +28,7 @@ mod command;
 mod faults;
 mod gitea;
 mod github;
+mod gitlab;
 mod hydrator;
 mod server;
 mod smart_http;
@@ -190,7 +194,12 @@ impl Sandbox {
         *lock(&self.shared.gitea_flavor) = flavor;
     }
 
-    /// `http://127.0.0.1:PORT/<owner>/<name>.git`.
+    /// `http://127.0.0.1:PORT/api/v4`, the GitLab dialect's REST API root (`provider: gitlab`).
+    pub fn gitlab_api_url(&self) -> String {
+        self.shared.gitlab_api_url()
+    }
+
+    /// `http://127.0.0.1:PORT/<owner>/<name>.git`; `owner` may be a nested group (`group/sub`).
     pub fn clone_url(&self, owner: &str, name: &str) -> String {
         format!("{}/{owner}/{name}.git", self.shared.base_url)
     }
@@ -480,28 +489,46 @@ impl Drop for Sandbox {
     }
 }
 
-/// `(owner, name)` of every `<root>/<owner>/<name>.git` directory, sorted.
+/// `(owner, name)` of every `<root>/<owner>/<name>.git` directory, sorted; `owner` may be a nested
+/// group path (`group/sub`, GitLab).
 fn existing_repos(root: &Path) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
-    for owner in std::fs::read_dir(root).with_context(|| format!("listing {}", root.display()))? {
-        let owner = owner?;
-        if !owner.file_type()?.is_dir() {
+    collect_repos(root, "", &mut found, 0)?;
+    found.sort();
+    Ok(found)
+}
+
+/// Nested groups deeper than this are not adopted (GitLab allows 20 levels).
+const MAX_GROUP_DEPTH: usize = 20;
+
+fn collect_repos(
+    dir: &Path,
+    owner: &str,
+    found: &mut Vec<(String, String)>,
+    depth: usize,
+) -> Result<()> {
+    if depth > MAX_GROUP_DEPTH {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
             continue;
         }
-        for repo in std::fs::read_dir(owner.path())? {
-            let repo = repo?;
-            let file_name = repo.file_name();
-            let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".git")) else {
-                continue;
-            };
-            if repo.path().join("HEAD").exists() {
-                found.push((
-                    owner.file_name().to_string_lossy().into_owned(),
-                    name.to_owned(),
-                ));
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        match file_name.strip_suffix(".git") {
+            Some(name) if !owner.is_empty() && entry.path().join("HEAD").exists() => {
+                found.push((owner.to_owned(), name.to_owned()));
+            }
+            _ => {
+                let nested = if owner.is_empty() {
+                    file_name
+                } else {
+                    format!("{owner}/{file_name}")
+                };
+                collect_repos(&entry.path(), &nested, found, depth + 1)?;
             }
         }
     }
-    found.sort();
-    Ok(found)
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The HTTP side of the sandbox: a tiny_http listener on 127.0.0.1 with a few worker threads, each
 //! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`), the
-//! Gitea API (`/api/v1/...`) or to git smart HTTP (`/{owner}/{name}.git/...`), answered and logged. Owns no forge rules.
+//! Gitea API (`/api/v1/...`), the GitLab API (`/api/v4/...`) or to git smart HTTP (`/{owner}/{name}.git/...`),
+//! answered and logged. Owns no forge rules.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::faults::{Faults, LoggedRequest};
 use super::gitea::GiteaFlavor;
 use super::store::Store;
-use super::{gitea, github, smart_http};
+use super::{gitea, github, gitlab, smart_http};
 
 /// Everything the worker threads share.
 #[derive(Debug)]
@@ -43,6 +44,10 @@ impl Shared {
 
     pub fn gitea_api_url(&self) -> String {
         format!("{}/api/v1", self.base_url)
+    }
+
+    pub fn gitlab_api_url(&self) -> String {
+        format!("{}/api/v4", self.base_url)
     }
 }
 
@@ -216,6 +221,8 @@ fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
         github::answer(shared, incoming)
     } else if gitea::is_api_path(&incoming.path) {
         gitea::answer(shared, incoming)
+    } else if gitlab::is_api_path(&incoming.path) {
+        gitlab::answer(shared, incoming)
     } else if smart_http::repo_of(&incoming.path).is_some() {
         smart_http::answer(shared, incoming)
     } else {

@@ -10,14 +10,19 @@ use base64::Engine;
 
 use super::server::{Incoming, Reply, Shared, decode, lock};
 
-/// `(owner, name)` when `path` addresses a repository over git smart HTTP.
+/// `(owner, name)` when `path` addresses a repository over git smart HTTP; `owner` may be a
+/// nested group path (`/group/sub/deploy.git/info/refs`).
 pub(crate) fn repo_of(path: &str) -> Option<(String, String)> {
-    let mut segments = path.trim_start_matches('/').splitn(3, '/');
-    let owner = segments.next()?;
-    let name = segments.next()?.strip_suffix(".git")?;
-    let rest = segments.next()?;
-    let known = rest == "info/refs" || rest == "git-upload-pack" || rest == "git-receive-pack";
-    (known && !owner.is_empty() && !name.is_empty()).then(|| (decode(owner), decode(name)))
+    let rest = ["/info/refs", "/git-upload-pack", "/git-receive-pack"];
+    let repo = rest.iter().find_map(|end| path.strip_suffix(end))?;
+    let (owner, name) = repo.trim_start_matches('/').rsplit_once('/')?;
+    let name = name.strip_suffix(".git")?;
+    let valid = !owner.is_empty()
+        && !name.is_empty()
+        && owner
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "..");
+    valid.then(|| (decode(owner), decode(name)))
 }
 
 pub(crate) fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
@@ -167,6 +172,11 @@ mod tests {
         assert!(repo_of("/acme/deploy/info/refs").is_none());
         assert!(repo_of("/acme/deploy.git/HEAD").is_none());
         assert!(repo_of("/api/v3/repos/acme/deploy").is_none());
+        assert_eq!(
+            repo_of("/acme/team/deploy.git/git-upload-pack"),
+            Some(("acme/team".into(), "deploy".into()))
+        );
+        assert!(repo_of("/acme/../deploy.git/info/refs").is_none());
     }
 
     #[test]

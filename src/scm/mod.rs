@@ -4,6 +4,7 @@
 
 pub mod gitea;
 pub mod github;
+pub mod gitlab;
 pub mod http;
 #[cfg(test)]
 mod test_server;

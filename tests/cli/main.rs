@@ -10,6 +10,7 @@ mod docs;
 mod examples;
 mod gitea;
 mod github_app;
+mod gitlab;
 mod reconcile;
 mod sandbox;
 mod sections;

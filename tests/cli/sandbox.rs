@@ -4,6 +4,7 @@
 mod api_rules;
 mod command;
 mod git_http;
+mod gitlab;
 mod hydrator;
 mod merges;
 mod pulls;

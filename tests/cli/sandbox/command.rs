@@ -31,6 +31,12 @@ fn the_sandbox_command_prints_its_url_and_a_config_snippet_then_stops_on_ctrl_c(
         )
     );
     assert!(!snippet.contains("cmd-token"));
+    let mut gitlab = String::new();
+    stdout.read_line(&mut gitlab).expect("gitlab line");
+    assert_eq!(
+        gitlab,
+        format!("# GitLab dialect: provider: gitlab, apiUrl: {base}/api/v4\n")
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

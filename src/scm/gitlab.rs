@@ -1,0 +1,465 @@
+//! GitLab (gitlab.com, self-managed, Dedicated; REST v4) behind the [`Scm`] trait: which
+//! endpoints, which answers mean what, and the re-reads after ambiguous writes. Wire shapes are in
+//! `wire.rs`; sending, retrying and waiting are in `http.rs`.
+//!
+//! The project is addressed by its URL-encoded full path (`group%2Fsubgroup%2Fdeploy`, docs
+//! rest/index.md "Namespaced paths"; a raw `/` is a 404), so `repository.owner` may be a nested
+//! group path. Merge requests are addressed by `iid`, the per-project number people see (`!12`).
+//!
+//! Requests per operation (for request budgets):
+//! - find: `GET /projects/:id/merge_requests?state=opened&source_branch=…&target_branch=…&per_page=100`
+//! - create: `POST /projects/:id/merge_requests` (+ the find above after a 409 or an ambiguous failure)
+//! - update: `PUT /projects/:id/merge_requests/:iid`
+//! - merge: `PUT /projects/:id/merge_requests/:iid/merge` (+ `GET /projects/:id/merge_requests/:iid`
+//!   after a refusal or an ambiguous failure)
+//! - gate read: `GET /projects/:id/repository/commits/:sha/statuses?per_page=100` and
+//!   `GET /projects/:id/pipelines?sha=…&order_by=id&sort=desc&per_page=1`
+//! - status write: `POST /projects/:id/statuses/:sha`
+//!
+//! Decisions where SPEC is silent:
+//! - A merge request is the environment's only if it is open, has exactly these branches, and its
+//!   `source_project_id` equals its `target_project_id` (a fork's MR never is).
+//! - Gate reads: the newest status per name (highest `id`); CI jobs appear there by job name. A
+//!   `failed` job with `allow_failure: true` counts as success, since it does not fail its pipeline.
+//!   The newest pipeline of the SHA is one more report named `pipeline` (a status really named
+//!   `pipeline` wins). `skipped` counts as success, `manual` as pending (see `wire::gitlab_state`).
+//! - Status writes use GitHub's 140-character description cut, like every provider, so the
+//!   planner's comparison holds. GitLab's commit statuses are a state machine: posting the state a
+//!   pending or running status already has is refused with 400 "Cannot transition status via
+//!   :enqueue from :pending"; that answer is success (the state is already there; SPEC §7). Its
+//!   description then stays as first written until the state changes (GitLab offers no way to
+//!   change it in place).
+//! - Merge refusals: 409 → `HeadMoved`; 405, 406 and 422 re-read the merge request (one merged
+//!   meanwhile also answers 405 and counts as merged) and else are `Blocked` with the reason from
+//!   `detailed_merge_status`; 401/403 and anything else are errors with a hint.
+
+mod wire;
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
+use crate::gates::cut_description;
+use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+
+pub use wire::PIPELINE_REPORT;
+
+/// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
+/// percent-encoded, `/` included (GitLab wants `group%2Fproject`).
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A GitLab project seen through one token.
+#[derive(Debug)]
+pub struct GitLab {
+    http: HttpClient,
+    /// `/projects/group%2Fsub%2Fdeploy`.
+    project: String,
+    /// `group/sub/deploy`, for messages.
+    full_path: String,
+}
+
+impl GitLab {
+    /// `api_url`: `https://gitlab.com/api/v4` or `https://HOST[/root]/api/v4`. `owner` is the full
+    /// namespace path (`group/subgroup`), `name` the project path.
+    pub fn new(
+        api_url: &str,
+        owner: &str,
+        name: &str,
+        token: Option<Secret>,
+        options: HttpOptions,
+    ) -> anyhow::Result<Self> {
+        let full_path = format!("{}/{}", owner.trim_matches('/'), name);
+        let hint = hints(
+            api_url,
+            &full_path,
+            token.is_some(),
+            options.token_source.clone(),
+        );
+        // Docs rest/authentication.md: personal, project and group access tokens go in the
+        // `PRIVATE-TOKEN` header.
+        let http = HttpClient::new(api_url, token.map(Auth::private_token), options)
+            .with_context(|| format!("setting up the GitLab client for {api_url}"))?
+            .with_hint(hint);
+        Ok(Self {
+            http,
+            project: format!("/projects/{}", utf8_percent_encode(&full_path, COMPONENT)),
+            full_path,
+        })
+    }
+
+    fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl serde::Serialize,
+        retry: Retry,
+    ) -> Result<T, HttpError> {
+        let body = serde_json::to_value(body).expect("wire bodies serialise");
+        let answer = self.http.send(method, path, Some(&body), retry)?;
+        serde_json::from_str(&answer.body).map_err(|e| HttpError::Decode {
+            method,
+            path: path.split('?').next().unwrap_or(path).to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    fn mr_path(&self, number: PrNumber) -> String {
+        format!("{}/merge_requests/{}", self.project, number.0)
+    }
+
+    fn get_mr(&self, number: PrNumber) -> anyhow::Result<wire::MergeRequest> {
+        Ok(self.http.get_json(&self.mr_path(number))?)
+    }
+
+    fn find(&self, head: &BranchName, base: &BranchName) -> anyhow::Result<Option<PullRequest>> {
+        // Docs merge_requests.md "List project merge requests": `state`, `source_branch` and
+        // `target_branch` filter server-side; the answer is checked again below, forks included.
+        let path = format!(
+            "{}/merge_requests?state=opened&source_branch={}&target_branch={}&per_page=100",
+            self.project,
+            utf8_percent_encode(head.as_str(), COMPONENT),
+            utf8_percent_encode(base.as_str(), COMPONENT),
+        );
+        let mut found: Vec<wire::MergeRequest> = Vec::new();
+        self.http
+            .get_pages(&path, |page: Vec<wire::MergeRequest>| {
+                found.extend(page.into_iter().filter(|mr| mr.is_promotion_mr(head, base)));
+            })?;
+        // GitLab refuses a second open MR for one source branch (409), so one at most; the lowest
+        // iid keeps the choice deterministic anyway.
+        let Some(mr) = found.into_iter().min_by_key(|mr| mr.iid) else {
+            return Ok(None);
+        };
+        let iid = mr.iid;
+        let pr = mr
+            .into_domain()
+            .map_err(|e| anyhow::anyhow!("merge request !{iid} has an unexpected shape: {e}"))?;
+        Ok(Some(pr))
+    }
+
+    /// After a merge answer that does not say what happened: the merge request shows it.
+    fn merge_outcome_from_mr(
+        &self,
+        number: PrNumber,
+        head_sha: &Sha,
+    ) -> anyhow::Result<(Option<MergeOutcome>, wire::MergeRequest)> {
+        let mr = self.get_mr(number).with_context(|| {
+            format!(
+                "re-reading merge request !{} to see whether it merged",
+                number.0
+            )
+        })?;
+        if mr.state == "merged" {
+            let merge_sha = mr
+                .merge_commit_sha
+                .as_deref()
+                .and_then(|s| Sha::parse(s).ok());
+            return Ok((Some(MergeOutcome::Merged { merge_sha }), mr));
+        }
+        if mr
+            .head_sha()
+            .is_some_and(|sha| !sha.eq_ignore_ascii_case(head_sha.as_str()))
+        {
+            return Ok((Some(MergeOutcome::HeadMoved), mr));
+        }
+        Ok((None, mr))
+    }
+}
+
+impl Scm for GitLab {
+    fn find_open_pull_request(
+        &self,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> anyhow::Result<Option<PullRequest>> {
+        self.find(head, base).with_context(|| {
+            format!(
+                "finding the open merge request from `{head}` into `{base}` in {}",
+                self.full_path
+            )
+        })
+    }
+
+    fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
+        let context = || {
+            format!(
+                "opening a merge request from `{}` into `{}` in {}",
+                new.head, new.base, self.full_path
+            )
+        };
+        let body = wire::CreateMergeRequest {
+            source_branch: new.head.as_str(),
+            target_branch: new.base.as_str(),
+            title: &new.title,
+            description: &new.body,
+            remove_source_branch: false,
+        };
+        let path = format!("{}/merge_requests", self.project);
+        // A create that may have happened is never sent twice: it is looked up instead.
+        let error =
+            match self.send::<wire::MergeRequest>(Method::Post, &path, &body, Retry::NotBlindly) {
+                Ok(mr) => {
+                    return mr
+                        .into_domain()
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context);
+                }
+                Err(error) => error,
+            };
+        // 409 `{"message":["Another open merge request already exists for this source branch: !12"]}`
+        // (observed; `message` is an array; reference/scm-apis.md §3.3): adopt that one.
+        let exists = error.status() == Some(409)
+            && error
+                .message()
+                .is_some_and(|m| m.contains("already exists"));
+        if (exists || error.is_ambiguous())
+            && let Some(pr) = self.find(&new.head, &new.base).with_context(context)?
+        {
+            return Ok(pr);
+        }
+        Err(anyhow::Error::new(error)).with_context(context)
+    }
+
+    fn update_pull_request(
+        &self,
+        number: PrNumber,
+        title: &str,
+        body: &str,
+    ) -> anyhow::Result<PullRequest> {
+        // Docs merge_requests.md "Update a merge request": PUT with the same fields twice leaves
+        // the same merge request, so it is safe to resend.
+        let mr: wire::MergeRequest = self
+            .send(
+                Method::Put,
+                &self.mr_path(number),
+                &wire::UpdateMergeRequest {
+                    title,
+                    description: body,
+                },
+                Retry::Idempotent,
+            )
+            .with_context(|| {
+                format!("updating merge request !{} in {}", number.0, self.full_path)
+            })?;
+        mr.into_domain()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("reading the updated merge request !{}", number.0))
+    }
+
+    fn merge_pull_request(
+        &self,
+        number: PrNumber,
+        head_sha: &Sha,
+        title: &str,
+        message: &str,
+    ) -> anyhow::Result<MergeOutcome> {
+        let context = || {
+            format!(
+                "merging merge request !{} at {} in {}",
+                number.0,
+                head_sha.short(),
+                self.full_path
+            )
+        };
+        let text = if message.is_empty() {
+            title.to_owned()
+        } else {
+            format!("{title}\n\n{message}")
+        };
+        let body = wire::Merge {
+            sha: head_sha.as_str(),
+            merge_commit_message: &text,
+            // The staging branch belongs to the hydrator.
+            should_remove_source_branch: false,
+            // Promotion history relies on merge commits (trailers, SPEC §3). The merge method
+            // itself is a project setting, not a request field (reference/scm-apis.md §3.6).
+            squash: false,
+        };
+        let path = format!("{}/merge", self.mr_path(number));
+        let error =
+            match self.send::<wire::MergeRequest>(Method::Put, &path, &body, Retry::NotBlindly) {
+                // Docs "Merge a merge request", 200: the MR with `state: merged` and
+                // `merge_commit_sha`.
+                Ok(mr) => {
+                    let merge_sha = mr
+                        .merge_commit_sha
+                        .as_deref()
+                        .and_then(|s| Sha::parse(s).ok());
+                    return Ok(MergeOutcome::Merged { merge_sha });
+                }
+                Err(error) => error,
+            };
+        if error.is_ambiguous() {
+            // The merge may have happened: the merge request says (SPEC §7).
+            return match self
+                .merge_outcome_from_mr(number, head_sha)
+                .with_context(context)?
+            {
+                (Some(outcome), _) => Ok(outcome),
+                (None, _) => Err(anyhow::Error::new(error)).with_context(context),
+            };
+        }
+        let status = error.status().unwrap_or_default();
+        match status {
+            // Docs "Merge a merge request": 409 "if sha parameter is passed and does not match
+            // the HEAD of the source" ("SHA does not match HEAD of source branch").
+            409 => Ok(MergeOutcome::HeadMoved),
+            // Docs: 405 "if the merge request can't be merged" (not open, draft, pipeline must
+            // succeed, approvals, discussions, a merge method needing a rebase — and already
+            // merged); 406 "Branch cannot be merged" (conflicts) on older servers, 422 on newer.
+            405 | 406 | 422 => {
+                let (outcome, mr) = self
+                    .merge_outcome_from_mr(number, head_sha)
+                    .with_context(context)?;
+                if let Some(outcome) = outcome {
+                    return Ok(outcome);
+                }
+                Ok(MergeOutcome::Blocked {
+                    reason: blocked_reason(status, error.message().unwrap_or_default(), &mr),
+                })
+            }
+            // 401/403 (token, role, protected branch) and anything else: an error with a hint.
+            _ => Err(anyhow::Error::new(error)).with_context(context),
+        }
+    }
+
+    fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>> {
+        let context = || {
+            format!(
+                "reading commit statuses and the pipeline of {} in {}",
+                sha.short(),
+                self.full_path
+            )
+        };
+        let mut statuses = Vec::new();
+        // Docs commits.md "List the statuses of a commit": without `all`, the latest status per
+        // name and ref; CI jobs are listed here by job name, external statuses by `name`.
+        self.http
+            .get_pages(
+                &format!(
+                    "{}/repository/commits/{sha}/statuses?per_page=100",
+                    self.project
+                ),
+                |page: Vec<wire::CommitStatus>| statuses.extend(page),
+            )
+            .with_context(context)?;
+        // Docs pipelines.md "List project pipelines": filter by `sha`, newest (highest id) first;
+        // only the newest is wanted.
+        let pipelines: Vec<wire::Pipeline> = self
+            .http
+            .get_json(&format!(
+                "{}/pipelines?sha={sha}&order_by=id&sort=desc&per_page=1",
+                self.project
+            ))
+            .with_context(context)?;
+        let newest = pipelines.into_iter().max_by_key(|p| p.id);
+        Ok(wire::reduce(statuses, newest))
+    }
+
+    fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
+        // SPEC §3: the previous-environment gate is never `failure` (it would block an MR for good).
+        if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
+            bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
+        }
+        let context = || {
+            format!(
+                "writing commit status `{}` ({}) on {} in {}",
+                status.context,
+                status.state.as_str(),
+                sha.short(),
+                self.full_path
+            )
+        };
+        let description = cut_description(&status.description);
+        let body = wire::CreateStatus {
+            state: wire::write_state(status.state),
+            name: &status.context,
+            description: &description,
+            target_url: status.target_url.as_deref(),
+        };
+        let path = format!("{}/statuses/{sha}", self.project);
+        // A repeat of the same state is refused below and counts as done, so resending is safe.
+        match self.send::<serde_json::Value>(Method::Post, &path, &body, Retry::Idempotent) {
+            Ok(_) => Ok(()),
+            // GitLab keeps one pending/running status per name, ref and user and moves it through a
+            // state machine (Ci::CreateCommitStatusService); posting the state it already has
+            // answers 400 "Cannot transition status via :enqueue from :pending" (observed, fixture
+            // commit-status-400-transition.observed.json; upstream gitops-promoter #1007 retried
+            // it forever). The state asked for is already there: success (SPEC §7).
+            Err(error)
+                if error.status() == Some(400)
+                    && error
+                        .message()
+                        .is_some_and(|m| m.contains("Cannot transition status")) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(anyhow::Error::new(error)).with_context(context),
+        }
+    }
+}
+
+/// Why GitLab refused a merge, in words, from its answer and the re-read merge request's
+/// `detailed_merge_status` (docs merge_requests.md "Merge status").
+fn blocked_reason(status: u16, message: &str, mr: &wire::MergeRequest) -> String {
+    let detail = mr.detailed_merge_status.as_deref().unwrap_or("");
+    let why = match detail {
+        "need_rebase" => "the project's merge method (fast-forward or semi-linear) needs a rebase first; promoter needs merge commits: set Settings → Merge requests → Merge method to \"Merge commit\"".to_owned(),
+        "conflict" => "the merge request has conflicts".to_owned(),
+        "ci_must_pass" | "ci_still_running" => {
+            "the project requires a successful pipeline before merging".to_owned()
+        }
+        "not_approved" => "the merge request needs approvals".to_owned(),
+        "draft_status" => "the merge request is a draft".to_owned(),
+        "discussions_not_resolved" => "the merge request has unresolved discussions".to_owned(),
+        "checking" | "unchecked" | "preparing" | "approvals_syncing" => {
+            "GitLab is still checking whether it can be merged; promoter tries again next pass"
+                .to_owned()
+        }
+        "not_open" => "the merge request is not open".to_owned(),
+        "" => format!("GitLab said: {message}"),
+        other => format!("GitLab reports merge status `{other}`"),
+    };
+    let mut reason = format!("GitLab refused the merge ({status}): {why}");
+    if let Some(error) = mr.merge_error.as_deref().filter(|e| !e.is_empty()) {
+        reason.push_str(&format!(" ({error})"));
+    }
+    reason
+}
+
+/// The advice shown under GitLab errors.
+fn hints(api_url: &str, full_path: &str, has_token: bool, token_source: Option<String>) -> HintFn {
+    let api_url = api_url.to_owned();
+    let full_path = full_path.to_owned();
+    let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
+    Arc::new(move |status, _message| {
+        match status {
+        401 if has_token => Some(format!(
+            "GitLab refused the token: check that {variable} holds a valid, unexpired access token with the `api` scope"
+        )),
+        401 => Some(
+            "no token was given: set PROMOTER_TOKEN, GITLAB_TOKEN or the variable named by scm.tokenEnv (CI_JOB_TOKEN cannot open merge requests)"
+                .to_owned(),
+        ),
+        403 => Some(format!(
+            "the token may lack a permission on {full_path}: it needs the `api` scope and the Developer role (Maintainer where protected branches require it); CI_JOB_TOKEN cannot open or merge merge requests"
+        )),
+        404 => Some(format!(
+            "project {full_path} is not visible to this token, or scm.apiUrl ({api_url}) is wrong; repository.owner must be the full group path"
+        )),
+        _ => None,
+    }
+    })
+}
+
+#[cfg(test)]
+mod sandbox_tests;
+#[cfg(test)]
+mod tests;
