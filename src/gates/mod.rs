@@ -231,6 +231,7 @@ mod tests {
             state,
             description: format!("{name} says {}", state.as_str()),
             target_url: Some(format!("https://ci.example/{name}")),
+            description_fixed: false,
         }
     }
 

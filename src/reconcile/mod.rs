@@ -213,6 +213,7 @@ impl EnvironmentObservation {
             state: write.state,
             description: write.description.clone(),
             target_url: write.target_url.clone(),
+            description_fixed: false,
         };
         let mut slots = Vec::new();
         if *sha == git.staging_tip {

@@ -411,7 +411,9 @@ fn active_gates(
 }
 
 /// Plans a status write unless the SCM already shows this state and description under the exact
-/// name (SPEC §4.2; the target URL alone is not a reason to write: GitLab drops such updates).
+/// name (SPEC §4.2; the target URL alone is not a reason to write: GitLab drops such updates), or
+/// this state with a description the SCM cannot change in place (GitLab's pending statuses): a
+/// write there would change nothing and be planned again every pass.
 fn push_status_if_changed(
     steps: &mut Vec<Step>,
     sha: &Sha,
@@ -422,7 +424,9 @@ fn push_status_if_changed(
     let description = cut_description(&result.description);
     let context = result.key.as_str();
     let current = reports.iter().find(|r| r.name == context);
-    if current.is_some_and(|r| r.state == result.state && r.description == description) {
+    if current.is_some_and(|r| {
+        r.state == result.state && (r.description == description || r.description_fixed)
+    }) {
         return;
     }
     let reason = match current {

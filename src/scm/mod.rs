@@ -43,6 +43,10 @@ pub struct StatusReport {
     pub state: GateState,
     pub description: String,
     pub target_url: Option<String>,
+    /// The SCM cannot give this report a new description without changing its state (GitLab: a
+    /// pending commit status refuses `pending` again, and the refused request changes nothing).
+    /// The planner then leaves it as it is instead of rewriting it every pass.
+    pub description_fixed: bool,
 }
 
 /// A commit status promoter writes (SPEC §4.2). Never `failure` for the previous-environment gate.

@@ -252,7 +252,18 @@ impl World {
             state,
             description: format!("{name} is {}", state.as_str()),
             target_url: None,
+            description_fixed: false,
         });
+    }
+
+    /// Marks the report `name` on `sha` as one whose description the SCM cannot change in place
+    /// (GitLab's pending statuses).
+    pub fn fix_description(&mut self, sha: &Sha, name: &str) {
+        for report in self.statuses.entry(sha.clone()).or_default() {
+            if report.name == name {
+                report.description_fixed = true;
+            }
+        }
     }
 
     pub fn status(&self, sha: &Sha, name: &str) -> Option<StatusReport> {
@@ -408,6 +419,7 @@ impl World {
                     state: write.state,
                     description: write.description.clone(),
                     target_url: write.target_url.clone(),
+                    description_fixed: false,
                 });
                 obs.record_status(&sha, &write);
             }

@@ -440,6 +440,28 @@ fn a_previous_environment_status_is_rewritten_only_when_state_or_description_cha
 }
 
 #[test]
+fn a_status_whose_description_the_scm_cannot_change_is_rewritten_only_when_its_state_changes() {
+    let mut world = World::new(&[env("dev").active("health"), env("staging")]);
+    world.hydrate("dev", 'b');
+    world.hydrate("staging", 'b');
+    world.pass_then_stable();
+    let tip = world.staging_tip("staging");
+    // GitLab keeps a pending status's first description: the planner does not fight it.
+    world.report(&tip, "promoter-previous-environment", GateState::Pending);
+    world.fix_description(&tip, "promoter-previous-environment");
+    let observed = world.observe();
+    let plan = plan_environment(&world.config, &observed, 1, world.now);
+    assert!(kinds(&plan).is_empty(), "{:?}", plan.steps);
+
+    // The state still changes: health on dev's live tip makes the gate success.
+    let dev_live = world.live_tip("dev");
+    world.report(&dev_live, "health", GateState::Success);
+    let observed = world.observe();
+    let plan = plan_environment(&world.config, &observed, 1, world.now);
+    assert_eq!(kinds(&plan)[0], "write-status", "{:?}", plan.steps);
+}
+
+#[test]
 fn every_scm_read_is_skipped_where_the_plan_does_not_need_it() {
     let mut world = World::new(&[
         env("dev").active("health"),

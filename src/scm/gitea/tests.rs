@@ -89,6 +89,7 @@ fn a_status_list_payload_reduces_to_reports() {
             state: GateState::Success,
             description: String::new(),
             target_url: Some("https://example.com".into()),
+            description_fixed: false,
         }]
     );
 }

@@ -184,6 +184,7 @@ pub(super) fn reduce(statuses: Vec<CommitStatus>) -> Vec<StatusReport> {
             name: status.context,
             description: status.description.unwrap_or_default(),
             target_url: status.target_url.filter(|u| !u.is_empty()),
+            description_fixed: false,
         })
         .collect()
 }

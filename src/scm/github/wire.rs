@@ -221,6 +221,7 @@ pub(super) fn reduce(statuses: Vec<CommitStatus>, runs: Vec<CheckRun>) -> Vec<St
             name: status.context,
             description: status.description.unwrap_or_default(),
             target_url: status.target_url.filter(|u| !u.is_empty()),
+            description_fixed: false,
         };
         // Same second: the list order (newest first) decides, so the first one stays.
         offer(&mut by_status, Dated { at, report }, false);
@@ -239,6 +240,7 @@ pub(super) fn reduce(statuses: Vec<CommitStatus>, runs: Vec<CheckRun>) -> Vec<St
             state,
             description,
             target_url: run.html_url.or(run.details_url).filter(|u| !u.is_empty()),
+            description_fixed: false,
         };
         offer(&mut merged, Dated { at, report }, true);
     }
@@ -349,6 +351,7 @@ mod tests {
                 state: GateState::Success,
                 description: "Build has completed successfully".into(),
                 target_url: Some("https://ci.example.com/1000/output".into()),
+                description_fixed: false,
             }]
         );
         let created: CommitStatus = serde_json::from_str(fixture!("status-create.json")).unwrap();
@@ -389,6 +392,7 @@ mod tests {
                 state: GateState::Success,
                 description: "Mighty Readme report".into(),
                 target_url: Some("https://github.com/github/hello-world/runs/4".into()),
+                description_fixed: false,
             }]
         );
     }

@@ -186,11 +186,17 @@ pub(super) fn reduce(statuses: Vec<CommitStatus>, pipeline: Option<Pipeline>) ->
                 }
                 None => status.status.clone(),
             };
+            // Ci::CreateCommitStatusService reuses a pending or running status of the same name,
+            // ref and user and moves it with `enqueue!` / `run!`; repeating its state raises and
+            // the request (its new description included) is rolled back: 400 "Cannot transition
+            // status". Such a description stays until the state changes.
+            let description_fixed = matches!(status.status.as_str(), "pending" | "running");
             let report = StatusReport {
                 name: status.name,
                 state,
                 description,
                 target_url: status.target_url.filter(|u| !u.is_empty()),
+                description_fixed,
             };
             (report.name.clone(), report)
         })
@@ -203,6 +209,7 @@ pub(super) fn reduce(statuses: Vec<CommitStatus>, pipeline: Option<Pipeline>) ->
                 state: gitlab_state(&pipeline.status, false),
                 description: format!("pipeline #{} {}", pipeline.id, pipeline.status),
                 target_url: pipeline.web_url.filter(|u| !u.is_empty()),
+                description_fixed: false,
             });
     }
     reports.into_values().collect()

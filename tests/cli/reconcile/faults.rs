@@ -440,7 +440,8 @@ fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers(f
         .expect("a failure row for dev");
     // The context is said once, with the PR, the SHA, the repository and the answer.
     assert_eq!(
-        row.matches("merging pull request #1 at ").count(),
+        row.matches(&format!("merging {} at ", forge.pr_named(1)))
+            .count(),
         1,
         "{row}"
     );

@@ -82,6 +82,26 @@ impl Forge {
         matches!(self, Forge::Github | Forge::Gitlab)
     }
 
+    /// Whether a pending commit status keeps its first description until its state changes
+    /// (GitLab: posting `pending` again is refused and rolled back).
+    pub fn keeps_pending_descriptions(self) -> bool {
+        self == Forge::Gitlab
+    }
+
+    /// How the forge's client names PR `number` in messages.
+    pub fn pr_named(self, number: u64) -> String {
+        match self {
+            Forge::Gitlab => format!("merge request !{number}"),
+            _ => format!("pull request #{number}"),
+        }
+    }
+
+    /// Whether a merge answered 200 is followed by one read of the PR: Gitea's merge answer is
+    /// empty, so the client reads the merge commit from the PR (routers/api/v1/repo/pull.go).
+    pub fn reads_after_merge(self) -> bool {
+        matches!(self, Forge::Gitea | Forge::Forgejo)
+    }
+
     pub fn merge_method(self) -> &'static str {
         match self {
             Forge::Gitea | Forge::Forgejo => "POST",

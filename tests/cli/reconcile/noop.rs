@@ -38,6 +38,16 @@ fn promoted_world(forge: Forge) -> (World, Sha) {
     (world, a)
 }
 
+/// The description a pending status shows after the planner's reason changed from `first` to
+/// `now`: GitLab keeps the first one until the state changes (see `Forge::keeps_pending_descriptions`).
+fn pending_now<'a>(forge: Forge, first: &'a str, now: &'a str) -> &'a str {
+    if forge.keeps_pending_descriptions() {
+        first
+    } else {
+        now
+    }
+}
+
 fn noop(world: &World, env: usize, dry: &Sha) {
     world
         .sandbox
@@ -71,9 +81,17 @@ fn upstream_21_out_of_order_hydration_waits_for_the_hydrator_then_for_dev(forge:
     world.hydrate(0, &b);
     world.reconcile().success();
     assert_eq!(world.live_dry(0).as_deref(), Some(b.as_str()));
+    let hydrator = format!(
+        "Waiting for the hydrator to process {} for `environment/dev`",
+        b.short()
+    );
     assert_eq!(
         world.previous_gate(1),
-        pending("Waiting for `health` on `environment/dev`")
+        pending(pending_now(
+            forge,
+            &hydrator,
+            "Waiting for `health` on `environment/dev`"
+        ))
     );
     world.report(&world.live_tip(0), "health", "success");
     world.reconcile().success();
@@ -132,7 +150,11 @@ fn upstream_23_a_change_only_for_staging_lets_prod_promote_its_own_content_after
     assert_eq!(world.live_dry(2), None);
     assert_eq!(
         world.previous_gate(2),
-        pending("Waiting for `health` on `environment/staging`")
+        pending(pending_now(
+            forge,
+            "Waiting for `environment/staging` to be promoted",
+            "Waiting for `health` on `environment/staging`"
+        ))
     );
 
     world.report(&world.live_tip(1), "health", "success");
