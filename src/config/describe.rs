@@ -21,7 +21,9 @@ pub fn describe(config: &Config) -> String {
         Some(app) => {
             let installation = app
                 .installation_id
-                .map_or("looked up for the owner".to_owned(), |id| id.to_string());
+                .map_or("looked up for the repository".to_owned(), |id| {
+                    id.to_string()
+                });
             let key = match &app.private_key {
                 PrivateKeySource::Env(name) => format!("${name}"),
                 PrivateKeySource::Path(path) => path.display().to_string(),

@@ -70,7 +70,7 @@ pub struct RawScm {
 pub struct RawGithubApp {
     /// The App ID shown on the App's settings page.
     pub app_id: u64,
-    /// The installation to use; looked up for the repository owner when omitted.
+    /// The installation to use; looked up for the repository when omitted.
     #[serde(default)]
     pub installation_id: Option<u64>,
     /// Environment variable holding the App's PEM private key. Exactly one of `privateKeyEnv` and

@@ -197,7 +197,8 @@ fn three_environments_with_a_health_gate_promote_over_passes_through_gitlab_merg
         "staging's gate turns success; prod's pending gate keeps its first description and is \
          not re-posted (GitLab would refuse it)"
     );
-    // Every API call went to the GitLab dialect with the project path encoded.
+    // Every API call went to the GitLab dialect with the project path encoded, as the token's
+    // user (the sandbox reads the `PRIVATE-TOKEN` header).
     assert!(
         project
             .sandbox
@@ -206,7 +207,8 @@ fn three_environments_with_a_health_gate_promote_over_passes_through_gitlab_merg
             .filter(|r| r.path.starts_with("/api/"))
             .all(|r| r
                 .path
-                .starts_with("/api/v4/projects/acme%2Fplatform%2Fdeploy/")),
+                .starts_with("/api/v4/projects/acme%2Fplatform%2Fdeploy/")
+                && r.caller.as_deref() == Some(promoter::sandbox::DEFAULT_USER)),
         "{:#?}",
         project.sandbox.requests()
     );

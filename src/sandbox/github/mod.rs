@@ -108,7 +108,11 @@ fn authenticate(shared: &Shared, incoming: &Incoming) -> Result<Option<User>, Bo
 /// login, `app <id> (JWT)` for an app JWT (as claimed, verified or not), `None` when anonymous or
 /// unknown. Never the credential itself.
 pub(crate) fn caller_of(shared: &Shared, incoming: &Incoming) -> Option<String> {
-    let token = token_of(incoming.header("authorization")?)?;
+    // GitLab's dialect also takes the token in `PRIVATE-TOKEN`.
+    let token = match incoming.header("private-token") {
+        Some(token) => token.trim().to_owned(),
+        None => token_of(incoming.header("authorization")?)?,
+    };
     if apps::is_jwt(&token) {
         return apps::claimed_issuer(&token).map(|iss| format!("app {iss} (JWT)"));
     }
