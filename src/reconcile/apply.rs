@@ -125,6 +125,12 @@ fn apply_environment(
     on_event: &mut dyn FnMut(ApplyEvent<'_>),
 ) -> EnvironmentOutcome {
     let mut plan = plan_environment(config, observed, env, now());
+    // A soak gate here counts from the merge commit's committer time, so after a merge that time
+    // is read back from git (one fetch of the branch) instead of standing in the apply time.
+    let reread_live = config.strategies[observed.strategy].environments[env]
+        .active_gates
+        .iter()
+        .any(|gate| gate.soak_time.is_some());
     let mut done = Vec::new();
     for _ in 0..=MAX_REPLANS {
         let mut replan = false;
@@ -137,6 +143,7 @@ fn apply_environment(
                 scm,
                 now,
                 &plan,
+                reread_live,
             );
             let outcome = StepOutcome {
                 step: step.clone(),
@@ -191,8 +198,9 @@ fn execute(
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     plan: &EnvironmentPlan,
+    reread_live: bool,
 ) -> StepResult {
-    match try_execute(action, obs, git, scm, now, plan) {
+    match try_execute(action, obs, git, scm, now, plan, reread_live) {
         Ok(result) => result,
         Err(error) => {
             // A refused push of the ours-merge is not a failure: the hydrator moved the branch,
@@ -216,6 +224,7 @@ fn try_execute(
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     plan: &EnvironmentPlan,
+    reread_live: bool,
 ) -> Result<StepResult> {
     let done = |detail: Option<String>| Ok(StepResult::Done { detail });
     match action {
@@ -249,15 +258,21 @@ fn try_execute(
             message,
         } => match scm.merge_pull_request(*number, head_sha, title, message)? {
             MergeOutcome::Merged { merge_sha } => {
-                let merge_sha = match merge_sha {
-                    Some(sha) => sha,
-                    None => git
-                        .refresh(&plan.branch)
-                        .with_context(|| format!("re-reading {} after the merge", plan.branch))?
-                        .with_context(|| format!("{} disappeared after the merge", plan.branch))?,
+                let (merge_sha, merged_at) = match merge_sha {
+                    Some(sha) if !reread_live => (sha, now()),
+                    _ => {
+                        let tip = git
+                            .refresh(&plan.branch)
+                            .with_context(|| format!("re-reading {} after the merge", plan.branch))?
+                            .with_context(|| {
+                                format!("{} disappeared after the merge", plan.branch)
+                            })?;
+                        let at = git.committer_time(&tip)?;
+                        (tip, at)
+                    }
                 };
                 let detail = merge_sha.short().to_owned();
-                obs.record_merge(merge_sha, now());
+                obs.record_merge(merge_sha, merged_at);
                 done(Some(detail))
             }
             // GitHub 409 / GitLab 409 / Gitea 409: the head is no longer the SHA we read gates on.

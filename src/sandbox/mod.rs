@@ -238,6 +238,12 @@ impl Sandbox {
         store.create_repo(forker, name, Some(&parent))
     }
 
+    /// Stamps merge commits made from now on with `at` (seconds since the epoch) instead of the
+    /// current time; `None` goes back to the current time. For tests of time-based gates.
+    pub fn set_merge_time(&self, at: Option<i64>) {
+        lock(&self.shared.store).set_merge_time(at);
+    }
+
     /// Allows or refuses merge commits on the repository (GitHub's `allow_merge_commit`).
     pub fn set_allow_merge_commit(&self, owner: &str, name: &str, allowed: bool) -> Result<()> {
         let full_name = format!("{owner}/{name}");

@@ -200,9 +200,20 @@ pub struct Store {
     statuses: BTreeMap<(String, String), Vec<StatusRecord>>,
     check_runs: BTreeMap<(String, String), Vec<CheckRunRecord>>,
     apps: apps::Apps,
+    /// The time merge commits are stamped with instead of [`now`] (tests of time-based gates).
+    merge_time: Option<i64>,
 }
 
 impl Store {
+    pub fn set_merge_time(&mut self, at: Option<i64>) {
+        self.merge_time = at;
+    }
+
+    /// When a merge made now is committed: [`now`], unless pinned by [`Store::set_merge_time`].
+    pub fn merge_now(&self) -> i64 {
+        self.merge_time.unwrap_or_else(now)
+    }
+
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_owned(),
@@ -214,6 +225,7 @@ impl Store {
             statuses: BTreeMap::new(),
             check_runs: BTreeMap::new(),
             apps: apps::Apps::default(),
+            merge_time: None,
         }
     }
 

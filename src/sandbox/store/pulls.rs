@@ -267,7 +267,7 @@ impl Store {
         } else {
             format!("{title}\n\n{message}")
         };
-        let time = now();
+        let time = self.merge_now();
         let author = Person {
             name: merger.to_owned(),
             email: format!("{merger}@users.noreply.sandbox.invalid"),

@@ -283,8 +283,40 @@ fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough(forg
     assert_eq!(world.api().total(), 0, "steady state");
 }
 
+fn soak_counts_from_the_merge_commits_time_read_back_after_the_merge(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config("", &|i| {
+        if i == 0 {
+            "        activeCommitStatuses:\n          - key: soak\n            soakTime: 30m\n"
+                .to_owned()
+        } else {
+            String::new()
+        }
+    });
+    // The forge stamps the merge commit an hour ago: after merging dev, promoter reads that
+    // time back from git, so the 30-minute soak is already over and staging merges in the same
+    // pass. (With the apply time standing in for it, staging would wait 30 minutes.)
+    let hour_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    world.sandbox.set_merge_time(Some(hour_ago));
+
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()), "{stdout}");
+    assert_eq!(
+        committed_at(&world, &world.live_tip(0)).unix_timestamp(),
+        hour_ago
+    );
+    assert_eq!(
+        world.status(&world.live_tip(0), "soak").map(|s| s.0),
+        success()
+    );
+}
+
 per_forge!(
     an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip_is_healthy,
     a_proposed_commit_status_holds_the_merge_while_missing_pending_or_failing,
     soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough,
+    soak_counts_from_the_merge_commits_time_read_back_after_the_merge,
 );
