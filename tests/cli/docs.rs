@@ -87,3 +87,78 @@ fn only_code_spans_outside_fences_count_as_documented() {
         .collect();
     assert_eq!(names, expected);
 }
+
+/// Every ```yaml block of README.md and docs/*.md that is a whole promotion.yaml (it has `scm`
+/// and `strategies`), with the file and the block's line.
+fn documented_configs() -> Vec<(String, String)> {
+    let mut files = vec![root().join("README.md")];
+    let mut docs: Vec<_> = fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    let mut found = Vec::new();
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap();
+        let mut block: Option<(usize, String)> = None;
+        for (number, line) in text.lines().enumerate() {
+            match &mut block {
+                None if line.trim_start() == "```yaml" => block = Some((number + 2, String::new())),
+                None => {}
+                Some((start, body)) if line.trim_start() == "```" => {
+                    let value: serde_yaml::Value = serde_yaml::from_str(body).unwrap_or_default();
+                    if value.get("scm").is_some() && value.get("strategies").is_some() {
+                        let name = file.strip_prefix(root()).unwrap().display();
+                        found.push((format!("{name}:{start}"), body.clone()));
+                    }
+                    block = None;
+                }
+                Some((_, body)) => {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_promotion_yaml_shown_in_the_docs_validates() {
+    let configs = documented_configs();
+    let shown: BTreeSet<&str> = configs
+        .iter()
+        .map(|(at, _)| at.split(':').next().unwrap())
+        .collect();
+    // One working configuration per provider page at least.
+    for page in [
+        "docs/gitlab.md",
+        "docs/gitea.md",
+        "docs/github-app.md",
+        "README.md",
+    ] {
+        assert!(
+            shown.contains(page),
+            "no promotion.yaml in {page}: {shown:?}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (at, yaml) in &configs {
+        let path = dir.path().join("promotion.yaml");
+        fs::write(&path, yaml).unwrap();
+        let out = crate::support::promoter()
+            .args(["validate", "-c"])
+            .arg(&path)
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{at} does not validate:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
