@@ -30,7 +30,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
 use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
 use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
 
@@ -113,22 +113,6 @@ impl Gitea {
             utf8_percent_encode(&self.owner, COMPONENT),
             utf8_percent_encode(&self.repo, COMPONENT)
         )
-    }
-
-    fn send<T: serde::de::DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: &impl serde::Serialize,
-        retry: Retry,
-    ) -> Result<T, HttpError> {
-        let body = serde_json::to_value(body).expect("wire bodies serialise");
-        let answer = self.http.send(method, path, Some(&body), retry)?;
-        serde_json::from_str(&answer.body).map_err(|e| HttpError::Decode {
-            method,
-            path: path.split('?').next().unwrap_or(path).to_owned(),
-            detail: e.to_string(),
-        })
     }
 
     fn get_pull(&self, number: PrNumber) -> anyhow::Result<wire::Pull> {
@@ -225,7 +209,7 @@ impl Scm for Gitea {
         let path = format!("{}/pulls", self.repo_path());
         // swagger repoCreatePullRequest: 201 PullRequest. A create that may have happened is never
         // sent twice: it is looked up instead.
-        let error = match self.send::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
+        let error = match self.http.send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
             Ok(pull) => {
                 return pull
                     .into_domain()
@@ -258,7 +242,7 @@ impl Scm for Gitea {
         // swagger repoEditPullRequest: `PATCH`, answers 201 (not 200) with the PullRequest; the
         // same title and body twice leave the same PR, so it may be resent.
         let pull: wire::Pull = self
-            .send(
+            .http.send_json(
                 Method::Patch,
                 &path,
                 &wire::EditPull { title, body },
@@ -388,7 +372,7 @@ impl Scm for Gitea {
         // swagger repoCreateStatus: 201 CommitStatus. A repeated status is a new entry with the
         // same content, and the newest per context wins, so resending changes nothing a reader sees.
         let _: wire::CommitStatus = self
-            .send(Method::Post, &path, &body, Retry::Idempotent)
+            .http.send_json(Method::Post, &path, &body, Retry::Idempotent)
             .with_context(|| {
                 format!(
                     "writing commit status `{}` ({}) on {} in {}",

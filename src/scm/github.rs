@@ -26,7 +26,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
 use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
 use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
 
@@ -109,22 +109,6 @@ impl GitHub {
             utf8_percent_encode(&self.owner, COMPONENT),
             utf8_percent_encode(&self.repo, COMPONENT)
         )
-    }
-
-    fn send<T: serde::de::DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: &impl serde::Serialize,
-        retry: Retry,
-    ) -> Result<T, HttpError> {
-        let body = serde_json::to_value(body).expect("wire bodies serialise");
-        let answer = self.http.send(method, path, Some(&body), retry)?;
-        serde_json::from_str(&answer.body).map_err(|e| HttpError::Decode {
-            method,
-            path: path.split('?').next().unwrap_or(path).to_owned(),
-            detail: e.to_string(),
-        })
     }
 
     fn get_pull(&self, number: PrNumber) -> anyhow::Result<wire::Pull> {
@@ -215,7 +199,7 @@ impl Scm for GitHub {
         };
         let path = format!("{}/pulls", self.repo_path());
         // A create that may have happened is never sent twice: it is looked up instead.
-        let error = match self.send::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
+        let error = match self.http.send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
             Ok(pull) => {
                 return pull
                     .into_domain()
@@ -247,7 +231,7 @@ impl Scm for GitHub {
         let path = format!("{}/pulls/{}", self.repo_path(), number.0);
         // Docs pulls/update: PATCH with the same title and body twice leaves the same PR.
         let pull: wire::Pull = self
-            .send(
+            .http.send_json(
                 Method::Patch,
                 &path,
                 &wire::UpdatePull { title, body },
@@ -282,7 +266,7 @@ impl Scm for GitHub {
             merge_method: "merge",
         };
         let error =
-            match self.send::<wire::MergeResult>(Method::Put, &path, &body, Retry::NotBlindly) {
+            match self.http.send_json::<wire::MergeResult>(Method::Put, &path, &body, Retry::NotBlindly) {
                 // Docs pulls/merge, 200: `sha` is the merge commit.
                 Ok(result) => {
                     let merge_sha = result.sha.as_deref().and_then(|s| Sha::parse(s).ok());
@@ -364,7 +348,7 @@ impl Scm for GitHub {
         // Docs repos/create-commit-status: the latest status per context wins, so a repeated
         // write of the same status changes nothing a reader sees; safe to resend.
         let _: wire::CommitStatus = self
-            .send(Method::Post, &path, &body, Retry::Idempotent)
+            .http.send_json(Method::Post, &path, &body, Retry::Idempotent)
             .with_context(|| {
                 format!(
                     "writing commit status `{}` ({}) on {} in {}",

@@ -40,7 +40,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
 use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
 use crate::gates::cut_description;
 use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
@@ -91,22 +91,6 @@ impl GitLab {
             http,
             project: format!("/projects/{}", utf8_percent_encode(&full_path, COMPONENT)),
             full_path,
-        })
-    }
-
-    fn send<T: serde::de::DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: &impl serde::Serialize,
-        retry: Retry,
-    ) -> Result<T, HttpError> {
-        let body = serde_json::to_value(body).expect("wire bodies serialise");
-        let answer = self.http.send(method, path, Some(&body), retry)?;
-        serde_json::from_str(&answer.body).map_err(|e| HttpError::Decode {
-            method,
-            path: path.split('?').next().unwrap_or(path).to_owned(),
-            detail: e.to_string(),
         })
     }
 
@@ -204,7 +188,7 @@ impl Scm for GitLab {
         let path = format!("{}/merge_requests", self.project);
         // A create that may have happened is never sent twice: it is looked up instead.
         let error =
-            match self.send::<wire::MergeRequest>(Method::Post, &path, &body, Retry::NotBlindly) {
+            match self.http.send_json::<wire::MergeRequest>(Method::Post, &path, &body, Retry::NotBlindly) {
                 Ok(mr) => {
                     return mr
                         .into_domain()
@@ -236,7 +220,7 @@ impl Scm for GitLab {
         // Docs merge_requests.md "Update a merge request": PUT with the same fields twice leaves
         // the same merge request, so it is safe to resend.
         let mr: wire::MergeRequest = self
-            .send(
+            .http.send_json(
                 Method::Put,
                 &self.mr_path(number),
                 &wire::UpdateMergeRequest {
@@ -284,7 +268,7 @@ impl Scm for GitLab {
         };
         let path = format!("{}/merge", self.mr_path(number));
         let error =
-            match self.send::<wire::MergeRequest>(Method::Put, &path, &body, Retry::NotBlindly) {
+            match self.http.send_json::<wire::MergeRequest>(Method::Put, &path, &body, Retry::NotBlindly) {
                 // Docs "Merge a merge request", 200: the MR with `state: merged` and
                 // `merge_commit_sha`.
                 Ok(mr) => {
@@ -386,7 +370,7 @@ impl Scm for GitLab {
         };
         let path = format!("{}/statuses/{sha}", self.project);
         // A repeat of the same state is refused below and counts as done, so resending is safe.
-        match self.send::<serde_json::Value>(Method::Post, &path, &body, Retry::Idempotent) {
+        match self.http.send_json::<serde_json::Value>(Method::Post, &path, &body, Retry::Idempotent) {
             Ok(_) => Ok(()),
             // GitLab keeps one pending/running status per name, ref and user and moves it through a
             // state machine (Ci::CreateCommitStatusService); posting the state it already has

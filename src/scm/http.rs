@@ -191,6 +191,23 @@ impl HttpClient {
     }
 
     /// GET `path` and decode the JSON body.
+    /// Sends `body` as JSON with `method` to `path` and decodes the JSON answer.
+    pub fn send_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl serde::Serialize,
+        retry: Retry,
+    ) -> Result<T, HttpError> {
+        let body = serde_json::to_value(body).expect("wire bodies serialise");
+        let answer = self.send(method, path, Some(&body), retry)?;
+        decode(
+            method,
+            &self.shown_path(&format!("{}{path}", self.base)),
+            &answer.body,
+        )
+    }
+
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, HttpError> {
         let answer = self.send(Method::Get, path, None, Retry::Idempotent)?;
         decode(
