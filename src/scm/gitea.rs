@@ -10,10 +10,11 @@
 //!   branches in this repository (never a fork's). The by-branch route
 //!   `GET /pulls/{base}/{head}` is not used: older Gitea and Forgejo lack it, and its 404 looks the
 //!   same as "no PR" (reference/scm-apis.md §4.2).
-//! - Gate reads use the status list `GET /commits/{sha}/statuses` (every page), reduced to the
-//!   highest id per context, not the combined `/commits/{sha}/status`: the list pages the same way
-//!   as every other list (X-Total-Count), while the combined answer's paging and `total_count`
-//!   meaning changed between versions, and its `state` adds nothing promoter needs.
+//! - Gate reads use the combined status `GET /commits/{sha}/status` (the latest status per
+//!   context, so a context re-posted a hundred times costs nothing extra), every page (X-Total-Count,
+//!   else until a page is shorter than the limit); its `state` and `total_count` are not read
+//!   (`total_count` counted only the page in older releases). Entries are reduced to the highest id per context again, which
+//!   changes nothing on a well-behaved server.
 //! - Merge is `Do: merge` with `head_commit_id` as guard and the text under both field spellings
 //!   (see `wire::MergePull`). 200 = merged, and the PR is read again for `merge_commit_sha`.
 //!   409 `head out of date` → `HeadMoved`; other 409s (conflicts, "merge push out of date") →
@@ -37,6 +38,8 @@ use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret
 /// Items asked for per page: Gitea's default `MAX_RESPONSE_ITEMS` (app.ini `[api]`), the most a
 /// default instance gives. A lower server maximum is still read whole (the total decides).
 const PAGE_SIZE: usize = 50;
+/// Pages of status contexts read at most (2,500 contexts on one commit is not a gate setup).
+const MAX_STATUS_PAGES: usize = 50;
 
 /// Unreserved characters (RFC 3986) stay; everything else in a path segment is percent-encoded.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -209,15 +212,19 @@ impl Scm for Gitea {
         let path = format!("{}/pulls", self.repo_path());
         // swagger repoCreatePullRequest: 201 PullRequest. A create that may have happened is never
         // sent twice: it is looked up instead.
-        let error = match self.http.send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
-            Ok(pull) => {
-                return pull
-                    .into_domain()
-                    .map_err(anyhow::Error::msg)
-                    .with_context(context);
-            }
-            Err(error) => error,
-        };
+        let error =
+            match self
+                .http
+                .send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly)
+            {
+                Ok(pull) => {
+                    return pull
+                        .into_domain()
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context);
+                }
+                Err(error) => error,
+            };
         // routers/api/v1/repo/pull.go CreatePullRequest: 409 "pull request already exists for
         // these targets [id: …, head_branch: …, base_branch: …]" — adopt that one.
         let exists = error.status() == Some(409)
@@ -242,7 +249,8 @@ impl Scm for Gitea {
         // swagger repoEditPullRequest: `PATCH`, answers 201 (not 200) with the PullRequest; the
         // same title and body twice leave the same PR, so it may be resent.
         let pull: wire::Pull = self
-            .http.send_json(
+            .http
+            .send_json(
                 Method::Patch,
                 &path,
                 &wire::EditPull { title, body },
@@ -335,26 +343,54 @@ impl Scm for Gitea {
     }
 
     fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>> {
-        // swagger repoListStatusesByRef: every status of the commit (a context written twice is
-        // listed twice), paged by `page`/`limit` with `X-Total-Count`. One request per page.
-        let path = format!(
-            "{}/commits/{}/statuses?limit={PAGE_SIZE}",
-            self.repo_path(),
-            sha
-        );
+        let context = || {
+            format!(
+                "reading the combined commit status of {} in {}",
+                sha.short(),
+                self.full_name
+            )
+        };
+        // swagger repoGetCombinedStatusByRef: the latest status per context (GetLatestCommitStatus),
+        // paged by `page`/`limit`. One request per page of contexts, however often each context
+        // was re-posted. The body's `total_count` is not trusted to stop paging (it counted only
+        // the page in older releases): the X-Total-Count header, else a short page, ends it.
         let mut statuses = Vec::new();
-        self.http
-            .get_numbered_pages(&path, PAGE_SIZE, |page: Vec<wire::CommitStatus>| {
-                statuses.extend(page)
-            })
-            .with_context(|| {
-                format!(
-                    "reading commit statuses of {} in {}",
-                    sha.short(),
-                    self.full_name
-                )
-            })?;
-        Ok(wire::reduce(statuses))
+        for page in 1..=MAX_STATUS_PAGES {
+            let path = format!(
+                "{}/commits/{sha}/status?limit={PAGE_SIZE}&page={page}",
+                self.repo_path()
+            );
+            let answer = self
+                .http
+                .send(Method::Get, &path, None, Retry::Idempotent)
+                .with_context(context)?;
+            let combined: wire::CombinedStatus = serde_json::from_str(&answer.body)
+                .map_err(|e| {
+                    anyhow::anyhow!("GET {path} answered a body that is not a CombinedStatus: {e}")
+                })
+                .with_context(context)?;
+            let got = combined.statuses.unwrap_or_default();
+            let count = got.len();
+            statuses.extend(got);
+            // Newer releases send the number of contexts as X-Total-Count (SetTotalCountHeader);
+            // it also covers a server whose MAX_RESPONSE_ITEMS is below the limit asked for.
+            let total = answer
+                .header("x-total-count")
+                .and_then(|t| t.trim().parse::<usize>().ok());
+            let more = match total {
+                _ if count == 0 => false,
+                Some(total) => statuses.len() < total,
+                None => count >= PAGE_SIZE,
+            };
+            if !more {
+                return Ok(wire::reduce(statuses));
+            }
+        }
+        Err(anyhow::anyhow!(
+            "more than {} pages of commit status contexts",
+            MAX_STATUS_PAGES
+        ))
+        .with_context(context)
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
@@ -372,7 +408,8 @@ impl Scm for Gitea {
         // swagger repoCreateStatus: 201 CommitStatus. A repeated status is a new entry with the
         // same content, and the newest per context wins, so resending changes nothing a reader sees.
         let _: wire::CommitStatus = self
-            .http.send_json(Method::Post, &path, &body, Retry::Idempotent)
+            .http
+            .send_json(Method::Post, &path, &body, Retry::Idempotent)
             .with_context(|| {
                 format!(
                     "writing commit status `{}` ({}) on {} in {}",

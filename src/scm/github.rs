@@ -199,15 +199,19 @@ impl Scm for GitHub {
         };
         let path = format!("{}/pulls", self.repo_path());
         // A create that may have happened is never sent twice: it is looked up instead.
-        let error = match self.http.send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
-            Ok(pull) => {
-                return pull
-                    .into_domain()
-                    .map_err(anyhow::Error::msg)
-                    .with_context(context);
-            }
-            Err(error) => error,
-        };
+        let error =
+            match self
+                .http
+                .send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly)
+            {
+                Ok(pull) => {
+                    return pull
+                        .into_domain()
+                        .map_err(anyhow::Error::msg)
+                        .with_context(context);
+                }
+                Err(error) => error,
+            };
         // 422 "A pull request already exists for owner:branch." (validation-error `errors[].message`;
         // observed, not in the docs): someone or an earlier pass opened it; adopt that one.
         let exists = error.status() == Some(422)
@@ -231,7 +235,8 @@ impl Scm for GitHub {
         let path = format!("{}/pulls/{}", self.repo_path(), number.0);
         // Docs pulls/update: PATCH with the same title and body twice leaves the same PR.
         let pull: wire::Pull = self
-            .http.send_json(
+            .http
+            .send_json(
                 Method::Patch,
                 &path,
                 &wire::UpdatePull { title, body },
@@ -265,15 +270,19 @@ impl Scm for GitHub {
             // Promotion history relies on merge commits (trailers, SPEC §3).
             merge_method: "merge",
         };
-        let error =
-            match self.http.send_json::<wire::MergeResult>(Method::Put, &path, &body, Retry::NotBlindly) {
-                // Docs pulls/merge, 200: `sha` is the merge commit.
-                Ok(result) => {
-                    let merge_sha = result.sha.as_deref().and_then(|s| Sha::parse(s).ok());
-                    return Ok(MergeOutcome::Merged { merge_sha });
-                }
-                Err(error) => error,
-            };
+        let error = match self.http.send_json::<wire::MergeResult>(
+            Method::Put,
+            &path,
+            &body,
+            Retry::NotBlindly,
+        ) {
+            // Docs pulls/merge, 200: `sha` is the merge commit.
+            Ok(result) => {
+                let merge_sha = result.sha.as_deref().and_then(|s| Sha::parse(s).ok());
+                return Ok(MergeOutcome::Merged { merge_sha });
+            }
+            Err(error) => error,
+        };
         if error.is_ambiguous() {
             // The merge may have happened: the PR says (SPEC §7, "already merged" is success).
             return match self
@@ -348,7 +357,8 @@ impl Scm for GitHub {
         // Docs repos/create-commit-status: the latest status per context wins, so a repeated
         // write of the same status changes nothing a reader sees; safe to resend.
         let _: wire::CommitStatus = self
-            .http.send_json(Method::Post, &path, &body, Retry::Idempotent)
+            .http
+            .send_json(Method::Post, &path, &body, Retry::Idempotent)
             .with_context(|| {
                 format!(
                     "writing commit status `{}` ({}) on {} in {}",

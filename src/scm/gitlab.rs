@@ -187,16 +187,20 @@ impl Scm for GitLab {
         };
         let path = format!("{}/merge_requests", self.project);
         // A create that may have happened is never sent twice: it is looked up instead.
-        let error =
-            match self.http.send_json::<wire::MergeRequest>(Method::Post, &path, &body, Retry::NotBlindly) {
-                Ok(mr) => {
-                    return mr
-                        .into_domain()
-                        .map_err(anyhow::Error::msg)
-                        .with_context(context);
-                }
-                Err(error) => error,
-            };
+        let error = match self.http.send_json::<wire::MergeRequest>(
+            Method::Post,
+            &path,
+            &body,
+            Retry::NotBlindly,
+        ) {
+            Ok(mr) => {
+                return mr
+                    .into_domain()
+                    .map_err(anyhow::Error::msg)
+                    .with_context(context);
+            }
+            Err(error) => error,
+        };
         // 409 `{"message":["Another open merge request already exists for this source branch: !12"]}`
         // (observed; `message` is an array; reference/scm-apis.md §3.3): adopt that one.
         let exists = error.status() == Some(409)
@@ -220,7 +224,8 @@ impl Scm for GitLab {
         // Docs merge_requests.md "Update a merge request": PUT with the same fields twice leaves
         // the same merge request, so it is safe to resend.
         let mr: wire::MergeRequest = self
-            .http.send_json(
+            .http
+            .send_json(
                 Method::Put,
                 &self.mr_path(number),
                 &wire::UpdateMergeRequest {
@@ -267,19 +272,23 @@ impl Scm for GitLab {
             squash: false,
         };
         let path = format!("{}/merge", self.mr_path(number));
-        let error =
-            match self.http.send_json::<wire::MergeRequest>(Method::Put, &path, &body, Retry::NotBlindly) {
-                // Docs "Merge a merge request", 200: the MR with `state: merged` and
-                // `merge_commit_sha`.
-                Ok(mr) => {
-                    let merge_sha = mr
-                        .merge_commit_sha
-                        .as_deref()
-                        .and_then(|s| Sha::parse(s).ok());
-                    return Ok(MergeOutcome::Merged { merge_sha });
-                }
-                Err(error) => error,
-            };
+        let error = match self.http.send_json::<wire::MergeRequest>(
+            Method::Put,
+            &path,
+            &body,
+            Retry::NotBlindly,
+        ) {
+            // Docs "Merge a merge request", 200: the MR with `state: merged` and
+            // `merge_commit_sha`.
+            Ok(mr) => {
+                let merge_sha = mr
+                    .merge_commit_sha
+                    .as_deref()
+                    .and_then(|s| Sha::parse(s).ok());
+                return Ok(MergeOutcome::Merged { merge_sha });
+            }
+            Err(error) => error,
+        };
         if error.is_ambiguous() {
             // The merge may have happened: the merge request says (SPEC §7).
             return match self
@@ -370,7 +379,12 @@ impl Scm for GitLab {
         };
         let path = format!("{}/statuses/{sha}", self.project);
         // A repeat of the same state is refused below and counts as done, so resending is safe.
-        match self.http.send_json::<serde_json::Value>(Method::Post, &path, &body, Retry::Idempotent) {
+        match self.http.send_json::<serde_json::Value>(
+            Method::Post,
+            &path,
+            &body,
+            Retry::Idempotent,
+        ) {
             Ok(_) => Ok(()),
             // GitLab keeps one pending/running status per name, ref and user and moves it through a
             // state machine (Ci::CreateCommitStatusService); posting the state it already has

@@ -396,7 +396,7 @@ fn merging_a_closed_pr_is_an_error_saying_it_is_closed() {
 }
 
 #[test]
-fn gate_reads_page_through_every_status_and_keep_the_newest_per_context() {
+fn gate_reads_page_through_every_context_of_the_combined_status_and_keep_the_newest() {
     let forge = Forge::new();
     let sha = forge
         .sandbox
@@ -446,9 +446,9 @@ fn gate_reads_page_through_every_status_and_keep_the_newest_per_context() {
         previous.target_url.as_deref(),
         Some("http://example.invalid/pr/1")
     );
-    let path = format!("/api/v1/repos/acme/deploy/commits/{sha}/statuses");
+    let path = format!("/api/v1/repos/acme/deploy/commits/{sha}/status");
     assert_eq!(
-        forge.log("/statuses"),
+        forge.log("/status"),
         [
             ("GET".into(), format!("{path}?limit=50&page=1"), 200),
             ("GET".into(), format!("{path}?limit=50&page=2"), 200),

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::wire::{self, CommitStatus, MergePull, Pull};
+use super::wire::{self, CombinedStatus, CommitStatus, MergePull, Pull, reduce};
 use super::*;
 
 macro_rules! fixture {
@@ -95,14 +95,15 @@ fn a_status_list_payload_reduces_to_reports() {
 }
 
 #[test]
-fn the_combined_status_payload_holds_the_same_status_shape() {
-    // promoter reads the list, not the combined answer; its entries decode the same way, so
-    // switching would not change the wire types.
-    let combined: Value = serde_json::from_str(fixture!("combined-status.assembled.json")).unwrap();
-    let statuses: Vec<CommitStatus> = serde_json::from_value(combined["statuses"].clone()).unwrap();
+fn the_combined_status_payload_decodes_to_its_latest_statuses() {
+    // promoter's gate read: the combined status, whose entries have the list's shape.
+    let combined: CombinedStatus =
+        serde_json::from_str(fixture!("combined-status.assembled.json")).unwrap();
+    let statuses = combined.statuses.unwrap();
     assert_eq!(statuses.len(), 1);
     assert_eq!(statuses[0].status, "success");
-    assert_eq!(combined["total_count"], json!(1));
+    let reports = reduce(statuses);
+    assert_eq!(reports[0].state, GateState::Success);
 }
 
 #[test]

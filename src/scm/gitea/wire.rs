@@ -91,6 +91,15 @@ pub(super) struct CommitStatus {
     pub target_url: Option<String>,
 }
 
+/// `CombinedStatus` (swagger repoGetCombinedStatusByRef): the latest status per context, paged.
+/// Its `state` and `total_count` are not read: `total_count` counted only the page in older
+/// releases, and promoter maps each context itself (SPEC §4.1).
+#[derive(Debug, Deserialize)]
+pub(super) struct CombinedStatus {
+    #[serde(default)]
+    pub statuses: Option<Vec<CommitStatus>>,
+}
+
 /// `CreatePullRequestOption`.
 #[derive(Debug, Serialize)]
 pub(super) struct CreatePull<'a> {

@@ -134,8 +134,10 @@ impl Forge {
     /// Full path glob of the first request of a gate read.
     pub fn gate_read_glob(self) -> String {
         let statuses = match self {
+            Forge::Github => "commits/*/statuses",
             Forge::Gitlab => "repository/commits/*/statuses",
-            _ => "commits/*/statuses",
+            // The combined status: the latest per context.
+            Forge::Gitea | Forge::Forgejo => "commits/*/status",
         };
         format!("{}{}/{statuses}", self.prefix(), self.repo())
     }
@@ -173,7 +175,7 @@ impl Forge {
         let kind = match method {
             "GET" if rest == pulls => Kind::PrLookup,
             "GET" if is_pr(rest) => Kind::PrRead,
-            "GET" if rest.ends_with("/statuses") => Kind::GateRead,
+            "GET" if rest.ends_with("/statuses") || rest.ends_with("/status") => Kind::GateRead,
             "GET" if rest.ends_with("/check-runs") || rest == "/pipelines" => Kind::GateReadSecond,
             "POST" if rest == pulls => Kind::Create,
             "POST" if rest.starts_with("/statuses/") => Kind::StatusWrite,
