@@ -314,6 +314,57 @@ fn soak_counts_from_the_merge_commits_time_read_back_after_the_merge(forge: Forg
     );
 }
 
+/// GitLab's `pipeline` report: the newest pipeline of the PR head as one gate (the sandbox's
+/// pipeline is the sum of the commit's statuses, as an external pipeline is on GitLab).
+#[test]
+fn on_gitlab_a_proposed_pipeline_gate_holds_the_merge_until_the_pipeline_succeeds() {
+    let mut world = World::new(Forge::Gitlab, &["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config(
+        "    proposedCommitStatuses:\n      - key: pipeline\n",
+        &no_extra,
+    );
+    let head = world.staging_tip(0);
+
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0), None, "no pipeline yet: {stdout}");
+    assert!(
+        stdout.contains("waiting for `pipeline` to be reported"),
+        "{stdout}"
+    );
+
+    world.report(&head, "build", "success");
+    world.report(&head, "test", "pending");
+    world.clear();
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0), None, "a job still runs: {stdout}");
+
+    world.report(&head, "test", "failure");
+    world.clear();
+    let (stdout, _) = output(&world.reconcile().success());
+    assert_eq!(world.live_dry(0), None, "the pipeline failed: {stdout}");
+
+    world.report(&head, "test", "success");
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
+    let message = world
+        .sandbox
+        .commit_message(super::OWNER, super::NAME, &world.live_tip(0))
+        .unwrap();
+    assert!(
+        message.contains("Commit-status-proposed-pipeline-phase: success"),
+        "{message}"
+    );
+    assert_eq!(
+        world.api(),
+        world.budget(1, 1, 0, 1, 1, 0),
+        "{:?}",
+        world.writes()
+    );
+}
+
 per_forge!(
     an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip_is_healthy,
     a_proposed_commit_status_holds_the_merge_while_missing_pending_or_failing,
