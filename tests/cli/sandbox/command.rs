@@ -37,6 +37,12 @@ fn the_sandbox_command_prints_its_url_and_a_config_snippet_then_stops_on_ctrl_c(
         gitlab,
         format!("# GitLab dialect: provider: gitlab, apiUrl: {base}/api/v4\n")
     );
+    let mut gitea = String::new();
+    stdout.read_line(&mut gitea).expect("gitea line");
+    assert_eq!(
+        gitea,
+        format!("# Gitea dialect: provider: gitea or forgejo, apiUrl: {base}/api/v1\n")
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
