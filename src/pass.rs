@@ -391,13 +391,17 @@ fn scm_client(
             token.map(|(_, secret)| secret.clone()),
             http,
         )?)),
-        Provider::Gitlab => Ok(Box::new(GitLab::new(
-            &config.scm.api_url,
-            &config.repository.owner,
-            &config.repository.name,
-            token.map(|(_, secret)| secret.clone()),
-            http,
-        )?)),
+        // The pipeline is read only when a gate is named after it: one request less per gate read.
+        Provider::Gitlab => Ok(Box::new(
+            GitLab::new(
+                &config.scm.api_url,
+                &config.repository.owner,
+                &config.repository.name,
+                token.map(|(_, secret)| secret.clone()),
+                http,
+            )?
+            .reading_pipeline(config.has_gate(crate::scm::gitlab::PIPELINE_REPORT)),
+        )),
         // apiUrl is required for gitea and forgejo (config validation), so it is always here.
         Provider::Gitea | Provider::Forgejo => Ok(Box::new(Gitea::new(
             if config.scm.provider == Provider::Forgejo {

@@ -120,6 +120,17 @@ pub struct Config {
     pub strategies: Vec<Strategy>,
 }
 
+impl Config {
+    /// Whether any environment of any strategy has an active or proposed gate named `key`.
+    pub fn has_gate(&self, key: &str) -> bool {
+        self.strategies
+            .iter()
+            .flat_map(|strategy| &strategy.environments)
+            .flat_map(|env| env.active_gates.iter().chain(&env.proposed_gates))
+            .any(|gate| gate.key.as_str() == key)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {

@@ -12,8 +12,9 @@
 //! - update: `PUT /projects/:id/merge_requests/:iid`
 //! - merge: `PUT /projects/:id/merge_requests/:iid/merge` (+ `GET /projects/:id/merge_requests/:iid`
 //!   after a refusal or an ambiguous failure)
-//! - gate read: `GET /projects/:id/repository/commits/:sha/statuses?per_page=100` and
-//!   `GET /projects/:id/pipelines?sha=…&order_by=id&sort=desc&per_page=1`
+//! - gate read: `GET /projects/:id/repository/commits/:sha/statuses?per_page=100`, and
+//!   `GET /projects/:id/pipelines?sha=…&order_by=id&sort=desc&per_page=1` unless turned off
+//!   ([`GitLab::reading_pipeline`])
 //! - status write: `POST /projects/:id/statuses/:sha`
 //!
 //! Decisions where SPEC is silent:
@@ -63,6 +64,8 @@ pub struct GitLab {
     project: String,
     /// `group/sub/deploy`, for messages.
     full_path: String,
+    /// Whether gate reads also ask for the commit's newest pipeline (the `pipeline` report).
+    read_pipeline: bool,
 }
 
 impl GitLab {
@@ -91,7 +94,16 @@ impl GitLab {
             http,
             project: format!("/projects/{}", utf8_percent_encode(&full_path, COMPONENT)),
             full_path,
+            read_pipeline: true,
         })
+    }
+
+    /// Whether [`Scm::status_reports`] also reads the commit's newest pipeline as the report
+    /// named [`PIPELINE_REPORT`] (on by default). That is a second request per gate read, so a
+    /// pass whose configuration has no gate of that name turns it off.
+    pub fn reading_pipeline(mut self, read: bool) -> Self {
+        self.read_pipeline = read;
+        self
     }
 
     fn mr_path(&self, number: PrNumber) -> String {
@@ -343,6 +355,9 @@ impl Scm for GitLab {
                 |page: Vec<wire::CommitStatus>| statuses.extend(page),
             )
             .with_context(context)?;
+        if !self.read_pipeline {
+            return Ok(wire::reduce(statuses, None));
+        }
         // Docs pipelines.md "List project pipelines": filter by `sha`, newest (highest id) first;
         // only the newest is wanted.
         let pipelines: Vec<wire::Pipeline> = self

@@ -1,6 +1,6 @@
 //! Authenticating as a GitHub App: reading the App's PEM private key, signing the RS256 JWT, finding
 //! the installation for the repository and minting (then refreshing) its installation token. The
-//! token reaches the REST client as an [`Auth`](crate::scm::http::Auth) built from
+//! token reaches the REST client as an [`Auth`] built from
 //! [`InstallationTokens`] and git through the same value. Does not talk to the repository itself.
 //!
 //! Flow (docs "Generating a JSON Web Token (JWT) for a GitHub App", "Generating an installation

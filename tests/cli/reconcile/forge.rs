@@ -76,10 +76,11 @@ impl Forge {
         }
     }
 
-    /// Whether a gate read is two requests (GitHub statuses + check runs, GitLab statuses +
-    /// pipelines) or one (Gitea's statuses).
+    /// Whether a gate read is two requests (GitHub statuses + check runs) or one (GitLab's
+    /// statuses — plus the pipeline only when a gate is named `pipeline` —, Gitea's combined
+    /// status).
     pub fn paired_gate_reads(self) -> bool {
-        matches!(self, Forge::Github | Forge::Gitlab)
+        self == Forge::Github
     }
 
     /// Whether a pending commit status keeps its first description until its state changes
@@ -146,8 +147,7 @@ impl Forge {
     pub fn gate_read_last_glob(self) -> String {
         match self {
             Forge::Github => format!("{}{}/commits/*/check-runs", self.prefix(), self.repo()),
-            Forge::Gitlab => format!("{}{}/pipelines", self.prefix(), self.repo()),
-            Forge::Gitea | Forge::Forgejo => self.gate_read_glob(),
+            Forge::Gitlab | Forge::Gitea | Forge::Forgejo => self.gate_read_glob(),
         }
     }
 
