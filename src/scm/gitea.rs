@@ -227,16 +227,7 @@ impl Scm for Gitea {
             };
         // routers/api/v1/repo/pull.go CreatePullRequest: 409 "pull request already exists for
         // these targets [id: …, head_branch: …, base_branch: …]" — adopt that one.
-        let exists = error.status() == Some(409)
-            && error
-                .message()
-                .is_some_and(|m| m.contains("already exists"));
-        if (exists || error.is_ambiguous())
-            && let Some(pr) = self.find(&new.head, &new.base).with_context(context)?
-        {
-            return Ok(pr);
-        }
-        Err(anyhow::Error::new(error)).with_context(context)
+        super::adopt_existing(error, 409, || self.find(&new.head, &new.base), &context)
     }
 
     fn update_pull_request(

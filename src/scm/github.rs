@@ -214,16 +214,7 @@ impl Scm for GitHub {
             };
         // 422 "A pull request already exists for owner:branch." (validation-error `errors[].message`;
         // observed, not in the docs): someone or an earlier pass opened it; adopt that one.
-        let exists = error.status() == Some(422)
-            && error
-                .message()
-                .is_some_and(|m| m.contains("already exists"));
-        if (exists || error.is_ambiguous())
-            && let Some(pr) = self.find(&new.head, &new.base).with_context(context)?
-        {
-            return Ok(pr);
-        }
-        Err(anyhow::Error::new(error)).with_context(context)
+        super::adopt_existing(error, 422, || self.find(&new.head, &new.base), &context)
     }
 
     fn update_pull_request(

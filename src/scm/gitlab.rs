@@ -215,16 +215,7 @@ impl Scm for GitLab {
         };
         // 409 `{"message":["Another open merge request already exists for this source branch: !12"]}`
         // (observed; `message` is an array; reference/scm-apis.md §3.3): adopt that one.
-        let exists = error.status() == Some(409)
-            && error
-                .message()
-                .is_some_and(|m| m.contains("already exists"));
-        if (exists || error.is_ambiguous())
-            && let Some(pr) = self.find(&new.head, &new.base).with_context(context)?
-        {
-            return Ok(pr);
-        }
-        Err(anyhow::Error::new(error)).with_context(context)
+        super::adopt_existing(error, 409, || self.find(&new.head, &new.base), &context)
     }
 
     fn update_pull_request(

@@ -101,3 +101,26 @@ pub trait Scm {
     fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>>;
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()>;
 }
+
+/// What every provider's `create_pull_request` does after a create that failed or got no answer:
+/// when the SCM says the PR already exists (`duplicate_status` with "already exists" in its
+/// message), or the create may have happened (no answer, 5xx), the open PR is looked up and
+/// adopted, so a create is never sent twice. Otherwise the error, with `context`.
+pub(crate) fn adopt_existing(
+    error: http::HttpError,
+    duplicate_status: u16,
+    find: impl FnOnce() -> anyhow::Result<Option<PullRequest>>,
+    context: &dyn Fn() -> String,
+) -> anyhow::Result<PullRequest> {
+    use anyhow::Context;
+    let exists = error.status() == Some(duplicate_status)
+        && error
+            .message()
+            .is_some_and(|m| m.contains("already exists"));
+    if (exists || error.is_ambiguous())
+        && let Some(pr) = find().with_context(context)?
+    {
+        return Ok(pr);
+    }
+    Err(anyhow::Error::new(error)).with_context(context)
+}
