@@ -190,7 +190,7 @@ pub fn run_pass(
         )),
         None => config.scm.token(env),
     };
-    let scm = scm_client(config, token.as_ref(), app.as_ref(), options, progress)?;
+    let scm = scm_client(config, token.as_ref(), app.as_ref(), options)?;
 
     let cache_root = git::cache_dir(options.cache_dir.as_deref(), env)?;
     let credentials = token.as_ref().map(|(_, secret)| GitCredentials {
@@ -370,9 +370,7 @@ fn scm_client(
     token: Option<&(String, Secret)>,
     app: Option<&Arc<InstallationTokens>>,
     options: &PassOptions,
-    progress: &mut dyn Progress,
 ) -> Result<Box<dyn Scm>> {
-    let _ = progress;
     let http = http_options(config, token, options);
     match config.scm.provider {
         // A GitHub App's installation token is asked for before every request (refreshed when
