@@ -1,4 +1,4 @@
-//! How a command ends: the exit code (SPEC §6: 0 done, 1 something could not be reconciled,
+//! How a command ends: the exit code (docs/design.md §6: 0 done, 1 something could not be reconciled,
 //! 2 usage or configuration error) and, when it fails, the error rendered at the top level as
 //! `error: …`, `caused by: …`, `hint: …` on stderr.
 //!

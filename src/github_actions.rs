@@ -1,4 +1,4 @@
-//! What `reconcile` and `status` add when they run in GitHub Actions (SPEC §6): the step summary
+//! What `reconcile` and `status` add when they run in GitHub Actions (docs/design.md §6): the step summary
 //! (`$GITHUB_STEP_SUMMARY`), step outputs (`$GITHUB_OUTPUT`), `::error`/`::warning` annotations,
 //! and the JSON report file (`--report-file`, in any mode). Owns these renderings and the file
 //! writes; detecting Actions is `ci_env`, the table itself is `report::markdown`, and which stream

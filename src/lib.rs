@@ -1,4 +1,4 @@
-//! promoter: one idempotent GitOps promotion pass per run. See README.md and SPEC.md.
+//! promoter: one idempotent GitOps promotion pass per run. See README.md and docs/design.md.
 //!
 //! `main.rs` calls [`main_with`]; everything else is reached from here.
 
@@ -155,7 +155,7 @@ fn progress_for(global: &GlobalArgs, env: Env<'_>) -> Box<dyn pass::Progress> {
     )
 }
 
-/// SPEC §6: annotations go with the human report on stdout, and to stderr when stdout carries one
+/// docs/design.md §6: annotations go with the human report on stdout, and to stderr when stdout carries one
 /// JSON document.
 fn print_annotations(published: &github_actions::Published, json_on_stdout: bool) {
     if json_on_stdout {
@@ -165,7 +165,7 @@ fn print_annotations(published: &github_actions::Published, json_on_stdout: bool
     }
 }
 
-/// SPEC §6: 1 when an environment could not be reconciled; waiting and blocked are states.
+/// docs/design.md §6: 1 when an environment could not be reconciled; waiting and blocked are states.
 fn pass_exit(report: &pass::PassReport) -> Exit {
     if report.failed() {
         Exit::Failure

@@ -161,7 +161,7 @@ impl fmt::Debug for BranchName {
 #[serde(try_from = "String", into = "String")]
 pub struct GateKey(String);
 
-/// The commit status promoter writes on a staging tip to order environments (SPEC §3).
+/// The commit status promoter writes on a staging tip to order environments (docs/design.md §3).
 pub const PREVIOUS_ENVIRONMENT: &str = "promoter-previous-environment";
 
 impl GateKey {
@@ -265,7 +265,7 @@ impl fmt::Display for Secret {
     }
 }
 
-/// The state of one gate on one commit, after mapping each SCM's words (SPEC §4.1).
+/// The state of one gate on one commit, after mapping each SCM's words (docs/design.md §4.1).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GateState {
@@ -284,7 +284,7 @@ impl GateState {
     }
 }
 
-/// The parsed `hydrator.metadata` of one hydrated commit (SPEC §1). The git layer fills it; the
+/// The parsed `hydrator.metadata` of one hydrated commit (docs/design.md §1). The git layer fills it; the
 /// planner and the PR templates read it. Optional text fields are empty strings when absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HydratorMetadata {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A sample hydrator: renders the DRY commit checked out in the current directory once per
 # environment and pushes one hydrated commit per environment to its staging branch
-# (`environment/<env>-next`), following the contract promoter reads (SPEC §1):
+# (`environment/<env>-next`), following the contract promoter reads (docs/design.md §1):
 #
 #   - every hydrated commit carries `hydrator.metadata` (JSON) at its root, naming the DRY commit;
 #   - when an environment's rendered manifests did not change, no commit is made: a git note

@@ -1,4 +1,4 @@
-//! Defaults of promotion.yaml that come from the CI environment or from other keys (SPEC §2):
+//! Defaults of promotion.yaml that come from the CI environment or from other keys (docs/design.md §2):
 //! the API URL, the repository, the SCM's web URL and from it the clone URL.
 //!
 //! Owns the derivation rules. Does not own the variables' detection (`ci_env`) or validation.

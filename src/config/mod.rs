@@ -84,7 +84,7 @@ impl LoadError {
 }
 
 /// Checks promotion.yaml text; `path` names the file in every problem. Reads the environment only
-/// through `env` (CI defaults, SPEC §2).
+/// through `env` (CI defaults, docs/design.md §2).
 pub fn parse(text: &str, path: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
     validate::check(text, path, env)
 }
@@ -234,7 +234,7 @@ impl Repository {
 
 #[derive(Debug, Clone, Default)]
 pub struct PullRequestTemplates {
-    /// A minijinja template; `None` = the built-in default of SPEC §5.
+    /// A minijinja template; `None` = the built-in default of docs/design.md §5.
     pub title: Option<String>,
     pub description: Option<String>,
 }

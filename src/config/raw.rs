@@ -1,4 +1,4 @@
-//! The serde mirror of promotion.yaml (SPEC §2): field for field, camelCase, unknown keys
+//! The serde mirror of promotion.yaml (docs/design.md §2): field for field, camelCase, unknown keys
 //! rejected. The same types generate the JSON Schema printed by `promoter schema`, and
 //! `validate` walks that schema for its structural checks, so the file format has one definition.
 //!

@@ -1,6 +1,6 @@
-//! Gate evaluation: turning the SCM's status reports into a [`GateState`] per gate key (SPEC §4.1),
-//! the built-in gates computed from git facts (soak time, SPEC §4.3) and the previous-environment
-//! rule ([`previous`], SPEC §3). Pure functions: no I/O, no clock (callers pass `now`).
+//! Gate evaluation: turning the SCM's status reports into a [`GateState`] per gate key (docs/design.md §4.1),
+//! the built-in gates computed from git facts (soak time, docs/design.md §4.3) and the previous-environment
+//! rule ([`previous`], docs/design.md §3). Pure functions: no I/O, no clock (callers pass `now`).
 //!
 //! Not here: reading reports from the SCM (that is `scm`), deciding what to write or merge (that is
 //! `reconcile::plan`).
@@ -85,7 +85,7 @@ pub fn not_read(key: &GateKey) -> GateResult {
     )
 }
 
-/// SPEC §4.1: the reports named exactly `key` or `key/<branch>` decide the gate; several → failure
+/// docs/design.md §4.1: the reports named exactly `key` or `key/<branch>` decide the gate; several → failure
 /// if any failed, else pending if any is pending, else success; none → pending.
 pub fn evaluate_reports(
     key: &GateKey,
@@ -132,7 +132,7 @@ fn combine(states: impl Iterator<Item = GateState>) -> Option<GateState> {
     })
 }
 
-/// SPEC §4.3: success once `live_since + soak <= now`; the pending text names a fixed end time so
+/// docs/design.md §4.3: success once `live_since + soak <= now`; the pending text names a fixed end time so
 /// it does not change from pass to pass.
 pub fn evaluate_soak(
     key: &GateKey,

@@ -1,10 +1,10 @@
-//! The previous-environment rule of SPEC §3: may this environment take `target` (its effective dry
+//! The previous-environment rule of docs/design.md §3: may this environment take `target` (its effective dry
 //! SHA) now, given the environments before it? Pure; the planner writes the answer as the commit
 //! status `promoter-previous-environment` on the staging tip. Never `failure`.
 //!
 //! Unlike upstream, ordering holds even when the previous environment has no active gates: with zero
 //! gates, rule 2 is success once the change is live there. Upstream's commit-time sanity guard is not
-//! part of SPEC and is not ported.
+//! part of docs/design.md §3 and is not ported.
 
 use crate::gates::{GateResult, all_success};
 use crate::model::{BranchName, GateKey, GateState, Sha};

@@ -1,5 +1,7 @@
-//! The previous-environment truth table (reference/gitops-promoter.md §3.5 and §6 scenario 26),
-//! ported row by row, plus SPEC's difference: ordering holds with zero active gates.
+//! The previous-environment truth table of upstream argoproj-labs/gitops-promoter (its gating rules
+//! and the no-op hydration scenarios of internal/controller/promotionstrategy_controller_test.go),
+//! ported row by row, plus the one difference of docs/design.md §3: ordering holds with zero active
+//! gates.
 
 use super::*;
 use crate::gates::GateResult;
@@ -160,7 +162,7 @@ fn upstream_truth_table_for_one_preceding_environment() {
             'B',
             Pending,
         ),
-        // SPEC, unlike upstream: ordering holds with no active gates.
+        // docs/design.md §3, unlike upstream: ordering holds with no active gates.
         (
             "no active gates, not merged",
             'A',

@@ -1,5 +1,5 @@
 //! In-memory merges: would merging a staging tip into a live tip conflict, and the "ours" merge
-//! commit that resolves it in favour of the hydrator (SPEC §3). Creates objects in the cache
+//! commit that resolves it in favour of the hydrator (docs/design.md §3). Creates objects in the cache
 //! only; pushing is `GitCache::push_branch`.
 
 use std::path::Path;

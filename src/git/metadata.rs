@@ -1,5 +1,5 @@
 //! The hydrator's contract read from bytes: `hydrator.metadata` files and notes in
-//! `refs/notes/hydrator.metadata` (SPEC §1), and the trailer block of a merge commit. Pure
+//! `refs/notes/hydrator.metadata` (docs/design.md §1), and the trailer block of a merge commit. Pure
 //! parsing; reading the bytes out of git is `GitCache`'s job.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use crate::model::Sha;
 /// The file name the hydrator writes at the root of a hydrated commit or under `<activePath>/`.
 pub const METADATA_FILE: &str = "hydrator.metadata";
 
-/// The notes ref a hydrator writes `{"drySha": ...}` notes to (SPEC §1).
+/// The notes ref a hydrator writes `{"drySha": ...}` notes to (docs/design.md §1).
 pub const NOTES_REF: &str = "refs/notes/hydrator.metadata";
 
 // One type for the parsed file across the crate: the planner and templates read it too.

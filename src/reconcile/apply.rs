@@ -3,7 +3,7 @@
 //! documented in `plan.rs`). It makes no promotion decision of its own: what to write comes from
 //! the plan; here only the SCM's and git's answers are recorded and reported.
 //!
-//! One environment's failure stops that environment only; the others are still applied (SPEC §3
+//! One environment's failure stops that environment only; the others are still applied (docs/design.md §3
 //! step 5).
 
 use anyhow::{Context, Result};

@@ -60,7 +60,7 @@ pub struct GitFacts {
     /// `hydrator.metadata` on the live tip; `None` before the first promotion (not an error).
     pub live_dry: Option<HydratorMetadata>,
     /// `hydrator.metadata` on the staging tip. `None` is an error unless the staging tip equals
-    /// the live tip; the planner reports it (SPEC §1: the hydrator writes it in every commit).
+    /// the live tip; the planner reports it (docs/design.md §1: the hydrator writes it in every commit).
     pub staging_dry: Option<HydratorMetadata>,
     /// The drySha of the note in `refs/notes/hydrator.metadata` on the staging tip, if any.
     pub note_dry_sha: Option<Sha>,
@@ -79,12 +79,12 @@ impl GitFacts {
         self.staging_dry.as_ref().map(|m| &m.dry_sha)
     }
 
-    /// The note's drySha if present, else the staging metadata's (SPEC §1).
+    /// The note's drySha if present, else the staging metadata's (docs/design.md §1).
     pub fn effective_dry_sha(&self) -> Option<&Sha> {
         self.note_dry_sha.as_ref().or(self.staging_dry_sha())
     }
 
-    /// SPEC §3: something to promote when the staging dry SHA differs from the live one (dry
+    /// docs/design.md §3: something to promote when the staging dry SHA differs from the live one (dry
     /// SHAs, not trees). Without staging metadata there is nothing the planner can promote.
     pub fn has_something_to_promote(&self) -> bool {
         match self.staging_dry_sha() {
@@ -148,7 +148,7 @@ impl ScmNeeds {
     }
 }
 
-/// SPEC §3 step 3: which SCM reads the plan needs, from the git facts alone (`scm` parts of the
+/// docs/design.md §3 step 3: which SCM reads the plan needs, from the git facts alone (`scm` parts of the
 /// observation are ignored). One entry per environment, aligned with the config.
 ///
 /// - An environment with something to promote, no error and no conflict needs its PR and its staging

@@ -1,6 +1,6 @@
 //! The observe step: reads git facts for every environment of a strategy, then exactly the SCM
 //! facts the planner needs ([`needs_scm`]). It writes nothing and decides nothing; an environment
-//! that cannot be read gets an `error` and the others are still observed (SPEC §3 step 2).
+//! that cannot be read gets an `error` and the others are still observed (docs/design.md §3 step 2).
 
 use anyhow::{Context, Result};
 
@@ -157,7 +157,7 @@ fn git_facts(strategy: &Strategy, env: &Environment, git: &GitCache) -> Result<G
     })
 }
 
-/// The staging tip must carry metadata (the hydrator writes it in every commit, SPEC §1), except
+/// The staging tip must carry metadata (the hydrator writes it in every commit, docs/design.md §1), except
 /// when the staging branch has not moved away from live.
 fn staging_metadata(
     git: &GitCache,

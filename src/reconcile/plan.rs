@@ -411,7 +411,7 @@ fn active_gates(
 }
 
 /// Plans a status write unless the SCM already shows this state and description under the exact
-/// name (SPEC §4.2; the target URL alone is not a reason to write: GitLab drops such updates), or
+/// name (docs/design.md §4.2; the target URL alone is not a reason to write: GitLab drops such updates), or
 /// this state with a description the SCM cannot change in place (GitLab's pending statuses): a
 /// write there would change nothing and be planned again every pass.
 fn push_status_if_changed(

@@ -118,7 +118,7 @@ impl Action {
     }
 }
 
-/// Where an environment stands (SPEC §6 `status`).
+/// Where an environment stands (docs/design.md §6 `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {

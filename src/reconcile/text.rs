@@ -1,11 +1,11 @@
-//! Pull request text (SPEC §5): the title and description templates (minijinja, with
+//! Pull request text (docs/design.md §5): the title and description templates (minijinja, with
 //! `trim_blocks` and `lstrip_blocks` on, undefined variables are errors), their defaults, the
 //! check `promoter validate` runs, and the merge commit message with its trailer block (§3).
 //!
 //! Variables: `strategy.name`, `environment.branch`, `environment.stagingBranch`,
 //! `active.dry` / `proposed.dry` (`sha`, `shortSha`, `subject`, `body`, `author`, `date`,
 //! `references`, and `url`, a link to the DRY commit), `active.hydratedSha`,
-//! `proposed.hydratedSha`, `repository.webUrl`; beyond SPEC: `compareUrl` (live dry → proposed
+//! `proposed.hydratedSha`, `repository.webUrl`; beyond docs/design.md §5: `compareUrl` (live dry → proposed
 //! dry; empty before the first promotion) and `gates` (this environment's proposed gates with
 //! `key`, `state`, `description`). Unknown values are empty strings, never undefined, so a
 //! template that passes [`check_templates`] renders for every environment.
@@ -22,10 +22,10 @@ use crate::model::{BranchName, HydratorMetadata, ReferenceCommit, Sha};
 use crate::reconcile::GitFacts;
 use crate::scm::PullRequest;
 
-/// SPEC §5's default title.
+/// docs/design.md §5's default title.
 pub const DEFAULT_TITLE: &str = "Promote {{ proposed.dry.shortSha }} to `{{ environment.branch }}`";
 
-/// SPEC §5's default description: what is promoted, by whom, what changed, what it waits for.
+/// docs/design.md §5's default description: what is promoted, by whom, what changed, what it waits for.
 pub const DEFAULT_DESCRIPTION: &str = "\
 Promotes [`{{ proposed.dry.shortSha }}`]({{ proposed.dry.url }}) to `{{ environment.branch }}`\
 {% if proposed.dry.subject %}: **{{ proposed.dry.subject }}**{% endif %}
@@ -160,7 +160,7 @@ pub fn normalize_body(text: &str) -> String {
         .to_owned()
 }
 
-/// The merge commit body that follows the title: description, blank line, trailer block (SPEC
+/// The merge commit body that follows the title: description, blank line, trailer block (docs/design.md
 /// §3; upstream trailer names, keys sorted). The full commit message is `title`, blank line, this.
 pub fn merge_message(
     description: &str,

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use git2::{Oid, Repository, RepositoryInitOptions, Signature, Time};
 
-/// The notes ref the hydrator writes no-op hydrations to (SPEC §1).
+/// The notes ref the hydrator writes no-op hydrations to (docs/design.md §1).
 pub const HYDRATOR_NOTES_REF: &str = "refs/notes/hydrator.metadata";
 
 /// Who and when, for a commit written by the sandbox.

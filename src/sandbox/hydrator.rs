@@ -1,4 +1,4 @@
-//! A small hydrator for tests and the demo, keeping the repository contract of SPEC §1: it pushes
+//! A small hydrator for tests and the demo, keeping the repository contract of docs/design.md §1: it pushes
 //! one hydrated commit to an environment's staging branch with a `hydrator.metadata` naming the DRY
 //! commit (at the root, or at `<activePath>/hydrator.metadata`), or records a no-op hydration as a
 //! note under `refs/notes/hydrator.metadata` on the staging tip. It does not render anything: the
@@ -60,7 +60,7 @@ impl Hydration {
         self
     }
 
-    /// SPEC §1: `<branch>-next`, or `<branch>-next/<activePath>` in monorepo mode.
+    /// docs/design.md §1: `<branch>-next`, or `<branch>-next/<activePath>` in monorepo mode.
     pub fn staging_branch(&self) -> String {
         if self.active_path.is_empty() {
             format!("{}-next", self.branch)

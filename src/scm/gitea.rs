@@ -4,12 +4,12 @@
 //! fork with the same endpoints and shapes for everything promoter does; [`Flavor`] only names the
 //! product in messages. Wire shapes are in `wire.rs`; sending, retrying and paging are in `http.rs`.
 //!
-//! Decisions where SPEC is silent:
+//! Decisions where docs/design.md is silent:
 //! - PR lookup lists open PRs (`limit=50`, Gitea's default maximum page size) and reads EVERY page
 //!   (the total from `X-Total-Count`), then keeps the PR whose head and base are the environment's
 //!   branches in this repository (never a fork's). The by-branch route
 //!   `GET /pulls/{base}/{head}` is not used: older Gitea and Forgejo lack it, and its 404 looks the
-//!   same as "no PR" (reference/scm-apis.md §4.2).
+//!   same as "no PR" (Gitea swagger, repoGetPullRequestByBaseHead).
 //! - Gate reads use the combined status `GET /commits/{sha}/status` (the latest status per
 //!   context, so a context re-posted a hundred times costs nothing extra), every page (X-Total-Count,
 //!   else until a page is shorter than the limit); its `state` and `total_count` are not read
@@ -321,7 +321,7 @@ impl Scm for Gitea {
                     Err(anyhow::Error::new(error)).with_context(context)
                 }
             },
-            // No answer or a 5xx: the merge may have happened; the PR says (SPEC §7).
+            // No answer or a 5xx: the merge may have happened; the PR says (docs/design.md §7).
             _ if error.is_ambiguous() => match self.reread(number, head_sha).with_context(context)? {
                 Reread::Merged(merge_sha) => Ok(MergeOutcome::Merged { merge_sha }),
                 Reread::HeadMoved => Ok(MergeOutcome::HeadMoved),
@@ -385,7 +385,7 @@ impl Scm for Gitea {
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
-        // SPEC §3: the previous-environment gate is never `failure` (it would block a PR for good).
+        // docs/design.md §3: the previous-environment gate is never `failure` (it would block a PR for good).
         if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
             bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
         }

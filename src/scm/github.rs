@@ -3,7 +3,7 @@
 //! shapes are in `wire.rs`; sending, retrying and waiting are in `http.rs`. GitHub App JWTs and
 //! installation tokens are minted in `github/app.rs` and reach this client as an [`Auth`].
 //!
-//! Decisions where SPEC is silent:
+//! Decisions where docs/design.md is silent:
 //! - A PR is the environment's only if head and base repository are both `owner/repo` (compared
 //!   case-insensitively, as GitHub names are); a PR whose head repository was deleted is not.
 //! - PR create and merge are never resent after an ambiguous failure (timeout, 5xx): create looks
@@ -258,7 +258,7 @@ impl Scm for GitHub {
             commit_title: title,
             commit_message: message,
             sha: head_sha.as_str(),
-            // Promotion history relies on merge commits (trailers, SPEC §3).
+            // Promotion history relies on merge commits (trailers, docs/design.md §3).
             merge_method: "merge",
         };
         let error = match self.http.send_json::<wire::MergeResult>(
@@ -275,7 +275,7 @@ impl Scm for GitHub {
             Err(error) => error,
         };
         if error.is_ambiguous() {
-            // The merge may have happened: the PR says (SPEC §7, "already merged" is success).
+            // The merge may have happened: the PR says (docs/design.md §7, "already merged" is success).
             return match self
                 .merge_outcome_from_pull(number, head_sha)
                 .with_context(context)?
@@ -333,7 +333,7 @@ impl Scm for GitHub {
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
-        // SPEC §3: the previous-environment gate is never `failure` (it would block a PR for good).
+        // docs/design.md §3: the previous-environment gate is never `failure` (it would block a PR for good).
         if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
             bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
         }
@@ -405,7 +405,7 @@ fn refusal(status: u16, message: &str) -> Refusal {
     }
 }
 
-/// The advice shown under GitHub errors (SPEC §7, issue 5).
+/// The advice shown under GitHub errors (docs/design.md §7, issue 5).
 fn hints(
     api_url: &str,
     owner: &str,

@@ -17,7 +17,7 @@
 //!   ([`GitLab::reading_pipeline`])
 //! - status write: `POST /projects/:id/statuses/:sha`
 //!
-//! Decisions where SPEC is silent:
+//! Decisions where docs/design.md is silent:
 //! - A merge request is the environment's only if it is open, has exactly these branches, and its
 //!   `source_project_id` equals its `target_project_id` (a fork's MR never is).
 //! - Gate reads: the newest status per name (highest `id`); CI jobs appear there by job name. A
@@ -27,7 +27,7 @@
 //! - Status writes use GitHub's 140-character description cut, like every provider, so the
 //!   planner's comparison holds. GitLab's commit statuses are a state machine: posting the state a
 //!   pending or running status already has is refused with 400 "Cannot transition status via
-//!   :enqueue from :pending"; that answer is success (the state is already there; SPEC §7). Its
+//!   :enqueue from :pending"; that answer is success (the state is already there; docs/design.md §7). Its
 //!   description then stays as first written until the state changes (GitLab offers no way to
 //!   change it in place).
 //! - Merge refusals: 409 → `HeadMoved`; 405, 406 and 422 re-read the merge request (one merged
@@ -214,7 +214,7 @@ impl Scm for GitLab {
             Err(error) => error,
         };
         // 409 `{"message":["Another open merge request already exists for this source branch: !12"]}`
-        // (observed; `message` is an array; reference/scm-apis.md §3.3): adopt that one.
+        // (observed; `message` is an array; GitLab docs doc/api/merge_requests.md "Create MR"): adopt that one.
         super::adopt_existing(error, 409, || self.find(&new.head, &new.base), &context)
     }
 
@@ -270,8 +270,8 @@ impl Scm for GitLab {
             merge_commit_message: &text,
             // The staging branch belongs to the hydrator.
             should_remove_source_branch: false,
-            // Promotion history relies on merge commits (trailers, SPEC §3). The merge method
-            // itself is a project setting, not a request field (reference/scm-apis.md §3.6).
+            // Promotion history relies on merge commits (trailers, docs/design.md §3). The merge method
+            // itself is a project setting, not a request field (GitLab docs doc/api/merge_requests.md "Merge a merge request"; merge_method is a project setting, doc/api/projects.md).
             squash: false,
         };
         let path = format!("{}/merge", self.mr_path(number));
@@ -293,7 +293,7 @@ impl Scm for GitLab {
             Err(error) => error,
         };
         if error.is_ambiguous() {
-            // The merge may have happened: the merge request says (SPEC §7).
+            // The merge may have happened: the merge request says (docs/design.md §7).
             return match self
                 .merge_outcome_from_mr(number, head_sha)
                 .with_context(context)?
@@ -363,7 +363,7 @@ impl Scm for GitLab {
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
-        // SPEC §3: the previous-environment gate is never `failure` (it would block an MR for good).
+        // docs/design.md §3: the previous-environment gate is never `failure` (it would block an MR for good).
         if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
             bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
         }
@@ -396,7 +396,7 @@ impl Scm for GitLab {
             // state machine (Ci::CreateCommitStatusService); posting the state it already has
             // answers 400 "Cannot transition status via :enqueue from :pending" (observed, fixture
             // commit-status-400-transition.observed.json; upstream gitops-promoter #1007 retried
-            // it forever). The state asked for is already there: success (SPEC §7).
+            // it forever). The state asked for is already there: success (docs/design.md §7).
             Err(error)
                 if error.status() == Some(400)
                     && error

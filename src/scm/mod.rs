@@ -36,7 +36,7 @@ pub struct NewPullRequest {
 
 /// One named report on a commit — a commit status (context) or a check run (name) on GitHub, a
 /// commit status or pipeline job on GitLab, a commit status on Gitea — reduced to the newest per name
-/// and mapped to a [`GateState`] by the provider (SPEC §4.1).
+/// and mapped to a [`GateState`] by the provider (docs/design.md §4.1).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StatusReport {
     pub name: String,
@@ -49,7 +49,7 @@ pub struct StatusReport {
     pub description_fixed: bool,
 }
 
-/// A commit status promoter writes (SPEC §4.2). Never `failure` for the previous-environment gate.
+/// A commit status promoter writes (docs/design.md §4.2). Never `failure` for the previous-environment gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusWrite {
     pub context: String,
@@ -97,7 +97,7 @@ pub trait Scm {
         title: &str,
         message: &str,
     ) -> anyhow::Result<MergeOutcome>;
-    /// Every report on `sha`, newest per name, states mapped per SPEC §4.1.
+    /// Every report on `sha`, newest per name, states mapped per docs/design.md §4.1.
     fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>>;
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()>;
 }

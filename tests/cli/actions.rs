@@ -1,4 +1,4 @@
-//! GitHub Actions integration (issue 6, SPEC §6): the action's own run script in a simulated
+//! GitHub Actions integration (issue 6, docs/design.md §6): the action's own run script in a simulated
 //! Actions step against the sandbox forge, annotations, `--report-file`, and the static checks of
 //! action.yml and the example workflow.
 

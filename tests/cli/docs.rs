@@ -162,3 +162,87 @@ fn every_promotion_yaml_shown_in_the_docs_validates() {
         );
     }
 }
+
+/// Every file git tracks, as (repository-relative path, text); binary files are skipped.
+fn tracked_text_files() -> Vec<(String, String)> {
+    let out = std::process::Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git ls-files failed");
+    out.stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            let path = String::from_utf8(p.to_vec()).unwrap();
+            let text = String::from_utf8(fs::read(root().join(&path)).ok()?).ok()?;
+            Some((path, text))
+        })
+        .collect()
+}
+
+#[test]
+fn no_tracked_file_refers_to_documents_outside_the_repository() {
+    // Spelled in pieces so this file does not match itself.
+    let outside = [
+        format!("../{}", "shared"),
+        format!("{}/fixtures", "shared"),
+        format!("{} §", "SPEC"),
+        format!("{}.md", "SPEC"),
+    ];
+    let mut found = Vec::new();
+    for (path, text) in tracked_text_files() {
+        for (n, line) in text.lines().enumerate() {
+            if let Some(word) = outside.iter().find(|w| line.contains(w.as_str())) {
+                found.push(format!("{path}:{}: {word}", n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "references outside the repository:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn every_cited_design_section_exists() {
+    let design = fs::read_to_string(root().join("docs/design.md")).unwrap();
+    // Headings look like `## 3. The reconcile pass` or `### 4.1 Reading gates`.
+    let sections: BTreeSet<String> = design
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .filter_map(|l| l.trim_start_matches('#').split_whitespace().next())
+        .map(|n| n.trim_end_matches('.').to_owned())
+        .filter(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    // Spelled in pieces so this file does not cite itself.
+    let marker = format!("design.md {}", "§");
+    let mut cited = 0;
+    let mut missing = Vec::new();
+    for (path, text) in tracked_text_files() {
+        for (n, line) in text.lines().enumerate() {
+            for (at, _) in line.match_indices(marker.as_str()) {
+                let section: String = line[at + marker.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.')
+                    .collect();
+                let section = section.trim_end_matches('.');
+                cited += 1;
+                if !sections.contains(section) {
+                    missing.push(format!("{path}:{}: §{section}", n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        cited > 20,
+        "expected the code to cite docs/design.md, found {cited} citations"
+    );
+    assert!(
+        missing.is_empty(),
+        "citations of sections docs/design.md does not have:\n{}",
+        missing.join("\n")
+    );
+}

@@ -1,6 +1,6 @@
 //! From promotion.yaml text to the checked [`Config`], collecting every problem at once:
 //! YAML syntax (fatal, alone), then structure (`structure.rs`, driven by the JSON Schema of
-//! `raw.rs`), then serde into the raw types, then the meaning (SPEC §2 rules) and the defaults
+//! `raw.rs`), then serde into the raw types, then the meaning (docs/design.md §2 rules) and the defaults
 //! (`defaults.rs`). Semantic problems at a path the structural pass already reported are dropped,
 //! so one mistake is reported once.
 //!

@@ -1,4 +1,4 @@
-//! Note-only (no-op) environments: upstream scenarios 21–24 of reference §6, #1319 (no skipping
+//! Note-only (no-op) environments: upstream scenarios 21–24 of upstream internal/controller/promotionstrategy_controller_test.go, #1319 (no skipping
 //! health through no-ops) and #1428 (a note on an old tip does not count).
 
 use super::*;

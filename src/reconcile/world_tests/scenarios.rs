@@ -1,4 +1,4 @@
-//! Whole-pass planner scenarios (SPEC §3; reference §6): ordering, gates, idempotency, conflicts,
+//! Whole-pass planner scenarios (docs/design.md §3; upstream scenarios of internal/controller/promotionstrategy_controller_test.go): ordering, gates, idempotency, conflicts,
 //! manual merges, new changes mid-promotion.
 
 use time::macros::datetime;

@@ -95,7 +95,7 @@ pub(super) fn create_status(call: &Call<'_>, full_name: &str, sha: &str) -> Answ
         return Err(invalid("state", "state is not included in the list"));
     };
     let description = string_field(&body, "description")?;
-    // GitHub rejects descriptions over 140 characters (observed, reference/scm-apis.md §2.8).
+    // GitHub rejects descriptions over 140 characters (observed; not in docs.github.com/rest/commits/statuses).
     if description
         .as_ref()
         .is_some_and(|text| text.chars().count() > 140)

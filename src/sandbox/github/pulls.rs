@@ -48,7 +48,7 @@ pub(super) fn list(call: &Call<'_>, full_name: &str) -> Answer {
     }
     // GitHub's `head` filter is `user:ref-name` or `organization:ref-name`; a value without the
     // owner prefix is silently ignored and every PR is returned (observed, many reports; see
-    // reference/scm-apis.md §2.3). The sandbox reproduces that.
+    // docs.github.com/rest/pulls/pulls#list-pull-requests, parameter `head`). The sandbox reproduces that.
     let head = params.get("head").filter(|head| head.contains(':'));
     let base = params.get("base");
     let ascending = params.get("direction").is_some_and(|d| d == "asc");

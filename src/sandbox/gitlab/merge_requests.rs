@@ -177,7 +177,7 @@ pub(super) fn create(call: &Call<'_>, full_name: &str) -> Answer {
     let pull = match store.open_pull(&target, new.clone()) {
         Ok(pull) => pull,
         // Observed 409 when an open MR has this source and target branch; `message` is an array
-        // naming the existing MR (reference/scm-apis.md §3.3).
+        // naming the existing MR (observed; GitLab docs, doc/api/merge_requests.md "Create MR").
         Err(ForgeError::PullExists { .. }) => {
             let existing = store
                 .pulls(&target)

@@ -93,7 +93,7 @@ pub(super) struct CommitStatus {
 
 /// `CombinedStatus` (swagger repoGetCombinedStatusByRef): the latest status per context, paged.
 /// Its `state` and `total_count` are not read: `total_count` counted only the page in older
-/// releases, and promoter maps each context itself (SPEC §4.1).
+/// releases, and promoter maps each context itself (docs/design.md §4.1).
 #[derive(Debug, Deserialize)]
 pub(super) struct CombinedStatus {
     #[serde(default)]
@@ -141,7 +141,7 @@ pub(super) struct MergePull<'a> {
 impl<'a> MergePull<'a> {
     pub fn merge_commit(title: &'a str, message: &'a str, head: &'a Sha) -> Self {
         Self {
-            // Promotion history relies on merge commits (trailers, SPEC §3).
+            // Promotion history relies on merge commits (trailers, docs/design.md §3).
             style: "merge",
             title,
             message,
@@ -164,7 +164,7 @@ pub(super) struct CreateStatus<'a> {
     pub target_url: Option<&'a str>,
 }
 
-/// SPEC §4.1 for Gitea: `success`, `warning` (a non-blocking state) → success; `failure`, `error`
+/// docs/design.md §4.1 for Gitea: `success`, `warning` (a non-blocking state) → success; `failure`, `error`
 /// → failure; `pending` and anything unknown → pending.
 pub(super) fn status_state(state: &str) -> GateState {
     match state {

@@ -8,7 +8,7 @@
 //! `installationId` is not configured) → `POST /app/installations/{id}/access_tokens` → a `ghs_…`
 //! token valid for one hour. The same paths sit under a GitHub Enterprise Server `…/api/v3` root.
 //!
-//! Decisions where SPEC is silent:
+//! Decisions where docs/design.md is silent:
 //! - The JWT's `iss` is the numeric App ID (the config names `appId`; GitHub accepts it as well as
 //!   the Client ID). `iat` is backdated 60 s and `exp` is 9 minutes ahead, so the JWT spans exactly
 //!   the 10 minutes GitHub allows.

@@ -146,7 +146,7 @@ pub(super) struct CreateStatus<'a> {
     pub target_url: Option<&'a str>,
 }
 
-/// SPEC §4.1 for a commit status: `success`; `failure`/`error`; anything else pending.
+/// docs/design.md §4.1 for a commit status: `success`; `failure`/`error`; anything else pending.
 pub(super) fn status_state(state: &str) -> GateState {
     match state {
         "success" => GateState::Success,
@@ -155,7 +155,7 @@ pub(super) fn status_state(state: &str) -> GateState {
     }
 }
 
-/// SPEC §4.1 for a check run: only a `completed` run has a meaningful conclusion (docs
+/// docs/design.md §4.1 for a check run: only a `completed` run has a meaningful conclusion (docs
 /// checks/list-for-ref: "conclusion … Required if you provide completed_at or a status of
 /// completed"); unknown conclusions stay pending, never success.
 pub(super) fn check_run_state(status: &str, conclusion: Option<&str>) -> GateState {

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::model::{BranchName, GateState, PrNumber, Sha};
 use crate::scm::{PullRequest, StatusReport};
 
-/// The name under which the newest pipeline of a SHA is reported (SPEC §4.1 for GitLab: "pipeline
+/// The name under which the newest pipeline of a SHA is reported (docs/design.md §4.1 for GitLab: "pipeline
 /// … statuses"), so `key: pipeline` gates on the whole CI pipeline.
 pub const PIPELINE_REPORT: &str = "pipeline";
 
 /// A merge request: `MergeRequestBasic` (list) or `MergeRequest` (get, create, update, merge).
-/// Booleans and most strings may be `null` (reference/scm-apis.md §3.9).
+/// Booleans and most strings may be `null` (GitLab docs doc/api/rest/index.md; seen null in its own examples).
 #[derive(Debug, Deserialize)]
 pub(super) struct MergeRequest {
     pub iid: u64,
@@ -148,7 +148,7 @@ pub(super) fn write_state(state: GateState) -> &'static str {
     }
 }
 
-/// SPEC §4.1 and reference/scm-apis.md §3.7 for a job, external status or pipeline status:
+/// docs/design.md §4.1 and GitLab docs doc/api/commits.md "Commit status" for a job, external status or pipeline status:
 /// `success` and `skipped` pass; `failed`, `canceled`, `canceling` fail; `manual` (waiting for a
 /// person), `created`, `pending`, `running`, `scheduled`, `waiting_for_*`, `preparing` and
 /// anything unknown are pending. A `failed` job with `allow_failure: true` does not fail its

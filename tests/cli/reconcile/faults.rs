@@ -269,7 +269,7 @@ fn a_wrong_token_refused_by_the_api_fails_verbosely_without_showing_the_token_an
     let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
-    // Git reads the bare repository from disk (SPEC §2 allows a local cloneUrl), so the first
+    // Git reads the bare repository from disk (docs/design.md §2 allows a local cloneUrl), so the first
     // thing the token meets is the REST API.
     let config = world.config("", &no_extra);
     let local = world.sandbox.repo_path(OWNER, NAME);

@@ -1,5 +1,5 @@
 //! Scenario 13 of issue 5: note-only (no-op) environments between environments that change —
-//! upstream scenarios 21–24 (reference/gitops-promoter.md §6). The hydrator's no-op is a git note
+//! upstream scenarios 21–24 (upstream internal/controller/promotionstrategy_controller_test.go). The hydrator's no-op is a git note
 //! `{"drySha": …}` on the unchanged staging tip ([`promoter::sandbox::Sandbox::hydrate_noop`]).
 
 use promoter::model::Sha;
