@@ -58,6 +58,64 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the local sandbox forge (GitHub-compatible, over bare repositories) until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// The promotions of each environment, read from git alone (merge commits, trailers,
+    /// hydrator.metadata): no SCM request.
+    History(HistoryArgs),
+    /// Where one DRY commit stands in each environment, from git alone. Exit 0: live everywhere;
+    /// 3: on its way (seen, not live everywhere); 4: no environment has seen it.
+    Where(WhereArgs),
+    /// Deployment frequency and lead time for changes per environment, from git alone.
+    Metrics(MetricsArgs),
+}
+
+/// What the git-only commands (`history`, `where`, `metrics`) read.
+#[derive(Debug, Args)]
+pub struct GitReadArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only this strategy.
+    #[arg(long, value_name = "NAME")]
+    pub strategy: Option<String>,
+    /// Only this environment (its live branch, e.g. `environment/prod`).
+    #[arg(long, value_name = "BRANCH")]
+    pub environment: Option<String>,
+    /// Where the cached bare repositories live; else `PROMOTER_CACHE_DIR`, else
+    /// `${XDG_CACHE_HOME:-~/.cache}/promoter`.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub read: GitReadArgs,
+    /// Only promotions merged since: a date (`2026-11-01`), an RFC 3339 time, or a duration
+    /// back from now (`30d`, `12h`).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhereArgs {
+    /// The DRY commit: 4 to 64 hex digits (a prefix is enough).
+    #[arg(value_name = "DRY_SHA")]
+    pub dry_sha: String,
+    #[command(flatten)]
+    pub read: GitReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    pub read: GitReadArgs,
+    /// Start of the window: a date, an RFC 3339 time, or a duration back from `--until`.
+    #[arg(long, value_name = "WHEN", default_value = "30d")]
+    pub since: String,
+    /// End of the window: a date or an RFC 3339 time; default now.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,10 @@ pub enum Exit {
     Failure,
     /// 2: the command line or the configuration is wrong.
     Usage,
+    /// 3 (`where` only): the DRY commit is on its way, not live in every environment yet.
+    OnItsWay,
+    /// 4 (`where` only): no environment has seen the DRY commit.
+    NotSeen,
 }
 
 impl Exit {
@@ -28,6 +32,8 @@ impl Exit {
             Exit::Success => 0,
             Exit::Failure => 1,
             Exit::Usage => 2,
+            Exit::OnItsWay => 3,
+            Exit::NotSeen => 4,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod gates;
 pub mod git;
 pub mod github_actions;
+pub mod insight;
 pub mod model;
 pub mod pass;
 pub mod reconcile;
@@ -118,6 +119,9 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             sandbox::run_command(args)?;
             Ok(Exit::Success)
         }
+        Command::History(args) => insight::command::history(args, &cli.global, env),
+        Command::Where(args) => insight::command::where_(args, &cli.global, env),
+        Command::Metrics(args) => insight::command::metrics(args, &cli.global, env),
     }
 }
 
@@ -144,7 +148,7 @@ fn run_pass(
 }
 
 /// Live lines on a terminal, plain lines (with CI log sections) elsewhere: `ui::wants_bars`.
-fn progress_for(global: &GlobalArgs, env: Env<'_>) -> Box<dyn pass::Progress> {
+pub(crate) fn progress_for(global: &GlobalArgs, env: Env<'_>) -> Box<dyn pass::Progress> {
     let is_terminal = std::io::stderr().is_terminal();
     ui::progress_for(
         global.quiet,

@@ -172,67 +172,14 @@ pub fn run_pass(
     progress: &mut dyn Progress,
 ) -> Result<PassReport> {
     let selected = select_strategies(config, options.strategy.as_deref())?;
-    let app = github_app_tokens(config, env, options)?;
-    // With a GitHub App, its installation token replaces any token variable.
-    let token = match &app {
-        Some(tokens) => Some((
-            "the GitHub App installation token".to_owned(),
-            tokens
-                .token()
-                .map_err(anyhow::Error::new)
-                .with_context(|| {
-                    format!(
-                        "authenticating as GitHub App {} to {}",
-                        config.scm.github_app.as_ref().map_or(0, |a| a.app_id),
-                        config.repository.full_name()
-                    )
-                })?,
-        )),
-        None => config.scm.token(env),
-    };
-    let scm = scm_client(config, token.as_ref(), app.as_ref(), options)?;
-
-    let cache_root = git::cache_dir(options.cache_dir.as_deref(), env)?;
-    let credentials = token.as_ref().map(|(_, secret)| GitCredentials {
-        username: config.scm.provider.git_username().to_owned(),
-        token: secret.clone(),
-    });
-    let (mut cache, warnings) =
-        GitCache::open(&cache_root, &config.repository.clone_url, credentials)?;
-    if let Some(tokens) = &app {
-        // git gets the same installation token as the API, re-minted before it expires.
-        let tokens = tokens.clone();
-        cache.set_token_refresh(Arc::new(move || Ok(tokens.token()?)));
-    }
-    for warning in warnings {
-        progress.info(&format!("warning: {warning}"));
-    }
-    let wanted: Vec<BranchName> = selected
-        .iter()
-        .flat_map(|&i| config.strategies[i].environments.iter())
-        .flat_map(|e| [e.branch.clone(), e.staging_branch.clone()])
-        .collect();
-    progress.section_start("fetch", &format!("fetching from {}", cache.url()));
-    // The git layer's errors already name what it was doing and the URL (without secrets).
-    let sync = cache.sync_with_progress(&wanted, &mut |p| progress.fetch(p));
-    let sync = match sync {
-        Ok(sync) => sync,
-        Err(error) => {
-            progress.section_end("fetch");
-            return Err(error);
-        }
-    };
-    if sync.fetched {
-        progress.info(&format!(
-            "fetched {} objects ({} bytes) from {}",
-            sync.received_objects,
-            sync.received_bytes,
-            cache.url()
-        ));
-    } else {
-        progress.info(&format!("nothing to fetch from {}", cache.url()));
-    }
-    progress.section_end("fetch");
+    let credentials = Credentials::resolve(config, env, options)?;
+    let scm = scm_client(
+        config,
+        credentials.token.as_ref(),
+        credentials.app.as_ref(),
+        options,
+    )?;
+    let mut cache = synced_cache(config, env, options, &credentials, &selected, progress)?;
 
     let now = || OffsetDateTime::now_utc();
     let mut strategies = Vec::new();
@@ -293,6 +240,104 @@ pub fn run_pass(
         web_url: config.repository.web_url.clone(),
         strategies,
     })
+}
+
+/// The token of a run (with where it came from) and, with `scm.githubApp`, the App's tokens.
+struct Credentials {
+    token: Option<(String, Secret)>,
+    app: Option<Arc<InstallationTokens>>,
+}
+
+impl Credentials {
+    fn resolve(config: &Config, env: Env<'_>, options: &PassOptions) -> Result<Self> {
+        let app = github_app_tokens(config, env, options)?;
+        // With a GitHub App, its installation token replaces any token variable.
+        let token = match &app {
+            Some(tokens) => Some((
+                "the GitHub App installation token".to_owned(),
+                tokens
+                    .token()
+                    .map_err(anyhow::Error::new)
+                    .with_context(|| {
+                        format!(
+                            "authenticating as GitHub App {} to {}",
+                            config.scm.github_app.as_ref().map_or(0, |a| a.app_id),
+                            config.repository.full_name()
+                        )
+                    })?,
+            )),
+            None => config.scm.token(env),
+        };
+        Ok(Self { token, app })
+    }
+}
+
+/// The cache of the repository, synced with the remote for the live and staging branches of the
+/// `selected` strategies. For commands that read git only (`history`, `where`, `metrics`).
+pub fn open_git(
+    config: &Config,
+    env: Env<'_>,
+    options: &PassOptions,
+    selected: &[usize],
+    progress: &mut dyn Progress,
+) -> Result<GitCache> {
+    let credentials = Credentials::resolve(config, env, options)?;
+    synced_cache(config, env, options, &credentials, selected, progress)
+}
+
+fn synced_cache(
+    config: &Config,
+    env: Env<'_>,
+    options: &PassOptions,
+    credentials: &Credentials,
+    selected: &[usize],
+    progress: &mut dyn Progress,
+) -> Result<GitCache> {
+    let cache_root = git::cache_dir(options.cache_dir.as_deref(), env)?;
+    let git_credentials = credentials
+        .token
+        .as_ref()
+        .map(|(_, secret)| GitCredentials {
+            username: config.scm.provider.git_username().to_owned(),
+            token: secret.clone(),
+        });
+    let (mut cache, warnings) =
+        GitCache::open(&cache_root, &config.repository.clone_url, git_credentials)?;
+    if let Some(tokens) = &credentials.app {
+        // git gets the same installation token as the API, re-minted before it expires.
+        let tokens = tokens.clone();
+        cache.set_token_refresh(Arc::new(move || Ok(tokens.token()?)));
+    }
+    for warning in warnings {
+        progress.info(&format!("warning: {warning}"));
+    }
+    let wanted: Vec<BranchName> = selected
+        .iter()
+        .flat_map(|&i| config.strategies[i].environments.iter())
+        .flat_map(|e| [e.branch.clone(), e.staging_branch.clone()])
+        .collect();
+    progress.section_start("fetch", &format!("fetching from {}", cache.url()));
+    // The git layer's errors already name what it was doing and the URL (without secrets).
+    let sync = cache.sync_with_progress(&wanted, &mut |p| progress.fetch(p));
+    let sync = match sync {
+        Ok(sync) => sync,
+        Err(error) => {
+            progress.section_end("fetch");
+            return Err(error);
+        }
+    };
+    if sync.fetched {
+        progress.info(&format!(
+            "fetched {} objects ({} bytes) from {}",
+            sync.received_objects,
+            sync.received_bytes,
+            cache.url()
+        ));
+    } else {
+        progress.info(&format!("nothing to fetch from {}", cache.url()));
+    }
+    progress.section_end("fetch");
+    Ok(cache)
 }
 
 /// The indices of the strategies a pass covers: all, or the one named by `--strategy`.

@@ -171,6 +171,15 @@ impl Provider {
             Provider::Gitea | Provider::Forgejo => "promoter",
         }
     }
+
+    /// How people write a PR number on this SCM: GitLab's merge requests are `!12`, the others'
+    /// pull requests `#12`.
+    pub fn pull_request_sigil(self) -> char {
+        match self {
+            Provider::Gitlab => '!',
+            Provider::Github | Provider::Gitea | Provider::Forgejo => '#',
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
