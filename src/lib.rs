@@ -16,10 +16,12 @@ pub mod github_actions;
 pub mod model;
 pub mod pass;
 pub mod reconcile;
+pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod scm;
 pub mod ui;
+pub mod untrusted;
 
 use std::ffi::OsString;
 use std::io::IsTerminal as _;

@@ -243,8 +243,11 @@ impl fmt::Display for PrNumber {
 pub struct Secret(String);
 
 impl Secret {
+    /// Also registers the value with [`crate::redact`], so no fragment of it is ever shown.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        crate::redact::register(&value);
+        Self(value)
     }
 
     /// The raw value, for an Authorization header or a git credential callback only.

@@ -399,7 +399,7 @@ impl HttpClient {
         Ok(Answer {
             status,
             headers,
-            body: redact(body, token),
+            body: redact(body),
         })
     }
 
@@ -467,13 +467,13 @@ impl HttpClient {
     }
 }
 
-/// Bodies never carry the token back out, even if a server echoes it.
-fn redact(body: String, token: Option<&crate::model::Secret>) -> String {
-    match token {
-        Some(token) if !token.expose().is_empty() && body.contains(token.expose()) => {
-            body.replace(token.expose(), "***")
-        }
-        _ => body,
+/// Bodies never carry a secret back out, even if a server echoes it whole, in part or as
+/// `Basic base64(user:token)` (`token` registered itself when it was created; see
+/// [`crate::redact`]).
+fn redact(body: String) -> String {
+    match crate::redact::text(&body) {
+        std::borrow::Cow::Borrowed(_) => body,
+        std::borrow::Cow::Owned(redacted) => redacted,
     }
 }
 

@@ -1,0 +1,222 @@
+//! How text that promoter does not control is shown (docs/design.md §6): commit subjects and
+//! bodies, `hydrator.metadata` values, git notes, SCM error bodies and descriptions. Such text can
+//! carry control characters, bidi overrides, CI workflow commands (`::error::…`, `##[error]`,
+//! `##vso[…]`) or Markdown/HTML meant to be rendered somewhere promoter writes to.
+//!
+//! - [`one_line`]: a value shown inside one line — every control and invisible formatting
+//!   character escaped (`\n`, `\r`, `\u{202e}`), so it can neither end the line nor reorder it.
+//! - [`log_text`]: a whole text printed to stdout or stderr — the same escapes except for the line
+//!   breaks promoter put there, and no line that a CI runner would read as a command: a line that
+//!   starts with `::` after whitespace (GitHub Actions; the runner trims leading whitespace and
+//!   splits on CR as well as LF, actions/runner `ActionCommandManager`) gets a `\` in front, and
+//!   `##[` / `##vso[` (GitHub's older form and Azure Pipelines' logging commands, recognised
+//!   anywhere in a line) become `#\#[` / `#\#vso[`. promoter's own workflow commands (annotations,
+//!   log groups) are written apart from this and are the only `::` lines it prints.
+//! - [`markdown`]: a value put into Markdown that an SCM renders (PR descriptions, the step
+//!   summary) — HTML specials as entities, Markdown specials backslash-escaped, `@mentions` that
+//!   would ping people broken with a zero-width space, and GitLab quick actions (`/merge` at the
+//!   start of a line) escaped.
+//! - [`json_text`]: a serialised JSON document — the same characters escaped as `\uXXXX`, which
+//!   leaves every value as it was.
+//!
+//! Redacting secrets is [`crate::redact`]; callers at an output boundary do both.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Characters that must not reach a log or a rendered line as they are: C0 and C1 controls and
+/// DEL, and invisible characters that reorder or hide text (bidi embeddings, overrides and
+/// isolates, LRM/RLM/ALM, zero-width space, line and paragraph separators, word joiner, BOM).
+pub fn is_hazard(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+}
+
+/// `text` with every [hazard](is_hazard) escaped, line breaks included: safe inside one line.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_hazard) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hazard(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` (several lines) made safe to print to a terminal or a CI log: hazards other than `\n`
+/// and `\t` escaped, no line starting with `::`, no `##[` or `##vso[`. See the module doc.
+pub fn log_text(text: &str) -> Cow<'_, str> {
+    let clean = !text.chars().any(|c| is_hazard(c) && c != '\n' && c != '\t')
+        && !text.contains("##[")
+        && !text.contains("##vso[")
+        && !text.lines().any(|line| line.trim_start().starts_with("::"));
+    if clean {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let body = line.trim_start();
+        out.push_str(&line[..line.len() - body.len()]);
+        if body.starts_with("::") {
+            out.push('\\');
+        }
+        for (at, c) in body.char_indices() {
+            if is_hazard(c) && c != '\t' {
+                push_escaped(&mut out, c);
+            } else {
+                out.push(c);
+            }
+            let rest = &body[at..];
+            if rest.starts_with("##[") || rest.starts_with("##vso[") {
+                out.push('\\');
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` as literal Markdown text: what it says is shown, nothing in it is rendered as markup,
+/// HTML, a mention or a quick action. Line breaks are kept (`\r\n` becomes `\n`).
+pub fn markdown(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        // GitLab runs quick actions (`/merge`, `/approve`) found at the start of a line of a
+        // description (docs user/project/quick_actions.md).
+        let body = line.trim_start();
+        out.push_str(&line[..line.len() - body.len()]);
+        if body.starts_with('/') {
+            out.push('\\');
+        }
+        for c in body.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                // A zero-width space after `@` keeps GitHub and GitLab from turning
+                // `@name` into a mention that notifies someone.
+                '@' => out.push_str("@&#8203;"),
+                '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '~' | '!' | '$' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c if is_hazard(c) && c != '\t' => push_escaped(&mut out, c),
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// A serialised JSON document with hazards and `##` written as `\uXXXX` escapes. JSON can only
+/// hold these characters inside strings, where the escape means the same character, so every
+/// value reads back unchanged; the document just cannot carry a raw bidi override or a `##[`
+/// command to a log.
+pub fn json_text(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(is_hazard_in_json) && !json.contains("##") {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    let mut previous = '\0';
+    for c in json.chars() {
+        if is_hazard_in_json(c) || (c == '#' && previous == '#') {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+            // `##` becomes `#\u0023`; a third `#` then follows an escape, not a `#`.
+            previous = '\0';
+        } else {
+            out.push(c);
+            previous = c;
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Hazards serde_json leaves raw (it escapes only U+0000–U+001F); `\n` between values is layout.
+fn is_hazard_in_json(c: char) -> bool {
+    is_hazard(c) && !matches!(c, '\n' | ' ' | '\t' | '\r')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_escapes_line_breaks_controls_and_bidi() {
+        assert_eq!(one_line("plain"), "plain");
+        assert_eq!(
+            one_line("zz\n::error::x\r::warning::y"),
+            "zz\\n::error::x\\r::warning::y"
+        );
+        assert_eq!(one_line("a\u{202e}b\u{85}c\u{1b}[0m"), "a\\u{202e}b\\u{85}c\\u{1b}[0m");
+    }
+
+    #[test]
+    fn no_logged_line_is_a_workflow_command() {
+        let text = "ok\n   ::error::x\r::warning::y\n\u{2003}::group::z\nsee ##[error]a and ##vso[task.logissue]b";
+        let shown = log_text(text);
+        for line in shown.split(['\n', '\r']) {
+            assert!(!line.trim_start().starts_with("::"), "{line:?}");
+            assert!(!line.contains("##["), "{line:?}");
+            assert!(!line.contains("##vso["), "{line:?}");
+        }
+        assert_eq!(
+            shown,
+            "ok\n   \\::error::x\\r::warning::y\n\u{2003}\\::group::z\nsee #\\#[error]a and #\\#vso[task.logissue]b"
+        );
+        assert!(matches!(log_text("a: b\n  c ## d"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn markdown_shows_text_instead_of_rendering_it() {
+        assert_eq!(
+            markdown("<img src=x onerror=alert(1)> **hi** @alice ##[error] [x](y)"),
+            "&lt;img src=x onerror=alert\\(1\\)&gt; \\*\\*hi\\*\\* @&#8203;alice \\#\\#\\[error\\] \\[x\\]\\(y\\)"
+        );
+        assert_eq!(markdown("fix\r\n/merge\n  /approve"), "fix\n\\/merge\n  \\/approve");
+    }
+
+    #[test]
+    fn json_escapes_keep_the_values() {
+        let value = serde_json::json!({"a": "x\u{202e}y ##[error] ###", "b": "\u{85}"});
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let shown = json_text(&text);
+        assert!(!shown.contains("##"), "{shown}");
+        assert!(!shown.contains('\u{202e}'), "{shown}");
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, value);
+    }
+}
