@@ -17,8 +17,15 @@ impl Sha {
         if ok {
             Ok(Self(text.to_ascii_lowercase()))
         } else {
+            // `text` comes from hydrator.metadata or a git note: shown on one line, and not whole
+            // when it is long.
+            let mut shown: String = text.chars().take(80).collect();
+            if shown.len() < text.len() {
+                shown.push('…');
+            }
             Err(format!(
-                "`{text}` is not a commit SHA (40 or 64 hex digits)"
+                "`{}` is not a commit SHA (40 or 64 hex digits)",
+                crate::untrusted::one_line(&shown)
             ))
         }
     }

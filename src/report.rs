@@ -9,10 +9,12 @@ use crate::model::{GateState, Sha};
 use crate::pass::{EnvironmentReport, Mode, PassReport};
 use crate::reconcile::apply::StepResult;
 use crate::reconcile::plan::{Action, Step};
+use crate::untrusted;
 
-/// One JSON document, pretty-printed, ending with a newline.
+/// One JSON document, pretty-printed, ending with a newline; secrets redacted and hazards
+/// escaped ([`untrusted::json_document`]).
 pub fn json(report: &PassReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
+    let mut text = untrusted::json_document(report, true);
     text.push('\n');
     text
 }
@@ -65,7 +67,7 @@ pub fn text(report: &PassReport) -> String {
     if report.mode == Mode::DryRun {
         out.push_str("dry run: nothing was written\n");
     }
-    out
+    untrusted::for_log(&out)
 }
 
 /// A Markdown table, for `status --output markdown` and CI summaries.
@@ -80,7 +82,7 @@ pub fn markdown(report: &PassReport) -> String {
         }
         out.push('\n');
     }
-    out
+    crate::redact::text(&out).into_owned()
 }
 
 fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
@@ -105,7 +107,7 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
     let pr = summary
         .pull_request
         .as_ref()
-        .map(|pr| format!("[{}]({})", pr.number, pr.url))
+        .map(|pr| format!("[{}]({})", pr.number, untrusted::link_target(&pr.url)))
         .unwrap_or_else(|| "-".into());
     let gates = gate_line(&summary.proposed_gates, &summary.active_gates);
     format!(
@@ -119,8 +121,9 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
     )
 }
 
+/// A table cell shows `text` literally, on one row (`|` is escaped by [`untrusted::markdown`]).
 fn escape_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    untrusted::markdown(text).replace('\n', " ")
 }
 
 fn dry_change(live: Option<&Sha>, proposed: Option<&Sha>) -> String {

@@ -103,11 +103,71 @@ pub fn log_text(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// What leaves the process on stdout or stderr: secrets redacted ([`crate::redact`]), then
+/// [`log_text`].
+pub fn for_log(text: &str) -> String {
+    log_text(&crate::redact::text(text)).into_owned()
+}
+
+/// A JSON document as promoter writes it anywhere (stdout, the report file, step outputs): secrets
+/// redacted, then [`json_text`]. `pretty` chooses the indented form.
+///
+/// The serialised text is redacted (keys keep their order). Tokens have no characters JSON
+/// escapes, so a mark lands inside a string; should one ever cut an escape sequence, the document
+/// is redacted value by value instead ([`crate::redact::json`]; keys then come out sorted).
+pub fn json_document(value: &impl serde::Serialize, pretty: bool) -> String {
+    let text = serialise(value, pretty);
+    let text = match crate::redact::text(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(redacted)
+            if serde_json::from_str::<serde::de::IgnoredAny>(&redacted).is_ok() =>
+        {
+            redacted
+        }
+        Cow::Owned(_) => {
+            let mut tree = serde_json::to_value(value).expect("promoter's documents serialise");
+            crate::redact::json(&mut tree);
+            serialise(&tree, pretty)
+        }
+    };
+    json_text(&text).into_owned()
+}
+
+fn serialise(value: &(impl serde::Serialize + ?Sized), pretty: bool) -> String {
+    if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .expect("promoter's documents serialise")
+}
+
+/// A URL from an SCM put in a Markdown link target `(…)`: characters that would end the target or
+/// start markup, and hazards, percent-encoded.
+pub fn link_target(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        if is_hazard(c)
+            || c.is_whitespace()
+            || matches!(c, '(' | ')' | '<' | '>' | '"' | '\\' | '`')
+        {
+            let mut bytes = [0; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                let _ = write!(out, "%{b:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `text` as literal Markdown text: what it says is shown, nothing in it is rendered as markup,
 /// HTML, a mention or a quick action. Line breaks are kept (`\r\n` becomes `\n`).
 pub fn markdown(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
     let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut previous = ' ';
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
@@ -124,9 +184,14 @@ pub fn markdown(text: &str) -> String {
                 '&' => out.push_str("&amp;"),
                 '<' => out.push_str("&lt;"),
                 '>' => out.push_str("&gt;"),
-                // A zero-width space after `@` keeps GitHub and GitLab from turning
-                // `@name` into a mention that notifies someone.
-                '@' => out.push_str("@&#8203;"),
+                // A zero-width space after `@` keeps GitHub and GitLab from turning `@name`
+                // into a mention that notifies someone. An `@` inside a word (an email address)
+                // is no mention.
+                '@' if !(previous.is_alphanumeric()
+                    || matches!(previous, '.' | '_' | '-' | '+')) =>
+                {
+                    out.push_str("@&#8203;");
+                }
                 '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '~' | '!' | '$' => {
                     out.push('\\');
                     out.push(c);
@@ -134,7 +199,9 @@ pub fn markdown(text: &str) -> String {
                 c if is_hazard(c) && c != '\t' => push_escaped(&mut out, c),
                 c => out.push(c),
             }
+            previous = c;
         }
+        previous = ' ';
     }
     out
 }
@@ -181,7 +248,10 @@ mod tests {
             one_line("zz\n::error::x\r::warning::y"),
             "zz\\n::error::x\\r::warning::y"
         );
-        assert_eq!(one_line("a\u{202e}b\u{85}c\u{1b}[0m"), "a\\u{202e}b\\u{85}c\\u{1b}[0m");
+        assert_eq!(
+            one_line("a\u{202e}b\u{85}c\u{1b}[0m"),
+            "a\\u{202e}b\\u{85}c\\u{1b}[0m"
+        );
     }
 
     #[test]
@@ -206,14 +276,20 @@ mod tests {
             markdown("<img src=x onerror=alert(1)> **hi** @alice ##[error] [x](y)"),
             "&lt;img src=x onerror=alert\\(1\\)&gt; \\*\\*hi\\*\\* @&#8203;alice \\#\\#\\[error\\] \\[x\\]\\(y\\)"
         );
-        assert_eq!(markdown("fix\r\n/merge\n  /approve"), "fix\n\\/merge\n  \\/approve");
+        assert_eq!(
+            markdown("fix\r\n/merge\n  /approve"),
+            "fix\n\\/merge\n  \\/approve"
+        );
+        assert_eq!(
+            markdown("Jane <jane@example.com>"),
+            "Jane &lt;jane@example.com&gt;"
+        );
     }
 
     #[test]
     fn json_escapes_keep_the_values() {
         let value = serde_json::json!({"a": "x\u{202e}y ##[error] ###", "b": "\u{85}"});
-        let text = serde_json::to_string_pretty(&value).unwrap();
-        let shown = json_text(&text);
+        let shown = json_document(&value, true);
         assert!(!shown.contains("##"), "{shown}");
         assert!(!shown.contains('\u{202e}'), "{shown}");
         let back: serde_json::Value = serde_json::from_str(&shown).unwrap();

@@ -110,7 +110,7 @@ fn custom_templates_see_every_documented_variable() {
     assert_eq!(
         text.body,
         format!(
-            "environment/prod-next aaaaaaa {} {} {} https://github.com/acme/deploy Jane Doe <jane@example.com> \
+            "environment/prod-next aaaaaaa {} {} {} https://github.com/acme/deploy Jane Doe &lt;jane@example.com&gt; \
              2026-02-28T16:00:00Z 1234567 Traffic doubled.",
             sha('b'),
             sha('d'),

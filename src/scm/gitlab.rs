@@ -48,6 +48,14 @@ use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret
 
 pub use wire::PIPELINE_REPORT;
 
+/// Merge request title and description limits: GitLab validates every issuable with
+/// `TITLE_LENGTH_MAX = 255` and `DESCRIPTION_LENGTH_MAX = 1.megabyte` characters
+/// (app/models/concerns/issuable.rb) and answers 400 "is too long (maximum is … characters)".
+pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+    title: 255,
+    body: 1_048_576,
+};
+
 /// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
 /// percent-encoded, `/` included (GitLab wants `group%2Fproject`).
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC

@@ -425,8 +425,13 @@ impl HttpClient {
     }
 
     /// The SCM's message: `message` and `errors[].message` of a JSON body (GitHub "basic-error" and
-    /// "validation-error"; Gitea and GitLab use `message` too), else a body excerpt.
+    /// "validation-error"; Gitea and GitLab use `message` too), else a body excerpt; on one line,
+    /// whatever the server put in it ([`crate::untrusted::one_line`]).
     fn message_of(&self, body: &str) -> String {
+        crate::untrusted::one_line(&self.message_parts(body)).into_owned()
+    }
+
+    fn message_parts(&self, body: &str) -> String {
         if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(body) {
             let mut parts: Vec<String> = Vec::new();
             match map.get("message").or_else(|| map.get("error")) {
