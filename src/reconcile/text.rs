@@ -263,12 +263,14 @@ fn render(source: &str, context: Value, escaping: Escaping) -> Result<String, mi
         let Some(text) = value.as_str().filter(|_| !value.is_safe()) else {
             return minijinja::escape_formatter(out, state, value);
         };
+        // Redacted before escaping: an escape inside a token would hide it from the redaction.
+        let text = crate::redact::text(text);
         let shown = match escaping {
             // Line breaks are whitespace, folded by the caller; other hazards are escaped.
             Escaping::Title => {
                 untrusted::one_line(&text.replace(['\n', '\r', '\t'], " ")).into_owned()
             }
-            Escaping::Markdown => untrusted::markdown(text),
+            Escaping::Markdown => untrusted::markdown(&text),
         };
         out.write_str(&shown).map_err(minijinja::Error::from)
     });
