@@ -121,9 +121,9 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
     )
 }
 
-/// A table cell shows `text` literally, on one row (`|` is escaped by [`untrusted::markdown`]).
+/// A table cell shows `text` literally, on one row, with promoter's `code` spans kept.
 fn escape_cell(text: &str) -> String {
-    untrusted::markdown(text).replace('\n', " ")
+    untrusted::markdown_cell(text)
 }
 
 fn dry_change(live: Option<&Sha>, proposed: Option<&Sha>) -> String {

@@ -206,6 +206,55 @@ pub fn markdown(text: &str) -> String {
     out
 }
 
+/// A text promoter composed (a reason, an error) for one Markdown table cell: `` `code` `` spans are
+/// kept as code (their content shown as it is, which Markdown does for code, `|` escaped for the
+/// table), everything else is [`markdown`]-escaped, line breaks become spaces. Only a single
+/// backtick followed by text without backticks and a single closing backtick counts as a span;
+/// any other backtick is escaped, so what counts here is what counts for CommonMark.
+pub fn markdown_cell(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let single = |i: usize| {
+        chars[i] == '`'
+            && (i == 0 || chars[i - 1] != '`')
+            && chars.get(i + 1).is_none_or(|&c| c != '`')
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut plain = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let close = if single(i) {
+            (i + 1..chars.len())
+                .find(|&j| chars[j] == '`')
+                .filter(|&j| single(j) && j > i + 1)
+        } else {
+            None
+        };
+        match close {
+            Some(j) => {
+                out.push_str(&markdown(&plain));
+                plain.clear();
+                out.push('`');
+                for &c in &chars[i + 1..j] {
+                    match c {
+                        '|' => out.push_str("\\|"),
+                        '\n' | '\r' => out.push(' '),
+                        c if is_hazard(c) && c != '\t' => push_escaped(&mut out, c),
+                        c => out.push(c),
+                    }
+                }
+                out.push('`');
+                i = j + 1;
+            }
+            None => {
+                plain.push(chars[i]);
+                i += 1;
+            }
+        }
+    }
+    out.push_str(&markdown(&plain));
+    out.replace('\n', " ")
+}
+
 /// A serialised JSON document with hazards and `##` written as `\uXXXX` escapes. JSON can only
 /// hold these characters inside strings, where the escape means the same character, so every
 /// value reads back unchanged; the document just cannot carry a raw bidi override or a `##[`
@@ -284,6 +333,18 @@ mod tests {
             markdown("Jane <jane@example.com>"),
             "Jane &lt;jane@example.com&gt;"
         );
+    }
+
+    #[test]
+    fn table_cells_keep_promoters_code_spans_and_escape_the_rest() {
+        assert_eq!(
+            markdown_cell("`scan`: waiting for `a|b` <b>\nhint: x"),
+            "`scan`: waiting for `a\\|b` &lt;b&gt; hint: x"
+        );
+        // Backticks that would not pair as CommonMark pairs them are shown, not used.
+        assert_eq!(markdown_cell("`<img>``"), "\\`&lt;img&gt;\\`\\`");
+        assert_eq!(markdown_cell("a ` b"), "a \\` b");
+        assert_eq!(markdown_cell("``"), "\\`\\`");
     }
 
     #[test]
