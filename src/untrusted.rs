@@ -78,19 +78,13 @@ pub fn log_text(text: &str) -> Cow<'_, str> {
     if clean {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let body = line.trim_start();
-        out.push_str(&line[..line.len() - body.len()]);
+    Cow::Owned(per_line(text, |out, body| {
         if body.starts_with("::") {
             out.push('\\');
         }
         for (at, c) in body.char_indices() {
             if is_hazard(c) && c != '\t' {
-                push_escaped(&mut out, c);
+                push_escaped(out, c);
             } else {
                 out.push(c);
             }
@@ -99,8 +93,22 @@ pub fn log_text(text: &str) -> Cow<'_, str> {
                 out.push('\\');
             }
         }
+    }))
+}
+
+/// Calls `each` with every line of `text` after its leading whitespace, which is copied first:
+/// the start of a line is where CI runners and Markdown look for commands.
+fn per_line(text: &str, mut each: impl FnMut(&mut String, &str)) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let body = line.trim_start();
+        out.push_str(&line[..line.len() - body.len()]);
+        each(&mut out, body);
     }
-    Cow::Owned(out)
+    out
 }
 
 /// What leaves the process on stdout or stderr: secrets redacted ([`crate::redact`]), then
@@ -166,19 +174,13 @@ pub fn link_target(url: &str) -> String {
 /// HTML, a mention or a quick action. Line breaks are kept (`\r\n` becomes `\n`).
 pub fn markdown(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    let mut previous = ' ';
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
+    per_line(&text, |out, body| {
         // GitLab runs quick actions (`/merge`, `/approve`) found at the start of a line of a
         // description (docs user/project/quick_actions.md).
-        let body = line.trim_start();
-        out.push_str(&line[..line.len() - body.len()]);
         if body.starts_with('/') {
             out.push('\\');
         }
+        let mut previous = ' ';
         for c in body.chars() {
             match c {
                 '&' => out.push_str("&amp;"),
@@ -196,14 +198,12 @@ pub fn markdown(text: &str) -> String {
                     out.push('\\');
                     out.push(c);
                 }
-                c if is_hazard(c) && c != '\t' => push_escaped(&mut out, c),
+                c if is_hazard(c) && c != '\t' => push_escaped(out, c),
                 c => out.push(c),
             }
             previous = c;
         }
-        previous = ' ';
-    }
-    out
+    })
 }
 
 /// A text promoter composed (a reason, an error) for one Markdown table cell: `` `code` `` spans are

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use base64::Engine as _;
+use promoter::model::Sha;
 use promoter::sandbox::{Fault, Hydration};
 
 use super::{Forge, NAME, OWNER, TOKEN, World, output};
@@ -85,6 +86,21 @@ fn assert_no_secret(forge: Forge, what: &str, text: &str) {
     }
 }
 
+/// The hydrator pushes `dry` to environment `env` with `manifest` and what `with` adds.
+fn hydrate(
+    world: &World,
+    env: usize,
+    dry: &Sha,
+    manifest: &str,
+    with: impl FnOnce(Hydration) -> Hydration,
+) {
+    let hydration = Hydration::new(&world.envs[env], dry).file("manifest.yaml", manifest);
+    world
+        .sandbox
+        .hydrate(OWNER, NAME, &with(hydration))
+        .expect("hydrate");
+}
+
 fn no_gates(_: usize) -> String {
     String::new()
 }
@@ -93,17 +109,10 @@ fn a_server_or_a_commit_echoing_the_token_in_any_form_leaks_it_nowhere(forge: Fo
     let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     let forms = token_forms(forge);
-    world
-        .sandbox
-        .hydrate(
-            OWNER,
-            NAME,
-            &Hydration::new(&world.envs[0], &dry)
-                .file("manifest.yaml", "replicas: 2\n")
-                .subject(&format!("rotate {}", forms[2]))
-                .body(&format!("old credential: Basic {}\n", forms[1])),
-        )
-        .unwrap();
+    hydrate(&world, 0, &dry, "replicas: 2\n", |h| {
+        h.subject(&format!("rotate {}", forms[2]))
+            .body(&format!("old credential: Basic {}\n", forms[1]))
+    });
     world.config(
         "    proposedCommitStatuses:\n      - key: scan\n",
         &no_gates,
@@ -174,28 +183,13 @@ fn hostile_commit_text_and_dry_shas_become_neither_workflow_commands_nor_markup(
         "drySha": "zz\n::error::x\r::warning::y ##[error]z \u{202e}",
         "subject": "s",
     });
-    world
-        .sandbox
-        .hydrate(
-            OWNER,
-            NAME,
-            &Hydration::new(&world.envs[0], &dry)
-                .file("manifest.yaml", "a\n")
-                .raw_metadata(&metadata.to_string()),
-        )
-        .unwrap();
+    hydrate(&world, 0, &dry, "a\n", |h| {
+        h.raw_metadata(&metadata.to_string())
+    });
     // staging: a real change whose subject and body are hostile.
-    world
-        .sandbox
-        .hydrate(
-            OWNER,
-            NAME,
-            &Hydration::new(&world.envs[1], &dry)
-                .file("manifest.yaml", "b\n")
-                .subject(HOSTILE)
-                .body(&format!("{HOSTILE}\n/merge\n")),
-        )
-        .unwrap();
+    hydrate(&world, 1, &dry, "b\n", |h| {
+        h.subject(HOSTILE).body(&format!("{HOSTILE}\n/merge\n"))
+    });
     world.config("", &no_gates);
 
     for extra in [&[][..], &["--output", "json"][..], &["-v"][..]] {
@@ -247,17 +241,7 @@ fn an_overlong_title_and_body_are_cut_to_the_scms_limits_and_still_promote(forge
     // 70,000 characters of DRY commit body, over GitHub's 65,536.
     let body = "line of a very long commit body\n".repeat(2_188);
     assert!(body.len() > 70_000);
-    world
-        .sandbox
-        .hydrate(
-            OWNER,
-            NAME,
-            &Hydration::new(&world.envs[0], &dry)
-                .file("manifest.yaml", "big\n")
-                .subject("big")
-                .body(&body),
-        )
-        .unwrap();
+    hydrate(&world, 0, &dry, "big\n", |h| h.subject("big").body(&body));
     let config = world.config(
         "    proposedCommitStatuses:\n      - key: scan\n",
         &no_gates,
