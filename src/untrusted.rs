@@ -233,15 +233,11 @@ pub fn markdown_cell(text: &str) -> String {
             Some(j) => {
                 out.push_str(&markdown(&plain));
                 plain.clear();
+                // Code is shown as it is, but `status --output markdown` prints this on a CI
+                // log too: no command in it ([`log_text`]).
+                let code: String = chars[i + 1..j].iter().collect();
                 out.push('`');
-                for &c in &chars[i + 1..j] {
-                    match c {
-                        '|' => out.push_str("\\|"),
-                        '\n' | '\r' => out.push(' '),
-                        c if is_hazard(c) && c != '\t' => push_escaped(&mut out, c),
-                        c => out.push(c),
-                    }
-                }
+                out.push_str(&log_text(&code).replace('|', "\\|").replace('\n', " "));
                 out.push('`');
                 i = j + 1;
             }
@@ -345,6 +341,7 @@ mod tests {
         assert_eq!(markdown_cell("`<img>``"), "\\`&lt;img&gt;\\`\\`");
         assert_eq!(markdown_cell("a ` b"), "a \\` b");
         assert_eq!(markdown_cell("``"), "\\`\\`");
+        assert_eq!(markdown_cell("`##[error]x`"), "`#\\#[error]x`");
     }
 
     #[test]
