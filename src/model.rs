@@ -392,5 +392,10 @@ mod tests {
     fn secrets_never_print() {
         let secret = Secret::new("ghp_supersecret");
         assert_eq!(format!("{secret} {secret:?}"), "*** ***");
+        // Creating it registered it: no text promoter writes can show it or a piece of it.
+        assert_eq!(
+            crate::redact::text("echo ghp_supersecret, ghp_supe"),
+            "echo ***, ***"
+        );
     }
 }

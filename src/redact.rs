@@ -15,7 +15,8 @@
 //! message, status descriptions). The registry only grows during a run, so a text redacted once
 //! redacts to itself again: the planner's comparisons stay stable.
 //!
-//! Cost: one hash-set lookup per byte of text (about 1 ms for 1 MB, measured in the tests below);
+//! Cost: one hash-set lookup per byte of text (about 4 ms per MB in a release build, 0.25 ms for a
+//! 70 KB commit body, with 21 tokens of up to 300 characters registered);
 //! nothing at all before a secret is registered.
 
 use std::borrow::Cow;
