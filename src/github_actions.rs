@@ -110,7 +110,7 @@ pub fn step_summary(report: &PassReport) -> String {
     if report.mode == Mode::DryRun {
         out.push_str("_Dry run: nothing was written._\n\n");
     }
-    crate::redact::text(&out).into_owned()
+    crate::untrusted::for_log(&out)
 }
 
 /// The compact `environments` output: one object per environment, in report order.

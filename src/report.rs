@@ -82,7 +82,8 @@ pub fn markdown(report: &PassReport) -> String {
         }
         out.push('\n');
     }
-    crate::redact::text(&out).into_owned()
+    // Printed on CI logs by `status --output markdown`: no secret, no runner command either.
+    untrusted::for_log(&out)
 }
 
 fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
