@@ -260,11 +260,14 @@ fn render(source: &str, context: Value, escaping: Escaping) -> Result<String, mi
     let mut env = Environment::new();
     // Every `{{ … }}` goes through here; strings not marked safe come from outside (module doc).
     env.set_formatter(move |out, state, value| {
-        let Some(text) = value.as_str().filter(|_| !value.is_safe()) else {
+        if value.is_safe() || value.is_undefined() || value.is_none() {
             return minijinja::escape_formatter(out, state, value);
-        };
-        // Redacted before escaping: an escape inside a token would hide it from the redaction.
-        let text = crate::redact::text(text);
+        }
+        // Anything else printed whole (a string, or a list such as `references` shown as is) may
+        // hold outside text. Redacted before escaping: an escape inside a token would hide it from
+        // the redaction.
+        let text = value.to_string();
+        let text = crate::redact::text(&text);
         let shown = match escaping {
             // Line breaks are whitespace, folded by the caller; other hazards are escaped.
             Escaping::Title => {
