@@ -384,6 +384,8 @@ impl Scm for GitLab {
                 self.full_path
             )
         };
+        // GitLab's own limit is 255 characters (docs api/commits.md, "Set the pipeline status of a
+        // commit": `description` "Must be 255 characters or fewer"); the 140 cut is within it.
         let description = cut_description(&status.description);
         let body = wire::CreateStatus {
             state: wire::write_state(status.state),
