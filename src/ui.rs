@@ -59,7 +59,9 @@ impl Progress for StderrProgress {
     }
 
     fn section_start(&mut self, name: &str, title: &str) {
-        self.section_marker(self.sections.start(name, title));
+        // The title (a strategy name, a URL) ends up inside a workflow command: one safe line.
+        let title = crate::untrusted::one_line(&crate::untrusted::for_log(title)).into_owned();
+        self.section_marker(self.sections.start(name, &title));
     }
 
     fn section_end(&mut self, name: &str) {
