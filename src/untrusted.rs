@@ -96,8 +96,9 @@ pub fn log_text(text: &str) -> Cow<'_, str> {
     }))
 }
 
-/// Calls `each` with every line of `text` after its leading whitespace, which is copied first:
-/// the start of a line is where CI runners and Markdown look for commands.
+/// Calls `each` with every line of `text` after its leading whitespace, which is copied first
+/// (hazards in it escaped: CR, NEL and the line separators are whitespace too): the start of a line
+/// is where CI runners and Markdown look for commands.
 fn per_line(text: &str, mut each: impl FnMut(&mut String, &str)) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for (i, line) in text.split('\n').enumerate() {
@@ -105,7 +106,13 @@ fn per_line(text: &str, mut each: impl FnMut(&mut String, &str)) -> String {
             out.push('\n');
         }
         let body = line.trim_start();
-        out.push_str(&line[..line.len() - body.len()]);
+        for c in line[..line.len() - body.len()].chars() {
+            if is_hazard(c) && c != '\t' {
+                push_escaped(&mut out, c);
+            } else {
+                out.push(c);
+            }
+        }
         each(&mut out, body);
     }
     out
@@ -313,6 +320,11 @@ mod tests {
             "ok\n   \\::error::x\\r::warning::y\n\u{2003}\\::group::z\nsee #\\#[error]a and #\\#vso[task.logissue]b"
         );
         assert!(matches!(log_text("a: b\n  c ## d"), Cow::Borrowed(_)));
+        // CR, NEL and U+2028 are whitespace to `trim_start`, and still escaped.
+        assert_eq!(
+            log_text("a\n\r\u{85}\u{2028}::error::x"),
+            "a\n\\r\\u{85}\\u{2028}\\::error::x"
+        );
     }
 
     #[test]
