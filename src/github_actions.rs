@@ -248,6 +248,21 @@ mod tests {
     }
 
     #[test]
+    fn an_annotation_quoting_outside_text_is_one_command_and_carries_no_other() {
+        let mut out = String::new();
+        command(
+            &mut out,
+            "error",
+            "promoter: x",
+            "bad\n::warning::y\r##[error]z \u{202e}",
+        );
+        assert_eq!(
+            out,
+            "::error title=promoter%3A x::bad%0A\\::warning::y\\r#\\#[error]z \\u{202e}\n"
+        );
+    }
+
+    #[test]
     fn an_output_value_containing_the_delimiter_gets_another_delimiter() {
         let mut out = String::new();
         output_line(&mut out, "v", "a\npromoter_EOF\nb");
