@@ -105,16 +105,19 @@ impl CommandError {
         let error = paint("error:", console::Style::new().red().bold());
         let caused = paint("caused by:", console::Style::new().yellow());
         let hint = paint("hint:", console::Style::new().cyan().bold());
+        // Errors quote SCM answers, git messages and file contents: redacted and escaped before
+        // the labels' colour codes are added.
+        let shown = |text: &dyn std::fmt::Display| crate::untrusted::for_log(&text.to_string());
         let mut out = String::new();
-        let _ = writeln!(out, "{error} {}", self.error);
+        let _ = writeln!(out, "{error} {}", shown(&self.error));
         if let Some(details) = &self.details {
-            let _ = writeln!(out, "{}", details.trim_end());
+            let _ = writeln!(out, "{}", shown(&details.trim_end()));
         }
         for cause in self.error.chain().skip(1) {
-            let _ = writeln!(out, "{caused} {cause}");
+            let _ = writeln!(out, "{caused} {}", shown(&cause));
         }
         for text in &self.hints {
-            let _ = writeln!(out, "{hint} {text}");
+            let _ = writeln!(out, "{hint} {}", shown(text));
         }
         out
     }

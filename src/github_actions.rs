@@ -110,7 +110,7 @@ pub fn step_summary(report: &PassReport) -> String {
     if report.mode == Mode::DryRun {
         out.push_str("_Dry run: nothing was written._\n\n");
     }
-    out
+    crate::untrusted::for_log(&out)
 }
 
 /// The compact `environments` output: one object per environment, in report order.
@@ -137,8 +137,11 @@ pub fn environments_json(report: &PassReport) -> serde_json::Value {
 }
 
 /// Lines for `$GITHUB_OUTPUT`: `changed`, `report` (when a file was written), `environments`.
-/// Every value uses the heredoc form `name<<DELIMITER` … `DELIMITER`, with a delimiter that does not
-/// occur in the value (docs.github.com/actions/reference/workflow-commands#multiline-strings).
+/// Every value uses the heredoc form `name<<DELIMITER` … `DELIMITER`, with a random delimiter that
+/// does not occur in the value (docs.github.com/actions/reference/workflow-commands#multiline-strings
+/// warns that a known delimiter lets a value end the heredoc and set outputs of its own). Names are
+/// fixed here, never taken from the report; `environments` is one line of JSON, redacted and
+/// escaped ([`crate::untrusted::json_document`]).
 pub fn outputs(report: &PassReport, report_path: Option<&Path>) -> String {
     let mut out = String::new();
     output_line(
@@ -152,15 +155,20 @@ pub fn outputs(report: &PassReport, report_path: Option<&Path>) -> String {
     output_line(
         &mut out,
         "environments",
-        &environments_json(report).to_string(),
+        &crate::untrusted::json_document(&environments_json(report), false),
     );
     out
 }
 
 fn output_line(out: &mut String, name: &str, value: &str) {
     let mut delimiter = String::from("promoter_EOF");
-    while value.contains(&delimiter) {
-        let _ = write!(delimiter, "_{:08x}", fastrand::u32(..));
+    // fastrand's global generator is seeded from the process's random state, so no text written
+    // before the run can contain the delimiter on purpose; the loop covers chance.
+    loop {
+        let _ = write!(delimiter, "_{:016x}", fastrand::u64(..));
+        if !value.contains(&delimiter) {
+            break;
+        }
     }
     let _ = write!(out, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
 }
@@ -200,12 +208,15 @@ pub fn annotations(report: &PassReport) -> String {
     out
 }
 
+/// One workflow command line. `title` and `message` quote reasons and SCM descriptions: they are
+/// redacted and made log-safe ([`crate::untrusted::for_log`]: no `##[`, bidi or controls other
+/// than line breaks) before the runner's own escapes, which keep the command on one line.
 fn command(out: &mut String, name: &str, title: &str, message: &str) {
     let _ = writeln!(
         out,
         "::{name} title={}::{}",
-        escape_property(title),
-        escape_data(message)
+        escape_property(&crate::untrusted::for_log(title)),
+        escape_data(&crate::untrusted::for_log(message))
     );
 }
 
@@ -237,12 +248,27 @@ mod tests {
     }
 
     #[test]
+    fn an_annotation_quoting_outside_text_is_one_command_and_carries_no_other() {
+        let mut out = String::new();
+        command(
+            &mut out,
+            "error",
+            "promoter: x",
+            "bad\n::warning::y\r##[error]z \u{202e}",
+        );
+        assert_eq!(
+            out,
+            "::error title=promoter%3A x::bad%0A\\::warning::y\\r#\\#[error]z \\u{202e}\n"
+        );
+    }
+
+    #[test]
     fn an_output_value_containing_the_delimiter_gets_another_delimiter() {
         let mut out = String::new();
         output_line(&mut out, "v", "a\npromoter_EOF\nb");
         let first = out.lines().next().unwrap();
         let delimiter = first.strip_prefix("v<<").unwrap();
-        assert_ne!(delimiter, "promoter_EOF");
+        assert!(delimiter.starts_with("promoter_EOF_"), "{delimiter}");
         assert!(out.ends_with(&format!("\n{delimiter}\n")));
         assert_eq!(out.matches(delimiter).count(), 2, "{out}");
     }

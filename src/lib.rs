@@ -17,10 +17,12 @@ pub mod insight;
 pub mod model;
 pub mod pass;
 pub mod reconcile;
+pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod scm;
 pub mod ui;
+pub mod untrusted;
 
 use std::ffi::OsString;
 use std::io::IsTerminal as _;
@@ -187,10 +189,16 @@ fn validate(args: &ConfigArg, global: &GlobalArgs, env: Env<'_>) -> CommandResul
     let config = config::load_from(args.config.as_deref(), env)?;
     if !global.quiet {
         for (warning, hint) in config::describe::credential_warnings(&config, env) {
-            eprintln!("warning: {warning}\nhint: {hint}");
+            eprintln!(
+                "{}",
+                untrusted::for_log(&format!("warning: {warning}\nhint: {hint}"))
+            );
         }
     }
-    print!("{}", config::describe::describe(&config));
+    print!(
+        "{}",
+        untrusted::for_log(&config::describe::describe(&config))
+    );
     Ok(Exit::Success)
 }
 

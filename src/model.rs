@@ -17,8 +17,15 @@ impl Sha {
         if ok {
             Ok(Self(text.to_ascii_lowercase()))
         } else {
+            // `text` comes from hydrator.metadata or a git note: shown on one line, and not whole
+            // when it is long.
+            let mut shown: String = text.chars().take(80).collect();
+            if shown.len() < text.len() {
+                shown.push('…');
+            }
             Err(format!(
-                "`{text}` is not a commit SHA (40 or 64 hex digits)"
+                "`{}` is not a commit SHA (40 or 64 hex digits)",
+                crate::untrusted::one_line(&shown)
             ))
         }
     }
@@ -243,8 +250,11 @@ impl fmt::Display for PrNumber {
 pub struct Secret(String);
 
 impl Secret {
+    /// Also registers the value with [`crate::redact`], so no fragment of it is ever shown.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        crate::redact::register(&value);
+        Self(value)
     }
 
     /// The raw value, for an Authorization header or a git credential callback only.
@@ -382,5 +392,10 @@ mod tests {
     fn secrets_never_print() {
         let secret = Secret::new("ghp_supersecret");
         assert_eq!(format!("{secret} {secret:?}"), "*** ***");
+        // Creating it registered it: no text promoter writes can show it or a piece of it.
+        assert_eq!(
+            crate::redact::text("echo ghp_supersecret, ghp_supe"),
+            "echo ***, ***"
+        );
     }
 }

@@ -394,7 +394,9 @@ fn http_options(
             let status = record
                 .status
                 .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
-            eprintln!("  {} {} → {status}", record.method.as_str(), record.path);
+            // A next-page path comes from the SCM's `Link` header.
+            let path = crate::untrusted::for_log(&record.path);
+            eprintln!("  {} {path} → {status}", record.method.as_str());
         });
         hook
     });

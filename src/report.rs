@@ -9,10 +9,12 @@ use crate::model::{GateState, Sha};
 use crate::pass::{EnvironmentReport, Mode, PassReport};
 use crate::reconcile::apply::StepResult;
 use crate::reconcile::plan::{Action, Step};
+use crate::untrusted;
 
-/// One JSON document, pretty-printed, ending with a newline.
+/// One JSON document, pretty-printed, ending with a newline; secrets redacted and hazards
+/// escaped ([`untrusted::json_document`]).
 pub fn json(report: &PassReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
+    let mut text = untrusted::json_document(report, true);
     text.push('\n');
     text
 }
@@ -65,7 +67,7 @@ pub fn text(report: &PassReport) -> String {
     if report.mode == Mode::DryRun {
         out.push_str("dry run: nothing was written\n");
     }
-    out
+    untrusted::for_log(&out)
 }
 
 /// A Markdown table, for `status --output markdown` and CI summaries.
@@ -80,7 +82,8 @@ pub fn markdown(report: &PassReport) -> String {
         }
         out.push('\n');
     }
-    out
+    // Printed on CI logs by `status --output markdown`: no secret, no runner command either.
+    untrusted::for_log(&out)
 }
 
 fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
@@ -105,7 +108,7 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
     let pr = summary
         .pull_request
         .as_ref()
-        .map(|pr| format!("[{}]({})", pr.number, pr.url))
+        .map(|pr| format!("[{}]({})", pr.number, untrusted::link_target(&pr.url)))
         .unwrap_or_else(|| "-".into());
     let gates = gate_line(&summary.proposed_gates, &summary.active_gates);
     format!(
@@ -119,8 +122,9 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
     )
 }
 
+/// A table cell shows `text` literally, on one row, with promoter's `code` spans kept.
 fn escape_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    untrusted::markdown_cell(text)
 }
 
 fn dry_change(live: Option<&Sha>, proposed: Option<&Sha>) -> String {

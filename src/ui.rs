@@ -46,7 +46,7 @@ impl StderrProgress {
 impl Progress for StderrProgress {
     fn info(&mut self, line: &str) {
         if !self.quiet && (self.verbose > 0 || line.starts_with("warning")) {
-            eprintln!("{line}");
+            eprintln!("{}", crate::untrusted::for_log(line));
         }
     }
 
@@ -59,7 +59,9 @@ impl Progress for StderrProgress {
     }
 
     fn section_start(&mut self, name: &str, title: &str) {
-        self.section_marker(self.sections.start(name, title));
+        // The title (a strategy name, a URL) ends up inside a workflow command: one safe line.
+        let title = crate::untrusted::one_line(&crate::untrusted::for_log(title)).into_owned();
+        self.section_marker(self.sections.start(name, &title));
     }
 
     fn section_end(&mut self, name: &str) {
@@ -153,7 +155,10 @@ pub fn step_line(plan: &EnvironmentPlan, outcome: &StepOutcome, color: bool) -> 
     } else {
         Style::new().green().bold()
     };
-    format!("{} {rest}{suffix}", style.apply_to(format!("{verb:>12}")))
+    // What follows the verb names branches, SCM answers and errors: redacted and escaped before
+    // the verb's colour codes are added.
+    let rest = crate::untrusted::for_log(&format!("{rest}{suffix}"));
+    format!("{} {rest}", style.apply_to(format!("{verb:>12}")))
 }
 
 #[cfg(test)]

@@ -87,6 +87,8 @@ impl<'a> Auth<'a> {
                     "the server wants a credential type other than user name and token",
                 ));
             }
+            // libgit2 sends these as `Basic base64(user:token)`; that form must never be shown.
+            crate::redact::register_basic_auth(&credentials.username, credentials.token.expose());
             Cred::userpass_plaintext(&credentials.username, credentials.token.expose())
         });
         callbacks
@@ -120,12 +122,9 @@ impl<'a> Auth<'a> {
             };
             return cause.context(doing.to_owned());
         }
-        let mut message = error.message().replace(url.raw(), shown);
-        if let Some(credentials) = self.credentials
-            && !credentials.token.expose().is_empty()
-        {
-            message = message.replace(credentials.token.expose(), "***");
-        }
+        let message = error.message().replace(url.raw(), shown);
+        // Every form of the token (whole, fragments, Basic) is registered: see `crate::redact`.
+        let message = crate::redact::text(&message).into_owned();
         anyhow!(message).context(doing.to_owned())
     }
 }

@@ -421,7 +421,8 @@ fn push_status_if_changed(
     result: &GateResult,
     tip: &str,
 ) {
-    let description = cut_description(&result.description);
+    // As the SCM will show it: redacted (`crate::redact`), then cut.
+    let description = cut_description(&crate::redact::text(&result.description));
     let context = result.key.as_str();
     let current = reports.iter().find(|r| r.name == context);
     if current.is_some_and(|r| {

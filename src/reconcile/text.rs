@@ -10,11 +10,26 @@
 //! `key`, `state`, `description`). Unknown values are empty strings, never undefined, so a
 //! template that passes [`check_templates`] renders for every environment.
 //!
+//! Values promoter does not control — DRY commit `subject`, `body`, `author`, `repoUrl`, the
+//! references' fields, gate descriptions — are escaped where they are printed, the rest of the
+//! template (the user's own text) is kept as written: in the description every such value is shown
+//! literally in Markdown ([`untrusted::markdown`]: no HTML, no links or images, no `@mentions`, no
+//! quick actions), in the title it is kept on the line ([`untrusted::one_line`]). SHAs, URLs
+//! promoter builds, branch names, gate keys and states are marked safe and printed as they are;
+//! `{{ value | safe }}` opts a value out of escaping.
+//!
+//! The rendered text is what the SCM will show: secrets redacted ([`crate::redact`]) and cut to the
+//! provider's limits ([`crate::scm::text_limits`]) with a marker, so the planner compares like with
+//! like and an unchanged world plans no update. The merge message is built from that text plus the
+//! trailers, whose values are single-line.
+//!
 //! Not here: deciding whether to create or update a PR (that is `plan`).
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use time::OffsetDateTime;
+
+use crate::untrusted;
 
 use crate::config::{Config, Environment as EnvConfig, Provider, PullRequestTemplates, Strategy};
 use crate::gates::{GateResult, rfc3339};
@@ -64,6 +79,20 @@ No gates: this promotion merges as soon as the PR is open.
 {% endif %}
 ";
 
+/// Ends a description that was cut to the provider's limit.
+pub const BODY_CUT_MARKER: &str = "\n\n… (truncated by promoter)";
+/// Ends a title that was cut to the provider's limit.
+pub const TITLE_CUT_MARKER: &str = "…";
+
+/// How values from outside are escaped in a template's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escaping {
+    /// PR titles: plain text on one line (SCMs render no Markdown there beyond code spans).
+    Title,
+    /// PR descriptions: Markdown.
+    Markdown,
+}
+
 /// The rendered title and description of a promotion PR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrText {
@@ -102,12 +131,20 @@ pub struct TemplateProblem {
 pub fn check_templates(templates: &PullRequestTemplates) -> Vec<TemplateProblem> {
     let context = sample_context();
     let mut problems = Vec::new();
-    for (field, source) in [
-        (TemplateField::Title, templates.title.as_deref()),
-        (TemplateField::Description, templates.description.as_deref()),
+    for (field, source, escaping) in [
+        (
+            TemplateField::Title,
+            templates.title.as_deref(),
+            Escaping::Title,
+        ),
+        (
+            TemplateField::Description,
+            templates.description.as_deref(),
+            Escaping::Markdown,
+        ),
     ] {
         let Some(source) = source else { continue };
-        if let Err(err) = render(source, context.clone()) {
+        if let Err(err) = render(source, context.clone(), escaping) {
             problems.push(TemplateProblem {
                 field,
                 line: err.line(),
@@ -129,7 +166,8 @@ pub struct TextInput<'a> {
     pub gates: &'a [GateResult],
 }
 
-/// Renders the PR title (one line) and description (trailing whitespace trimmed).
+/// Renders the PR title (one line) and description (trailing whitespace trimmed), redacted and
+/// cut to the provider's limits: exactly what the SCM will show.
 pub fn render_pull_request(input: &TextInput<'_>) -> Result<PrText, String> {
     let context = context(input);
     let templates = &input.config.pull_request;
@@ -138,14 +176,30 @@ pub fn render_pull_request(input: &TextInput<'_>) -> Result<PrText, String> {
         .description
         .as_deref()
         .unwrap_or(DEFAULT_DESCRIPTION);
-    let title = render(title_source, context.clone())
+    let title = render(title_source, context.clone(), Escaping::Title)
         .map_err(|e| format!("rendering pullRequest.title: {}", describe(&e)))?;
-    let body = render(body_source, context)
+    let body = render(body_source, context, Escaping::Markdown)
         .map_err(|e| format!("rendering pullRequest.description: {}", describe(&e)))?;
-    Ok(PrText {
-        title: title.split_whitespace().collect::<Vec<_>>().join(" "),
-        body: normalize_body(&body),
-    })
+    let limits = crate::scm::text_limits(input.config.scm.provider);
+    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    let title = fit(&crate::redact::text(&title), limits.title, TITLE_CUT_MARKER);
+    let body = normalize_body(&body);
+    let body = fit(&crate::redact::text(&body), limits.body, BODY_CUT_MARKER);
+    Ok(PrText { title, body })
+}
+
+/// `text` if it has at most `max` characters, else cut on a character boundary so that with
+/// `marker` it has at most `max`. Trailing whitespace before the marker is dropped, so a cut text
+/// is still what [`normalize_body`] makes of it.
+pub fn fit(text: &str, max: usize, marker: &str) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let keep = max.saturating_sub(marker.chars().count());
+    let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
+    let mut cut = text[..end].trim_end().to_owned();
+    cut.push_str(marker);
+    cut
 }
 
 /// Text as SCMs store it: `\r\n` → `\n`, trailing whitespace per line and at the end removed.
@@ -170,7 +224,11 @@ pub fn merge_message(
 ) -> String {
     let mut trailers: Vec<(String, String)> = vec![
         ("Pull-request-id".into(), pr.number.0.to_string()),
-        ("Pull-request-url".into(), pr.url.clone()),
+        // The URL comes from the SCM; a trailer value must stay on its line to parse.
+        (
+            "Pull-request-url".into(),
+            untrusted::one_line(&pr.url).replace(' ', "%20"),
+        ),
         ("Sha-hydrated-active".into(), git.live_tip.to_string()),
         ("Sha-hydrated-proposed".into(), git.staging_tip.to_string()),
     ];
@@ -190,15 +248,35 @@ pub fn merge_message(
     trailers.sort();
     let block: Vec<String> = trailers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     let description = normalize_body(description);
-    if description.is_empty() {
+    let message = if description.is_empty() {
         block.join("\n")
     } else {
         format!("{description}\n\n{}", block.join("\n"))
-    }
+    };
+    crate::redact::text(&message).into_owned()
 }
 
-fn render(source: &str, context: Value) -> Result<String, minijinja::Error> {
+fn render(source: &str, context: Value, escaping: Escaping) -> Result<String, minijinja::Error> {
     let mut env = Environment::new();
+    // Every `{{ … }}` goes through here; strings not marked safe come from outside (module doc).
+    env.set_formatter(move |out, state, value| {
+        if value.is_safe() || value.is_undefined() || value.is_none() {
+            return minijinja::escape_formatter(out, state, value);
+        }
+        // Anything else printed whole (a string, or a list such as `references` shown as is) may
+        // hold outside text. Redacted before escaping: an escape inside a token would hide it from
+        // the redaction.
+        let text = value.to_string();
+        let text = crate::redact::text(&text);
+        let shown = match escaping {
+            // Line breaks are whitespace, folded by the caller; other hazards are escaped.
+            Escaping::Title => {
+                untrusted::one_line(&text.replace(['\n', '\r', '\t'], " ")).into_owned()
+            }
+            Escaping::Markdown => untrusted::markdown(&text),
+        };
+        out.write_str(&shown).map_err(minijinja::Error::from)
+    });
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_syntax(
         SyntaxConfig::builder()
@@ -262,43 +340,40 @@ fn build_context(p: ContextParts<'_>) -> Value {
         .iter()
         .map(|g| {
             Value::from_pairs([
-                ("key", Value::from(g.key.as_str())),
-                ("state", Value::from(g.state.as_str())),
+                ("key", safe(g.key.as_str())),
+                ("state", safe(g.state.as_str())),
                 ("description", Value::from(g.description.as_str())),
             ])
         })
         .collect();
     Value::from_pairs([
-        (
-            "strategy",
-            Value::from_pairs([("name", Value::from(p.strategy))]),
-        ),
+        ("strategy", Value::from_pairs([("name", safe(p.strategy))])),
         (
             "environment",
             Value::from_pairs([
-                ("branch", Value::from(p.branch.as_str())),
-                ("stagingBranch", Value::from(p.staging_branch.as_str())),
+                ("branch", safe(p.branch.as_str())),
+                ("stagingBranch", safe(p.staging_branch.as_str())),
             ]),
         ),
         (
             "active",
             Value::from_pairs([
                 ("dry", dry_value(p.active, p.provider, p.web_url)),
-                ("hydratedSha", Value::from(p.active_hydrated.as_str())),
+                ("hydratedSha", safe(p.active_hydrated.as_str())),
             ]),
         ),
         (
             "proposed",
             Value::from_pairs([
                 ("dry", dry_value(p.proposed, p.provider, p.web_url)),
-                ("hydratedSha", Value::from(p.proposed_hydrated.as_str())),
+                ("hydratedSha", safe(p.proposed_hydrated.as_str())),
             ]),
         ),
         (
             "repository",
-            Value::from_pairs([("webUrl", Value::from(p.web_url))]),
+            Value::from_pairs([("webUrl", safe(p.web_url))]),
         ),
-        ("compareUrl", Value::from(p.compare_url)),
+        ("compareUrl", safe(p.compare_url)),
         ("gates", Value::from(gates)),
     ])
 }
@@ -346,16 +421,21 @@ fn commit_value(
 ) -> Value {
     let short: String = sha.chars().take(7).collect();
     Value::from_pairs([
-        ("sha", Value::from(sha)),
-        ("shortSha", Value::from(short)),
+        ("sha", safe(sha)),
+        ("shortSha", safe(&short)),
         ("subject", Value::from(subject)),
         ("body", Value::from(body.trim_end())),
         ("author", Value::from(author)),
-        ("date", Value::from(date.map(rfc3339).unwrap_or_default())),
-        ("url", Value::from(url)),
+        ("date", safe(&date.map(rfc3339).unwrap_or_default())),
+        ("url", safe(url)),
         ("repoUrl", Value::from(repo_url)),
         ("references", Value::from(references)),
     ])
+}
+
+/// A value promoter vouches for (validated SHAs and names, URLs it built): printed as it is.
+fn safe(text: &str) -> Value {
+    Value::from_safe_string(text.to_owned())
 }
 
 /// A commit's page. GitLab routes project pages under `/-/`; GitHub and Gitea/Forgejo do not.

@@ -110,7 +110,7 @@ fn custom_templates_see_every_documented_variable() {
     assert_eq!(
         text.body,
         format!(
-            "environment/prod-next aaaaaaa {} {} {} https://github.com/acme/deploy Jane Doe <jane@example.com> \
+            "environment/prod-next aaaaaaa {} {} {} https://github.com/acme/deploy Jane Doe &lt;jane@example.com&gt; \
              2026-02-28T16:00:00Z 1234567 Traffic doubled.",
             sha('b'),
             sha('d'),
@@ -174,5 +174,47 @@ fn bodies_compare_equal_after_scm_normalisation() {
     assert_eq!(
         compare_url(Provider::Gitea, "https://g/x", &sha('a'), &sha('b')),
         format!("https://g/x/compare/{}...{}", sha('a'), sha('b'))
+    );
+}
+
+#[test]
+fn text_over_a_limit_is_cut_on_a_character_boundary_with_a_marker_and_cut_once() {
+    assert_eq!(fit("short", 10, TITLE_CUT_MARKER), "short");
+    assert_eq!(fit("exactly10!", 10, TITLE_CUT_MARKER), "exactly10!");
+    let cut = fit("ééééééééééé", 10, TITLE_CUT_MARKER);
+    assert_eq!(cut, "ééééééééé…");
+    assert_eq!(cut.chars().count(), 10);
+    // Whitespace before the marker is dropped, so the cut text is already normalised.
+    let body = format!("{} \n\n{}", "a".repeat(12), "rest of it ".repeat(5));
+    let cut = fit(&body, 40, BODY_CUT_MARKER);
+    assert_eq!(cut, format!("{}{BODY_CUT_MARKER}", "a".repeat(12)));
+    assert_eq!(normalize_body(&cut), cut);
+    assert_eq!(fit(&cut, 40, BODY_CUT_MARKER), cut, "a cut text fits");
+    assert_eq!(fit("abc", 0, TITLE_CUT_MARKER), TITLE_CUT_MARKER);
+}
+
+#[test]
+fn values_from_commits_are_escaped_and_the_templates_own_text_is_not() {
+    let mut facts = git(None);
+    let proposed = facts.staging_dry.as_mut().unwrap();
+    proposed.subject = "<b>bold</b> @alice\n::error::x".into();
+    proposed.body = "see [x](https://evil.invalid)\n/merge".into();
+    let templates = PullRequestTemplates {
+        title: Some("**{{ proposed.dry.subject }}** <{{ environment.branch }}>".into()),
+        description: Some(
+            "<!-- kept --> **{{ proposed.dry.subject }}**\n{{ proposed.dry.body }}\n{{ proposed.dry.body | safe }}"
+                .into(),
+        ),
+    };
+    let text = render_with(templates, &facts, &gates()).unwrap();
+    assert_eq!(
+        text.title,
+        "**<b>bold</b> @alice ::error::x** <environment/prod>"
+    );
+    assert_eq!(
+        text.body,
+        "<!-- kept --> **&lt;b&gt;bold&lt;/b&gt; @&#8203;alice\n::error::x**\n\
+         see \\[x\\]\\(https://evil.invalid\\)\n\\/merge\n\
+         see [x](https://evil.invalid)\n/merge"
     );
 }

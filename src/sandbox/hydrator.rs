@@ -24,6 +24,11 @@ pub struct Hydration {
     pub files: Vec<(String, String)>,
     /// The DRY commit's subject, copied into the metadata.
     pub subject: String,
+    /// The DRY commit's body, copied into the metadata.
+    pub body: String,
+    /// Written as `hydrator.metadata` instead of the generated file: a broken or hostile
+    /// hydrator, for tests.
+    pub raw_metadata: Option<String>,
     /// Commit time, seconds since the epoch.
     pub time: i64,
 }
@@ -36,6 +41,8 @@ impl Hydration {
             active_path: String::new(),
             files: Vec::new(),
             subject: String::new(),
+            body: String::new(),
+            raw_metadata: None,
             time: super::DEFAULT_COMMIT_TIME,
         }
     }
@@ -52,6 +59,17 @@ impl Hydration {
 
     pub fn subject(mut self, subject: &str) -> Self {
         self.subject = subject.to_owned();
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.body = body.to_owned();
+        self
+    }
+
+    /// `hydrator.metadata` exactly as given, whatever it says.
+    pub fn raw_metadata(mut self, text: &str) -> Self {
+        self.raw_metadata = Some(text.to_owned());
         self
     }
 
@@ -94,7 +112,7 @@ impl Sandbox {
             "author": "Sandbox Author <author@sandbox.invalid>",
             "date": super::github::timestamp_of(hydration.time),
             "subject": hydration.subject,
-            "body": "",
+            "body": hydration.body,
             "references": []
         });
         let mut files: Vec<(String, String)> = hydration
@@ -104,7 +122,10 @@ impl Sandbox {
             .collect();
         files.push((
             hydration.in_path("hydrator.metadata"),
-            serde_json::to_string_pretty(&metadata).expect("JSON values serialize"),
+            match &hydration.raw_metadata {
+                Some(text) => text.clone(),
+                None => serde_json::to_string_pretty(&metadata).expect("JSON values serialize"),
+            },
         ));
         let message = format!(
             "Hydrate {} for {}",

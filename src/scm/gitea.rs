@@ -35,6 +35,16 @@ use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
 use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
 use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
 
+/// PR title and description limits. Gitea and Forgejo keep the title in the issue's `name` column,
+/// a VARCHAR(255) (models/issues/issue.go, `Title string xorm:"name"`; the web form says
+/// `MaxSize(255)`), which MySQL and PostgreSQL refuse to overflow (a 500). The description is
+/// LONGTEXT with no limit in the API; promoter cuts it at GitLab's 1 MiB so a runaway commit body
+/// never meets a server's request size limit instead.
+pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+    title: 255,
+    body: 1_048_576,
+};
+
 /// Items asked for per page: Gitea's default `MAX_RESPONSE_ITEMS` (app.ini `[api]`), the most a
 /// default instance gives. A lower server maximum is still read whole (the total decides).
 const PAGE_SIZE: usize = 50;

@@ -34,6 +34,14 @@ use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret
 /// repos/create-commit-status call it "a short description").
 pub const STATUS_DESCRIPTION_LIMIT: usize = 140;
 
+/// PR title and body limits. GitHub answers 422 "title is too long (maximum is 256 characters)" and
+/// "body is too long (maximum is 65536 characters)" (observed; docs rest/pulls/pulls#create-a-pull-request
+/// state no limit). Characters, not bytes.
+pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+    title: 256,
+    body: 65_536,
+};
+
 /// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
 /// percent-encoded, `/` included.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC

@@ -48,6 +48,14 @@ use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret
 
 pub use wire::PIPELINE_REPORT;
 
+/// Merge request title and description limits: GitLab validates every issuable with
+/// `TITLE_LENGTH_MAX = 255` and `DESCRIPTION_LENGTH_MAX = 1.megabyte` characters
+/// (app/models/concerns/issuable.rb) and answers 400 "is too long (maximum is … characters)".
+pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+    title: 255,
+    body: 1_048_576,
+};
+
 /// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
 /// percent-encoded, `/` included (GitLab wants `group%2Fproject`).
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -376,6 +384,8 @@ impl Scm for GitLab {
                 self.full_path
             )
         };
+        // GitLab's own limit is 255 characters (docs api/commits.md, "Set the pipeline status of a
+        // commit": `description` "Must be 255 characters or fewer"); the 140 cut is within it.
         let description = cut_description(&status.description);
         let body = wire::CreateStatus {
             state: wire::write_state(status.state),

@@ -399,7 +399,7 @@ impl HttpClient {
         Ok(Answer {
             status,
             headers,
-            body: redact(body, token),
+            body: redact(body),
         })
     }
 
@@ -425,8 +425,13 @@ impl HttpClient {
     }
 
     /// The SCM's message: `message` and `errors[].message` of a JSON body (GitHub "basic-error" and
-    /// "validation-error"; Gitea and GitLab use `message` too), else a body excerpt.
+    /// "validation-error"; Gitea and GitLab use `message` too), else a body excerpt; on one line,
+    /// whatever the server put in it ([`crate::untrusted::one_line`]).
     fn message_of(&self, body: &str) -> String {
+        crate::untrusted::one_line(&self.message_parts(body)).into_owned()
+    }
+
+    fn message_parts(&self, body: &str) -> String {
         if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(body) {
             let mut parts: Vec<String> = Vec::new();
             match map.get("message").or_else(|| map.get("error")) {
@@ -467,13 +472,13 @@ impl HttpClient {
     }
 }
 
-/// Bodies never carry the token back out, even if a server echoes it.
-fn redact(body: String, token: Option<&crate::model::Secret>) -> String {
-    match token {
-        Some(token) if !token.expose().is_empty() && body.contains(token.expose()) => {
-            body.replace(token.expose(), "***")
-        }
-        _ => body,
+/// Bodies never carry a secret back out, even if a server echoes it whole, in part or as
+/// `Basic base64(user:token)` (`token` registered itself when it was created; see
+/// [`crate::redact`]).
+fn redact(body: String) -> String {
+    match crate::redact::text(&body) {
+        std::borrow::Cow::Borrowed(_) => body,
+        std::borrow::Cow::Owned(redacted) => redacted,
     }
 }
 

@@ -9,7 +9,26 @@ pub mod http;
 #[cfg(test)]
 mod test_server;
 
+use crate::config::Provider;
 use crate::model::{BranchName, GateState, PrNumber, Sha};
+
+/// The most characters a provider accepts in a PR title and description. Text over it is refused
+/// (GitHub 422, GitLab 400), so promoter cuts before sending and before comparing
+/// (`reconcile::text::fit`). Each provider's numbers, with their source, live in its module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextLimits {
+    pub title: usize,
+    pub body: usize,
+}
+
+/// `provider`'s [`TextLimits`].
+pub fn text_limits(provider: Provider) -> TextLimits {
+    match provider {
+        Provider::Github => github::TEXT_LIMITS,
+        Provider::Gitlab => gitlab::TEXT_LIMITS,
+        Provider::Gitea | Provider::Forgejo => gitea::TEXT_LIMITS,
+    }
+}
 
 /// An open promotion pull request (GitLab: merge request) as the SCM shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -60,6 +60,7 @@ impl TerminalProgress {
         style.apply_to(format!("{verb:>12}")).to_string()
     }
 
+    /// `line` is already safe to show (a warning is escaped here; step lines by `step_line`).
     fn println(&self, line: &str) {
         // Fails only when the terminal is gone; there is nobody left to tell.
         let _ = self.multi.println(line);
@@ -81,6 +82,9 @@ impl TerminalProgress {
 
     /// Shows `message` on the line of `branch`, adding the line the first time.
     fn show(&mut self, strategy: &str, branch: &BranchName, message: String) {
+        // One line per environment: a reason with a line break (an error and its hint) must not
+        // break it, nor carry a secret or a workflow command.
+        let message = crate::untrusted::one_line(&crate::untrusted::for_log(&message)).into_owned();
         if let Some(line) = self
             .environments
             .iter()
@@ -108,7 +112,7 @@ impl Progress for TerminalProgress {
     fn info(&mut self, line: &str) {
         // Bars are never drawn with `-v`, so only warnings are for people here.
         if line.starts_with("warning") {
-            self.println(line);
+            self.println(&crate::untrusted::for_log(line));
         }
     }
 

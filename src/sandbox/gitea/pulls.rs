@@ -143,6 +143,7 @@ pub(super) fn create(call: &Call<'_>, full_name: &str) -> Answer {
     let Some(title) = go_string(call, &body, "title")?.filter(|t| !t.trim().is_empty()) else {
         return Err(error(call.shared, 422, "[Title]: Required"));
     };
+    check_title(call, Some(&title))?;
     let (Some(head), Some(base)) = (
         go_string(call, &body, "head")?,
         go_string(call, &body, "base")?,
@@ -188,10 +189,25 @@ pub(super) fn create(call: &Call<'_>, full_name: &str) -> Answer {
     Ok(Reply::json(201, &render(call, &store, &pull)?))
 }
 
+/// Gitea stores a PR's title in the issue's `name` column, a VARCHAR(255) (models/issues/issue.go,
+/// `Title string xorm:"name"`); a longer one fails in the database (MySQL, PostgreSQL) with a 500.
+/// The description is LONGTEXT, without a limit.
+fn check_title(call: &Call<'_>, title: Option<&str>) -> Result<(), Reply> {
+    if title.is_some_and(|t| t.chars().count() > 255) {
+        return Err(error(
+            call.shared,
+            500,
+            "Data too long for column 'name' at row 1",
+        ));
+    }
+    Ok(())
+}
+
 /// swagger repoEditPullRequest: answers **201** (not 200) with the PullRequest.
 pub(super) fn update(call: &Call<'_>, full_name: &str, number: u64) -> Answer {
     let body = body_object(call)?;
     let title = go_string(call, &body, "title")?;
+    check_title(call, title.as_deref())?;
     let text = go_string(call, &body, "body")?;
     let state = match go_string(call, &body, "state")?.as_deref() {
         None => None,

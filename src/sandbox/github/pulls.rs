@@ -103,6 +103,7 @@ pub(super) fn create(call: &Call<'_>, full_name: &str) -> Answer {
             json!({"resource": "PullRequest", "field": "title", "code": "missing_field"}),
         ));
     };
+    check_lengths(Some(&title), Some(&text))?;
     let mut store = call.store();
     // `head` is `branch` for the same repository or `owner:branch` for a fork in its network.
     let (head_repo, head_branch) = match head.split_once(':') {
@@ -137,6 +138,21 @@ pub(super) fn create(call: &Call<'_>, full_name: &str) -> Answer {
     Ok(reply)
 }
 
+/// GitHub's length validation of PR text: 422 "title is too long (maximum is 256 characters)" and
+/// "body is too long (maximum is 65536 characters)" (observed; the REST docs of pulls/create state
+/// no limit). Characters, not bytes.
+fn check_lengths(title: Option<&str>, body: Option<&str>) -> Result<(), Reply> {
+    for (field, text, max) in [("title", title, 256), ("body", body, 65_536)] {
+        if text.is_some_and(|t| t.chars().count() > max) {
+            return Err(super::validation(json!({
+                "resource": "Issue", "code": "custom", "field": field,
+                "message": format!("{field} is too long (maximum is {max} characters)")
+            })));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn update(call: &Call<'_>, full_name: &str, number: u64) -> Answer {
     let body = body_object(call.incoming)?;
     let title = string_field(&body, "title")?;
@@ -151,6 +167,7 @@ pub(super) fn update(call: &Call<'_>, full_name: &str, number: u64) -> Answer {
             ));
         }
     };
+    check_lengths(title.as_deref(), text.as_deref())?;
     let mut store = call.store();
     let pull = store
         .update_pull(full_name, number, title, text, state)

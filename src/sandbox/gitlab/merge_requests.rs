@@ -152,6 +152,10 @@ pub(super) fn create(call: &Call<'_>, full_name: &str) -> Answer {
     if let Some(text) = missing(call, &["source_branch", "target_branch", "title"]) {
         return Err(param_error(&text));
     }
+    check_lengths(
+        call.param("title").as_deref(),
+        call.param("description").as_deref(),
+    )?;
     let field = |key: &str| call.param(key).unwrap_or_default();
     let mut store = call.store();
     // `target_project_id` opens the MR from this project (a fork) into its parent.
@@ -200,6 +204,23 @@ pub(super) fn create(call: &Call<'_>, full_name: &str) -> Answer {
     Ok(Reply::json(201, &render(call, &store, &pull)?))
 }
 
+/// GitLab's validation of issuable text (app/models/concerns/issuable.rb: `TITLE_LENGTH_MAX = 255`,
+/// `DESCRIPTION_LENGTH_MAX = 1.megabyte`), answered as a 400 with the model's errors by field.
+fn check_lengths(title: Option<&str>, description: Option<&str>) -> Result<(), Reply> {
+    for (field, text, max) in [
+        ("title", title, 255),
+        ("description", description, 1_048_576),
+    ] {
+        if text.is_some_and(|t| t.chars().count() > max) {
+            return Err(Reply::json(
+                400,
+                &json!({"message": {field: [format!("is too long (maximum is {max} characters)")]}}),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn update(call: &Call<'_>, full_name: &str, iid: u64) -> Answer {
     let title = call.param("title");
     let description = call.param("description");
@@ -209,6 +230,7 @@ pub(super) fn update(call: &Call<'_>, full_name: &str, iid: u64) -> Answer {
         Some("reopen") => Some(PullState::Open),
         Some(_) => return Err(param_error("state_event does not have a valid value")),
     };
+    check_lengths(title.as_deref(), description.as_deref())?;
     if title.is_none() && description.is_none() && state.is_none() {
         return Err(param_error(
             "title, description, state_event, target_branch are missing, at least one parameter must be provided",

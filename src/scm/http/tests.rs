@@ -424,6 +424,22 @@ fn error_statuses_carry_the_providers_hint_and_never_the_token() {
 }
 
 #[test]
+fn an_error_body_is_shown_on_one_line_whatever_it_holds() {
+    let server = ScriptedServer::start(vec![Canned::json(
+        422,
+        r#"{"message":"bad\n::error::injected\r##[error]x \u202e"}"#.to_owned(),
+    )]);
+    let http = client(&server, test_options(FakeClock::new()));
+    let error = http
+        .send(Method::Get, "/repos/o/r/pulls", None, Retry::Idempotent)
+        .unwrap_err();
+    assert_eq!(
+        error.message(),
+        Some("bad\\n::error::injected\\r##[error]x \\u{202e}")
+    );
+}
+
+#[test]
 fn validation_errors_show_the_nested_messages() {
     let server = ScriptedServer::start(vec![Canned::json(
         422,

@@ -147,6 +147,16 @@ fn pkcs1_and_pkcs8_pem_files_hold_the_same_key() {
 }
 
 #[test]
+fn the_jwt_is_redacted_from_any_text_as_soon_as_it_is_made() {
+    let key = AppKey::from_pem(PKCS1).unwrap();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(START as u64);
+    let jwt = key.jwt(APP_ID, now).unwrap();
+    let signature = jwt.expose().rsplit('.').next().unwrap();
+    let echoed = format!("Bearer {} or a piece {}", jwt.expose(), &signature[10..30]);
+    assert_eq!(crate::redact::text(&echoed), "Bearer *** or a piece ***");
+}
+
+#[test]
 fn the_jwt_is_rs256_with_backdated_iat_a_nine_minute_exp_and_the_app_id_as_issuer() {
     let key = AppKey::from_pem(PKCS1).unwrap();
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(START as u64);
