@@ -19,6 +19,7 @@ pub mod reconcile;
 pub mod report;
 pub mod sandbox;
 pub mod scm;
+pub mod stdout;
 pub mod ui;
 
 use std::ffi::OsString;
@@ -75,7 +76,7 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
     match &cli.command {
         Command::Validate(args) => validate(args, &cli.global, env),
         Command::Schema => {
-            print!("{}", config::raw::schema_text());
+            print(&config::raw::schema_text())?;
             Ok(Exit::Success)
         }
         Command::Reconcile(args) => {
@@ -87,26 +88,26 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             let report = run_pass(&args.pass, mode, &cli.global, env)?;
             let json = args.output == OutputFormat::Json;
             match args.output {
-                OutputFormat::Text => print!("{}", report::text(&report)),
-                OutputFormat::Json => print!("{}", report::json(&report)),
+                OutputFormat::Text => print(&report::text(&report))?,
+                OutputFormat::Json => print(&report::json(&report))?,
             }
             // After the report is printed, so a file that cannot be written still shows the pass.
             let published =
                 github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
-            print_annotations(&published, json);
+            print_annotations(&published, json)?;
             Ok(pass_exit(&report))
         }
         Command::Status(args) => {
             let report = run_pass(&args.pass, Mode::Status, &cli.global, env)?;
             let json = args.output == StatusFormat::Json;
             match args.output {
-                StatusFormat::Text => print!("{}", report::text(&report)),
-                StatusFormat::Json => print!("{}", report::json(&report)),
-                StatusFormat::Markdown => print!("{}", report::markdown(&report)),
+                StatusFormat::Text => print(&report::text(&report))?,
+                StatusFormat::Json => print(&report::json(&report))?,
+                StatusFormat::Markdown => print(&report::markdown(&report))?,
             }
             let published =
                 github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
-            print_annotations(&published, json);
+            print_annotations(&published, json)?;
             Ok(pass_exit(&report))
         }
         Command::Demo(args) => {
@@ -157,12 +158,22 @@ fn progress_for(global: &GlobalArgs, env: Env<'_>) -> Box<dyn pass::Progress> {
 
 /// SPEC §6: annotations go with the human report on stdout, and to stderr when stdout carries one
 /// JSON document.
-fn print_annotations(published: &github_actions::Published, json_on_stdout: bool) {
+fn print_annotations(
+    published: &github_actions::Published,
+    json_on_stdout: bool,
+) -> anyhow::Result<()> {
     if json_on_stdout {
         eprint!("{}", published.annotations);
+        Ok(())
     } else {
-        print!("{}", published.annotations);
+        print(&published.annotations)
     }
+}
+
+/// Prints the command's result on stdout ([`stdout::print`]: a closed pipe is not an error).
+fn print(text: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    stdout::print(text).context("writing the result to stdout")
 }
 
 /// SPEC §6: 1 when an environment could not be reconciled; waiting and blocked are states.
@@ -186,7 +197,7 @@ fn validate(args: &ConfigArg, global: &GlobalArgs, env: Env<'_>) -> CommandResul
             eprintln!("warning: {warning}\nhint: {hint}");
         }
     }
-    print!("{}", config::describe::describe(&config));
+    print(&config::describe::describe(&config))?;
     Ok(Exit::Success)
 }
 

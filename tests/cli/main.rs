@@ -11,6 +11,7 @@ mod examples;
 mod gitea;
 mod github_app;
 mod gitlab;
+mod pipe;
 mod reconcile;
 mod sandbox;
 mod sections;
