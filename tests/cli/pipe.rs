@@ -8,7 +8,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 
 use crate::reconcile::{Forge, World};
-use crate::support::root;
+use crate::support::{promoter_process, root};
 
 /// Runs `command` with stdout a pipe. `keep` lines are read before the read end is closed (0:
 /// closed before the binary starts). Returns `(exit code, stderr)`.
@@ -36,12 +36,6 @@ fn run_with_closed_stdout(mut command: std::process::Command, keep: usize) -> (i
     )
 }
 
-fn binary() -> std::process::Command {
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("promoter"));
-    command.env_clear().current_dir(root());
-    command
-}
-
 fn assert_quiet((code, stderr): (i32, String)) {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
@@ -50,14 +44,14 @@ fn assert_quiet((code, stderr): (i32, String)) {
 
 #[test]
 fn schema_into_a_closed_pipe_ends_quietly_with_exit_0() {
-    let mut command = binary();
+    let mut command = promoter_process();
     command.arg("schema");
     assert_quiet(run_with_closed_stdout(command, 0));
 }
 
 #[test]
 fn validate_into_a_closed_pipe_ends_quietly_with_exit_0() {
-    let mut command = binary();
+    let mut command = promoter_process();
     command
         .arg("validate")
         .arg("-c")
@@ -70,16 +64,7 @@ fn pass_into_a_closed_pipe(args: &[&str]) {
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
     world.config("", &|_| String::new());
-    let mut command = binary();
-    command
-        .args(args)
-        .arg("-c")
-        .arg(world.dir.path().join("promotion.yaml"))
-        .arg("--cache-dir")
-        .arg(world.dir.path().join("cache"))
-        .env("PROMOTER_TOKEN", crate::reconcile::TOKEN)
-        .env("HOME", world.dir.path())
-        .env("GIT_CONFIG_NOSYSTEM", "1");
+    let command = world.process(args, crate::reconcile::TOKEN);
     assert_quiet(run_with_closed_stdout(command, 0));
 }
 
@@ -101,7 +86,7 @@ fn status_into_a_closed_pipe_ends_quietly_with_exit_0() {
 #[test]
 fn demo_whose_reader_goes_away_after_one_line_ends_quietly_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
-    let mut command = binary();
+    let mut command = promoter_process();
     command
         .arg("demo")
         .env("HOME", dir.path())

@@ -161,7 +161,12 @@ impl World {
 
     /// The command [`World::promoter_with_token`] runs, for callers that add variables.
     pub fn command(&self, args: &[&str], token: &str) -> assert_cmd::Command {
-        let mut command = crate::support::promoter();
+        assert_cmd::Command::from_std(self.process(args, token))
+    }
+
+    /// [`World::command`] as a plain process, for tests that wire its stdio themselves.
+    pub fn process(&self, args: &[&str], token: &str) -> std::process::Command {
+        let mut command = crate::support::promoter_process();
         command
             .args(args)
             .arg("-c")
