@@ -48,7 +48,7 @@ pub fn main_with(
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
-    let color = wants_color(cli.global.color, env, std::io::stderr().is_terminal());
+    let color = stderr_color(&cli, env);
     match run(&cli, env) {
         Ok(exit) => exit.into(),
         Err(error) => {
@@ -95,6 +95,10 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             let published =
                 github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
             print_annotations(&published, json)?;
+            eprint!(
+                "{}",
+                exit::environment_errors(&report, stderr_color(cli, env))
+            );
             Ok(pass_exit(&report))
         }
         Command::Status(args) => {
@@ -108,6 +112,10 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             let published =
                 github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
             print_annotations(&published, json)?;
+            eprint!(
+                "{}",
+                exit::environment_errors(&report, stderr_color(cli, env))
+            );
             Ok(pass_exit(&report))
         }
         Command::Demo(args) => {
@@ -120,6 +128,11 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             Ok(Exit::Success)
         }
     }
+}
+
+/// Whether stderr gets colour (`--color`, `NO_COLOR`, a terminal).
+fn stderr_color(cli: &Cli, env: Env<'_>) -> bool {
+    wants_color(cli.global.color, env, std::io::stderr().is_terminal())
 }
 
 /// Loads the config and runs one pass in `mode`; config problems exit 2.
