@@ -26,6 +26,7 @@
 mod location;
 mod merge;
 mod metadata;
+mod repair;
 mod transport;
 
 #[cfg(test)]
@@ -33,11 +34,11 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::fs::{self, File, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
-use git2::{ErrorCode, Oid, Repository, RepositoryInitOptions};
+use anyhow::{Context, Result, anyhow};
+use git2::{ErrorCode, Oid, Repository};
 use time::OffsetDateTime;
 
 pub use location::{RemoteUrl, cache_dir};
@@ -148,24 +149,11 @@ impl GitCache {
     ) -> Result<(Self, Vec<String>)> {
         let url = RemoteUrl::parse(url)?;
         let mut warnings = Vec::new();
-        fs::create_dir_all(root)
-            .with_context(|| format!("creating the git cache directory {}", root.display()))?;
+        repair::create_root(root)?;
         let name = url.cache_dir_name();
         let dir = root.join(&name);
         let lock = lock(&root.join(format!("{name}.lock")), &mut warnings)?;
-        let repo = match open_checked(&dir) {
-            Ok(Some(repo)) => repo,
-            Ok(None) => init(&dir)?,
-            Err(why) => {
-                warnings.push(format!(
-                    "the git cache {} was unreadable ({why:#}); rebuilding it",
-                    dir.display()
-                ));
-                fs::remove_dir_all(&dir)
-                    .with_context(|| format!("removing the broken git cache {}", dir.display()))?;
-                init(&dir)?
-            }
-        };
+        let repo = repair::open_or_rebuild(&dir, &mut warnings)?;
         let cache = Self {
             repo,
             url,
@@ -266,14 +254,18 @@ impl GitCache {
                 Some(oid) => {
                     self.repo
                         .reference(local, *oid, true, "promoter: sync")
-                        .with_context(|| format!("recording {remote} in the git cache"))?;
+                        .map_err(|e| {
+                            repair::damaged(&self.dir, &format!("recording {remote}"), &e)
+                        })?;
                 }
                 None => match self.repo.find_reference(local) {
-                    Ok(mut stale) => stale
-                        .delete()
-                        .with_context(|| format!("forgetting {remote} in the git cache"))?,
+                    Ok(mut stale) => stale.delete().map_err(|e| {
+                        repair::damaged(&self.dir, &format!("forgetting {remote}"), &e)
+                    })?,
                     Err(e) if e.code() == ErrorCode::NotFound => {}
-                    Err(e) => return Err(e).context(format!("reading {local} in the git cache")),
+                    Err(e) => {
+                        return Err(repair::damaged(&self.dir, &format!("reading {local}"), &e));
+                    }
                 },
             }
         }
@@ -460,7 +452,9 @@ impl GitCache {
         // The remote now has `commit`; recording it means the next sync needs no fetch for it.
         self.repo
             .reference(&private_ref(branch), oid(commit)?, true, "promoter: push")
-            .with_context(|| format!("recording the push to {branch} in the git cache"))?;
+            .map_err(|e| {
+                repair::damaged(&self.dir, &format!("recording the push to {branch}"), &e)
+            })?;
         Ok(())
     }
 
@@ -510,34 +504,4 @@ fn lock(path: &Path, warnings: &mut Vec<String>) -> Result<File> {
         }
     }
     Ok(file)
-}
-
-/// `Ok(None)` when there is no cache yet; `Err` when there is one and it is unusable.
-fn open_checked(dir: &Path) -> Result<Option<Repository>> {
-    if !dir.exists() {
-        return Ok(None);
-    }
-    let repo = Repository::open_bare(dir)?;
-    if !repo.is_bare() {
-        bail!("not a bare repository");
-    }
-    repo.find_reference("HEAD")?;
-    repo.odb()?;
-    for reference in repo.references_glob("refs/promoter/*")? {
-        let reference = reference?;
-        let name = reference.name().unwrap_or("?").to_owned();
-        let target = reference
-            .target()
-            .ok_or_else(|| anyhow!("{name} is not a direct ref"))?;
-        repo.find_commit(target)
-            .with_context(|| format!("{name} points at a missing commit"))?;
-    }
-    Ok(Some(repo))
-}
-
-fn init(dir: &Path) -> Result<Repository> {
-    let mut options = RepositoryInitOptions::new();
-    options.bare(true).mkdir(true).mkpath(true);
-    Repository::init_opts(dir, &options)
-        .with_context(|| format!("creating the git cache {}", dir.display()))
 }
