@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::ci_env::Env;
 use crate::config::{Config, Provider};
-use crate::git::{self, FetchProgress, GitCache, GitCredentials};
+use crate::git::{self, FetchProgress, GitCache, GitCredentials, TransportRetry};
 use crate::model::{BranchName, Secret};
 use crate::reconcile::apply::{
     ApplyEvent, EnvironmentOutcome, StepOutcome, apply_strategy_watched,
@@ -24,7 +24,7 @@ use crate::scm::gitea::{Flavor, Gitea};
 use crate::scm::github::GitHub;
 use crate::scm::github::app::{AppKey, InstallationTokens};
 use crate::scm::gitlab::GitLab;
-use crate::scm::http::{HttpOptions, RequestRecord, TokenSource};
+use crate::scm::http::{HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -172,7 +172,9 @@ pub fn run_pass(
     progress: &mut dyn Progress,
 ) -> Result<PassReport> {
     let selected = select_strategies(config, options.strategy.as_deref())?;
-    let app = github_app_tokens(config, env, options)?;
+    // One `--max-wait` for the whole run: every SCM client and git's retries draw on it.
+    let budget = WaitBudget::new(options.max_wait, Arc::new(SystemClock));
+    let app = github_app_tokens(config, env, options, &budget)?;
     // With a GitHub App, its installation token replaces any token variable.
     let token = match &app {
         Some(tokens) => Some((
@@ -190,7 +192,7 @@ pub fn run_pass(
         )),
         None => config.scm.token(env),
     };
-    let scm = scm_client(config, token.as_ref(), app.as_ref(), options)?;
+    let scm = scm_client(config, token.as_ref(), app.as_ref(), options, &budget)?;
 
     let cache_root = git::cache_dir(options.cache_dir.as_deref(), env)?;
     let credentials = token.as_ref().map(|(_, secret)| GitCredentials {
@@ -199,6 +201,12 @@ pub fn run_pass(
     });
     let (mut cache, warnings) =
         GitCache::open(&cache_root, &config.repository.clone_url, credentials)?;
+    let http = HttpOptions::default();
+    cache.set_retry(TransportRetry {
+        tries: http.tries,
+        backoff: http.backoff,
+        budget: budget.clone(),
+    });
     if let Some(tokens) = &app {
         // git gets the same installation token as the API, re-minted before it expires.
         let tokens = tokens.clone();
@@ -321,6 +329,7 @@ fn github_app_tokens(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
+    budget: &Arc<WaitBudget>,
 ) -> Result<Option<Arc<InstallationTokens>>> {
     let Some(app) = &config.scm.github_app else {
         return Ok(None);
@@ -333,7 +342,7 @@ fn github_app_tokens(
         key,
         &config.repository.owner,
         &config.repository.name,
-        http_options(config, None, options),
+        http_options(config, None, options, budget),
     )?;
     Ok(Some(Arc::new(tokens)))
 }
@@ -343,6 +352,7 @@ fn http_options(
     config: &Config,
     token: Option<&(String, Secret)>,
     options: &PassOptions,
+    budget: &Arc<WaitBudget>,
 ) -> HttpOptions {
     let on_request: Option<crate::scm::http::RequestHook> = options.log_requests.then(|| {
         let hook: crate::scm::http::RequestHook = std::sync::Arc::new(|record: &RequestRecord| {
@@ -356,6 +366,7 @@ fn http_options(
     HttpOptions {
         on_request,
         max_wait: options.max_wait,
+        budget: Some(budget.clone()),
         token_source: Some(
             token
                 .map(|(var, _)| var.clone())
@@ -370,8 +381,9 @@ fn scm_client(
     token: Option<&(String, Secret)>,
     app: Option<&Arc<InstallationTokens>>,
     options: &PassOptions,
+    budget: &Arc<WaitBudget>,
 ) -> Result<Box<dyn Scm>> {
-    let http = http_options(config, token, options);
+    let http = http_options(config, token, options, budget);
     match config.scm.provider {
         // A GitHub App's installation token is asked for before every request (refreshed when
         // it is about to expire); a token variable is fixed for the run.

@@ -47,7 +47,7 @@ pub use metadata::{
     HydratorMetadata, METADATA_FILE, NOTES_REF, NoteMetadata, ReferenceCommit, parse_metadata,
     parse_note, parse_trailers,
 };
-pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh};
+pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh, TransportRetry};
 
 use crate::model::{BranchName, Sha};
 
@@ -120,6 +120,7 @@ pub struct GitCache {
     url: RemoteUrl,
     credentials: Option<GitCredentials>,
     token_refresh: Option<TokenRefresh>,
+    retry: Option<TransportRetry>,
     dir: PathBuf,
     _lock: File,
     fetches: u32,
@@ -159,6 +160,7 @@ impl GitCache {
             url,
             credentials,
             token_refresh: None,
+            retry: None,
             dir,
             _lock: lock,
             fetches: 0,
@@ -170,6 +172,11 @@ impl GitCache {
     /// [`GitCache::open`] keep their user name). For tokens that expire during a run.
     pub fn set_token_refresh(&mut self, refresh: TokenRefresh) {
         self.token_refresh = Some(refresh);
+    }
+
+    /// Retries transient transport failures from now on (by default every transfer is tried once).
+    pub fn set_retry(&mut self, retry: TransportRetry) {
+        self.retry = Some(retry);
     }
 
     /// Replaces the token with a fresh one from the refresher, when one is set.
@@ -240,13 +247,16 @@ impl GitCache {
                 .map(|(remote, local)| format!("+{remote}:{local}"))
                 .collect()
         };
-        let listing = transport::list_and_fetch(
-            repo,
-            &self.url,
-            self.credentials.as_ref(),
-            &refspecs_for,
-            on_progress,
-        )?;
+        let mut on_progress = on_progress;
+        let listing = transport::retrying(self.retry.as_ref(), || {
+            transport::list_and_fetch(
+                repo,
+                &self.url,
+                self.credentials.as_ref(),
+                &refspecs_for,
+                on_progress.as_deref_mut(),
+            )
+        })?;
         // Refs whose commit was already here (e.g. promoter pushed it) move without a fetch;
         // refs gone from the remote are dropped so a deleted branch reads as missing.
         for (remote, local) in &pairs {
@@ -441,14 +451,17 @@ impl GitCache {
         expected_old: &Sha,
     ) -> Result<()> {
         self.refresh_token()?;
-        transport::push(
-            &self.repo,
-            &self.url,
-            self.credentials.as_ref(),
-            oid(commit)?,
-            branch,
-            oid(expected_old)?,
-        )?;
+        let (commit_id, old_id) = (oid(commit)?, oid(expected_old)?);
+        transport::retrying(self.retry.as_ref(), || {
+            transport::push(
+                &self.repo,
+                &self.url,
+                self.credentials.as_ref(),
+                commit_id,
+                branch,
+                old_id,
+            )
+        })?;
         // The remote now has `commit`; recording it means the next sync needs no fetch for it.
         self.repo
             .reference(&private_ref(branch), oid(commit)?, true, "promoter: push")

@@ -25,6 +25,7 @@ pub struct Fault {
     status: Option<u16>,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    ghost: bool,
 }
 
 impl Fault {
@@ -38,6 +39,7 @@ impl Fault {
             status: None,
             headers: Vec::new(),
             body: Vec::new(),
+            ghost: false,
         }
     }
 
@@ -65,6 +67,13 @@ impl Fault {
         self
     }
 
+    /// A ghost write: the request is served for real (it takes effect), then the client gets the
+    /// injected answer instead of the real one — an answer lost on the way back.
+    pub fn ghost(mut self) -> Self {
+        self.ghost = true;
+        self
+    }
+
     /// Wait this long before answering (the real answer, unless [`Fault::status`] is set too).
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
@@ -87,6 +96,8 @@ pub(crate) struct FaultHit {
     pub delay: Option<Duration>,
     /// `(status, headers, body)` to answer with, when the fault replaces the answer.
     pub answer: Option<InjectedAnswer>,
+    /// Serve the request for real before answering with `answer`.
+    pub ghost: bool,
 }
 
 /// The armed faults, in the order they were injected; the first match wins.
@@ -109,6 +120,7 @@ impl Faults {
             answer: fault
                 .status
                 .map(|status| (status, fault.headers.clone(), fault.body.clone())),
+            ghost: fault.ghost,
         };
         self.0.retain(|fault| fault.remaining > 0);
         Some(hit)

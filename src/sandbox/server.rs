@@ -200,6 +200,9 @@ fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
             std::thread::sleep(delay);
         }
         if let Some((status, headers, body)) = hit.answer {
+            if hit.ghost {
+                let _ = route(shared, incoming);
+            }
             let mut reply = Reply {
                 status,
                 headers: vec![(
@@ -217,6 +220,11 @@ fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
             return reply;
         }
     }
+    route(shared, incoming)
+}
+
+/// The real answer of the forge.
+fn route(shared: &Shared, incoming: &Incoming) -> Reply {
     if github::is_api_path(&incoming.path) {
         github::answer(shared, incoming)
     } else if gitea::is_api_path(&incoming.path) {

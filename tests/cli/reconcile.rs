@@ -33,6 +33,7 @@ mod noop;
 mod output;
 mod scenarios;
 mod strategies;
+mod transport;
 
 use std::path::PathBuf;
 
@@ -182,6 +183,43 @@ impl World {
 
     pub fn reconcile(&self) -> assert_cmd::assert::Assert {
         self.promoter(&["reconcile"])
+    }
+
+    /// Runs `promoter <args>`, asserting exit 0 and that environment 0 then has `dry` live;
+    /// returns `(stdout, stderr)`.
+    pub fn promotes(&self, args: &[&str], dry: &str) -> (String, String) {
+        let assert = self.promoter(args);
+        let (stdout, stderr) = output(&assert);
+        assert_eq!(
+            assert.get_output().status.code(),
+            Some(0),
+            "{stdout}{stderr}"
+        );
+        assert_eq!(self.live_dry(0).as_deref(), Some(dry), "{stdout}{stderr}");
+        (stdout, stderr)
+    }
+
+    /// Someone commits straight to live branch `env`, touching the hydrated file: merging the
+    /// staging branch into it now conflicts.
+    pub fn hotfix_live(&self, env: usize) {
+        self.sandbox
+            .commit(
+                OWNER,
+                NAME,
+                &self.envs[env],
+                &CommitSpec::new("hotfix").file("manifest.yaml", "hotfix: true\n"),
+            )
+            .expect("hotfix");
+    }
+
+    /// The statuses the forge answered to `method path`, oldest first.
+    pub fn statuses_of(&self, method: &str, path: &str) -> Vec<u16> {
+        self.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .map(|r| r.status)
+            .collect()
     }
 
     pub fn tip(&self, branch: &str) -> Sha {

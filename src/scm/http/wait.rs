@@ -3,6 +3,7 @@
 //! `http.rs` acts on them.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use ureq::http::HeaderMap;
@@ -23,6 +24,38 @@ impl Clock for SystemClock {
     }
     fn sleep(&self, duration: Duration) {
         std::thread::sleep(duration);
+    }
+}
+
+/// The time one run may spend waiting — rate limits and backoff of every SCM client and of git —
+/// (`--max-wait`, SPEC §7: "No run waits more than `--max-wait` in total"). Shared by reference.
+#[derive(Debug)]
+pub struct WaitBudget {
+    max: Duration,
+    spent: Mutex<Duration>,
+    clock: Arc<dyn Clock>,
+}
+
+impl WaitBudget {
+    pub fn new(max: Duration, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Arc::new(Self {
+            max,
+            spent: Mutex::new(Duration::ZERO),
+            clock,
+        })
+    }
+
+    /// Sleeps `wait` and counts it; `false` (and no sleep) when it would exceed the budget.
+    pub fn wait(&self, wait: Duration) -> bool {
+        {
+            let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+            if *spent + wait > self.max {
+                return false;
+            }
+            *spent += wait;
+        }
+        self.clock.sleep(wait);
+        true
     }
 }
 
