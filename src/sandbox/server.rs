@@ -196,6 +196,7 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
 fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
     let hit = lock(&shared.faults).take(&incoming.method, &incoming.path);
     if let Some(hit) = hit {
+        hit.run_hook();
         if let Some(delay) = hit.delay {
             std::thread::sleep(delay);
         }

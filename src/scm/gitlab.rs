@@ -214,8 +214,15 @@ impl Scm for GitLab {
             Err(error) => error,
         };
         // 409 `{"message":["Another open merge request already exists for this source branch: !12"]}`
-        // (observed; `message` is an array; reference/scm-apis.md §3.3): adopt that one.
-        super::adopt_existing(error, 409, || self.find(&new.head, &new.base), &context)
+        // (observed; `message` is an array): adopt that one.
+        // Docs merge_requests.md "Create MR" documents no answer for a source branch already in
+        // the target; the sandbox's GitLab dialect answers 422 `{"message":["Source branch has no
+        // commits that are not in the target branch"]}` (unverified against gitlab.com). Apply
+        // believes it only after git confirms it.
+        let refusals = super::CreateRefusals::new(409, |status, message| {
+            status == 422 && message.to_ascii_lowercase().contains("no commits")
+        });
+        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
     }
 
     fn update_pull_request(

@@ -31,6 +31,7 @@ mod gates;
 mod lifecycle;
 mod noop;
 mod output;
+mod race;
 mod scenarios;
 mod strategies;
 mod transport;
@@ -168,13 +169,23 @@ impl World {
 
     /// [`World::command`] as a plain process, for tests that wire its stdio themselves.
     pub fn process(&self, args: &[&str], token: &str) -> std::process::Command {
+        self.process_with_cache(args, token, &self.dir.path().join("cache"))
+    }
+
+    /// [`World::process`] with its own git cache: another runner on another machine.
+    pub fn process_with_cache(
+        &self,
+        args: &[&str],
+        token: &str,
+        cache: &std::path::Path,
+    ) -> std::process::Command {
         let mut command = crate::support::promoter_process();
         command
             .args(args)
             .arg("-c")
             .arg(self.dir.path().join("promotion.yaml"))
             .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
+            .arg(cache)
             .env("PROMOTER_TOKEN", token)
             .env("HOME", self.dir.path())
             .env("GIT_CONFIG_NOSYSTEM", "1");
