@@ -385,3 +385,98 @@ pub(crate) fn push(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use git2::{ErrorClass, ErrorCode};
+
+    use super::*;
+    use crate::scm::http::tests::FakeClock;
+
+    fn error(class: ErrorClass, message: &str) -> git2::Error {
+        git2::Error::new(ErrorCode::GenericError, class, message)
+    }
+
+    #[test]
+    fn server_errors_rate_limits_and_lost_connections_are_transient_refusals_are_not() {
+        for transient in [
+            error(ErrorClass::Http, "unexpected http status code: 502"),
+            error(ErrorClass::Http, "unexpected http status code: 429"),
+            error(ErrorClass::Http, "proxy returned unexpected status: 503"),
+            error(ErrorClass::Http, "unexpected EOF"),
+            error(ErrorClass::Net, "failed to resolve address for example.com"),
+            error(
+                ErrorClass::Os,
+                "failed to connect to 127.0.0.1: Connection refused",
+            ),
+        ] {
+            assert!(is_transient(&transient), "{transient}");
+        }
+        for permanent in [
+            error(ErrorClass::Http, "unexpected http status code: 401"),
+            error(ErrorClass::Http, "unexpected http status code: 403"),
+            error(ErrorClass::Http, "unexpected http status code: 404"),
+            error(ErrorClass::Http, "unexpected authentication failure"),
+            error(ErrorClass::Ssl, "the SSL certificate is invalid"),
+            error(ErrorClass::Callback, "the branch moved"),
+            error(ErrorClass::Os, "could not open file"),
+        ] {
+            assert!(!is_transient(&permanent), "{permanent}");
+        }
+    }
+
+    fn policy(clock: Arc<FakeClock>, max_wait: Duration) -> TransportRetry {
+        TransportRetry {
+            tries: 3,
+            backoff: Duration::from_millis(100),
+            budget: WaitBudget::new(max_wait, clock),
+        }
+    }
+
+    #[test]
+    fn a_transient_failure_is_tried_again_with_backoff_at_most_three_times() {
+        let clock = FakeClock::new();
+        let retry = policy(clock.clone(), Duration::from_secs(120));
+        let tries = Cell::new(0);
+        let result: Result<()> = retrying(Some(&retry), || {
+            tries.set(tries.get() + 1);
+            Err(anyhow::Error::new(Transient("502".into())))
+        });
+        assert!(result.is_err());
+        assert_eq!(tries.get(), 3);
+        assert_eq!(clock.slept().len(), 2);
+
+        let tries = Cell::new(0);
+        let result = retrying(Some(&retry), || {
+            tries.set(tries.get() + 1);
+            if tries.get() == 1 {
+                Err(anyhow::Error::new(Transient("502".into())))
+            } else {
+                Ok(tries.get())
+            }
+        });
+        assert_eq!(result.unwrap(), 2);
+    }
+
+    #[test]
+    fn a_permanent_failure_or_an_empty_budget_is_not_tried_again() {
+        let clock = FakeClock::new();
+        let tries = Cell::new(0);
+        let retry = policy(clock.clone(), Duration::from_secs(120));
+        let _ = retrying::<()>(Some(&retry), || {
+            tries.set(tries.get() + 1);
+            Err(anyhow!("authentication failed"))
+        });
+        assert_eq!(tries.get(), 1);
+
+        let no_time = policy(clock.clone(), Duration::ZERO);
+        let _ = retrying::<()>(Some(&no_time), || {
+            tries.set(tries.get() + 1);
+            Err(anyhow::Error::new(Transient("502".into())))
+        });
+        assert_eq!(tries.get(), 2);
+        assert!(clock.slept().is_empty());
+    }
+}

@@ -28,7 +28,8 @@ impl Clock for SystemClock {
 }
 
 /// The time one run may spend waiting — rate limits and backoff of every SCM client and of git —
-/// (`--max-wait`, SPEC §7: "No run waits more than `--max-wait` in total"). Shared by reference.
+/// (`--max-wait`, docs/design.md §7: "No run waits more than `--max-wait` in total"). Shared
+/// by reference.
 #[derive(Debug)]
 pub struct WaitBudget {
     max: Duration,
@@ -231,6 +232,20 @@ mod tests {
                 assert!(wait >= full / 2 && wait <= full, "{wait:?} vs {full:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_shared_budget_refuses_any_wait_past_its_total_without_sleeping() {
+        let clock = crate::scm::http::tests::FakeClock::new();
+        let budget = WaitBudget::new(Duration::from_secs(1), clock.clone());
+        let other_user = budget.clone();
+        assert!(budget.wait(Duration::from_millis(600)));
+        assert!(!other_user.wait(Duration::from_millis(600)));
+        assert!(other_user.wait(Duration::from_millis(400)));
+        assert_eq!(
+            clock.slept(),
+            [Duration::from_millis(600), Duration::from_millis(400)]
+        );
     }
 
     #[test]
