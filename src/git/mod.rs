@@ -13,8 +13,11 @@
 //!
 //! Decisions where the spec is silent:
 //! - A second run on the same cache waits for the first one's lock rather than failing.
-//! - A cache that cannot be opened, or whose private refs point at missing objects, is deleted
-//!   and recreated; the caller gets a warning to print.
+//! - A cache that cannot be opened, has an empty or garbled private ref, or whose private refs
+//!   point at missing objects, is deleted and recreated; lock files a killed run left are
+//!   removed; the caller gets a warning to print. A plain file where the cache belongs is not
+//!   promoter's to delete: an error names it and the fix (`repair.rs`).
+//! - Transient transport failures are retried within the run's wait budget (`transport.rs`).
 //! - Unrelated histories (no merge base) count as a conflict: the ours merge (two parents,
 //!   staging's tree) is exactly how upstream joins them, and it makes the PR mergeable.
 //! - A malformed non-empty `date` in `hydrator.metadata` is an error (only empty/absent is
