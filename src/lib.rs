@@ -92,14 +92,7 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
                 OutputFormat::Json => print(&report::json(&report))?,
             }
             // After the report is printed, so a file that cannot be written still shows the pass.
-            let published =
-                github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
-            print_annotations(&published, json)?;
-            eprint!(
-                "{}",
-                exit::environment_errors(&report, stderr_color(cli, env))
-            );
-            Ok(pass_exit(&report))
+            finish_pass(&report, &args.pass, json, cli, env)
         }
         Command::Status(args) => {
             let report = run_pass(&args.pass, Mode::Status, &cli.global, env)?;
@@ -109,14 +102,7 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
                 StatusFormat::Json => print(&report::json(&report))?,
                 StatusFormat::Markdown => print(&report::markdown(&report))?,
             }
-            let published =
-                github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
-            print_annotations(&published, json)?;
-            eprint!(
-                "{}",
-                exit::environment_errors(&report, stderr_color(cli, env))
-            );
-            Ok(pass_exit(&report))
+            finish_pass(&report, &args.pass, json, cli, env)
         }
         Command::Demo(args) => {
             let mut progress = progress_for(&cli.global, env);
@@ -167,6 +153,24 @@ fn progress_for(global: &GlobalArgs, env: Env<'_>) -> Box<dyn pass::Progress> {
         env,
         is_terminal,
     )
+}
+
+/// After the report is on stdout: the GitHub Actions outputs and annotations, the `error:` lines of
+/// failed environments on stderr, and the exit code.
+fn finish_pass(
+    report: &pass::PassReport,
+    args: &PassArgs,
+    json_on_stdout: bool,
+    cli: &Cli,
+    env: Env<'_>,
+) -> CommandResult {
+    let published = github_actions::publish(report, env, args.report_file.as_deref())?;
+    print_annotations(&published, json_on_stdout)?;
+    eprint!(
+        "{}",
+        exit::environment_errors(report, stderr_color(cli, env))
+    );
+    Ok(pass_exit(report))
 }
 
 /// SPEC §6: annotations go with the human report on stdout, and to stderr when stdout carries one
