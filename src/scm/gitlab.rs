@@ -216,9 +216,10 @@ impl Scm for GitLab {
         // 409 `{"message":["Another open merge request already exists for this source branch: !12"]}`
         // (observed; `message` is an array): adopt that one.
         // Docs merge_requests.md "Create MR" documents no answer for a source branch already in
-        // the target; the sandbox's GitLab dialect answers 422 `{"message":["Source branch has no
-        // commits that are not in the target branch"]}` (unverified against gitlab.com). Apply
-        // believes it only after git confirms it.
+        // the target, and GitLab may accept such a merge request (gitlab-ce!24503 "Don't create
+        // new pipeline for merge requests with no commits"); the sandbox's GitLab dialect answers
+        // 422 `{"message":["Source branch has no commits that are not in the target branch"]}`
+        // (unverified against gitlab.com). Apply believes it only after git confirms it.
         let refusals = super::CreateRefusals::new(409, |status, message| {
             status == 422 && message.to_ascii_lowercase().contains("no commits")
         });
