@@ -223,6 +223,7 @@ pub fn run_pass(
     progress.section_start("fetch", &format!("fetching from {}", cache.url()));
     // The git layer's errors already name what it was doing and the URL (without secrets).
     let sync = cache.sync_with_progress(&wanted, &mut |p| progress.fetch(p));
+    log_retries(&mut cache, progress);
     let sync = match sync {
         Ok(sync) => sync,
         Err(error) => {
@@ -287,6 +288,7 @@ pub fn run_pass(
                 })
                 .collect(),
         };
+        log_retries(&mut cache, progress);
         progress.section_end(&section);
         strategies.push(StrategyReport {
             name: strategy.name.clone(),
@@ -301,6 +303,16 @@ pub fn run_pass(
         web_url: config.repository.web_url.clone(),
         strategies,
     })
+}
+
+/// Git transfers tried again after a transient failure, for the verbose log (the SCM client's
+/// retries show in its request log).
+fn log_retries(cache: &mut GitCache, progress: &mut dyn Progress) {
+    for failure in cache.take_retried() {
+        progress.info(&format!(
+            "retrying after a transient git failure: {failure}"
+        ));
+    }
 }
 
 /// The indices of the strategies a pass covers: all, or the one named by `--strategy`.

@@ -124,6 +124,8 @@ pub struct GitCache {
     credentials: Option<GitCredentials>,
     token_refresh: Option<TokenRefresh>,
     retry: Option<TransportRetry>,
+    /// Transient failures tried again since [`GitCache::take_retried`] was last called.
+    retried: Vec<String>,
     dir: PathBuf,
     _lock: File,
     fetches: u32,
@@ -164,6 +166,7 @@ impl GitCache {
             credentials,
             token_refresh: None,
             retry: None,
+            retried: Vec::new(),
             dir,
             _lock: lock,
             fetches: 0,
@@ -180,6 +183,11 @@ impl GitCache {
     /// Retries transient transport failures from now on (by default every transfer is tried once).
     pub fn set_retry(&mut self, retry: TransportRetry) {
         self.retry = Some(retry);
+    }
+
+    /// The transient failures tried again since the last call, as error texts, for a log.
+    pub fn take_retried(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.retried)
     }
 
     /// Replaces the token with a fresh one from the refresher, when one is set.
@@ -251,7 +259,7 @@ impl GitCache {
                 .collect()
         };
         let mut on_progress = on_progress;
-        let listing = transport::retrying(self.retry.as_ref(), || {
+        let listing = transport::retrying(self.retry.as_ref(), &mut self.retried, || {
             transport::list_and_fetch(
                 repo,
                 &self.url,
@@ -455,7 +463,7 @@ impl GitCache {
     ) -> Result<()> {
         self.refresh_token()?;
         let (commit_id, old_id) = (oid(commit)?, oid(expected_old)?);
-        transport::retrying(self.retry.as_ref(), || {
+        transport::retrying(self.retry.as_ref(), &mut self.retried, || {
             transport::push(
                 &self.repo,
                 &self.url,

@@ -44,9 +44,10 @@ pub struct TransportRetry {
 struct Transient(String);
 
 /// Runs `attempt` until it succeeds, fails for good, or `retry` allows no more tries or waiting.
-/// Without `retry`, once.
+/// Without `retry`, once. Each failure that is tried again is added to `retried`.
 pub(crate) fn retrying<T>(
     retry: Option<&TransportRetry>,
+    retried: &mut Vec<String>,
     mut attempt: impl FnMut() -> Result<T>,
 ) -> Result<T> {
     let mut failed = 0;
@@ -66,6 +67,7 @@ pub(crate) fn retrying<T>(
         if !retry.budget.wait(backoff(retry.backoff, failed)) {
             return Err(error);
         }
+        retried.push(format!("{error:#}"));
     }
 }
 
@@ -440,7 +442,7 @@ mod tests {
         let clock = FakeClock::new();
         let retry = policy(clock.clone(), Duration::from_secs(120));
         let tries = Cell::new(0);
-        let result: Result<()> = retrying(Some(&retry), || {
+        let result: Result<()> = retrying(Some(&retry), &mut Vec::new(), || {
             tries.set(tries.get() + 1);
             Err(anyhow::Error::new(Transient("502".into())))
         });
@@ -449,7 +451,7 @@ mod tests {
         assert_eq!(clock.slept().len(), 2);
 
         let tries = Cell::new(0);
-        let result = retrying(Some(&retry), || {
+        let result = retrying(Some(&retry), &mut Vec::new(), || {
             tries.set(tries.get() + 1);
             if tries.get() == 1 {
                 Err(anyhow::Error::new(Transient("502".into())))
@@ -465,14 +467,14 @@ mod tests {
         let clock = FakeClock::new();
         let tries = Cell::new(0);
         let retry = policy(clock.clone(), Duration::from_secs(120));
-        let _ = retrying::<()>(Some(&retry), || {
+        let _ = retrying::<()>(Some(&retry), &mut Vec::new(), || {
             tries.set(tries.get() + 1);
             Err(anyhow!("authentication failed"))
         });
         assert_eq!(tries.get(), 1);
 
         let no_time = policy(clock.clone(), Duration::ZERO);
-        let _ = retrying::<()>(Some(&no_time), || {
+        let _ = retrying::<()>(Some(&no_time), &mut Vec::new(), || {
             tries.set(tries.get() + 1);
             Err(anyhow::Error::new(Transient("502".into())))
         });

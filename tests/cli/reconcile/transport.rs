@@ -28,16 +28,22 @@ fn world_with_a_change() -> (World, String) {
 }
 
 /// The pass completes as if nothing happened, with the API requests of a pass without faults.
-fn promotes_with_the_usual_api_requests(world: &World, dry: &str, args: &[&str]) {
-    world.promotes(args, dry);
+fn promotes_with_the_usual_api_requests(world: &World, dry: &str, args: &[&str]) -> String {
+    let (_, stderr) = world.promotes(args, dry);
     assert_eq!(world.api(), world.budget(1, 1, 1, 0, 1, 0));
+    stderr
 }
 
 #[test]
 fn one_502_on_the_ref_listing_is_retried_and_the_pass_completes() {
     let (world, dry) = world_with_a_change();
     world.sandbox.inject(bad_gateway("GET", INFO_REFS));
-    promotes_with_the_usual_api_requests(&world, &dry, &["reconcile"]);
+    let stderr = promotes_with_the_usual_api_requests(&world, &dry, &["reconcile", "-v"]);
+    assert!(
+        stderr.contains("retrying after a transient git failure: listing the refs of")
+            && stderr.contains("502"),
+        "the verbose log says why git was tried again: {stderr}"
+    );
     let listings = world.sandbox.count_requests("GET", INFO_REFS);
     assert!(
         listings >= 3,
