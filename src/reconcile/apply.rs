@@ -4,7 +4,9 @@
 //! the plan; here only the SCM's and git's answers are recorded and reported.
 //!
 //! One environment's failure stops that environment only; the others are still applied (SPEC §3
-//! step 5).
+//! step 5). A PR create the SCM refuses because the staging branch is already in the live branch
+//! (another runner promoted it) is answered like a merge: the live branch is read again and the
+//! environment planned with the new facts (docs/design.md §3), when git confirms the refusal.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
