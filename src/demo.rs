@@ -27,6 +27,14 @@ const HEALTH: &str = "argocd-health";
 /// A pass that has not finished the act by then means something is wrong; stop instead of looping.
 const MAX_PASSES: usize = 8;
 
+/// `println!` through [`crate::stdout::print`]: a reader that went away is not an error.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        crate::stdout::print(&format!("{}\n", format_args!($($arg)*)))
+            .context("writing the demo to stdout")?
+    };
+}
+
 pub fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
     let temp;
     let root: PathBuf = match &args.keep {
@@ -51,25 +59,29 @@ pub fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
     };
     let env = |name: &str| (name == config::PROMOTER_TOKEN).then(|| TOKEN.to_owned());
 
-    println!(
+    say!(
         "promoter demo: a sandbox forge at {} with {OWNER}/{NAME}",
         sandbox.base_url()
     );
-    println!(
+    say!(
         "environments: {}; active gate `{HEALTH}` (played by the demo)\n",
         ENVIRONMENTS.join(" → ")
     );
 
     let first = dry_change(&sandbox, "Scale guestbook to 3 replicas", 3)?;
     hydrate_all(&sandbox, &first)?;
-    println!(
+    say!(
         "== Act 1: DRY commit {} hydrated to every environment ==\n",
         first.short()
     );
     let mut promoted = false;
     for number in 1..=MAX_PASSES {
         let report = pass::run_pass(&config, &env, &options, progress)?;
-        print_pass(number, &report);
+        print_pass(number, &report)?;
+        if crate::stdout::closed() {
+            // Nobody reads the rest of the story.
+            return Ok(());
+        }
         if all_promoted(&report) {
             promoted = true;
             break;
@@ -79,25 +91,25 @@ pub fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
     if !promoted {
         bail!("the demo did not promote every environment within {MAX_PASSES} passes");
     }
-    println!("The change is live everywhere.\n");
+    say!("The change is live everywhere.\n");
 
     let second = dry_change(&sandbox, "Switch guestbook to image v2", 3)?;
     hydrate_all(&sandbox, &second)?;
-    println!(
+    say!(
         "== Act 2: DRY commit {} hydrated; dev's health check will fail ==\n",
         second.short()
     );
     let report = pass::run_pass(&config, &env, &options, progress)?;
-    print_pass(1, &report);
+    print_pass(1, &report)?;
     report_health(&sandbox, GateState::Failure)?;
     let report = pass::run_pass(&config, &env, &options, progress)?;
-    print_pass(2, &report);
-    println!(
+    print_pass(2, &report)?;
+    say!(
         "staging waits: `{HEALTH}` failed on dev's live commit, so `promoter-previous-environment` stays pending \
          on staging's PR. Fix dev, report health, and the next pass continues."
     );
     if let Some(dir) = &args.keep {
-        println!(
+        say!(
             "\nThe repositories are in {} (bare repo: forge/{OWNER}/{NAME}.git).",
             dir.display()
         );
@@ -105,10 +117,9 @@ pub fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
     Ok(())
 }
 
-fn print_pass(number: usize, report: &PassReport) {
-    println!("-- pass {number} --");
-    print!("{}", report::text(report));
-    println!();
+fn print_pass(number: usize, report: &PassReport) -> Result<()> {
+    say!("-- pass {number} --\n{}", report::text(report));
+    Ok(())
 }
 
 fn all_promoted(report: &PassReport) -> bool {

@@ -5,6 +5,11 @@
 //! Commands return [`CommandResult`]. Any `anyhow::Error` converts to a [`CommandError`] with exit
 //! code 1; [`CommandError::usage`] (or [`ResultExt::or_usage`]) makes it 2; `.hint(…)` adds hints.
 //! A [`crate::config::LoadError`] converts to exit code 2 with its problems listed.
+//!
+//! A pass whose environments failed is not a failed command (the other environments were
+//! reconciled), but each failure is still an error for people: [`environment_errors`] renders one
+//! `error:` block per failed environment for stderr, whatever stdout carries (text, JSON,
+//! Markdown) and even with `-q`, so a CI log always says why the job exited 1.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -150,6 +155,43 @@ impl From<LoadError> for CommandError {
         }
         command_error
     }
+}
+
+/// One `error: strategy <name>, <branch>: <cause>` block per failed environment of `report`, with
+/// the cause's `hint:` (and any other) lines after it; empty when nothing failed.
+pub fn environment_errors(report: &crate::pass::PassReport, color: bool) -> String {
+    let paint =
+        |label: &str, style: console::Style| style.force_styling(color).apply_to(label).to_string();
+    let error = paint("error:", console::Style::new().red().bold());
+    let hint = paint("hint:", console::Style::new().cyan().bold());
+    let mut out = String::new();
+    for strategy in &report.strategies {
+        for environment in &strategy.environments {
+            if environment.summary.phase != crate::reconcile::plan::Phase::Failure {
+                continue;
+            }
+            // The reason quotes SCM answers and git messages: redacted and escaped first.
+            let reason = crate::untrusted::for_log(&environment.summary.reason);
+            let mut lines = reason.lines();
+            let cause = lines.next().unwrap_or("failed");
+            let _ = writeln!(
+                out,
+                "{error} strategy {}, {}: {cause}",
+                strategy.name, environment.branch
+            );
+            for line in lines {
+                match line.strip_prefix("hint:") {
+                    Some(text) => {
+                        let _ = writeln!(out, "{hint}{text}");
+                    }
+                    None => {
+                        let _ = writeln!(out, "{line}");
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Turns any `Result` into one a command can return with `?`.

@@ -21,6 +21,7 @@ pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod scm;
+pub mod stdout;
 pub mod ui;
 pub mod untrusted;
 
@@ -50,7 +51,7 @@ pub fn main_with(
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
-    let color = wants_color(cli.global.color, env, std::io::stderr().is_terminal());
+    let color = stderr_color(&cli, env);
     match run(&cli, env) {
         Ok(exit) => exit.into(),
         Err(error) => {
@@ -78,7 +79,7 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
     match &cli.command {
         Command::Validate(args) => validate(args, &cli.global, env),
         Command::Schema => {
-            print!("{}", config::raw::schema_text());
+            print(&config::raw::schema_text())?;
             Ok(Exit::Success)
         }
         Command::Reconcile(args) => {
@@ -90,27 +91,21 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             let report = run_pass(&args.pass, mode, &cli.global, env)?;
             let json = args.output == OutputFormat::Json;
             match args.output {
-                OutputFormat::Text => print!("{}", report::text(&report)),
-                OutputFormat::Json => print!("{}", report::json(&report)),
+                OutputFormat::Text => print(&report::text(&report))?,
+                OutputFormat::Json => print(&report::json(&report))?,
             }
             // After the report is printed, so a file that cannot be written still shows the pass.
-            let published =
-                github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
-            print_annotations(&published, json);
-            Ok(pass_exit(&report))
+            finish_pass(&report, &args.pass, json, cli, env)
         }
         Command::Status(args) => {
             let report = run_pass(&args.pass, Mode::Status, &cli.global, env)?;
             let json = args.output == StatusFormat::Json;
             match args.output {
-                StatusFormat::Text => print!("{}", report::text(&report)),
-                StatusFormat::Json => print!("{}", report::json(&report)),
-                StatusFormat::Markdown => print!("{}", report::markdown(&report)),
+                StatusFormat::Text => print(&report::text(&report))?,
+                StatusFormat::Json => print(&report::json(&report))?,
+                StatusFormat::Markdown => print(&report::markdown(&report))?,
             }
-            let published =
-                github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
-            print_annotations(&published, json);
-            Ok(pass_exit(&report))
+            finish_pass(&report, &args.pass, json, cli, env)
         }
         Command::Demo(args) => {
             let mut progress = progress_for(&cli.global, env);
@@ -125,6 +120,11 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
         Command::Where(args) => insight::command::where_(args, &cli.global, env),
         Command::Metrics(args) => insight::command::metrics(args, &cli.global, env),
     }
+}
+
+/// Whether stderr gets colour (`--color`, `NO_COLOR`, a terminal).
+fn stderr_color(cli: &Cli, env: Env<'_>) -> bool {
+    wants_color(cli.global.color, env, std::io::stderr().is_terminal())
 }
 
 /// Loads the config and runs one pass in `mode`; config problems exit 2.
@@ -161,14 +161,42 @@ pub(crate) fn progress_for(global: &GlobalArgs, env: Env<'_>) -> Box<dyn pass::P
     )
 }
 
+/// After the report is on stdout: the GitHub Actions outputs and annotations, the `error:` lines of
+/// failed environments on stderr, and the exit code.
+fn finish_pass(
+    report: &pass::PassReport,
+    args: &PassArgs,
+    json_on_stdout: bool,
+    cli: &Cli,
+    env: Env<'_>,
+) -> CommandResult {
+    let published = github_actions::publish(report, env, args.report_file.as_deref())?;
+    print_annotations(&published, json_on_stdout)?;
+    eprint!(
+        "{}",
+        exit::environment_errors(report, stderr_color(cli, env))
+    );
+    Ok(pass_exit(report))
+}
+
 /// docs/design.md §6: annotations go with the human report on stdout, and to stderr when stdout carries one
 /// JSON document.
-fn print_annotations(published: &github_actions::Published, json_on_stdout: bool) {
+fn print_annotations(
+    published: &github_actions::Published,
+    json_on_stdout: bool,
+) -> anyhow::Result<()> {
     if json_on_stdout {
         eprint!("{}", published.annotations);
+        Ok(())
     } else {
-        print!("{}", published.annotations);
+        print(&published.annotations)
     }
+}
+
+/// Prints the command's result on stdout ([`stdout::print`]: a closed pipe is not an error).
+pub(crate) fn print(text: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    stdout::print(text).context("writing the result to stdout")
 }
 
 /// docs/design.md §6: 1 when an environment could not be reconciled; waiting and blocked are states.
@@ -195,10 +223,7 @@ fn validate(args: &ConfigArg, global: &GlobalArgs, env: Env<'_>) -> CommandResul
             );
         }
     }
-    print!(
-        "{}",
-        untrusted::for_log(&config::describe::describe(&config))
-    );
+    print(&untrusted::for_log(&config::describe::describe(&config)))?;
     Ok(Exit::Success)
 }
 

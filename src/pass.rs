@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::ci_env::Env;
 use crate::config::{Config, Provider};
-use crate::git::{self, FetchProgress, GitCache, GitCredentials};
+use crate::git::{self, FetchProgress, GitCache, GitCredentials, TransportRetry};
 use crate::model::{BranchName, Secret};
 use crate::reconcile::apply::{
     ApplyEvent, EnvironmentOutcome, StepOutcome, apply_strategy_watched,
@@ -24,7 +24,7 @@ use crate::scm::gitea::{Flavor, Gitea};
 use crate::scm::github::GitHub;
 use crate::scm::github::app::{AppKey, InstallationTokens};
 use crate::scm::gitlab::GitLab;
-use crate::scm::http::{HttpOptions, RequestRecord, TokenSource};
+use crate::scm::http::{HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -172,14 +172,25 @@ pub fn run_pass(
     progress: &mut dyn Progress,
 ) -> Result<PassReport> {
     let selected = select_strategies(config, options.strategy.as_deref())?;
-    let credentials = Credentials::resolve(config, env, options)?;
+    // One `--max-wait` for the whole run: every SCM client and git's retries draw on it.
+    let budget = WaitBudget::new(options.max_wait, Arc::new(SystemClock));
+    let credentials = Credentials::resolve(config, env, options, &budget)?;
     let scm = scm_client(
         config,
         credentials.token.as_ref(),
         credentials.app.as_ref(),
         options,
+        &budget,
     )?;
-    let mut cache = synced_cache(config, env, options, &credentials, &selected, progress)?;
+    let mut cache = synced_cache(
+        config,
+        env,
+        options,
+        &credentials,
+        &budget,
+        &selected,
+        progress,
+    )?;
 
     let now = || OffsetDateTime::now_utc();
     let mut strategies = Vec::new();
@@ -226,6 +237,7 @@ pub fn run_pass(
                 })
                 .collect(),
         };
+        log_retries(&mut cache, progress);
         progress.section_end(&section);
         strategies.push(StrategyReport {
             name: strategy.name.clone(),
@@ -242,6 +254,16 @@ pub fn run_pass(
     })
 }
 
+/// Git transfers tried again after a transient failure, for the verbose log (the SCM client's
+/// retries show in its request log).
+fn log_retries(cache: &mut GitCache, progress: &mut dyn Progress) {
+    for failure in cache.take_retried() {
+        progress.info(&format!(
+            "retrying after a transient git failure: {failure}"
+        ));
+    }
+}
+
 /// The token of a run (with where it came from) and, with `scm.githubApp`, the App's tokens.
 struct Credentials {
     token: Option<(String, Secret)>,
@@ -249,8 +271,13 @@ struct Credentials {
 }
 
 impl Credentials {
-    fn resolve(config: &Config, env: Env<'_>, options: &PassOptions) -> Result<Self> {
-        let app = github_app_tokens(config, env, options)?;
+    fn resolve(
+        config: &Config,
+        env: Env<'_>,
+        options: &PassOptions,
+        budget: &Arc<WaitBudget>,
+    ) -> Result<Self> {
+        let app = github_app_tokens(config, env, options, budget)?;
         // With a GitHub App, its installation token replaces any token variable.
         let token = match &app {
             Some(tokens) => Some((
@@ -273,7 +300,7 @@ impl Credentials {
 }
 
 /// The cache of the repository, synced with the remote for the live and staging branches of the
-/// `selected` strategies. For commands that read git only (`history`, `where`, `metrics`).
+/// `selected` strategies. For the commands that read git only (`history`, `where`, `metrics`).
 pub fn open_git(
     config: &Config,
     env: Env<'_>,
@@ -281,15 +308,26 @@ pub fn open_git(
     selected: &[usize],
     progress: &mut dyn Progress,
 ) -> Result<GitCache> {
-    let credentials = Credentials::resolve(config, env, options)?;
-    synced_cache(config, env, options, &credentials, selected, progress)
+    let budget = WaitBudget::new(options.max_wait, Arc::new(SystemClock));
+    let credentials = Credentials::resolve(config, env, options, &budget)?;
+    synced_cache(
+        config,
+        env,
+        options,
+        &credentials,
+        &budget,
+        selected,
+        progress,
+    )
 }
 
+/// Opens the cache, with git's retries on the run's wait `budget`, and syncs the wanted refs.
 fn synced_cache(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
     credentials: &Credentials,
+    budget: &Arc<WaitBudget>,
     selected: &[usize],
     progress: &mut dyn Progress,
 ) -> Result<GitCache> {
@@ -303,6 +341,12 @@ fn synced_cache(
         });
     let (mut cache, warnings) =
         GitCache::open(&cache_root, &config.repository.clone_url, git_credentials)?;
+    let http = HttpOptions::default();
+    cache.set_retry(TransportRetry {
+        tries: http.tries,
+        backoff: http.backoff,
+        budget: budget.clone(),
+    });
     if let Some(tokens) = &credentials.app {
         // git gets the same installation token as the API, re-minted before it expires.
         let tokens = tokens.clone();
@@ -319,6 +363,7 @@ fn synced_cache(
     progress.section_start("fetch", &format!("fetching from {}", cache.url()));
     // The git layer's errors already name what it was doing and the URL (without secrets).
     let sync = cache.sync_with_progress(&wanted, &mut |p| progress.fetch(p));
+    log_retries(&mut cache, progress);
     let sync = match sync {
         Ok(sync) => sync,
         Err(error) => {
@@ -366,6 +411,7 @@ fn github_app_tokens(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
+    budget: &Arc<WaitBudget>,
 ) -> Result<Option<Arc<InstallationTokens>>> {
     let Some(app) = &config.scm.github_app else {
         return Ok(None);
@@ -378,7 +424,7 @@ fn github_app_tokens(
         key,
         &config.repository.owner,
         &config.repository.name,
-        http_options(config, None, options),
+        http_options(config, None, options, budget),
     )?;
     Ok(Some(Arc::new(tokens)))
 }
@@ -388,6 +434,7 @@ fn http_options(
     config: &Config,
     token: Option<&(String, Secret)>,
     options: &PassOptions,
+    budget: &Arc<WaitBudget>,
 ) -> HttpOptions {
     let on_request: Option<crate::scm::http::RequestHook> = options.log_requests.then(|| {
         let hook: crate::scm::http::RequestHook = std::sync::Arc::new(|record: &RequestRecord| {
@@ -403,6 +450,7 @@ fn http_options(
     HttpOptions {
         on_request,
         max_wait: options.max_wait,
+        budget: Some(budget.clone()),
         token_source: Some(
             token
                 .map(|(var, _)| var.clone())
@@ -417,8 +465,9 @@ fn scm_client(
     token: Option<&(String, Secret)>,
     app: Option<&Arc<InstallationTokens>>,
     options: &PassOptions,
+    budget: &Arc<WaitBudget>,
 ) -> Result<Box<dyn Scm>> {
-    let http = http_options(config, token, options);
+    let http = http_options(config, token, options, budget);
     match config.scm.provider {
         // A GitHub App's installation token is asked for before every request (refreshed when
         // it is about to expire); a token variable is fixed for the run.

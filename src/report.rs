@@ -166,6 +166,7 @@ fn done_line(step: &Step, result: &StepResult) -> String {
         } => format!("{action}: done ({detail})"),
         StepResult::Done { detail: None } => format!("{action}: done"),
         StepResult::HeadMoved { detail } => format!("{action}: not done, {detail}"),
+        StepResult::NotNeeded { detail } => format!("{action}: not needed, {detail}"),
         StepResult::Blocked { reason } => format!("{action}: refused by the SCM: {reason}"),
         StepResult::Failed { error } => format!("{action}: failed: {error}"),
     }

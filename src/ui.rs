@@ -144,7 +144,9 @@ pub fn step_line(plan: &EnvironmentPlan, outcome: &StepOutcome, color: bool) -> 
             detail: Some(detail),
         } => format!(" → {detail}"),
         StepResult::Done { detail: None } => String::new(),
-        StepResult::HeadMoved { detail } => format!(": {detail}"),
+        StepResult::HeadMoved { detail } | StepResult::NotNeeded { detail } => {
+            format!(": {detail}")
+        }
         StepResult::Blocked { reason } => format!(": refused: {reason}"),
         StepResult::Failed { error } => format!(": failed: {error}"),
     };

@@ -13,8 +13,11 @@
 //!
 //! Decisions where the spec is silent:
 //! - A second run on the same cache waits for the first one's lock rather than failing.
-//! - A cache that cannot be opened, or whose private refs point at missing objects, is deleted
-//!   and recreated; the caller gets a warning to print.
+//! - A cache that cannot be opened, has an empty or garbled private ref, or whose private refs
+//!   point at missing objects, is deleted and recreated; lock files a killed run left are
+//!   removed; the caller gets a warning to print. A plain file where the cache belongs is not
+//!   promoter's to delete: an error names it and the fix (`repair.rs`).
+//! - Transient transport failures are retried within the run's wait budget (`transport.rs`).
 //! - Unrelated histories (no merge base) count as a conflict: the ours merge (two parents,
 //!   staging's tree) is exactly how upstream joins them, and it makes the PR mergeable.
 //! - A malformed non-empty `date` in `hydrator.metadata` is an error (only empty/absent is
@@ -26,6 +29,7 @@
 mod location;
 mod merge;
 mod metadata;
+mod repair;
 mod transport;
 
 #[cfg(test)]
@@ -33,11 +37,11 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::fs::{self, File, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
-use git2::{ErrorCode, Oid, Repository, RepositoryInitOptions};
+use anyhow::{Context, Result, anyhow};
+use git2::{ErrorCode, Oid, Repository};
 use time::OffsetDateTime;
 
 pub use location::{RemoteUrl, cache_dir};
@@ -46,7 +50,7 @@ pub use metadata::{
     HydratorMetadata, METADATA_FILE, NOTES_REF, NoteMetadata, ReferenceCommit, parse_metadata,
     parse_note, parse_trailers,
 };
-pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh};
+pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh, TransportRetry};
 
 use crate::model::{BranchName, Sha};
 
@@ -119,6 +123,9 @@ pub struct GitCache {
     url: RemoteUrl,
     credentials: Option<GitCredentials>,
     token_refresh: Option<TokenRefresh>,
+    retry: Option<TransportRetry>,
+    /// Transient failures tried again since [`GitCache::take_retried`] was last called.
+    retried: Vec<String>,
     dir: PathBuf,
     _lock: File,
     fetches: u32,
@@ -148,29 +155,18 @@ impl GitCache {
     ) -> Result<(Self, Vec<String>)> {
         let url = RemoteUrl::parse(url)?;
         let mut warnings = Vec::new();
-        fs::create_dir_all(root)
-            .with_context(|| format!("creating the git cache directory {}", root.display()))?;
+        repair::create_root(root)?;
         let name = url.cache_dir_name();
         let dir = root.join(&name);
         let lock = lock(&root.join(format!("{name}.lock")), &mut warnings)?;
-        let repo = match open_checked(&dir) {
-            Ok(Some(repo)) => repo,
-            Ok(None) => init(&dir)?,
-            Err(why) => {
-                warnings.push(format!(
-                    "the git cache {} was unreadable ({why:#}); rebuilding it",
-                    dir.display()
-                ));
-                fs::remove_dir_all(&dir)
-                    .with_context(|| format!("removing the broken git cache {}", dir.display()))?;
-                init(&dir)?
-            }
-        };
+        let repo = repair::open_or_rebuild(&dir, &mut warnings)?;
         let cache = Self {
             repo,
             url,
             credentials,
             token_refresh: None,
+            retry: None,
+            retried: Vec::new(),
             dir,
             _lock: lock,
             fetches: 0,
@@ -182,6 +178,16 @@ impl GitCache {
     /// [`GitCache::open`] keep their user name). For tokens that expire during a run.
     pub fn set_token_refresh(&mut self, refresh: TokenRefresh) {
         self.token_refresh = Some(refresh);
+    }
+
+    /// Retries transient transport failures from now on (by default every transfer is tried once).
+    pub fn set_retry(&mut self, retry: TransportRetry) {
+        self.retry = Some(retry);
+    }
+
+    /// The transient failures tried again since the last call, as error texts, for a log.
+    pub fn take_retried(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.retried)
     }
 
     /// Replaces the token with a fresh one from the refresher, when one is set.
@@ -252,13 +258,16 @@ impl GitCache {
                 .map(|(remote, local)| format!("+{remote}:{local}"))
                 .collect()
         };
-        let listing = transport::list_and_fetch(
-            repo,
-            &self.url,
-            self.credentials.as_ref(),
-            &refspecs_for,
-            on_progress,
-        )?;
+        let mut on_progress = on_progress;
+        let listing = transport::retrying(self.retry.as_ref(), &mut self.retried, || {
+            transport::list_and_fetch(
+                repo,
+                &self.url,
+                self.credentials.as_ref(),
+                &refspecs_for,
+                on_progress.as_deref_mut(),
+            )
+        })?;
         // Refs whose commit was already here (e.g. promoter pushed it) move without a fetch;
         // refs gone from the remote are dropped so a deleted branch reads as missing.
         for (remote, local) in &pairs {
@@ -266,14 +275,18 @@ impl GitCache {
                 Some(oid) => {
                     self.repo
                         .reference(local, *oid, true, "promoter: sync")
-                        .with_context(|| format!("recording {remote} in the git cache"))?;
+                        .map_err(|e| {
+                            repair::damaged(&self.dir, &format!("recording {remote}"), &e)
+                        })?;
                 }
                 None => match self.repo.find_reference(local) {
-                    Ok(mut stale) => stale
-                        .delete()
-                        .with_context(|| format!("forgetting {remote} in the git cache"))?,
+                    Ok(mut stale) => stale.delete().map_err(|e| {
+                        repair::damaged(&self.dir, &format!("forgetting {remote}"), &e)
+                    })?,
                     Err(e) if e.code() == ErrorCode::NotFound => {}
-                    Err(e) => return Err(e).context(format!("reading {local} in the git cache")),
+                    Err(e) => {
+                        return Err(repair::damaged(&self.dir, &format!("reading {local}"), &e));
+                    }
                 },
             }
         }
@@ -449,18 +462,23 @@ impl GitCache {
         expected_old: &Sha,
     ) -> Result<()> {
         self.refresh_token()?;
-        transport::push(
-            &self.repo,
-            &self.url,
-            self.credentials.as_ref(),
-            oid(commit)?,
-            branch,
-            oid(expected_old)?,
-        )?;
+        let (commit_id, old_id) = (oid(commit)?, oid(expected_old)?);
+        transport::retrying(self.retry.as_ref(), &mut self.retried, || {
+            transport::push(
+                &self.repo,
+                &self.url,
+                self.credentials.as_ref(),
+                commit_id,
+                branch,
+                old_id,
+            )
+        })?;
         // The remote now has `commit`; recording it means the next sync needs no fetch for it.
         self.repo
             .reference(&private_ref(branch), oid(commit)?, true, "promoter: push")
-            .with_context(|| format!("recording the push to {branch} in the git cache"))?;
+            .map_err(|e| {
+                repair::damaged(&self.dir, &format!("recording the push to {branch}"), &e)
+            })?;
         Ok(())
     }
 
@@ -510,34 +528,4 @@ fn lock(path: &Path, warnings: &mut Vec<String>) -> Result<File> {
         }
     }
     Ok(file)
-}
-
-/// `Ok(None)` when there is no cache yet; `Err` when there is one and it is unusable.
-fn open_checked(dir: &Path) -> Result<Option<Repository>> {
-    if !dir.exists() {
-        return Ok(None);
-    }
-    let repo = Repository::open_bare(dir)?;
-    if !repo.is_bare() {
-        bail!("not a bare repository");
-    }
-    repo.find_reference("HEAD")?;
-    repo.odb()?;
-    for reference in repo.references_glob("refs/promoter/*")? {
-        let reference = reference?;
-        let name = reference.name().unwrap_or("?").to_owned();
-        let target = reference
-            .target()
-            .ok_or_else(|| anyhow!("{name} is not a direct ref"))?;
-        repo.find_commit(target)
-            .with_context(|| format!("{name} points at a missing commit"))?;
-    }
-    Ok(Some(repo))
-}
-
-fn init(dir: &Path) -> Result<Repository> {
-    let mut options = RepositoryInitOptions::new();
-    options.bare(true).mkdir(true).mkpath(true);
-    Repository::init_opts(dir, &options)
-        .with_context(|| format!("creating the git cache {}", dir.display()))
 }

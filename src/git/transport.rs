@@ -1,10 +1,20 @@
 //! Talking to the remote: one connection that lists refs and, only when asked, fetches over the
 //! same connection; and the non-forced push with a compare-and-swap on the old tip. Owns the
-//! credential callback, proxy settings and the wording of transport errors. Does not decide
-//! what to fetch (that is `GitCache::sync`).
+//! credential callback, proxy settings, the wording of transport errors and which of them are
+//! transient. Does not decide what to fetch (that is `GitCache::sync`).
+//!
+//! Retries ([`retrying`]), as the SCM API's (`scm/http.rs`): a transient failure — no connection,
+//! a dropped one, HTTP 5xx or 429 on the ref listing, the fetch or the push — is tried again, 3
+//! tries in all, with jittered backoff drawn from the run's `--max-wait` budget. A refusal (401,
+//! 403, 404, a refused token, a certificate) is not. Every try starts over with a new ref listing,
+//! so a push is never repeated blindly: its compare-and-swap guard sees whether the lost try
+//! landed (the remote is at our commit: done), did not (still at the old tip: push) or the branch
+//! moved (`BranchMoved`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use git2::{
@@ -15,6 +25,77 @@ use git2::{
 use super::FetchProgress;
 use super::location::RemoteUrl;
 use crate::model::{BranchName, Secret};
+use crate::scm::http::{WaitBudget, backoff};
+
+/// How transient transport failures are retried.
+#[derive(Clone, Debug)]
+pub struct TransportRetry {
+    /// Tries in all, the first included.
+    pub tries: u32,
+    /// The first backoff; doubled per try, jittered.
+    pub backoff: Duration,
+    /// The run's wait budget, shared with the SCM client.
+    pub budget: Arc<WaitBudget>,
+}
+
+/// Marks a transport error worth another try (see the module doc).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Transient(String);
+
+/// Runs `attempt` until it succeeds, fails for good, or `retry` allows no more tries or waiting.
+/// Without `retry`, once. Each failure that is tried again is added to `retried`.
+pub(crate) fn retrying<T>(
+    retry: Option<&TransportRetry>,
+    retried: &mut Vec<String>,
+    mut attempt: impl FnMut() -> Result<T>,
+) -> Result<T> {
+    let mut failed = 0;
+    loop {
+        let error = match attempt() {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        failed += 1;
+        let Some(retry) = retry else {
+            return Err(error);
+        };
+        if error.downcast_ref::<Transient>().is_none() || failed >= retry.tries {
+            return Err(error);
+        }
+        // Past the budget the real error is the better report.
+        if !retry.budget.wait(backoff(retry.backoff, failed)) {
+            return Err(error);
+        }
+        retried.push(format!("{error:#}"));
+    }
+}
+
+/// Whether a libgit2 error is a transient failure of the transport (libgit2 1.9 sources).
+fn is_transient(error: &git2::Error) -> bool {
+    let message = error.message();
+    // http.c: "unexpected http status code: %d"; httpclient.c: "proxy returned unexpected
+    // status: %d".
+    let status = [
+        "unexpected http status code: ",
+        "proxy returned unexpected status: ",
+    ]
+    .iter()
+    .find_map(|prefix| message.strip_prefix(prefix))
+    .and_then(|code| code.trim().parse::<u16>().ok());
+    match error.class() {
+        // streams/socket.c: resolving, connecting, reading and writing, timeouts.
+        git2::ErrorClass::Net => true,
+        // streams/socket.c: "failed to connect to %s" when the connection is refused.
+        git2::ErrorClass::Os => message.starts_with("failed to connect"),
+        // 5xx and 429 (RFC 9110 §15.6, RFC 6585 §4); httpclient.c: "unexpected EOF" when the
+        // server closed the connection mid-answer. 401/403/404 are answers, not accidents.
+        git2::ErrorClass::Http => {
+            status.is_some_and(|code| code >= 500 || code == 429) || message == "unexpected EOF"
+        }
+        _ => false,
+    }
+}
 
 /// How promoter authenticates git over HTTP(S): a user name and a token, handed to libgit2
 /// through its credentials callback, never put in a URL or in the cache's config.
@@ -125,6 +206,9 @@ impl<'a> Auth<'a> {
         let message = error.message().replace(url.raw(), shown);
         // Every form of the token (whole, fragments, Basic) is registered: see `crate::redact`.
         let message = crate::redact::text(&message).into_owned();
+        if is_transient(&error) {
+            return anyhow::Error::new(Transient(message)).context(doing.to_owned());
+        }
         anyhow!(message).context(doing.to_owned())
     }
 }
@@ -142,12 +226,12 @@ fn proxy_options<'a>() -> ProxyOptions<'a> {
 /// Lists the remote's refs; when `refspecs_for` returns refspecs, fetches them over the same
 /// connection (one ref advertisement, at most one fetch). `on_progress`, when given, is told
 /// libgit2's transfer progress while the fetch runs.
-pub(crate) fn list_and_fetch(
+pub(crate) fn list_and_fetch<'p>(
     repo: &Repository,
     url: &RemoteUrl,
     credentials: Option<&GitCredentials>,
     refspecs_for: &dyn Fn(&BTreeMap<String, Oid>) -> Vec<String>,
-    mut on_progress: Option<&mut dyn FnMut(&FetchProgress)>,
+    mut on_progress: Option<&mut (dyn FnMut(&FetchProgress) + 'p)>,
 ) -> Result<Listing> {
     let auth = Auth::new(credentials);
     // An anonymous remote is never written to the cache's config, so neither is the URL.
@@ -223,15 +307,22 @@ pub(crate) fn push(
     let auth = Auth::new(credentials);
     let target = branch.full_ref();
     let moved = Cell::new(false);
+    let landed = Cell::new(false);
     let refused: RefCell<Option<String>> = RefCell::new(None);
     let mut callbacks = auth.callbacks();
     callbacks.push_negotiation(|updates| {
         // `src` is the remote's current tip as advertised to this push (libgit2
-        // git_push_update). A different tip means someone pushed since we read it.
-        let stale = updates.iter().any(|update| {
-            update.dst_refname().is_ok_and(|name| name == target) && update.src() != expected_old
-        });
-        if stale {
+        // git_push_update). Our commit there means an earlier try whose answer was lost landed
+        // (see `retrying`); any other tip than the one we read means someone pushed since.
+        let remote = updates
+            .iter()
+            .find(|update| update.dst_refname().is_ok_and(|name| name == target))
+            .map(|update| update.src());
+        if remote == Some(commit) {
+            landed.set(true);
+            return Err(git2::Error::from_str("the push already landed"));
+        }
+        if remote.is_some_and(|tip| tip != expected_old) {
             moved.set(true);
             return Err(git2::Error::from_str("the branch moved"));
         }
@@ -258,6 +349,9 @@ pub(crate) fn push(
     let refspec = format!("{commit}:{target}");
     let result = remote.push(&[refspec.as_str()], Some(&mut options));
     let doing = format!("pushing {branch} to {}", url.shown());
+    if landed.get() {
+        return Ok(());
+    }
     if moved.get() {
         return Err(BranchMoved {
             branch: branch.clone(),
@@ -291,4 +385,99 @@ pub(crate) fn push(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use git2::{ErrorClass, ErrorCode};
+
+    use super::*;
+    use crate::scm::http::tests::FakeClock;
+
+    fn error(class: ErrorClass, message: &str) -> git2::Error {
+        git2::Error::new(ErrorCode::GenericError, class, message)
+    }
+
+    #[test]
+    fn server_errors_rate_limits_and_lost_connections_are_transient_refusals_are_not() {
+        for transient in [
+            error(ErrorClass::Http, "unexpected http status code: 502"),
+            error(ErrorClass::Http, "unexpected http status code: 429"),
+            error(ErrorClass::Http, "proxy returned unexpected status: 503"),
+            error(ErrorClass::Http, "unexpected EOF"),
+            error(ErrorClass::Net, "failed to resolve address for example.com"),
+            error(
+                ErrorClass::Os,
+                "failed to connect to 127.0.0.1: Connection refused",
+            ),
+        ] {
+            assert!(is_transient(&transient), "{transient}");
+        }
+        for permanent in [
+            error(ErrorClass::Http, "unexpected http status code: 401"),
+            error(ErrorClass::Http, "unexpected http status code: 403"),
+            error(ErrorClass::Http, "unexpected http status code: 404"),
+            error(ErrorClass::Http, "unexpected authentication failure"),
+            error(ErrorClass::Ssl, "the SSL certificate is invalid"),
+            error(ErrorClass::Callback, "the branch moved"),
+            error(ErrorClass::Os, "could not open file"),
+        ] {
+            assert!(!is_transient(&permanent), "{permanent}");
+        }
+    }
+
+    fn policy(clock: Arc<FakeClock>, max_wait: Duration) -> TransportRetry {
+        TransportRetry {
+            tries: 3,
+            backoff: Duration::from_millis(100),
+            budget: WaitBudget::new(max_wait, clock),
+        }
+    }
+
+    #[test]
+    fn a_transient_failure_is_tried_again_with_backoff_at_most_three_times() {
+        let clock = FakeClock::new();
+        let retry = policy(clock.clone(), Duration::from_secs(120));
+        let tries = Cell::new(0);
+        let result: Result<()> = retrying(Some(&retry), &mut Vec::new(), || {
+            tries.set(tries.get() + 1);
+            Err(anyhow::Error::new(Transient("502".into())))
+        });
+        assert!(result.is_err());
+        assert_eq!(tries.get(), 3);
+        assert_eq!(clock.slept().len(), 2);
+
+        let tries = Cell::new(0);
+        let result = retrying(Some(&retry), &mut Vec::new(), || {
+            tries.set(tries.get() + 1);
+            if tries.get() == 1 {
+                Err(anyhow::Error::new(Transient("502".into())))
+            } else {
+                Ok(tries.get())
+            }
+        });
+        assert_eq!(result.unwrap(), 2);
+    }
+
+    #[test]
+    fn a_permanent_failure_or_an_empty_budget_is_not_tried_again() {
+        let clock = FakeClock::new();
+        let tries = Cell::new(0);
+        let retry = policy(clock.clone(), Duration::from_secs(120));
+        let _ = retrying::<()>(Some(&retry), &mut Vec::new(), || {
+            tries.set(tries.get() + 1);
+            Err(anyhow!("authentication failed"))
+        });
+        assert_eq!(tries.get(), 1);
+
+        let no_time = policy(clock.clone(), Duration::ZERO);
+        let _ = retrying::<()>(Some(&no_time), &mut Vec::new(), || {
+            tries.set(tries.get() + 1);
+            Err(anyhow::Error::new(Transient("502".into())))
+        });
+        assert_eq!(tries.get(), 2);
+        assert!(clock.slept().is_empty());
+    }
 }

@@ -32,14 +32,11 @@ pub fn history(args: &HistoryArgs, global: &GlobalArgs, env: Env<'_>) -> Command
             ..Window::default()
         },
     );
-    print!(
-        "{}",
-        match args.read.output {
-            StatusFormat::Text => render::history_text(&report),
-            StatusFormat::Json => render::json(&report),
-            StatusFormat::Markdown => render::history_markdown(&report),
-        }
-    );
+    crate::print(&match args.read.output {
+        StatusFormat::Text => render::history_text(&report),
+        StatusFormat::Json => render::json(&report),
+        StatusFormat::Markdown => render::history_markdown(&report),
+    })?;
     Ok(read_exit(&report))
 }
 
@@ -48,14 +45,11 @@ pub fn where_(args: &WhereArgs, global: &GlobalArgs, env: Env<'_>) -> CommandRes
     let (config, git, selection) = open(&args.read, global, env)?;
     let report = super::locate(&config, &git, &selection, &query);
     let shown = args.dry_sha.trim().to_ascii_lowercase();
-    print!(
-        "{}",
-        match args.read.output {
-            StatusFormat::Text => render::where_text(&report, &shown),
-            StatusFormat::Json => render::json(&report),
-            StatusFormat::Markdown => render::where_markdown(&report, &shown),
-        }
-    );
+    crate::print(&match args.read.output {
+        StatusFormat::Text => render::where_text(&report, &shown),
+        StatusFormat::Json => render::json(&report),
+        StatusFormat::Markdown => render::where_markdown(&report, &shown),
+    })?;
     if report.failed() {
         return Ok(Exit::Failure);
     }
@@ -84,20 +78,17 @@ pub fn metrics(args: &MetricsArgs, global: &GlobalArgs, env: Env<'_>) -> Command
     }
     let (config, git, selection) = open(&args.read, global, env)?;
     let report = super::metrics(&config, &git, &selection, since, until);
-    print!(
-        "{}",
-        match args.read.output {
-            StatusFormat::Text => render::metrics_text(&report, since, until),
-            StatusFormat::Json => render::json(&serde_json::json!({
-                "schemaVersion": report.schema_version,
-                "repository": report.repository,
-                "since": since.format(&Rfc3339).unwrap_or_default(),
-                "until": until.format(&Rfc3339).unwrap_or_default(),
-                "strategies": report.strategies,
-            })),
-            StatusFormat::Markdown => render::metrics_markdown(&report, since, until),
-        }
-    );
+    crate::print(&match args.read.output {
+        StatusFormat::Text => render::metrics_text(&report, since, until),
+        StatusFormat::Json => render::json(&serde_json::json!({
+            "schemaVersion": report.schema_version,
+            "repository": report.repository,
+            "since": since.format(&Rfc3339).unwrap_or_default(),
+            "until": until.format(&Rfc3339).unwrap_or_default(),
+            "strategies": report.strategies,
+        })),
+        StatusFormat::Markdown => render::metrics_markdown(&report, since, until),
+    })?;
     Ok(read_exit(&report))
 }
 

@@ -10,10 +10,11 @@ use time::format_description::well_known::Rfc3339;
 use super::locate::Presence;
 use super::metrics::{Figures, Spread, human};
 use super::{Promotions, Report};
+use crate::untrusted;
 
 /// One JSON document, pretty-printed, ending with a newline.
 pub fn json<T: serde::Serialize>(report: &T) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
+    let mut text = untrusted::json_document(report, true);
     text.push('\n');
     text
 }
@@ -47,7 +48,7 @@ pub fn history_text(report: &Report<Promotions>) -> String {
             }
         }
     }
-    out
+    untrusted::for_log(&out)
 }
 
 pub fn history_markdown(report: &Report<Promotions>) -> String {
@@ -88,7 +89,7 @@ pub fn history_markdown(report: &Report<Promotions>) -> String {
             out.push('\n');
         }
     }
-    out
+    crate::redact::text(&out).into_owned()
 }
 
 pub fn where_text(report: &Report<Presence>, query: &str) -> String {
@@ -105,7 +106,7 @@ pub fn where_text(report: &Report<Presence>, query: &str) -> String {
             let _ = writeln!(out, "  {:width$}  {line}", env.branch.as_str());
         }
     }
-    out
+    untrusted::for_log(&out)
 }
 
 pub fn where_markdown(report: &Report<Presence>, query: &str) -> String {
@@ -129,7 +130,7 @@ pub fn where_markdown(report: &Report<Presence>, query: &str) -> String {
             );
         }
     }
-    out
+    crate::redact::text(&out).into_owned()
 }
 
 fn presence_line(presence: &Presence) -> String {
@@ -191,7 +192,7 @@ pub fn metrics_text(
             let _ = writeln!(out, "  {:width$}  {line}", env.branch.as_str());
         }
     }
-    out
+    untrusted::for_log(&out)
 }
 
 pub fn metrics_markdown(
@@ -231,7 +232,7 @@ pub fn metrics_markdown(
             );
         }
     }
-    out
+    crate::redact::text(&out).into_owned()
 }
 
 /// The width of the widest branch name of `strategy`, to align its lines.
@@ -261,42 +262,14 @@ fn minute(at: OffsetDateTime) -> String {
     }
 }
 
-/// Untrusted text on one terminal line: control characters (C0, C1, DEL), line and paragraph
-/// separators and bidirectional overrides become `\u{…}` escapes, so the text cannot start a new
-/// line (a CI workflow command) or reorder what the reader sees.
-pub fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control()
-            || matches!(
-                c,
-                '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
-            )
-            || ('\u{202a}'..='\u{202e}').contains(&c)
-            || ('\u{2066}'..='\u{2069}').contains(&c)
-        {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// Untrusted text on one line of a text report.
+fn one_line(text: &str) -> String {
+    untrusted::one_line(text).into_owned()
 }
 
-/// Untrusted text in a Markdown table cell: one line, and every character Markdown or HTML
-/// could act on is a character reference, so it shows as written and does nothing.
-pub fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in one_line(text).chars() {
-        match c {
-            '<' | '>' | '&' | '|' | '[' | ']' | '(' | ')' | '`' | '*' | '_' | '~' | '#' | '!'
-            | '@' | '\\' | '"' | '\'' | ':' => {
-                let _ = write!(out, "&#{};", u32::from(c));
-            }
-            _ => out.push(c),
-        }
-    }
-    out
+/// Untrusted text in a Markdown table cell: shown as written, nothing in it acts.
+fn cell(text: &str) -> String {
+    untrusted::markdown(text).replace('\n', " ")
 }
 
 #[cfg(test)]
@@ -304,14 +277,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn untrusted_text_cannot_start_a_line_or_act_in_markdown() {
+    fn untrusted_text_in_a_history_cannot_start_a_line_or_act_in_markdown() {
         let hostile =
             "fix\n::error::pwned\r##[warning]x \u{202e}gnp.exe <img src=x onerror=alert(1)> @team";
         let line = one_line(hostile);
         assert!(!line.contains('\n') && !line.contains('\r') && !line.contains('\u{202e}'));
-        assert!(line.contains("\\u{a}::error::"));
         let markdown = cell(hostile);
-        for active in ["<img", "::error", "##[", "@team", "|"] {
+        for active in ["<img", "\n", "@team"] {
             assert!(!markdown.contains(active), "{active} in {markdown}");
         }
     }

@@ -4,7 +4,9 @@
 //! the plan; here only the SCM's and git's answers are recorded and reported.
 //!
 //! One environment's failure stops that environment only; the others are still applied (docs/design.md §3
-//! step 5).
+//! step 5). A PR create the SCM refuses because the staging branch is already in the live branch
+//! (another runner promoted it) is answered like a merge: the live branch is read again and the
+//! environment planned with the new facts (docs/design.md §3), when git confirms the refusal.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -12,9 +14,10 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::git::{BranchMoved, GitCache, OursMerge};
+use crate::reconcile::observe::environment_git_facts;
 use crate::reconcile::plan::{Action, EnvironmentPlan, Phase, Step, plan_environment};
 use crate::reconcile::{EnvironmentObservation, StrategyObservation};
-use crate::scm::{MergeOutcome, Scm};
+use crate::scm::{HeadInBase, MergeOutcome, Scm};
 
 /// How often one environment may be planned again after a create or a merge in one pass. Two
 /// re-plans cover "create the PR, then merge it, then write the soak status on the new live tip".
@@ -51,6 +54,12 @@ pub enum StepResult {
     /// The staging branch moved after it was read (merge guard or push refused): nothing was
     /// written; the next pass works on the new head.
     HeadMoved {
+        detail: String,
+    },
+    /// Nothing to write after all: the SCM's answer showed the write was already made by someone
+    /// else (another runner promoted the environment). The environment is planned again with the
+    /// facts re-read.
+    NotNeeded {
         detail: String,
     },
     /// The SCM refused the merge (branch protection, reviews, merge commits disabled).
@@ -125,12 +134,11 @@ fn apply_environment(
     on_event: &mut dyn FnMut(ApplyEvent<'_>),
 ) -> EnvironmentOutcome {
     let mut plan = plan_environment(config, observed, env, now());
-    // A soak gate here counts from the merge commit's committer time, so after a merge that time
-    // is read back from git (one fetch of the branch) instead of standing in the apply time.
-    let reread_live = config.strategies[observed.strategy].environments[env]
-        .active_gates
-        .iter()
-        .any(|gate| gate.soak_time.is_some());
+    let target = Target {
+        config,
+        strategy: observed.strategy,
+        env,
+    };
     let mut done = Vec::new();
     for _ in 0..=MAX_REPLANS {
         let mut replan = false;
@@ -143,7 +151,7 @@ fn apply_environment(
                 scm,
                 now,
                 &plan,
-                reread_live,
+                &target,
             );
             let outcome = StepOutcome {
                 step: step.clone(),
@@ -153,7 +161,10 @@ fn apply_environment(
                 plan: &plan,
                 outcome: &outcome,
             });
-            let stop = !matches!(outcome.result, StepResult::Done { .. });
+            let stop = !matches!(
+                outcome.result,
+                StepResult::Done { .. } | StepResult::NotNeeded { .. }
+            );
             replan |= step.replans() && !stop;
             done.push(outcome);
             if stop {
@@ -175,7 +186,7 @@ fn apply_environment(
 fn override_summary(plan: &mut EnvironmentPlan, result: &StepResult) {
     let summary = &mut plan.summary;
     match result {
-        StepResult::Done { .. } => {}
+        StepResult::Done { .. } | StepResult::NotNeeded { .. } => {}
         StepResult::HeadMoved { detail } => {
             summary.phase = Phase::Pending;
             summary.reason = detail.clone();
@@ -191,6 +202,24 @@ fn override_summary(plan: &mut EnvironmentPlan, result: &StepResult) {
     }
 }
 
+/// Which environment of the config a step is for.
+struct Target<'c> {
+    config: &'c Config,
+    strategy: usize,
+    env: usize,
+}
+
+impl Target<'_> {
+    /// A soak gate here counts from the merge commit's committer time, so after a merge that time
+    /// is read back from git (one fetch of the branch) instead of standing in the apply time.
+    fn rereads_live_after_merge(&self) -> bool {
+        self.config.strategies[self.strategy].environments[self.env]
+            .active_gates
+            .iter()
+            .any(|gate| gate.soak_time.is_some())
+    }
+}
+
 fn execute(
     action: &Action,
     obs: &mut EnvironmentObservation,
@@ -198,9 +227,9 @@ fn execute(
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     plan: &EnvironmentPlan,
-    reread_live: bool,
+    target: &Target<'_>,
 ) -> StepResult {
-    match try_execute(action, obs, git, scm, now, plan, reread_live) {
+    match try_execute(action, obs, git, scm, now, plan, target) {
         Ok(result) => result,
         Err(error) => {
             // A refused push of the ours-merge is not a failure: the hydrator moved the branch,
@@ -224,7 +253,7 @@ fn try_execute(
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     plan: &EnvironmentPlan,
-    reread_live: bool,
+    target: &Target<'_>,
 ) -> Result<StepResult> {
     let done = |detail: Option<String>| Ok(StepResult::Done { detail });
     match action {
@@ -237,7 +266,13 @@ fn try_execute(
         }
         Action::CreatePr { .. } => {
             let new = action.new_pull_request().expect("a CreatePr action");
-            let pr = scm.create_pull_request(&new)?;
+            let pr = match scm.create_pull_request(&new) {
+                Ok(pr) => pr,
+                Err(error) if error.downcast_ref::<HeadInBase>().is_some() => {
+                    return reread_after_head_in_base(error, obs, git, target);
+                }
+                Err(error) => return Err(error),
+            };
             let detail = format!("{} {}", pr.number, pr.url);
             obs.record_pull_request(pr);
             done(Some(detail))
@@ -259,7 +294,7 @@ fn try_execute(
         } => match scm.merge_pull_request(*number, head_sha, title, message)? {
             MergeOutcome::Merged { merge_sha } => {
                 let (merge_sha, merged_at) = match merge_sha {
-                    Some(sha) if !reread_live => (sha, now()),
+                    Some(sha) if !target.rereads_live_after_merge() => (sha, now()),
                     _ => {
                         let tip = git
                             .refresh(&plan.branch)
@@ -308,4 +343,31 @@ fn try_execute(
             done(Some(detail))
         }
     }
+}
+
+/// The SCM refused to open the PR because the staging branch is already in the live branch:
+/// another run promoted the environment after this one observed it. The live branch is read again
+/// and the environment's git facts replace the observed ones, so the re-plan reports it as it is
+/// now. Only when git confirms there is nothing left to promote; otherwise git and the SCM
+/// disagree and the SCM's refusal is the error.
+fn reread_after_head_in_base(
+    refusal: anyhow::Error,
+    obs: &mut EnvironmentObservation,
+    git: &mut GitCache,
+    target: &Target<'_>,
+) -> Result<StepResult> {
+    let environment = &target.config.strategies[target.strategy].environments[target.env];
+    let live = &environment.branch;
+    git.refresh(live)
+        .with_context(|| format!("re-reading {live} after the SCM refused the pull request"))?;
+    let facts = environment_git_facts(target.config, target.strategy, target.env, git)?;
+    if facts.has_something_to_promote() {
+        return Err(refusal);
+    }
+    let detail = format!(
+        "{live} already contains {}: another run promoted it",
+        environment.staging_branch
+    );
+    obs.record_promoted_elsewhere(facts);
+    Ok(StepResult::NotNeeded { detail })
 }

@@ -250,6 +250,19 @@ impl EnvironmentObservation {
         self.scm.live_statuses = Some(Vec::new());
     }
 
+    /// The SCM refused to open the PR because the staging branch is already in the live branch
+    /// (another run promoted it), and `git` are the facts re-read after that answer. No PR is
+    /// open; what was read on the old live tip no longer applies (not read = pending), and what
+    /// was read on the staging tip only while it is the same tip.
+    pub fn record_promoted_elsewhere(&mut self, git: GitFacts) {
+        if self.git.as_ref().map(|old| &old.staging_tip) != Some(&git.staging_tip) {
+            self.scm.staging_statuses = None;
+        }
+        self.git = Some(git);
+        self.scm.pull_request = PrLookup::NoneOpen;
+        self.scm.live_statuses = None;
+    }
+
     /// The ours-merge was pushed: the staging tip moved to `new_staging_tip` (same tree, same
     /// metadata), so nothing read on the old tip applies any more.
     pub fn record_ours_merge(&mut self, new_staging_tip: Sha) {

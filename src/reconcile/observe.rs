@@ -113,6 +113,18 @@ fn read_reports(
         .with_context(|| format!("reading gate results on {branch} ({})", sha.short()))
 }
 
+/// The git facts of environment `env` of strategy `index` as the cache has them now: for apply,
+/// after it re-read a live branch because the SCM's answer said it moved.
+pub fn environment_git_facts(
+    config: &Config,
+    index: usize,
+    env: usize,
+    git: &GitCache,
+) -> Result<GitFacts> {
+    let strategy = &config.strategies[index];
+    git_facts(strategy, &strategy.environments[env], git)
+}
+
 /// Live and staging tips, both metadata files, the note, the live commit time and the conflict
 /// check of one environment.
 fn git_facts(strategy: &Strategy, env: &Environment, git: &GitCache) -> Result<GitFacts> {

@@ -39,8 +39,13 @@ pub fn run_command(args: &SandboxArgs) -> Result<()> {
         let _ = stopped.send(());
     })
     .context("installing the Ctrl-C handler")?;
-    println!("{}", sandbox.base_url());
-    println!("{}", snippet(&sandbox, &owner, &name));
+    // A reader that went away (`| head -1`) is not an error: the forge keeps serving.
+    crate::stdout::print(&format!(
+        "{}\n{}\n",
+        sandbox.base_url(),
+        snippet(&sandbox, &owner, &name)
+    ))
+    .context("writing the sandbox address to stdout")?;
     eprintln!(
         "sandbox forge serving {} (repositories under {}); put the token in SANDBOX_TOKEN{}; Ctrl-C stops it",
         sandbox.base_url(),

@@ -3,7 +3,20 @@
 //! Matching is on the HTTP method and the path without the query; `*` in a pattern matches any
 //! run of characters, `/` included.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Code a test runs inside the forge when a fault fires, e.g. another runner's whole pass
+/// between this runner's observation and its write ([`Fault::before`]).
+#[derive(Clone)]
+pub(crate) struct Hook(Arc<dyn Fn() + Send + Sync>);
+
+impl fmt::Debug for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hook")
+    }
+}
 
 /// The next `times` requests matching `method` and `path` get this answer instead of the real one
 /// (and/or are delayed first).
@@ -25,6 +38,8 @@ pub struct Fault {
     status: Option<u16>,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    ghost: bool,
+    hook: Option<Hook>,
 }
 
 impl Fault {
@@ -38,6 +53,8 @@ impl Fault {
             status: None,
             headers: Vec::new(),
             body: Vec::new(),
+            ghost: false,
+            hook: None,
         }
     }
 
@@ -65,6 +82,20 @@ impl Fault {
         self
     }
 
+    /// A ghost write: the request is served for real (it takes effect), then the client gets the
+    /// injected answer instead of the real one — an answer lost on the way back.
+    pub fn ghost(mut self) -> Self {
+        self.ghost = true;
+        self
+    }
+
+    /// Run `hook` when the request arrives, before it is delayed or answered (the real answer
+    /// unless [`Fault::status`] is set too). The forge serves other requests meanwhile.
+    pub fn before(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.hook = Some(Hook(Arc::new(hook)));
+        self
+    }
+
     /// Wait this long before answering (the real answer, unless [`Fault::status`] is set too).
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = Some(delay);
@@ -87,6 +118,18 @@ pub(crate) struct FaultHit {
     pub delay: Option<Duration>,
     /// `(status, headers, body)` to answer with, when the fault replaces the answer.
     pub answer: Option<InjectedAnswer>,
+    /// Serve the request for real before answering with `answer`.
+    pub ghost: bool,
+    pub hook: Option<Hook>,
+}
+
+impl FaultHit {
+    /// Runs the fault's hook, if it has one.
+    pub fn run_hook(&self) {
+        if let Some(Hook(hook)) = &self.hook {
+            hook();
+        }
+    }
 }
 
 /// The armed faults, in the order they were injected; the first match wins.
@@ -109,6 +152,8 @@ impl Faults {
             answer: fault
                 .status
                 .map(|status| (status, fault.headers.clone(), fault.body.clone())),
+            ghost: fault.ghost,
+            hook: fault.hook.clone(),
         };
         self.0.retain(|fault| fault.remaining > 0);
         Some(hit)

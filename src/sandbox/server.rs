@@ -196,10 +196,14 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
 fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
     let hit = lock(&shared.faults).take(&incoming.method, &incoming.path);
     if let Some(hit) = hit {
+        hit.run_hook();
         if let Some(delay) = hit.delay {
             std::thread::sleep(delay);
         }
         if let Some((status, headers, body)) = hit.answer {
+            if hit.ghost {
+                let _ = route(shared, incoming);
+            }
             let mut reply = Reply {
                 status,
                 headers: vec![(
@@ -217,6 +221,11 @@ fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
             return reply;
         }
     }
+    route(shared, incoming)
+}
+
+/// The real answer of the forge.
+fn route(shared: &Shared, incoming: &Incoming) -> Reply {
     if github::is_api_path(&incoming.path) {
         github::answer(shared, incoming)
     } else if gitea::is_api_path(&incoming.path) {

@@ -236,8 +236,13 @@ impl Scm for Gitea {
                 Err(error) => error,
             };
         // routers/api/v1/repo/pull.go CreatePullRequest: 409 "pull request already exists for
-        // these targets [id: …, head_branch: …, base_branch: …]" — adopt that one.
-        super::adopt_existing(error, 409, || self.find(&new.head, &new.base), &context)
+        // these targets [id: …, head_branch: …, base_branch: …]" — adopt that one; 422 "There are
+        // no changes between the head and the base" (Gitea 1.22, Forgejo alike) when the head has
+        // no commit the base lacks.
+        let refusals = super::CreateRefusals::new(409, |status, message| {
+            status == 422 && message.contains("no changes between the head and the base")
+        });
+        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
     }
 
     fn update_pull_request(

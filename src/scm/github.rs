@@ -222,7 +222,12 @@ impl Scm for GitHub {
             };
         // 422 "A pull request already exists for owner:branch." (validation-error `errors[].message`;
         // observed, not in the docs): someone or an earlier pass opened it; adopt that one.
-        super::adopt_existing(error, 422, || self.find(&new.head, &new.base), &context)
+        // Docs pulls/create: 422 "Validation failed"; when the head has no commit the base lacks,
+        // the validation-error message is "No commits between <base> and <head>" (observed).
+        let refusals = super::CreateRefusals::new(422, |status, message| {
+            status == 422 && message.contains("No commits between")
+        });
+        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
     }
 
     fn update_pull_request(

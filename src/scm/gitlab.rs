@@ -222,8 +222,17 @@ impl Scm for GitLab {
             Err(error) => error,
         };
         // 409 `{"message":["Another open merge request already exists for this source branch: !12"]}`
-        // (observed; `message` is an array; GitLab docs doc/api/merge_requests.md "Create MR"): adopt that one.
-        super::adopt_existing(error, 409, || self.find(&new.head, &new.base), &context)
+        // (observed; `message` is an array; GitLab docs doc/api/merge_requests.md "Create MR"):
+        // adopt that one.
+        // Docs merge_requests.md "Create MR" documents no answer for a source branch already in
+        // the target, and GitLab may accept such a merge request (gitlab-ce!24503 "Don't create
+        // new pipeline for merge requests with no commits"); the sandbox's GitLab dialect answers
+        // 422 `{"message":["Source branch has no commits that are not in the target branch"]}`
+        // (unverified against gitlab.com). Apply believes it only after git confirms it.
+        let refusals = super::CreateRefusals::new(409, |status, message| {
+            status == 422 && message.to_ascii_lowercase().contains("no commits")
+        });
+        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
     }
 
     fn update_pull_request(

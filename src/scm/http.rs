@@ -14,7 +14,8 @@
 //! Waiting: `retry-after` first, then a primary-limit reset under a minute away, else a secondary
 //! limit waits 60 s once per request (a second one fails). At most 3 rate-limit waits per request.
 //! All waits, backoff included, count against [`HttpOptions::max_wait`] over the client's life
-//! (one client per run); a wait past it fails with "rate limited until <RFC 3339 time>". Writes
+//! (one client per run), or against the run's [`WaitBudget`] when one is shared (git's retries
+//! draw on it too); a wait past it fails with "rate limited until <RFC 3339 time>". Writes
 //! never follow redirects (a redirected POST could silently become a GET); reads do, and keep the
 //! token only on the same https host.
 
@@ -23,7 +24,7 @@ mod numbered;
 mod options;
 mod wait;
 
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 use std::{fmt, io};
 
@@ -33,7 +34,8 @@ use ureq::http::{HeaderMap, Uri};
 
 pub use error::{HttpError, hint};
 pub use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord, TokenSource};
-pub use wait::{Clock, SystemClock, rfc3339};
+pub(crate) use wait::backoff;
+pub use wait::{Clock, SystemClock, WaitBudget, rfc3339};
 use wait::{Limit, SECONDARY_WAIT};
 
 /// At most this many pages are followed for one listing.
@@ -104,7 +106,7 @@ pub struct HttpClient {
     fixed_headers: Vec<(&'static str, String)>,
     hint: Option<HintFn>,
     options: HttpOptions,
-    waited: Mutex<Duration>,
+    budget: Arc<WaitBudget>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -149,6 +151,10 @@ impl HttpClient {
             // using the REST API" → "Follow redirects") keep the token only on the same https host.
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
             .build();
+        let budget = options
+            .budget
+            .clone()
+            .unwrap_or_else(|| WaitBudget::new(options.max_wait, options.clock.clone()));
         Ok(Self {
             agent: ureq::Agent::new_with_config(config),
             origin,
@@ -157,7 +163,7 @@ impl HttpClient {
             fixed_headers: Vec::new(),
             hint: None,
             options,
-            waited: Mutex::new(Duration::ZERO),
+            budget,
         })
     }
 
@@ -405,15 +411,11 @@ impl HttpClient {
 
     /// Adds `wait` to the run's total and sleeps, or refuses when the budget would be exceeded.
     fn wait(&self, wait: Duration) -> Result<(), ()> {
-        {
-            let mut waited = self.waited.lock().unwrap_or_else(|e| e.into_inner());
-            if *waited + wait > self.options.max_wait {
-                return Err(());
-            }
-            *waited += wait;
+        if self.budget.wait(wait) {
+            Ok(())
+        } else {
+            Err(())
         }
-        self.options.clock.sleep(wait);
-        Ok(())
     }
 
     fn rate_limited(&self, method: Method, path: &str, until: std::time::SystemTime) -> HttpError {

@@ -121,25 +121,69 @@ pub trait Scm {
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()>;
 }
 
-/// What every provider's `create_pull_request` does after a create that failed or got no answer:
-/// when the SCM says the PR already exists (`duplicate_status` with "already exists" in its
-/// message), or the create may have happened (no answer, 5xx), the open PR is looked up and
-/// adopted, so a create is never sent twice. Otherwise the error, with `context`.
-pub(crate) fn adopt_existing(
-    error: http::HttpError,
-    duplicate_status: u16,
-    find: impl FnOnce() -> anyhow::Result<Option<PullRequest>>,
-    context: &dyn Fn() -> String,
-) -> anyhow::Result<PullRequest> {
-    use anyhow::Context;
-    let exists = error.status() == Some(duplicate_status)
-        && error
-            .message()
-            .is_some_and(|m| m.contains("already exists"));
-    if (exists || error.is_ambiguous())
-        && let Some(pr) = find().with_context(context)?
-    {
-        return Ok(pr);
+/// The SCM refused to open a PR because its head has no commit its base lacks: the staging branch
+/// is already in the live branch, e.g. another runner promoted it between this run's observation
+/// and its create. Not an error by itself: apply re-reads the live branch and plans the
+/// environment again (docs/design.md §3), so the environment is reported as it now is.
+#[derive(Debug, thiserror::Error)]
+#[error("{head} has no commit that {base} lacks: {answer}")]
+pub struct HeadInBase {
+    pub head: BranchName,
+    pub base: BranchName,
+    /// The SCM's own words.
+    pub answer: String,
+}
+
+/// How a provider's SCM refuses a PR create, and what is done about it
+/// ([`CreateRefusals::adopt_existing`]).
+pub(crate) struct CreateRefusals {
+    /// The status of "a PR with this head and base already exists" ("already exists" in its
+    /// message).
+    pub duplicate_status: u16,
+    /// Whether a status and message mean "the head has no commit the base lacks".
+    pub head_in_base: fn(u16, &str) -> bool,
+}
+
+impl CreateRefusals {
+    pub(crate) fn new(duplicate_status: u16, head_in_base: fn(u16, &str) -> bool) -> Self {
+        Self {
+            duplicate_status,
+            head_in_base,
+        }
     }
-    Err(anyhow::Error::new(error)).with_context(context)
+
+    /// What every provider's `create_pull_request` does after a create that failed or got no
+    /// answer: when the SCM says the head is already in the base, a [`HeadInBase`] error; when it
+    /// says the PR already exists, or the create may have happened (no answer, 5xx), the open PR
+    /// is looked up and adopted, so a create is never sent twice. Otherwise the error, with
+    /// `context`.
+    pub(crate) fn adopt_existing(
+        &self,
+        error: http::HttpError,
+        new: &NewPullRequest,
+        find: impl FnOnce() -> anyhow::Result<Option<PullRequest>>,
+        context: &dyn Fn() -> String,
+    ) -> anyhow::Result<PullRequest> {
+        use anyhow::Context;
+        if let (Some(status), Some(message)) = (error.status(), error.message())
+            && (self.head_in_base)(status, message)
+        {
+            return Err(anyhow::Error::new(HeadInBase {
+                head: new.head.clone(),
+                base: new.base.clone(),
+                answer: format!("the SCM answered {status}: {message}"),
+            }))
+            .with_context(context);
+        }
+        let exists = error.status() == Some(self.duplicate_status)
+            && error
+                .message()
+                .is_some_and(|m| m.contains("already exists"));
+        if (exists || error.is_ambiguous())
+            && let Some(pr) = find().with_context(context)?
+        {
+            return Ok(pr);
+        }
+        Err(anyhow::Error::new(error)).with_context(context)
+    }
 }

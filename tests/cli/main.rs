@@ -12,6 +12,7 @@ mod gitea;
 mod github_app;
 mod gitlab;
 mod insight;
+mod pipe;
 mod reconcile;
 mod sandbox;
 mod sections;

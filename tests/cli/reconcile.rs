@@ -26,14 +26,17 @@ macro_rules! per_forge {
 }
 
 mod boundary;
+mod cache;
 mod faults;
 mod forge;
 mod gates;
 mod lifecycle;
 mod noop;
 mod output;
+mod race;
 mod scenarios;
 mod strategies;
+mod transport;
 
 use std::path::PathBuf;
 
@@ -165,13 +168,28 @@ impl World {
 
     /// The command [`World::promoter_with_token`] runs, for callers that add variables.
     pub fn command(&self, args: &[&str], token: &str) -> assert_cmd::Command {
-        let mut command = crate::support::promoter();
+        assert_cmd::Command::from_std(self.process(args, token))
+    }
+
+    /// [`World::command`] as a plain process, for tests that wire its stdio themselves.
+    pub fn process(&self, args: &[&str], token: &str) -> std::process::Command {
+        self.process_with_cache(args, token, &self.dir.path().join("cache"))
+    }
+
+    /// [`World::process`] with its own git cache: another runner on another machine.
+    pub fn process_with_cache(
+        &self,
+        args: &[&str],
+        token: &str,
+        cache: &std::path::Path,
+    ) -> std::process::Command {
+        let mut command = crate::support::promoter_process();
         command
             .args(args)
             .arg("-c")
             .arg(self.dir.path().join("promotion.yaml"))
             .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
+            .arg(cache)
             .env("PROMOTER_TOKEN", token)
             .env("HOME", self.dir.path())
             .env("GIT_CONFIG_NOSYSTEM", "1");
@@ -180,6 +198,43 @@ impl World {
 
     pub fn reconcile(&self) -> assert_cmd::assert::Assert {
         self.promoter(&["reconcile"])
+    }
+
+    /// Runs `promoter <args>`, asserting exit 0 and that environment 0 then has `dry` live;
+    /// returns `(stdout, stderr)`.
+    pub fn promotes(&self, args: &[&str], dry: &str) -> (String, String) {
+        let assert = self.promoter(args);
+        let (stdout, stderr) = output(&assert);
+        assert_eq!(
+            assert.get_output().status.code(),
+            Some(0),
+            "{stdout}{stderr}"
+        );
+        assert_eq!(self.live_dry(0).as_deref(), Some(dry), "{stdout}{stderr}");
+        (stdout, stderr)
+    }
+
+    /// Someone commits straight to live branch `env`, touching the hydrated file: merging the
+    /// staging branch into it now conflicts.
+    pub fn hotfix_live(&self, env: usize) {
+        self.sandbox
+            .commit(
+                OWNER,
+                NAME,
+                &self.envs[env],
+                &CommitSpec::new("hotfix").file("manifest.yaml", "hotfix: true\n"),
+            )
+            .expect("hotfix");
+    }
+
+    /// The statuses the forge answered to `method path`, oldest first.
+    pub fn statuses_of(&self, method: &str, path: &str) -> Vec<u16> {
+        self.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .map(|r| r.status)
+            .collect()
     }
 
     pub fn tip(&self, branch: &str) -> Sha {

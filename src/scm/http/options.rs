@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Clock, HttpError, Method, SystemClock};
+use super::{Clock, HttpError, Method, SystemClock, WaitBudget};
 use crate::model::Secret;
 
 /// Supplies the token for each request when it is not fixed for the run: a GitHub App JWT (signed
@@ -104,6 +104,9 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// Total time this client may spend waiting (rate limits and backoff) over its life, i.e. one run.
     pub max_wait: Duration,
+    /// The run's wait budget when it is shared with other clients and git (its own `max_wait`
+    /// and clock then count); `None`: the client has a budget of `max_wait` on `clock` alone.
+    pub budget: Option<Arc<WaitBudget>>,
     /// Tries per request for connection errors and 5xx (idempotent requests only).
     pub tries: u32,
     /// The first backoff; doubled per try, jittered.
@@ -121,6 +124,7 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_wait: Duration::from_secs(120),
+            budget: None,
             tries: 3,
             backoff: Duration::from_secs(1),
             clock: Arc::new(SystemClock),
@@ -136,6 +140,7 @@ impl fmt::Debug for HttpOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_wait", &self.max_wait)
+            .field("budget", &self.budget)
             .field("tries", &self.tries)
             .field("backoff", &self.backoff)
             .field("clock", &self.clock)

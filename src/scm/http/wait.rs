@@ -3,6 +3,7 @@
 //! `http.rs` acts on them.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use ureq::http::HeaderMap;
@@ -23,6 +24,39 @@ impl Clock for SystemClock {
     }
     fn sleep(&self, duration: Duration) {
         std::thread::sleep(duration);
+    }
+}
+
+/// The time one run may spend waiting — rate limits and backoff of every SCM client and of git —
+/// (`--max-wait`, docs/design.md §7: "No run waits more than `--max-wait` in total"). Shared
+/// by reference.
+#[derive(Debug)]
+pub struct WaitBudget {
+    max: Duration,
+    spent: Mutex<Duration>,
+    clock: Arc<dyn Clock>,
+}
+
+impl WaitBudget {
+    pub fn new(max: Duration, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Arc::new(Self {
+            max,
+            spent: Mutex::new(Duration::ZERO),
+            clock,
+        })
+    }
+
+    /// Sleeps `wait` and counts it; `false` (and no sleep) when it would exceed the budget.
+    pub fn wait(&self, wait: Duration) -> bool {
+        {
+            let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+            if *spent + wait > self.max {
+                return false;
+            }
+            *spent += wait;
+        }
+        self.clock.sleep(wait);
+        true
     }
 }
 
@@ -198,6 +232,20 @@ mod tests {
                 assert!(wait >= full / 2 && wait <= full, "{wait:?} vs {full:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_shared_budget_refuses_any_wait_past_its_total_without_sleeping() {
+        let clock = crate::scm::http::tests::FakeClock::new();
+        let budget = WaitBudget::new(Duration::from_secs(1), clock.clone());
+        let other_user = budget.clone();
+        assert!(budget.wait(Duration::from_millis(600)));
+        assert!(!other_user.wait(Duration::from_millis(600)));
+        assert!(other_user.wait(Duration::from_millis(400)));
+        assert_eq!(
+            clock.slept(),
+            [Duration::from_millis(600), Duration::from_millis(400)]
+        );
     }
 
     #[test]

@@ -2,8 +2,6 @@
 //! live branch, and `autoMerge: false`; plus `status` (read-only) and the JSON key style. Each
 //! pass's API requests are counted exactly.
 
-use promoter::sandbox::CommitSpec;
-
 use super::{Forge, NAME, OWNER, World, output};
 
 const HEALTH: &str = "    activeCommitStatuses:\n      - key: health\n";
@@ -145,16 +143,7 @@ fn a_conflict_on_the_live_branch_is_resolved_by_an_ours_merge_on_staging_then_pr
     let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
-    // Someone committed straight to the live branch, touching the hydrated file.
-    world
-        .sandbox
-        .commit(
-            OWNER,
-            NAME,
-            "environment/dev",
-            &CommitSpec::new("hotfix").file("manifest.yaml", "hotfix: true\n"),
-        )
-        .expect("hotfix");
+    world.hotfix_live(0);
     world.config("", &no_extra);
     let staging_before = world.staging_tip(0);
     let live_before = world.live_tip(0);

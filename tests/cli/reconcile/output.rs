@@ -97,7 +97,50 @@ fn status_shows_every_environments_health_and_writes_nothing(forge: Forge) {
     assert!(markdown.contains("health ✗"), "{markdown}");
 }
 
+/// Issue 11, item 10: an environment that fails says so on stderr (`error:` with strategy, branch,
+/// cause and hint) in every output mode and with `-q`, so a CI log shows why the job exited 1 even
+/// when stdout carries JSON or goes to a file.
+fn a_failed_environment_is_an_error_line_on_stderr_in_every_output_mode(forge: Forge) {
+    let mut world = World::new(forge, &["dev", "staging"]);
+    let dry = world.dry_change("change");
+    world.hydrate(0, &dry);
+    world.config("", &|_| String::new());
+
+    let runs: [&[&str]; 6] = [
+        &["reconcile"],
+        &["reconcile", "--output", "json"],
+        &["reconcile", "-q", "--output", "json"],
+        &["reconcile", "--dry-run", "--output", "json"],
+        &["status", "--output", "json"],
+        &["status", "-q", "--output", "markdown"],
+    ];
+    for args in runs {
+        let out = world.promoter(args).code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "{args:?}: one failed environment: {stderr}"
+        );
+        assert!(
+            errors[0].contains("strategy app")
+                && errors[0].contains("environment/staging")
+                && errors[0].contains("staging branch environment/staging-next does not exist"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("hint: run the hydrator")),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("environment/dev:"), "{args:?}: {stderr}");
+    }
+}
+
 per_forge!(
     dry_run_prints_the_plan_and_writes_nothing,
     status_shows_every_environments_health_and_writes_nothing,
+    a_failed_environment_is_an_error_line_on_stderr_in_every_output_mode,
 );

@@ -16,7 +16,12 @@ pub fn data(relative: &str) -> PathBuf {
 
 /// `promoter` with an empty environment (no token, no CI variables) run from the crate root.
 pub fn promoter() -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("promoter"));
+    assert_cmd::Command::from_std(promoter_process())
+}
+
+/// [`promoter`] as a plain process, for tests that wire its stdio themselves.
+pub fn promoter_process() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("promoter"));
     command.env_clear().current_dir(root());
     command
 }
