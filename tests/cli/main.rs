@@ -5,6 +5,7 @@
 
 mod actions;
 mod config;
+mod config_hostile;
 mod demo;
 mod docs;
 mod examples;

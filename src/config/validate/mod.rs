@@ -1,8 +1,9 @@
-//! From promotion.yaml text to the checked [`Config`], collecting every problem at once:
-//! YAML syntax (fatal, alone), then structure (`structure.rs`, driven by the JSON Schema of
-//! `raw.rs`), then serde into the raw types, then the meaning (SPEC §2 rules) and the defaults
-//! (`defaults.rs`). Semantic problems at a path the structural pass already reported are dropped,
-//! so one mistake is reported once.
+//! From promotion.yaml text to the checked [`Config`], collecting every problem at once: the
+//! characters (`bytes.rs`; fatal, alone), YAML syntax and size limits (`document.rs`; fatal,
+//! alone), then structure (`structure.rs`, driven by the JSON Schema of `raw.rs`), then serde into
+//! the raw types, then the meaning (docs/design.md §2 rules) and the defaults (`defaults.rs`).
+//! Semantic problems at a path the structural pass already reported are dropped, so one mistake is
+//! reported once.
 //!
 //! Owns the rules and their wording. Does not own reading the file (`mod.rs`) or the shape of the
 //! file (`raw.rs`).
@@ -25,6 +26,8 @@ use super::raw::{self, RawConfig};
 /// Checks `text` (read from `file`, named in every problem) and applies the defaults, reading the
 /// environment only through `env`.
 pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
+    let text = super::bytes::check(text.as_bytes())
+        .map_err(|problems| ConfigErrors::new(file, problems))?;
     let doc = Document::parse(text).map_err(|problem| {
         ConfigErrors::new(
             file,

