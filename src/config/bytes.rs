@@ -34,9 +34,7 @@ pub fn check(bytes: &[u8]) -> Result<&str, Vec<Problem>> {
                 Pos::START,
                 "",
                 format!(
-                    "the file is larger than {} KiB ({} bytes)",
-                    MAX_FILE_BYTES / 1024,
-                    bytes.len()
+                    "the file is larger than 1 MiB ({MAX_FILE_BYTES} bytes), the most promoter reads"
                 ),
             )
             .with_hint("promotion.yaml holds settings only; is this the right file?"),
@@ -233,7 +231,7 @@ mod tests {
         let big = vec![b'#'; MAX_FILE_BYTES + 1];
         assert_eq!(
             found(&big),
-            ["1:1 the file is larger than 1024 KiB (1048577 bytes)"]
+            ["1:1 the file is larger than 1 MiB (1048576 bytes), the most promoter reads"]
         );
     }
 }
