@@ -31,15 +31,6 @@ impl Problem {
         self.hint = Some(hint.into());
         self
     }
-
-    /// Whether this problem is about `path` or something inside it (the whole file covers all).
-    pub fn covers(&self, path: &str) -> bool {
-        self.path.is_empty()
-            || path == self.path
-            || path
-                .strip_prefix(self.path.as_str())
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-    }
 }
 
 /// Every problem found in one file, in file order. Display prints one per problem:
@@ -157,16 +148,5 @@ mod tests {
              promotion.yaml:12:9: strategies[0].environments[2].automerge: unknown key `automerge`\n  hint: did you mean `autoMerge`?"
         );
         assert_eq!(errors.summary(), "promotion.yaml has 2 problems");
-    }
-
-    #[test]
-    fn a_problem_covers_its_path_and_what_is_inside() {
-        let problem = Problem::new(Pos::START, "strategies[1]", "x");
-        assert!(problem.covers("strategies[1]"));
-        assert!(problem.covers("strategies[1].name"));
-        assert!(problem.covers("strategies[1][0]"));
-        assert!(!problem.covers("strategies[10]"));
-        assert!(!problem.covers("strategies"));
-        assert!(Problem::new(Pos::START, "", "x").covers("repository"));
     }
 }

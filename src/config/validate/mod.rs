@@ -13,6 +13,7 @@ mod strategy;
 
 pub use scm::token_hint;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -63,21 +64,36 @@ pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErro
         problems: Vec::new(),
     };
     let config = checker.config(raw);
-    let mut structural: Vec<Problem> = problems.clone();
-    structural.extend(
-        placeholders
-            .into_iter()
-            .map(|path| Problem::new(Pos::START, path, "")),
-    );
+    // A set, so the filter stays linear: a hostile file can hold tens of thousands of problems.
+    let structural: BTreeSet<String> = problems
+        .iter()
+        .map(|p| p.path.clone())
+        .chain(placeholders)
+        .collect();
     problems.extend(
         checker
             .problems
             .into_iter()
-            .filter(|semantic| !structural.iter().any(|s| s.covers(&semantic.path))),
+            .filter(|semantic| !covered(&structural, &semantic.path)),
     );
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => Err(ConfigErrors::new(file, problems)),
+    }
+}
+
+/// Whether `path` or one of its ancestors (`a.b[0]` → `a.b`, `a`, the whole file) is in `paths`:
+/// a problem there covers this one. Looked up, not compared one by one, so it stays linear.
+fn covered(paths: &BTreeSet<String>, path: &str) -> bool {
+    let mut current = path;
+    loop {
+        if paths.contains(current) {
+            return true;
+        }
+        match current.rfind(['.', '[']) {
+            Some(cut) => current = &current[..cut],
+            None => return paths.contains(""),
+        }
     }
 }
 
@@ -187,6 +203,17 @@ pub(crate) mod tests {
         format!(
             "scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\nstrategies:\n{strategies_yaml}"
         )
+    }
+
+    #[test]
+    fn a_problem_covers_its_path_and_what_is_inside() {
+        let paths: BTreeSet<String> = ["strategies[1]".to_owned()].into();
+        assert!(covered(&paths, "strategies[1]"));
+        assert!(covered(&paths, "strategies[1].name"));
+        assert!(covered(&paths, "strategies[1][0]"));
+        assert!(!covered(&paths, "strategies[10]"));
+        assert!(!covered(&paths, "strategies"));
+        assert!(covered(&[String::new()].into(), "repository"));
     }
 
     #[test]

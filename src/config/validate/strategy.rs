@@ -333,27 +333,30 @@ impl Checker<'_> {
         clashed
     }
 
-    /// git cannot hold both `a` and `a/b` as branches (one would be a folder of the other).
+    /// git cannot hold both `a` and `a/b` as branches (one would be a folder of the other). Each
+    /// longer branch is reported once, against its shortest clashing prefix: reporting every pair
+    /// would grow with the square of the branches.
     fn branch_conflicts(&mut self, branches: &BTreeMap<String, Vec<BranchUse>>) {
-        for (name, uses) in branches {
-            let prefix = format!("{name}/");
-            for (longer, longer_uses) in branches.range(prefix.clone()..) {
-                if !longer.starts_with(&prefix) {
-                    break;
-                }
-                let (Some(short_use), Some(long_use)) = (uses.first(), longer_uses.first()) else {
-                    continue;
-                };
-                let message = format!(
-                    "branch `{longer}` cannot exist next to branch `{name}` (used at {}): git stores `{name}` as a file, not a folder",
-                    short_use.path
-                );
-                let path = long_use.path.clone();
-                self.at_value(&path, message).hint = Some(
-                    "in monorepo mode every strategy on a shared live branch needs an `activePath`"
-                        .into(),
-                );
-            }
+        for (longer, longer_uses) in branches {
+            let shorter = longer
+                .match_indices('/')
+                .map(|(slash, _)| &longer[..slash])
+                .find_map(|prefix| branches.get_key_value(prefix));
+            let (Some((name, uses)), Some(long_use)) = (shorter, longer_uses.first()) else {
+                continue;
+            };
+            let Some(short_use) = uses.first() else {
+                continue;
+            };
+            let message = format!(
+                "branch `{longer}` cannot exist next to branch `{name}` (used at {}): git stores `{name}` as a file, not a folder",
+                short_use.path
+            );
+            let path = long_use.path.clone();
+            self.at_value(&path, message).hint = Some(
+                "in monorepo mode every strategy on a shared live branch needs an `activePath`"
+                    .into(),
+            );
         }
     }
 }
