@@ -59,3 +59,37 @@ fn invalid_utf8_is_refused_with_its_line_and_column() {
         ))
         .stderr(predicate::str::contains("hint: save the file as UTF-8"));
 }
+
+#[test]
+fn credentials_in_a_url_are_refused_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = manual_prod().replace(
+        "  name: deploy\n",
+        "  name: deploy\n  cloneUrl: https://deployer:hunter2-secret@github.com/acme/deploy.git\n",
+    );
+    let path = write(dir.path(), "promotion.yaml", text);
+    for command in ["validate", "reconcile"] {
+        promoter()
+            .args([command, "-c"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "promotion.yaml:11:13: repository.cloneUrl: `https://***@github.com/acme/deploy.git` has credentials in the URL",
+            ))
+            .stderr(predicate::str::contains("scm.tokenEnv"))
+            .stderr(predicate::str::contains("hunter2").not())
+            .stderr(predicate::str::contains("deployer").not());
+    }
+    promoter()
+        .args(["validate", "-c", "examples/promotion.yaml"])
+        .env("GITHUB_SERVER_URL", "https://ci:hunter2-secret@github.com")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "repository: the environment variable `GITHUB_SERVER_URL` has credentials in its URL (`https://***@github.com`)",
+        ))
+        .stderr(predicate::str::contains("hunter2").not());
+}

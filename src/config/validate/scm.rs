@@ -21,15 +21,16 @@ impl Checker<'_> {
             raw::RawProvider::Forgejo => Provider::Forgejo,
         };
         let written = raw.api_url.as_deref().map(str::trim);
+        let variable = match written {
+            Some(_) => None,
+            None => defaults::api_url_variable(provider, self.env),
+        };
         let api_url = match defaults::api_url(provider, written, self.env) {
+            Some(url) if self.refuse_userinfo(&url, "scm.apiUrl", variable) => None,
             Some(url) => match defaults::check_http_url(&url) {
                 Ok(()) => Some(url),
                 Err(message) => {
-                    let source = if written.is_some() {
-                        String::new()
-                    } else {
-                        " (from the environment)".to_owned()
-                    };
+                    let source = variable.map_or(String::new(), |name| format!(" (from `{name}`)"));
                     self.at_value("scm.apiUrl", format!("{message}{source}"))
                         .hint = Some("write the API base, e.g. `https://api.github.com`".into());
                     None
@@ -150,6 +151,9 @@ impl Checker<'_> {
                             .hint = Some("remove it to derive it from the SCM's web URL".into());
                         return None;
                     }
+                    Some(url) if self.refuse_userinfo(url, "repository.cloneUrl", None) => {
+                        return None;
+                    }
                     other => other.map(str::to_owned),
                 };
                 (owner?, name?, clone_url)
@@ -168,6 +172,12 @@ impl Checker<'_> {
                 }
             },
         };
+        if !api_url_written
+            && let Some((variable, server)) = defaults::server_url(scm.provider, self.env)
+            && self.refuse_userinfo(&server, "repository", Some(variable))
+        {
+            return None;
+        }
         let web = defaults::web_base(scm.provider, &scm.api_url, *api_url_written, self.env);
         let web_url = format!("{web}/{owner}/{name}");
         Some(Repository {
@@ -176,6 +186,29 @@ impl Checker<'_> {
             owner,
             name,
         })
+    }
+
+    /// Refuses a URL holding a user name or password: promoter copies the web and API URLs into
+    /// pull requests, reports and logs, so a secret there would be published. The message shows
+    /// the URL redacted. `variable`: the CI variable the URL came from, when not from the file.
+    fn refuse_userinfo(&mut self, url: &str, path: &str, variable: Option<&str>) -> bool {
+        let Some(shown) = defaults::redact_userinfo(url) else {
+            return false;
+        };
+        let (message, hint) = match variable {
+            None => (
+                format!("`{shown}` has credentials in the URL (a user name or password before `@`)"),
+                "remove `user:password@`: promoter authenticates with the token in the variable named by `scm.tokenEnv` (or PROMOTER_TOKEN) and never puts it in a URL; a URL with credentials would be copied into pull requests and reports".to_owned(),
+            ),
+            Some(name) => (
+                format!("the environment variable `{name}` has credentials in its URL (`{shown}`)"),
+                format!(
+                    "set {name} without `user:password@`, or write the URL in promotion.yaml; the token belongs in the variable named by `scm.tokenEnv` (or PROMOTER_TOKEN)"
+                ),
+            ),
+        };
+        self.at_value(path, message).hint = Some(hint);
+        true
     }
 
     fn repository_part(&mut self, path: &str, text: &str, provider: Provider) -> Option<String> {
@@ -336,6 +369,67 @@ mod tests {
         assert_eq!(
             problems(&text),
             ["3:11 scm.apiUrl: `codeberg.org` is not an http(s) URL"]
+        );
+    }
+
+    #[test]
+    fn credentials_in_urls_are_refused_without_echoing_them() {
+        let api = file(
+            "scm:\n  provider: github\n  apiUrl: https://bot:ghp_SECRET1@ghe.acme.io/api/v3\n\
+             repository:\n  owner: acme\n  name: deploy\n",
+        );
+        assert_eq!(
+            problems(&api),
+            [
+                "3:11 scm.apiUrl: `https://***@ghe.acme.io/api/v3` has credentials in the URL (a user name or password before `@`)"
+            ]
+        );
+        let clone = file(
+            "scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\n  \
+             cloneUrl: https://x-access-token:SECRET2@github.com/acme/deploy.git\n",
+        );
+        assert_eq!(
+            problems(&clone),
+            [
+                "6:13 repository.cloneUrl: `https://***@github.com/acme/deploy.git` has credentials in the URL (a user name or password before `@`)"
+            ]
+        );
+        for text in [api, clone] {
+            let errors = parse(&text, Path::new("promotion.yaml"), &|_| None).unwrap_err();
+            let shown = errors.to_string();
+            assert!(
+                !shown.contains("SECRET") && !shown.contains("bot"),
+                "{shown}"
+            );
+            assert!(shown.contains("hint: remove `user:password@`"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_ci_server_urls_are_refused_naming_the_variable() {
+        let text = file("scm:\n  provider: gitlab\nrepository:\n  owner: acme\n  name: deploy\n");
+        let env = |name: &str| match name {
+            "CI_API_V4_URL" => Some("https://ci:SECRET@git.acme.io/api/v4".to_owned()),
+            "CI_SERVER_URL" => Some("https://ci:SECRET@git.acme.io".to_owned()),
+            _ => None,
+        };
+        let errors = parse(&text, Path::new("promotion.yaml"), &env).unwrap_err();
+        let shown = errors.to_string();
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("scm.apiUrl: the environment variable `CI_API_V4_URL` has credentials in its URL (`https://***@git.acme.io/api/v4`)"),
+            "{shown}"
+        );
+        let env = |name: &str| {
+            (name == "CI_SERVER_URL").then(|| "https://ci:SECRET@git.acme.io".to_owned())
+        };
+        let shown = parse(&text, Path::new("promotion.yaml"), &env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            shown,
+            "promotion.yaml:4:3: repository: the environment variable `CI_SERVER_URL` has credentials in its URL (`https://***@git.acme.io`)\n  \
+             hint: set CI_SERVER_URL without `user:password@`, or write the URL in promotion.yaml; the token belongs in the variable named by `scm.tokenEnv` (or PROMOTER_TOKEN)"
         );
     }
 
