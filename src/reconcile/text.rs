@@ -197,8 +197,14 @@ pub fn merge_message(
     }
 }
 
+/// Template instructions one render may run: a loop inside a loop in a config template would
+/// otherwise hang `validate` and every pass. The default description of a commit with 5,000
+/// references and 200 gates renders within it (tested).
+const TEMPLATE_FUEL: u64 = 1_000_000;
+
 fn render(source: &str, context: Value) -> Result<String, minijinja::Error> {
     let mut env = Environment::new();
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_syntax(
         SyntaxConfig::builder()

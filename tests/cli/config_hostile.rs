@@ -93,3 +93,23 @@ fn credentials_in_a_url_are_refused_and_never_printed() {
         ))
         .stderr(predicate::str::contains("hunter2").not());
 }
+
+#[test]
+fn a_misspelt_template_variable_fails_validate_at_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}pullRequest:\n  title: \"Promote {{{{ proposed.dry.shortsha }}}}\"\n",
+        manual_prod()
+    );
+    let path = write(dir.path(), "promotion.yaml", text);
+    promoter()
+        .args(["validate", "-c"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "promotion.yaml:19:10: pullRequest.title: the title template does not render: undefined value at line 1: `proposed.dry.shortsha` is undefined\n  \
+             hint: validate renders templates with every documented variable set",
+        ));
+}

@@ -1,9 +1,10 @@
 //! The `scm`, `repository` and `pullRequest` sections: provider, API URL, credentials, the
-//! repository and its URLs (defaults from `defaults.rs`), and template syntax.
+//! repository and its URLs (defaults from `defaults.rs`), and the PR templates (rendered).
 
 use std::path::Path;
 
 use crate::ci_env::{self, Env};
+use crate::reconcile::text::check_templates;
 
 use super::super::raw;
 use super::super::{
@@ -261,27 +262,33 @@ impl Checker<'_> {
             self.at_value("pullRequest.title", "the title template is empty")
                 .hint = Some("remove `title` to use the default title".into());
         }
-        for (key, template) in [("title", &raw.title), ("description", &raw.description)] {
-            let Some(template) = template else { continue };
-            let env = minijinja::Environment::new();
-            if let Err(error) = env.template_from_str(template) {
-                let detail = error.detail().map_or(String::new(), |d| format!(": {d}"));
-                let line = error
-                    .line()
-                    .map_or(String::new(), |l| format!(" (template line {l})"));
-                self.at_value(
-                    &format!("pullRequest.{key}"),
-                    format!(
-                        "the {key} template does not parse: {}{detail}{line}",
-                        error.kind()
-                    ),
-                );
-            }
-        }
-        PullRequestTemplates {
+        let templates = PullRequestTemplates {
             title: raw.title.clone(),
             description: raw.description.clone(),
+        };
+        // Rendered, not only parsed: a misspelt variable (`shortsha`) would otherwise pass here
+        // and fail every environment of every run.
+        for problem in check_templates(&templates) {
+            let path = problem.field.key_path();
+            let key = path.trim_start_matches("pullRequest.");
+            // The message names the template line (`at line 2`) when minijinja knows it.
+            self.at_value(
+                path,
+                format!("the {key} template does not render: {}", problem.message),
+            )
+            .hint = Some(template_hint(&problem.message).into());
         }
+        templates
+    }
+}
+
+fn template_hint(message: &str) -> &'static str {
+    if message.contains("undefined") {
+        "validate renders templates with every documented variable set, so this name is not one of them (names are case-sensitive: `proposed.dry.shortSha`); see docs/configuration.md"
+    } else if message.contains("fuel") {
+        "the template runs too long (a loop inside a loop?); one render may run 1,000,000 template instructions"
+    } else {
+        "see docs/configuration.md for the template syntax and variables"
     }
 }
 
@@ -434,6 +441,21 @@ mod tests {
     }
 
     #[test]
+    fn templates_with_a_misspelt_variable_are_reported_at_their_key() {
+        let text = file(
+            "scm:\n  provider: github\nrepository:\n  owner: a\n  name: b\npullRequest:\n  title: \"Promote {{ proposed.dry.shortSha }}\"\n  description: |\n    Ok\n    {{ proposed.dry.shortsha }}\n",
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "9:5 pullRequest.description: the description template does not render: undefined value at line 2: `proposed.dry.shortsha` is undefined"
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn templates_with_syntax_errors_are_reported() {
         let text = file(
             "scm:\n  provider: github\nrepository:\n  owner: a\n  name: b\npullRequest:\n  title: \"Promote {{ proposed.dry.shortSha \"\n  description: \"\"\n",
@@ -442,7 +464,7 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
             found[0].starts_with(
-                "7:10 pullRequest.title: the title template does not parse: syntax error"
+                "7:10 pullRequest.title: the title template does not render: syntax error"
             ),
             "{found:?}"
         );
