@@ -113,3 +113,44 @@ fn a_misspelt_template_variable_fails_validate_at_its_key() {
              hint: validate renders templates with every documented variable set",
         ));
 }
+
+#[test]
+fn branch_names_git_refuses_or_that_hide_characters_fail_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a".repeat(300);
+    let text = format!(
+        "scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\nstrategies:\n  - name: app\n    environments:\n\
+         \x20     - branch: HEAD\n\
+         \x20     - branch: refs/heads/environment/dev\n\
+         \x20     - branch: {long}\n\
+         \x20     - branch: \"environment/pro\u{200B}d\"\n\
+         \x20     - branch: environment/qa\n        stagingBranch: \"environment/\u{202E}txen-aq\"\n\
+         \x20     - branch: \"environment/uat\u{00A0}\"\n"
+    );
+    let path = write(dir.path(), "promotion.yaml", text);
+    let output = promoter()
+        .args(["validate", "-c"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout("")
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(output).unwrap();
+    for expected in [
+        "promotion.yaml:9:17: strategies[0].environments[0].branch: `HEAD` is not a valid branch name: `HEAD` is git's name for the current commit",
+        "promotion.yaml:10:17: strategies[0].environments[1].branch: `refs/heads/environment/dev` is not a valid branch name: a branch name is written without `refs/`\n  hint: write `environment/dev`",
+        "promotion.yaml:11:17: strategies[0].environments[2].branch: ",
+        "is not a valid branch name: a branch name is at most 255 bytes; this one has 300",
+        "promotion.yaml:12:17: strategies[0].environments[3].branch: `environment/pro\\u{200B}d` is not a valid branch name: it contains U+200B ZERO WIDTH SPACE (character 16)",
+        "promotion.yaml:14:24: strategies[0].environments[4].stagingBranch: `environment/\\u{202E}txen-aq` is not a valid branch name: it contains U+202E RIGHT-TO-LEFT OVERRIDE",
+        "promotion.yaml:15:17: strategies[0].environments[5].branch: `environment/uat\\u{00A0}` is not a valid branch name: it contains U+00A0 NO-BREAK SPACE",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\nnot in\n{stderr}");
+    }
+    assert!(
+        !stderr.contains('\u{202E}') && !stderr.contains('\u{200B}'),
+        "{stderr}"
+    );
+}

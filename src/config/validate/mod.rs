@@ -8,6 +8,7 @@
 //! Owns the rules and their wording. Does not own reading the file (`mod.rs`) or the shape of the
 //! file (`raw.rs`).
 
+mod branch;
 mod scm;
 mod strategy;
 

@@ -1,5 +1,5 @@
 //! The `strategies` section: names, activePath, environments, live and staging branches (unique,
-//! valid git refs, no file/folder clash), gates and soak times.
+//! valid names per `branch.rs`, no file/folder clash), gates and soak times.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,7 @@ use crate::model::{BranchName, GateKey, PREVIOUS_ENVIRONMENT};
 use super::super::document::{child_path, item_path};
 use super::super::raw::{RawActiveGate, RawEnvironment, RawProposedGate, RawStrategy};
 use super::super::{Environment, Gate, Strategy};
-use super::{Checker, DURATION_HINT, parse_duration};
+use super::{Checker, DURATION_HINT, branch, parse_duration};
 
 /// Where a branch is used in the file, for duplicate messages.
 struct BranchUse {
@@ -158,33 +158,17 @@ impl Checker<'_> {
         strategy_proposed: &[Gate],
     ) -> Option<Environment> {
         let branch_path = child_path(path, "branch");
-        let branch = match BranchName::parse(raw.branch.trim()) {
-            Ok(branch) => Some(branch),
-            Err(reason) => {
-                self.at_value(
-                    &branch_path,
-                    format!("`{}` is not a valid branch name: {reason}", raw.branch),
-                );
-                None
-            }
-        };
+        let branch = self.branch(&raw.branch, &branch_path);
         let staging_branch = match (&raw.staging_branch, &branch) {
             (Some(text), _) => {
                 let staging_path = child_path(path, "stagingBranch");
-                match BranchName::parse(text.trim()) {
-                    Ok(staging) if Some(&staging) == branch.as_ref() => {
+                match self.branch(text, &staging_path) {
+                    Some(staging) if Some(&staging) == branch.as_ref() => {
                         self.at_value(&staging_path, "the staging branch cannot be the live branch")
                             .hint = Some("the hydrator pushes to the staging branch; promoter merges it into `branch`".into());
                         None
                     }
-                    Ok(staging) => Some(staging),
-                    Err(reason) => {
-                        self.at_value(
-                            &staging_path,
-                            format!("`{text}` is not a valid branch name: {reason}"),
-                        );
-                        None
-                    }
+                    staging => staging,
                 }
             }
             (None, Some(branch)) => {
@@ -192,12 +176,16 @@ impl Checker<'_> {
                     Some(active_path) => format!("{branch}-next/{active_path}"),
                     None => format!("{branch}-next"),
                 };
-                match BranchName::parse(&derived) {
+                match branch::parse(&derived) {
                     Ok(staging) => Some(staging),
-                    Err(reason) => {
+                    Err(refusal) => {
                         self.at_value(
                             &branch_path,
-                            format!("the derived staging branch `{derived}` is not a valid branch name: {reason}"),
+                            format!(
+                                "the derived staging branch `{}` is not a valid branch name: {}",
+                                branch::shown(&derived),
+                                refusal.reason
+                            ),
                         )
                         .hint = Some("set `stagingBranch` for this environment".into());
                         None
@@ -221,6 +209,22 @@ impl Checker<'_> {
             active_gates: merge_gates(strategy_active, &active?),
             proposed_gates: merge_gates(strategy_proposed, &proposed?),
         })
+    }
+
+    /// A live or staging branch as written at `path`, checked by `branch.rs`.
+    fn branch(&mut self, written: &str, path: &str) -> Option<BranchName> {
+        match branch::parse(written) {
+            Ok(branch) => Some(branch),
+            Err(refusal) => {
+                let message = format!(
+                    "`{}` is not a valid branch name: {}",
+                    branch::shown(written.trim_matches(|c: char| c.is_ascii_whitespace())),
+                    refusal.reason
+                );
+                self.at_value(path, message).hint = refusal.hint;
+                None
+            }
+        }
     }
 
     fn active_gates(&mut self, raw: &[RawActiveGate], path: &str) -> Option<Vec<Gate>> {
