@@ -6,6 +6,7 @@
 mod actions;
 mod config;
 mod config_hostile;
+mod config_mutations;
 mod demo;
 mod docs;
 mod examples;

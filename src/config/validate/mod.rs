@@ -101,7 +101,8 @@ fn covered(paths: &BTreeSet<String>, path: &str) -> bool {
 /// Parses a duration: an integer and one unit, `s`, `m`, `h` or `d` (`90s`, `30m`, `2h`, `1d`).
 /// Zero is refused: a zero soak is no gate at all.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let unit_at = text.len().saturating_sub(1);
+    // The unit is the last character, which need not be one byte (`90\u{200B}`).
+    let unit_at = text.char_indices().last().map_or(0, |(at, _)| at);
     let (number, unit) = text.split_at(unit_at);
     let seconds_per_unit: u64 = match unit {
         "s" => 1,
@@ -233,6 +234,9 @@ pub(crate) mod tests {
             ("30 m", None),
             ("2w", None),
             ("99999999999999999999d", None),
+            ("90\u{200B}", None),
+            ("é", None),
+            ("", None),
         ];
         for (text, seconds) in cases {
             assert_eq!(
