@@ -12,6 +12,7 @@ mod problem;
 pub mod raw;
 mod structure;
 mod validate;
+mod visible;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::document::Pos;
+use super::visible::shown;
 
 /// One mistake in the file, with where it is and, when known, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +34,8 @@ impl Problem {
     }
 }
 
-/// Every problem found in one file, in file order. Display prints one per problem:
+/// Every problem found in one file, in file order. Display prints one line per problem, with
+/// what cannot be seen escaped (`\u{202E}`):
 /// `promotion.yaml:12:9: strategies[0].environments[2].automerge: unknown key ...` and, on the next
 /// line, `  hint: ...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,12 +76,14 @@ impl fmt::Display for ConfigErrors {
                 problem.pos.line,
                 problem.pos.column
             )?;
+            // Messages echo values from the file: a line break or a bidi override in one must
+            // not start a line of its own or reorder what is shown.
             if !problem.path.is_empty() {
-                write!(f, "{}: ", problem.path)?;
+                write!(f, "{}: ", shown(&problem.path))?;
             }
-            f.write_str(&problem.message)?;
+            f.write_str(&shown(&problem.message))?;
             if let Some(hint) = &problem.hint {
-                write!(f, "\n  hint: {hint}")?;
+                write!(f, "\n  hint: {}", shown(hint))?;
             }
         }
         Ok(())
@@ -116,6 +120,22 @@ mod tests {
         assert_eq!(did_you_mean("auto_merge", keys), Some("autoMerge"));
         assert_eq!(did_you_mean("brnch", keys), Some("branch"));
         assert_eq!(did_you_mean("colour", keys), None);
+    }
+
+    #[test]
+    fn a_value_echoed_in_a_message_cannot_break_the_line_or_reorder_it() {
+        let errors = ConfigErrors::new(
+            Path::new("promotion.yaml"),
+            vec![Problem::new(
+                Pos::START,
+                "scm.a\nb",
+                "unknown key `a\nb\u{202E}`",
+            )],
+        );
+        assert_eq!(
+            errors.to_string(),
+            "promotion.yaml:1:1: scm.a\\u{000A}b: unknown key `a\\u{000A}b\\u{202E}`"
+        );
     }
 
     #[test]

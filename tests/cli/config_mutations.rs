@@ -159,7 +159,12 @@ fn mutate_once(rng: &mut fastrand::Rng, bytes: &mut Vec<u8>) {
                     "key",
                 ])
                 .unwrap();
-            let text = format!("{key}: {}\n", rng.u32(..));
+            let text = if rng.bool() {
+                format!("{key}: {}\n", rng.u32(..))
+            } else {
+                // Escapes YAML turns into a line break, a bidi override, NUL.
+                format!("\"{key}\\n\": \"x\\ny\\u202E\\0\"\n")
+            };
             bytes.splice(line_start..line_start, text.bytes());
         }
     }

@@ -7,6 +7,7 @@ use crate::model::{BranchName, GateKey, PREVIOUS_ENVIRONMENT};
 
 use super::super::document::{child_path, item_path};
 use super::super::raw::{RawActiveGate, RawEnvironment, RawProposedGate, RawStrategy};
+use super::super::visible::shown;
 use super::super::{Environment, Gate, Strategy};
 use super::{Checker, DURATION_HINT, branch, parse_duration};
 
@@ -183,7 +184,7 @@ impl Checker<'_> {
                             &branch_path,
                             format!(
                                 "the derived staging branch `{}` is not a valid branch name: {}",
-                                branch::shown(&derived),
+                                shown(&derived),
                                 refusal.reason
                             ),
                         )
@@ -218,7 +219,7 @@ impl Checker<'_> {
             Err(refusal) => {
                 let message = format!(
                     "`{}` is not a valid branch name: {}",
-                    branch::shown(written.trim_matches(|c: char| c.is_ascii_whitespace())),
+                    shown(written.trim_matches(|c: char| c.is_ascii_whitespace())),
                     refusal.reason
                 );
                 self.at_value(path, message).hint = refusal.hint;
