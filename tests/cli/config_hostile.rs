@@ -154,3 +154,88 @@ fn branch_names_git_refuses_or_that_hide_characters_fail_validate() {
         "{stderr}"
     );
 }
+
+/// The binary under `ulimit -v` (1 GiB of address space) and a generous timeout: should a limit
+/// regress, the test fails with an allocation error instead of taking the machine down. No timing
+/// is asserted.
+fn bounded_promoter(args: &[&str]) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new("/bin/sh");
+    command
+        .env_clear()
+        .current_dir(root())
+        .timeout(std::time::Duration::from_secs(120))
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin!("promoter"))
+        .args(args);
+    command
+}
+
+/// `validate` and `reconcile --dry-run` on `path`, both expected to exit 2 with nothing on stdout.
+fn run_bounded(path: &Path) -> [assert_cmd::assert::Assert; 2] {
+    let path = path.to_str().unwrap();
+    [
+        &["validate", "-c", path][..],
+        &["reconcile", "-c", path, "--dry-run"],
+    ]
+    .map(|args| bounded_promoter(args).assert().code(2).stdout(""))
+}
+
+#[test]
+fn an_alias_bomb_is_refused_with_its_location_before_it_grows() {
+    // The 473-byte file of issue 11: nine levels of nine aliases, 9^9 strings once expanded.
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (previous, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
+        let copies = vec![format!("*{previous}"); 9].join(",");
+        text.push_str(&format!("{name}: &{name} [{copies}]\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "promotion.yaml", text);
+    for assert in run_bounded(&path) {
+        assert.stderr(predicate::str::contains(
+            "promotion.yaml:6:8: the document grows to more than 100000 values once its aliases are expanded",
+        ));
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_with_its_location_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10,000 nested block lists in 20 KB.
+    let lists = write(
+        dir.path(),
+        "lists.yaml",
+        format!("{}x\n", "- ".repeat(10_000)),
+    );
+    for assert in run_bounded(&lists) {
+        assert.stderr(predicate::str::contains(
+            "lists.yaml:1:129: mappings and lists are nested more than 64 levels deep",
+        ));
+    }
+    // 1,000 nested block mappings in 500 KB.
+    let text: String = (0..1_000)
+        .map(|depth| format!("{}k{depth}:\n", " ".repeat(depth)))
+        .collect();
+    let mappings = write(
+        dir.path(),
+        "mappings.yaml",
+        format!("{text}{}v: 1\n", " ".repeat(1_000)),
+    );
+    for assert in run_bounded(&mappings) {
+        assert.stderr(predicate::str::contains(
+            "mappings.yaml:65:68: mappings and lists are nested more than 64 levels deep",
+        ));
+    }
+    // The 10,000-level mapping of issue 11 takes 50 MB: refused for its size, unread.
+    let text: String = (0..10_000)
+        .map(|depth| format!("{}k:\n", " ".repeat(depth)))
+        .collect();
+    let huge = write(dir.path(), "huge.yaml", text);
+    for assert in run_bounded(&huge) {
+        assert.stderr(predicate::str::contains(
+            "huge.yaml:1:1: the file is larger than 1 MiB",
+        ));
+    }
+}
