@@ -5,6 +5,11 @@
 //! no panic, no abort, and either a valid config or a configuration error in which every problem
 //! has a line and column inside the file.
 //!
+//! The rounds run in a child process of this test binary under `ulimit -v`: run against a loader
+//! without its limits, an alias bomb among the mutations grew the test process to 23 GB before
+//! the kernel killed it. With the limit, a regression is an allocation failure in the child and a
+//! failed test here.
+//!
 //! Deterministic (fixed seeds; a failure prints the seed and keeps the input). Set
 //! `PROMOTER_MUTATION_ROUNDS` to run more rounds locally.
 
@@ -172,6 +177,32 @@ fn mutate_once(rng: &mut fastrand::Rng, bytes: &mut Vec<u8>) {
 
 #[test]
 fn any_mutation_of_a_config_loads_or_fails_with_located_problems() {
+    let this_binary = std::env::current_exe().unwrap();
+    let mut child = assert_cmd::Command::new("/bin/sh");
+    child
+        .arg("-c")
+        .arg("ulimit -v 2097152 && exec \"$0\" \"$@\"")
+        .arg(this_binary)
+        .args([
+            "--exact",
+            "config_mutations::mutation_rounds",
+            "--ignored",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .timeout(std::time::Duration::from_secs(600));
+    if let Ok(rounds) = std::env::var("PROMOTER_MUTATION_ROUNDS") {
+        child.env("PROMOTER_MUTATION_ROUNDS", rounds);
+    }
+    child
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("1 passed"));
+}
+
+#[test]
+#[ignore = "run by any_mutation_of_a_config_loads_or_fails_with_located_problems, under ulimit -v"]
+fn mutation_rounds() {
     let rounds = std::env::var("PROMOTER_MUTATION_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok())
