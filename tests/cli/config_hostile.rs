@@ -25,17 +25,22 @@ fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
     path
 }
 
+/// `promoter validate -c path`, expected to exit 2 with nothing on stdout.
+fn validate_refuses(path: &Path) -> assert_cmd::assert::Assert {
+    promoter()
+        .args(["validate", "-c"])
+        .arg(path)
+        .assert()
+        .code(2)
+        .stdout("")
+}
+
 #[test]
 fn a_nul_byte_in_a_comment_is_refused_with_its_line_and_column_not_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let text = manual_prod().replace("# reviewed", "#\0 reviewed");
     let path = write(dir.path(), "promotion.yaml", text);
-    promoter()
-        .args(["validate", "-c"])
-        .arg(&path)
-        .assert()
-        .code(2)
-        .stdout("")
+    validate_refuses(&path)
         .stderr(predicate::str::contains(
             "promotion.yaml:16:35: a NUL byte (U+0000) (byte offset",
         ))
@@ -49,11 +54,7 @@ fn invalid_utf8_is_refused_with_its_line_and_column() {
     let at = bytes.windows(9).position(|w| w == b"guestbook").unwrap();
     bytes[at + 5] = 0xff;
     let path = write(dir.path(), "promotion.yaml", bytes);
-    promoter()
-        .args(["validate", "-c"])
-        .arg(&path)
-        .assert()
-        .code(2)
+    validate_refuses(&path)
         .stderr(predicate::str::contains(
             "promotion.yaml:12:16: invalid UTF-8: byte 0xFF at byte offset",
         ))
@@ -102,12 +103,7 @@ fn a_misspelt_template_variable_fails_validate_at_its_key() {
         manual_prod()
     );
     let path = write(dir.path(), "promotion.yaml", text);
-    promoter()
-        .args(["validate", "-c"])
-        .arg(&path)
-        .assert()
-        .code(2)
-        .stdout("")
+    validate_refuses(&path)
         .stderr(predicate::str::contains(
             "promotion.yaml:19:10: pullRequest.title: the title template does not render: undefined value at line 1: `proposed.dry.shortsha` is undefined\n  \
              hint: validate renders templates with every documented variable set",
@@ -128,15 +124,7 @@ fn branch_names_git_refuses_or_that_hide_characters_fail_validate() {
          \x20     - branch: \"environment/uat\u{00A0}\"\n"
     );
     let path = write(dir.path(), "promotion.yaml", text);
-    let output = promoter()
-        .args(["validate", "-c"])
-        .arg(&path)
-        .assert()
-        .code(2)
-        .stdout("")
-        .get_output()
-        .stderr
-        .clone();
+    let output = validate_refuses(&path).get_output().stderr.clone();
     let stderr = String::from_utf8(output).unwrap();
     for expected in [
         "promotion.yaml:9:17: strategies[0].environments[0].branch: `HEAD` is not a valid branch name: `HEAD` is git's name for the current commit",
@@ -202,40 +190,36 @@ fn an_alias_bomb_is_refused_with_its_location_before_it_grows() {
 
 #[test]
 fn deep_nesting_is_refused_with_its_location_not_a_stack_overflow() {
-    let dir = tempfile::tempdir().unwrap();
-    // 10,000 nested block lists in 20 KB.
-    let lists = write(
-        dir.path(),
-        "lists.yaml",
-        format!("{}x\n", "- ".repeat(10_000)),
-    );
-    for assert in run_bounded(&lists) {
-        assert.stderr(predicate::str::contains(
+    let mappings = |levels: usize| -> String {
+        (0..levels)
+            .map(|depth| format!("{}k:\n", " ".repeat(depth)))
+            .collect()
+    };
+    let cases = [
+        // 10,000 nested block lists in 20 KB.
+        (
+            "lists.yaml",
+            format!("{}x\n", "- ".repeat(10_000)),
             "lists.yaml:1:129: mappings and lists are nested more than 64 levels deep",
-        ));
-    }
-    // 1,000 nested block mappings in 500 KB.
-    let text: String = (0..1_000)
-        .map(|depth| format!("{}k{depth}:\n", " ".repeat(depth)))
-        .collect();
-    let mappings = write(
-        dir.path(),
-        "mappings.yaml",
-        format!("{text}{}v: 1\n", " ".repeat(1_000)),
-    );
-    for assert in run_bounded(&mappings) {
-        assert.stderr(predicate::str::contains(
-            "mappings.yaml:65:68: mappings and lists are nested more than 64 levels deep",
-        ));
-    }
-    // The 10,000-level mapping of issue 11 takes 50 MB: refused for its size, unread.
-    let text: String = (0..10_000)
-        .map(|depth| format!("{}k:\n", " ".repeat(depth)))
-        .collect();
-    let huge = write(dir.path(), "huge.yaml", text);
-    for assert in run_bounded(&huge) {
-        assert.stderr(predicate::str::contains(
+        ),
+        // 1,000 nested block mappings in 500 KB.
+        (
+            "mappings.yaml",
+            mappings(1_000),
+            "mappings.yaml:65:66: mappings and lists are nested more than 64 levels deep",
+        ),
+        // The 10,000-level mapping of issue 11 takes 50 MB: refused for its size, unread.
+        (
+            "huge.yaml",
+            mappings(10_000),
             "huge.yaml:1:1: the file is larger than 1 MiB",
-        ));
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, expected) in cases {
+        let path = write(dir.path(), name, text);
+        for assert in run_bounded(&path) {
+            assert.stderr(predicate::str::contains(expected));
+        }
     }
 }

@@ -52,6 +52,13 @@ fn line_starts(bytes: &[u8]) -> Vec<usize> {
         .collect()
 }
 
+/// Where the value of a `key: value` line starts.
+fn value_start(line: &[u8]) -> Option<usize> {
+    line.windows(2)
+        .position(|w| w == b": ")
+        .map(|colon| colon + 2)
+}
+
 /// One random change to `bytes`.
 fn mutate_once(rng: &mut fastrand::Rng, bytes: &mut Vec<u8>) {
     let at = rng.usize(0..=bytes.len());
@@ -119,11 +126,8 @@ fn mutate_once(rng: &mut fastrand::Rng, bytes: &mut Vec<u8>) {
         }
         11 => {
             // Anchor a value on this line and use it on another.
-            if let Some(colon) = bytes[line_start..line_end]
-                .windows(2)
-                .position(|w| w == b": ")
-            {
-                let value_at = line_start + colon + 2;
+            if let Some(value_at) = value_start(&bytes[line_start..line_end]) {
+                let value_at = line_start + value_at;
                 bytes.splice(value_at..value_at, b"&v ".iter().copied());
                 let other = starts[rng.usize(0..starts.len())];
                 let indent = rng.usize(0..8);
@@ -133,11 +137,8 @@ fn mutate_once(rng: &mut fastrand::Rng, bytes: &mut Vec<u8>) {
             }
         }
         12 => {
-            if let Some(colon) = bytes[line_start..line_end]
-                .windows(2)
-                .position(|w| w == b": ")
-            {
-                let value_at = line_start + colon + 2;
+            if let Some(value_at) = value_start(&bytes[line_start..line_end]) {
+                let value_at = line_start + value_at;
                 let long = "v".repeat(rng.usize(200..5_000));
                 bytes.splice(value_at..value_at, long.bytes());
             }
