@@ -81,7 +81,7 @@ impl fmt::Display for ConfigErrors {
             if !problem.path.is_empty() {
                 write!(f, "{}: ", shown(&problem.path))?;
             }
-            f.write_str(&shown(&problem.message))?;
+            f.write_str(&shown(&clipped(&problem.message)))?;
             if let Some(hint) = &problem.hint {
                 write!(f, "\n  hint: {}", shown(hint))?;
             }
@@ -91,6 +91,20 @@ impl fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
+
+/// The longest message shown, in characters: messages echo values from the file, and a 100 KB
+/// value echoed by each of a thousand problems would print 100 MB.
+const MAX_MESSAGE_CHARS: usize = 1_000;
+
+fn clipped(message: &str) -> std::borrow::Cow<'_, str> {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => message.into(),
+        Some((cut, _)) => {
+            let rest = message[cut..].chars().count();
+            format!("{}… ({rest} more characters)", &message[..cut]).into()
+        }
+    }
+}
 
 /// The candidate closest to `word`, if it is close enough to be what was meant.
 pub fn did_you_mean<'a>(
@@ -136,6 +150,17 @@ mod tests {
             errors.to_string(),
             "promotion.yaml:1:1: scm.a\\u{000A}b: unknown key `a\\u{000A}b\\u{202E}`"
         );
+    }
+
+    #[test]
+    fn a_long_message_is_clipped() {
+        let errors = ConfigErrors::new(
+            Path::new("promotion.yaml"),
+            vec![Problem::new(Pos::START, "", "x".repeat(1_500))],
+        );
+        let shown = errors.to_string();
+        assert!(shown.ends_with("x… (500 more characters)"), "{shown}");
+        assert_eq!(shown.chars().filter(|c| *c == 'x').count(), 1_000);
     }
 
     #[test]

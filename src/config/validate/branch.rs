@@ -37,22 +37,30 @@ impl Refusal {
 }
 
 /// Checks a branch name as written (surrounding ASCII spaces are dropped, as before; any other
-/// space is refused, not trimmed, so what is used is what is shown).
+/// space is refused, not trimmed, so what is used is what is shown). The length comes first, so a
+/// hostile 100 KB name costs one comparison, not a scan per rule.
 pub fn parse(written: &str) -> Result<BranchName, Refusal> {
-    if let Some((index, c, name)) = written
+    let name = written.trim_matches(|c: char| c.is_ascii_whitespace());
+    if name.len() > MAX_BRANCH_BYTES {
+        return Err(Refusal::new(format!(
+            "a branch name is at most {MAX_BRANCH_BYTES} bytes; this one has {}",
+            name.len()
+        ))
+        .hint("use a shorter name; git keeps every branch as a file, and file names are limited"));
+    }
+    if let Some((index, c, what)) = name
         .chars()
         .enumerate()
-        .find_map(|(index, c)| invisible(c).map(|name| (index + 1, c, name)))
+        .find_map(|(index, c)| invisible(c).map(|what| (index + 1, c, what)))
     {
         let code = u32::from(c);
         return Err(Refusal::new(format!(
-            "it contains U+{code:04X} {name} (character {index}), which is invisible or reorders the text around it"
+            "it contains U+{code:04X} {what} (character {index}), which is invisible or reorders the text around it"
         ))
         .hint(
             "retype the name: invisible, bidirectional-control and non-ASCII space characters make two different branches look the same",
         ));
     }
-    let name = written.trim_matches(|c: char| c.is_ascii_whitespace());
     if let Some(rest) = name.strip_prefix("refs/") {
         let short = rest.strip_prefix("heads/").unwrap_or(rest);
         return Err(
@@ -61,13 +69,6 @@ pub fn parse(written: &str) -> Result<BranchName, Refusal> {
                 shown(short)
             )),
         );
-    }
-    if name.len() > MAX_BRANCH_BYTES {
-        return Err(Refusal::new(format!(
-            "a branch name is at most {MAX_BRANCH_BYTES} bytes; this one has {}",
-            name.len()
-        ))
-        .hint("use a shorter name; git keeps every branch as a file, and file names are limited"));
     }
     let branch = BranchName::parse(name).map_err(Refusal::new)?;
     if !crate::git::is_valid_branch_name(name) {

@@ -184,7 +184,7 @@ impl Checker<'_> {
                             &branch_path,
                             format!(
                                 "the derived staging branch `{}` is not a valid branch name: {}",
-                                shown(&derived),
+                                shown(&clipped_name(&derived)),
                                 refusal.reason
                             ),
                         )
@@ -219,7 +219,7 @@ impl Checker<'_> {
             Err(refusal) => {
                 let message = format!(
                     "`{}` is not a valid branch name: {}",
-                    shown(written.trim_matches(|c: char| c.is_ascii_whitespace())),
+                    shown(&clipped_name(written)),
                     refusal.reason
                 );
                 self.at_value(path, message).hint = refusal.hint;
@@ -363,6 +363,16 @@ impl Checker<'_> {
                     .into(),
             );
         }
+    }
+}
+
+/// A branch name as a message shows it: without surrounding ASCII spaces, and cut after 100
+/// characters (a name that long is refused for its length anyway).
+fn clipped_name(written: &str) -> String {
+    let name = written.trim_matches(|c: char| c.is_ascii_whitespace());
+    match name.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_owned(),
     }
 }
 
