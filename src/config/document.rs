@@ -22,8 +22,9 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// The deepest nesting of mappings and lists accepted; promotion.yaml needs 7 levels (down to a
 /// gate of an environment).
 pub const MAX_DEPTH: usize = 64;
-/// The most values (mappings, lists, scalars) the document may hold once aliases are expanded.
-/// A real file has a few thousand; an alias "billion laughs" has billions.
+/// The most values (mappings, lists, scalars) the document may hold once aliases are expanded
+/// (the copy each anchor keeps counts too). A real file has a few thousand; an alias "billion
+/// laughs" has billions.
 pub const MAX_NODES: usize = 100_000;
 /// The most text (keys, scalars and key paths) the document may hold once aliases are expanded.
 pub const MAX_TEXT: usize = 16 * 1024 * 1024;
@@ -284,8 +285,13 @@ impl Builder {
     }
 
     /// Puts a finished node where it belongs: the parent mapping, the parent list, or the root.
-    fn place(&mut self, value: Value, size: Size, anchor: usize) {
+    fn place(&mut self, value: Value, size: Size, anchor: usize, pos: Pos) {
         if anchor != 0 {
+            // The anchor keeps a copy: charged like one, or 60 nested anchors around a large
+            // value would hold 60 copies of it outside the budget.
+            if !self.charge(size.nodes, size.text, pos) {
+                return;
+            }
             self.anchors.insert(anchor, (value.clone(), size));
         }
         let Some(frame) = self.stack.last_mut() else {
@@ -360,7 +366,7 @@ impl Builder {
         }
         let value = self.anchors[&anchor].0.clone();
         self.record_value_pos(path, pos);
-        self.place(value, size, 0);
+        self.place(value, size, 0, pos);
     }
 
     fn on_start(&mut self, event: &Event, pos: Pos) {
@@ -451,7 +457,7 @@ impl MarkedEventReceiver for Builder {
                     if self.charge(size.nodes, size.text, pos) {
                         self.record_value_pos(path, pos);
                         let value = scalar_value(text, style, tag.as_ref());
-                        self.place(value, size, anchor);
+                        self.place(value, size, anchor, pos);
                     }
                 }
             },
@@ -466,7 +472,7 @@ impl MarkedEventReceiver for Builder {
                         FrameKind::Map { map, .. } => Value::Object(map),
                         FrameKind::Seq { items } => Value::Array(items),
                     };
-                    self.place(value, frame.size, frame.anchor);
+                    self.place(value, frame.size, frame.anchor, pos);
                 }
             }
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}

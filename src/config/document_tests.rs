@@ -105,7 +105,13 @@ fn laughs() -> String {
 #[test]
 fn an_alias_bomb_is_refused_where_it_crosses_the_limit() {
     let error = Document::parse(&laughs()).unwrap_err();
-    assert_eq!(error.pos, Pos { line: 6, column: 8 });
+    assert_eq!(
+        error.pos,
+        Pos {
+            line: 5,
+            column: 42
+        }
+    );
     assert!(
         error.message.starts_with(
             "the document grows to more than 100000 values once its aliases are expanded"
@@ -169,6 +175,25 @@ fn a_long_key_repeated_in_many_paths_is_bounded() {
     // Longer than 1024 characters, a key must be written explicitly (`? key`).
     let text = format!("? {}\n: [{}]\n", "k".repeat(500_000), "1, ".repeat(50_000));
     let error = Document::parse(&text).unwrap_err();
+    assert!(
+        error.message.contains("more than 16 MiB of text"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
+fn the_copies_nested_anchors_keep_count_against_the_limits() {
+    let mut text = format!(
+        "s: &s {}\nbig: &big [{}]\n",
+        "x".repeat(100_000),
+        vec!["*s"; 70].join(", ")
+    );
+    let depth = 60;
+    let opening: String = (0..depth).map(|level| format!("&n{level} [")).collect();
+    text.push_str(&format!("n: {opening}*big{}\n", "]".repeat(depth)));
+    let error = Document::parse(&text).unwrap_err();
+    assert_eq!(error.pos.line, 3);
     assert!(
         error.message.contains("more than 16 MiB of text"),
         "{}",
