@@ -109,10 +109,14 @@ fn mutate_once(rng: &mut fastrand::Rng, bytes: &mut Vec<u8>) {
         }
         9 => {
             let depth = rng.usize(1..400);
-            let nested = if rng.bool() {
-                format!("deep: {}x{}\n", "[".repeat(depth), "]".repeat(depth))
-            } else {
-                format!("deep:\n{}x\n", "- ".repeat(depth))
+            let nested = match rng.u8(0..3) {
+                0 => format!("deep: {}x{}\n", "[".repeat(depth), "]".repeat(depth)),
+                1 => format!("deep:\n{}x\n", "- ".repeat(depth)),
+                _ => {
+                    // Every level anchored: each anchor keeps a copy of what it holds.
+                    let opening: String = (0..depth).map(|level| format!("&d{level} [")).collect();
+                    format!("deep: {opening}x{}\n", "]".repeat(depth))
+                }
             };
             bytes.splice(line_start..line_start, nested.bytes());
         }
