@@ -286,7 +286,7 @@ fn template_hint(message: &str) -> &'static str {
     if message.contains("undefined") {
         "validate renders templates with every documented variable set, so this name is not one of them (names are case-sensitive: `proposed.dry.shortSha`); see docs/configuration.md"
     } else if message.contains("fuel") {
-        "the template runs too long (a loop inside a loop?); one render may run 1,000,000 template instructions"
+        "the template does too much work (a loop inside a loop, or very long strings); one render may run 1,000,000 template instructions"
     } else {
         "see docs/configuration.md for the template syntax and variables"
     }
