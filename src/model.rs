@@ -95,6 +95,9 @@ fn check_branch_name(name: &str) -> Result<(), String> {
     if name.starts_with('-') {
         return Err("a branch name cannot start with `-`".into());
     }
+    if name == "HEAD" {
+        return Err("`HEAD` is git's name for the current commit, not a branch name".into());
+    }
     if name.starts_with('/') || name.ends_with('/') {
         return Err("a branch name cannot start or end with `/`".into());
     }
@@ -359,6 +362,7 @@ mod tests {
             "a/.b",
             "a.",
             "a//b",
+            "HEAD",
         ] {
             assert!(BranchName::parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -22,6 +22,26 @@ pub fn api_url(provider: Provider, written: Option<&str>, env: Env<'_>) -> Optio
     Some(url.trim_end_matches('/').to_owned())
 }
 
+/// The CI variable [`api_url`] reads when `apiUrl` is not written, if it is set.
+pub fn api_url_variable(provider: Provider, env: Env<'_>) -> Option<&'static str> {
+    let name = match provider {
+        Provider::Github => "GITHUB_API_URL",
+        Provider::Gitlab => "CI_API_V4_URL",
+        Provider::Gitea | Provider::Forgejo => return None,
+    };
+    var(env, name).map(|_| name)
+}
+
+/// The CI variable naming the SCM's web address, and its value, when set (see [`web_base`]).
+pub fn server_url(provider: Provider, env: Env<'_>) -> Option<(&'static str, String)> {
+    let name = match provider {
+        Provider::Github => "GITHUB_SERVER_URL",
+        Provider::Gitlab => "CI_SERVER_URL",
+        Provider::Gitea | Provider::Forgejo => return None,
+    };
+    var(env, name).map(|value| (name, value))
+}
+
 /// `owner` and `name` from the CI job's own repository, with the variable they came from:
 /// `GITHUB_REPOSITORY` (`owner/name`; also set by Gitea/Forgejo Actions) for github, gitea and
 /// forgejo; `CI_PROJECT_PATH` (`group/subgroup/name`, owner = everything before the last `/`) for
@@ -51,15 +71,8 @@ pub fn repository_from_env(
 /// `https://github.com`; `https://<host>/api/v3` (GitHub Enterprise), `.../api/v4` (GitLab) and
 /// `.../api/v1` (Gitea, Forgejo) → the URL without that suffix; anything else → its origin.
 pub fn web_base(provider: Provider, api_url: &str, api_url_written: bool, env: Env<'_>) -> String {
-    if !api_url_written {
-        let server = match provider {
-            Provider::Github => var(env, "GITHUB_SERVER_URL"),
-            Provider::Gitlab => var(env, "CI_SERVER_URL"),
-            Provider::Gitea | Provider::Forgejo => None,
-        };
-        if let Some(server) = server {
-            return server.trim_end_matches('/').to_owned();
-        }
+    if !api_url_written && let Some((_, server)) = server_url(provider, env) {
+        return server.trim_end_matches('/').to_owned();
     }
     if provider == Provider::Github && api_url == GITHUB_API {
         return "https://github.com".into();
@@ -84,6 +97,31 @@ fn origin(url: &str) -> &str {
         Some(slash) => &url[..after_scheme + slash],
         None => url,
     }
+}
+
+/// `url` with its user name and password replaced by `***` (`https://***@host/...`), when it has
+/// any; `None` for a URL without. The result is what messages may show: never the secret.
+///
+/// The userinfo is what precedes the last `@` of the authority (RFC 3986 §3.2). A password holding
+/// an unencoded `/` ends the authority early (`https://user:pa/ss@host`); its "port" is then not a
+/// number, and everything up to the last `@` before any query is taken as userinfo.
+pub fn redact_userinfo(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let before_query = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    let authority = &before_query[..before_query.find('/').unwrap_or(before_query.len())];
+    let at = match authority.rfind('@') {
+        Some(at) => at,
+        None => {
+            let port_is_text = authority
+                .rsplit_once(':')
+                .is_some_and(|(_, port)| !port.bytes().all(|b| b.is_ascii_digit()));
+            if !port_is_text {
+                return None;
+            }
+            before_query.rfind('@')?
+        }
+    };
+    Some(format!("{scheme}://***@{}", &rest[at + 1..]))
 }
 
 /// Checks that `url` is an absolute `http(s)://host...` URL; says what is wrong otherwise.
@@ -304,6 +342,36 @@ mod tests {
                 expected,
                 "{provider:?} {api} {vars:?}"
             );
+        }
+    }
+
+    #[test]
+    fn userinfo_is_found_and_redacted_without_showing_the_secret() {
+        let cases = [
+            ("https://api.github.com", None),
+            ("http://[::1]:8080/api/v1", None),
+            ("https://host/path@v2", None),
+            ("file:///srv/mirror@2/deploy.git", None),
+            (
+                "https://user:s3cret@github.com/acme/deploy.git",
+                Some("https://***@github.com/acme/deploy.git"),
+            ),
+            (
+                "https://ghp_token@ghe.io/api/v3",
+                Some("https://***@ghe.io/api/v3"),
+            ),
+            ("https://a@b:c@host", Some("https://***@host")),
+            (
+                "https://user:pa/ss@host/x?q=@",
+                Some("https://***@host/x?q=@"),
+            ),
+            (
+                "ssh://git@host/acme/deploy.git",
+                Some("ssh://***@host/acme/deploy.git"),
+            ),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(redact_userinfo(url).as_deref(), expected, "{url}");
         }
     }
 

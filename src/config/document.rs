@@ -1,8 +1,16 @@
 //! The YAML text of promotion.yaml as a JSON value plus a position index: for every key path
 //! (`strategies[0].environments[2].branch`) the line and column of its key and of its value.
 //!
-//! Owns: YAML parsing (yaml-rust2 marked events), scalar typing, duplicate-key detection. Does not
-//! own: what the keys mean — `validate.rs` walks the value.
+//! Owns: YAML parsing (yaml-rust2 marked events, pulled one at a time), scalar typing,
+//! duplicate-key detection, and the limits that keep a hostile file from exhausting the machine:
+//! nesting depth ([`MAX_DEPTH`]) and what aliases may expand to ([`MAX_NODES`], [`MAX_TEXT`]),
+//! checked while the events arrive, before anything is built past them. Does not own: what the
+//! keys mean — `validate.rs` walks the value.
+//!
+//! Why pull events rather than `Parser::load`: `load` recurses once per nesting level, so a
+//! 10,000-level block mapping overflowed the stack (an abort, not an error). Pulling the events in
+//! a loop keeps the stack flat and lets the depth limit stop reading at level 65. Every later pass
+//! over the value (the structural walk, serde, drop) recurses too, which the depth limit bounds.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +18,16 @@ use serde_json::Value;
 use yaml_rust2::Yaml;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// The deepest nesting of mappings and lists accepted; promotion.yaml needs 7 levels (down to a
+/// gate of an environment).
+pub const MAX_DEPTH: usize = 64;
+/// The most values (mappings, lists, scalars) the document may hold once aliases are expanded
+/// (the copy each anchor keeps counts too). A real file has a few thousand; an alias "billion
+/// laughs" has billions.
+pub const MAX_NODES: usize = 100_000;
+/// The most text (keys, scalars and key paths) the document may hold once aliases are expanded.
+pub const MAX_TEXT: usize = 16 * 1024 * 1024;
 
 /// A place in the file, both 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,15 +90,24 @@ impl Document {
     pub fn parse(text: &str) -> Result<Document, YamlProblem> {
         let mut builder = Builder::default();
         let mut parser = Parser::new_from_str(text);
-        if let Err(error) = parser.load(&mut builder, true) {
-            return Err(YamlProblem {
+        loop {
+            let (event, marker) = parser.next_token().map_err(|error| YamlProblem {
                 pos: Pos::from_marker(*error.marker()),
                 path: String::new(),
-                message: format!("invalid YAML: {}", error.info()),
-            });
-        }
-        if let Some(fatal) = builder.fatal {
-            return Err(fatal);
+                // The scanner reads ahead and meets its own limit (255 open `[`/`{`) first.
+                message: match error.info() {
+                    "recursion limit exceeded" => too_deep(),
+                    info => format!("invalid YAML: {info}"),
+                },
+            })?;
+            let end = event == Event::StreamEnd;
+            builder.on_event(event, marker);
+            if let Some(fatal) = builder.fatal.take() {
+                return Err(fatal);
+            }
+            if end {
+                break;
+            }
         }
         let mut spots = builder.spots;
         spots.entry(String::new()).or_insert(Spot {
@@ -126,18 +153,47 @@ impl Document {
     }
 }
 
-enum Frame {
+/// What a finished value holds: how many values, how much text, how many levels of nesting (a
+/// scalar is 0). Kept for anchors, so an alias is charged for its whole copy before it is made.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    text: usize,
+    depth: usize,
+}
+
+impl Size {
+    fn scalar(text: usize) -> Self {
+        Size {
+            nodes: 1,
+            text,
+            depth: 0,
+        }
+    }
+
+    fn add_child(&mut self, child: Size) {
+        self.nodes += child.nodes;
+        self.text += child.text;
+        self.depth = self.depth.max(child.depth + 1);
+    }
+}
+
+struct Frame {
+    path: String,
+    anchor: usize,
+    /// Grows as children are placed.
+    size: Size,
+    kind: FrameKind,
+}
+
+enum FrameKind {
     Map {
-        path: String,
         map: serde_json::Map<String, Value>,
         /// The key just read, waiting for its value: (child path, key).
         pending: Option<(String, String)>,
-        anchor: usize,
     },
     Seq {
-        path: String,
         items: Vec<Value>,
-        anchor: usize,
     },
 }
 
@@ -146,10 +202,14 @@ struct Builder {
     stack: Vec<Frame>,
     root: Option<Value>,
     documents: usize,
-    anchors: BTreeMap<usize, Value>,
+    anchors: BTreeMap<usize, (Value, Size)>,
     spots: BTreeMap<String, Spot>,
     problems: Vec<YamlProblem>,
     fatal: Option<YamlProblem>,
+    /// Values and text built so far, aliases expanded; bounded by [`MAX_NODES`] and [`MAX_TEXT`].
+    nodes: usize,
+    text: usize,
+    aliases: bool,
 }
 
 enum Slot {
@@ -161,14 +221,16 @@ enum Slot {
 
 impl Builder {
     fn slot(&self) -> Slot {
-        match self.stack.last() {
-            None => Slot::Value(String::new()),
-            Some(Frame::Map { pending: None, .. }) => Slot::Key,
-            Some(Frame::Map {
+        let Some(frame) = self.stack.last() else {
+            return Slot::Value(String::new());
+        };
+        match &frame.kind {
+            FrameKind::Map { pending: None, .. } => Slot::Key,
+            FrameKind::Map {
                 pending: Some((path, _)),
                 ..
-            }) => Slot::Value(path.clone()),
-            Some(Frame::Seq { path, items, .. }) => Slot::Value(item_path(path, items.len())),
+            } => Slot::Value(path.clone()),
+            FrameKind::Seq { items } => Slot::Value(item_path(&frame.path, items.len())),
         }
     }
 
@@ -182,7 +244,37 @@ impl Builder {
         }
     }
 
+    /// Counts `nodes` values and `text` bytes about to be built at `pos`; false (and a fatal
+    /// problem) once the document would exceed [`MAX_NODES`] or [`MAX_TEXT`].
+    fn charge(&mut self, nodes: usize, text: usize, pos: Pos) -> bool {
+        self.nodes = self.nodes.saturating_add(nodes);
+        self.text = self.text.saturating_add(text);
+        if self.nodes <= MAX_NODES && self.text <= MAX_TEXT {
+            return true;
+        }
+        let what = if self.nodes > MAX_NODES {
+            format!("more than {MAX_NODES} values")
+        } else {
+            format!("more than {} MiB of text", MAX_TEXT / (1024 * 1024))
+        };
+        let message = if self.aliases {
+            format!(
+                "the document grows to {what} once its aliases are expanded: every `*alias` copies its anchor, so nested aliases multiply (an alias bomb); write the values out or use fewer aliases"
+            )
+        } else {
+            format!(
+                "the document holds {what}; promotion.yaml holds settings only, is this the right file?"
+            )
+        };
+        self.fail(pos, message);
+        false
+    }
+
     fn record_value_pos(&mut self, path: String, pos: Pos) {
+        // Key paths are text too: a long key above many values is repeated in every path below it.
+        if !self.charge(0, path.len(), pos) {
+            return;
+        }
         self.spots
             .entry(path)
             .and_modify(|spot| spot.value = pos)
@@ -193,15 +285,25 @@ impl Builder {
     }
 
     /// Puts a finished node where it belongs: the parent mapping, the parent list, or the root.
-    fn place(&mut self, value: Value, anchor: usize) {
+    fn place(&mut self, value: Value, size: Size, anchor: usize, pos: Pos) {
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            // The anchor keeps a copy: charged like one, or 60 nested anchors around a large
+            // value would hold 60 copies of it outside the budget.
+            if !self.charge(size.nodes, size.text, pos) {
+                return;
+            }
+            self.anchors.insert(anchor, (value.clone(), size));
         }
-        match self.stack.last_mut() {
-            None => self.root = Some(value),
-            Some(Frame::Seq { items, .. }) => items.push(value),
-            Some(Frame::Map { map, pending, .. }) => {
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(value);
+            return;
+        };
+        frame.size.add_child(size);
+        match &mut frame.kind {
+            FrameKind::Seq { items } => items.push(value),
+            FrameKind::Map { map, pending } => {
                 if let Some((_, key)) = pending.take() {
+                    frame.size.text += key.len();
                     // A duplicate key was reported when it was read; the first value stays.
                     map.entry(key).or_insert(value);
                 }
@@ -210,8 +312,10 @@ impl Builder {
     }
 
     fn on_key(&mut self, key: String, pos: Pos) {
-        let Some(Frame::Map {
-            path, map, pending, ..
+        let Some(Frame {
+            path,
+            kind: FrameKind::Map { map, pending },
+            ..
         }) = self.stack.last_mut()
         else {
             return;
@@ -223,25 +327,93 @@ impl Builder {
                 spot.value = spot.value.min(pos);
             }
         }
-        if map.contains_key(&key) {
+        let duplicate = map.contains_key(&key);
+        *pending = Some((child.clone(), key.clone()));
+        if !self.charge(0, key.len() + child.len(), pos) {
+            return;
+        }
+        if duplicate {
             let first = self.spots.get(&child).and_then(|spot| spot.key);
             let first = first.map_or(String::new(), |p| format!(" (first at line {})", p.line));
             self.problems.push(YamlProblem {
                 pos,
-                path: child.clone(),
+                path: child,
                 message: format!("duplicate key `{key}`{first}; the first value is used"),
             });
         } else {
             self.spots.insert(
-                child.clone(),
+                child,
                 Spot {
                     key: Some(pos),
                     value: pos,
                 },
             );
         }
-        *pending = Some((child, key));
     }
+
+    fn on_alias(&mut self, anchor: usize, path: String, pos: Pos) {
+        self.aliases = true;
+        let Some(size) = self.anchors.get(&anchor).map(|(_, size)| *size) else {
+            // yaml-rust2 refuses an unknown alias before it reaches here.
+            return self.fail(pos, "an alias names no anchor".into());
+        };
+        if self.stack.len() + size.depth > MAX_DEPTH {
+            return self.fail(pos, too_deep());
+        }
+        // Charged before the copy is made: the copy is what a bomb would blow up.
+        if !self.charge(size.nodes, size.text, pos) {
+            return;
+        }
+        let value = self.anchors[&anchor].0.clone();
+        self.record_value_pos(path, pos);
+        self.place(value, size, 0, pos);
+    }
+
+    fn on_start(&mut self, event: &Event, pos: Pos) {
+        let path = match self.slot() {
+            Slot::Key => {
+                return self.fail(
+                    pos,
+                    "keys must be plain strings, not lists or mappings".into(),
+                );
+            }
+            Slot::Value(path) => path,
+        };
+        if self.stack.len() >= MAX_DEPTH {
+            return self.fail(pos, too_deep());
+        }
+        if !self.charge(1, 0, pos) {
+            return;
+        }
+        self.record_value_pos(path.clone(), pos);
+        let (anchor, kind) = match event {
+            Event::MappingStart(anchor, _) => (
+                *anchor,
+                FrameKind::Map {
+                    map: serde_json::Map::new(),
+                    pending: None,
+                },
+            ),
+            Event::SequenceStart(anchor, _) => (*anchor, FrameKind::Seq { items: Vec::new() }),
+            _ => return,
+        };
+        self.stack.push(Frame {
+            path,
+            anchor,
+            size: Size {
+                nodes: 1,
+                text: 0,
+                depth: 1,
+            },
+            kind,
+        });
+    }
+}
+
+fn too_deep() -> String {
+    format!(
+        "mappings and lists are nested more than {MAX_DEPTH} levels deep; a real promotion.yaml needs 7 (check the indentation)"
+    )
 }
 
 fn scalar_value(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
@@ -281,147 +453,33 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, tag) => match self.slot() {
                 Slot::Key => self.on_key(text, pos),
                 Slot::Value(path) => {
-                    self.record_value_pos(path, pos);
-                    let value = scalar_value(text, style, tag.as_ref());
-                    self.place(value, anchor);
+                    let size = Size::scalar(text.len());
+                    if self.charge(size.nodes, size.text, pos) {
+                        self.record_value_pos(path, pos);
+                        let value = scalar_value(text, style, tag.as_ref());
+                        self.place(value, size, anchor, pos);
+                    }
                 }
             },
             Event::Alias(anchor) => match self.slot() {
                 Slot::Key => self.fail(pos, "an alias cannot be used as a key".into()),
-                Slot::Value(path) => {
-                    self.record_value_pos(path, pos);
-                    let value = self.anchors.get(&anchor).cloned().unwrap_or(Value::Null);
-                    self.place(value, 0);
+                Slot::Value(path) => self.on_alias(anchor, path, pos),
+            },
+            Event::MappingStart(..) | Event::SequenceStart(..) => self.on_start(&event, pos),
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some(frame) = self.stack.pop() {
+                    let value = match frame.kind {
+                        FrameKind::Map { map, .. } => Value::Object(map),
+                        FrameKind::Seq { items } => Value::Array(items),
+                    };
+                    self.place(value, frame.size, frame.anchor, pos);
                 }
-            },
-            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
-                let path = match self.slot() {
-                    Slot::Key => {
-                        return self.fail(
-                            pos,
-                            "keys must be plain strings, not lists or mappings".into(),
-                        );
-                    }
-                    Slot::Value(path) => path,
-                };
-                self.record_value_pos(path.clone(), pos);
-                let frame = if matches!(event, Event::MappingStart(..)) {
-                    Frame::Map {
-                        path,
-                        map: serde_json::Map::new(),
-                        pending: None,
-                        anchor,
-                    }
-                } else {
-                    Frame::Seq {
-                        path,
-                        items: Vec::new(),
-                        anchor,
-                    }
-                };
-                self.stack.push(frame);
             }
-            Event::MappingEnd | Event::SequenceEnd => match self.stack.pop() {
-                Some(Frame::Map { map, anchor, .. }) => self.place(Value::Object(map), anchor),
-                Some(Frame::Seq { items, anchor, .. }) => self.place(Value::Array(items), anchor),
-                None => {}
-            },
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TEXT: &str = "\
-scm:
-  provider: github
-strategies:
-  - name: app
-    environments:
-      - branch: environment/dev
-        autoMerge: false
-      - branch: \"environment/prod\"
-";
-
-    #[test]
-    fn records_key_and_value_positions_per_path() {
-        let doc = Document::parse(TEXT).unwrap();
-        assert_eq!(
-            doc.value["strategies"][0]["environments"][0]["autoMerge"],
-            false
-        );
-        assert_eq!(
-            doc.key_pos("strategies[0].environments[0].autoMerge"),
-            Pos { line: 7, column: 9 }
-        );
-        assert_eq!(
-            doc.value_pos("strategies[0].environments[0].autoMerge"),
-            Pos {
-                line: 7,
-                column: 20
-            }
-        );
-        assert_eq!(
-            doc.value_pos("strategies[0].environments[1]"),
-            Pos { line: 8, column: 9 }
-        );
-        assert_eq!(doc.key_pos("scm.provider"), Pos { line: 2, column: 3 });
-    }
-
-    #[test]
-    fn missing_paths_fall_back_to_the_nearest_ancestor() {
-        let doc = Document::parse(TEXT).unwrap();
-        assert_eq!(
-            doc.value_pos("strategies[0].environments[1].stagingBranch"),
-            Pos { line: 8, column: 9 }
-        );
-        assert_eq!(doc.value_pos("repository.owner"), Pos::START);
-    }
-
-    #[test]
-    fn types_plain_scalars_and_keeps_quoted_ones_as_strings() {
-        let doc = Document::parse("a: 12\nb: '12'\nc: true\nd: ~\ne: 1.5\nf: text\n").unwrap();
-        assert_eq!(
-            doc.value,
-            serde_json::json!({"a": 12, "b": "12", "c": true, "d": null, "e": 1.5, "f": "text"})
-        );
-    }
-
-    #[test]
-    fn reports_duplicate_keys_and_keeps_the_first() {
-        let doc = Document::parse("a: 1\nb: 2\na: 3\n").unwrap();
-        assert_eq!(doc.value["a"], 1);
-        assert_eq!(doc.problems.len(), 1);
-        assert_eq!(doc.problems[0].pos, Pos { line: 3, column: 1 });
-        assert_eq!(
-            doc.problems[0].message,
-            "duplicate key `a` (first at line 1); the first value is used"
-        );
-    }
-
-    #[test]
-    fn syntax_errors_carry_line_and_column() {
-        let error = Document::parse("a:\n  b: [1, 2\nc: 3\n").unwrap_err();
-        assert!(
-            error.message.starts_with("invalid YAML"),
-            "{}",
-            error.message
-        );
-        assert!(error.pos.line >= 2, "{:?}", error.pos);
-    }
-
-    #[test]
-    fn aliases_copy_the_anchored_value() {
-        let doc = Document::parse("a: &gates [x, y]\nb: *gates\n").unwrap();
-        assert_eq!(doc.value["b"], serde_json::json!(["x", "y"]));
-    }
-
-    #[test]
-    fn a_second_document_is_refused() {
-        let error = Document::parse("a: 1\n---\nb: 2\n").unwrap_err();
-        assert_eq!(error.pos.line, 2);
-    }
-}
+#[path = "document_tests.rs"]
+mod tests;

@@ -4,6 +4,7 @@
 //! Flow: text -> `raw::RawConfig` (serde, unknown keys rejected) -> `validate::check` (collects every
 //! problem with file:line:column and key path) -> [`Config`].
 
+mod bytes;
 mod defaults;
 pub mod describe;
 mod document;
@@ -11,7 +12,9 @@ mod problem;
 pub mod raw;
 mod structure;
 mod validate;
+mod visible;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -101,12 +104,22 @@ pub fn load_from(flag: Option<&Path>, env: Env<'_>) -> Result<Config, LoadError>
 }
 
 fn load_located(path: &Path, source: ConfigSource, env: Env<'_>) -> Result<Config, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+    let read_error = |error| LoadError::Read {
         path: path.to_owned(),
         source_of_path: source,
         source: error,
-    })?;
-    parse(&text, path, env).map_err(LoadError::Invalid)
+    };
+    // One byte more than the limit is enough to refuse the file without reading all of it.
+    let mut content = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(bytes::MAX_FILE_BYTES as u64 + 1)
+                .read_to_end(&mut content)
+        })
+        .map_err(read_error)?;
+    let text = bytes::check(&content)
+        .map_err(|problems| LoadError::Invalid(ConfigErrors::new(path, problems)))?;
+    parse(text, path, env).map_err(LoadError::Invalid)
 }
 
 /// The checked configuration. Every value here is valid; defaults are applied.

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::document::Pos;
+use super::visible::shown;
 
 /// One mistake in the file, with where it is and, when known, how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,18 +32,10 @@ impl Problem {
         self.hint = Some(hint.into());
         self
     }
-
-    /// Whether this problem is about `path` or something inside it (the whole file covers all).
-    pub fn covers(&self, path: &str) -> bool {
-        self.path.is_empty()
-            || path == self.path
-            || path
-                .strip_prefix(self.path.as_str())
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-    }
 }
 
-/// Every problem found in one file, in file order. Display prints one per problem:
+/// Every problem found in one file, in file order. Display prints one line per problem, with
+/// what cannot be seen escaped (`\u{202E}`):
 /// `promotion.yaml:12:9: strategies[0].environments[2].automerge: unknown key ...` and, on the next
 /// line, `  hint: ...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,12 +76,14 @@ impl fmt::Display for ConfigErrors {
                 problem.pos.line,
                 problem.pos.column
             )?;
+            // Messages echo values from the file: a line break or a bidi override in one must
+            // not start a line of its own or reorder what is shown.
             if !problem.path.is_empty() {
-                write!(f, "{}: ", problem.path)?;
+                write!(f, "{}: ", shown(&problem.path))?;
             }
-            f.write_str(&problem.message)?;
+            f.write_str(&shown(&clipped(&problem.message)))?;
             if let Some(hint) = &problem.hint {
-                write!(f, "\n  hint: {hint}")?;
+                write!(f, "\n  hint: {}", shown(hint))?;
             }
         }
         Ok(())
@@ -96,6 +91,20 @@ impl fmt::Display for ConfigErrors {
 }
 
 impl std::error::Error for ConfigErrors {}
+
+/// The longest message shown, in characters: messages echo values from the file, and a 100 KB
+/// value echoed by each of a thousand problems would print 100 MB.
+const MAX_MESSAGE_CHARS: usize = 1_000;
+
+fn clipped(message: &str) -> std::borrow::Cow<'_, str> {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => message.into(),
+        Some((cut, _)) => {
+            let rest = message[cut..].chars().count();
+            format!("{}… ({rest} more characters)", &message[..cut]).into()
+        }
+    }
+}
 
 /// The candidate closest to `word`, if it is close enough to be what was meant.
 pub fn did_you_mean<'a>(
@@ -128,6 +137,33 @@ mod tests {
     }
 
     #[test]
+    fn a_value_echoed_in_a_message_cannot_break_the_line_or_reorder_it() {
+        let errors = ConfigErrors::new(
+            Path::new("promotion.yaml"),
+            vec![Problem::new(
+                Pos::START,
+                "scm.a\nb",
+                "unknown key `a\nb\u{202E}`",
+            )],
+        );
+        assert_eq!(
+            errors.to_string(),
+            "promotion.yaml:1:1: scm.a\\u{000A}b: unknown key `a\\u{000A}b\\u{202E}`"
+        );
+    }
+
+    #[test]
+    fn a_long_message_is_clipped() {
+        let errors = ConfigErrors::new(
+            Path::new("promotion.yaml"),
+            vec![Problem::new(Pos::START, "", "x".repeat(1_500))],
+        );
+        let shown = errors.to_string();
+        assert!(shown.ends_with("x… (500 more characters)"), "{shown}");
+        assert_eq!(shown.chars().filter(|c| *c == 'x').count(), 1_000);
+    }
+
+    #[test]
     fn renders_one_problem_per_line_with_its_hint() {
         let errors = ConfigErrors::new(
             Path::new("promotion.yaml"),
@@ -157,16 +193,5 @@ mod tests {
              promotion.yaml:12:9: strategies[0].environments[2].automerge: unknown key `automerge`\n  hint: did you mean `autoMerge`?"
         );
         assert_eq!(errors.summary(), "promotion.yaml has 2 problems");
-    }
-
-    #[test]
-    fn a_problem_covers_its_path_and_what_is_inside() {
-        let problem = Problem::new(Pos::START, "strategies[1]", "x");
-        assert!(problem.covers("strategies[1]"));
-        assert!(problem.covers("strategies[1].name"));
-        assert!(problem.covers("strategies[1][0]"));
-        assert!(!problem.covers("strategies[10]"));
-        assert!(!problem.covers("strategies"));
-        assert!(Problem::new(Pos::START, "", "x").covers("repository"));
     }
 }

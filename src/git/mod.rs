@@ -54,6 +54,12 @@ pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh, Trans
 
 use crate::model::{BranchName, Sha};
 
+/// Whether libgit2 accepts `name` as a branch name (`refs/heads/<name>` a valid reference, not
+/// `HEAD`). Config validation uses it as the reference its own, better-worded rules must agree with.
+pub fn is_valid_branch_name(name: &str) -> bool {
+    git2::Branch::name_is_valid(name).unwrap_or(false)
+}
+
 const PRIVATE_HEADS: &str = "refs/promoter/remote/heads/";
 const PRIVATE_NOTES: &str = "refs/promoter/remote/notes/hydrator.metadata";
 

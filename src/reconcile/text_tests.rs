@@ -218,3 +218,34 @@ fn values_from_commits_are_escaped_and_the_templates_own_text_is_not() {
          see [x](https://evil.invalid)\n/merge"
     );
 }
+
+#[test]
+fn the_default_description_of_a_huge_commit_renders_within_the_fuel() {
+    let mut git = git(Some(metadata('a')));
+    let proposed = git.staging_dry.as_mut().unwrap();
+    proposed.references = vec![proposed.references[0].clone(); 5_000];
+    let gates: Vec<GateResult> = (0..200)
+        .map(|i| {
+            GateResult::new(
+                GateKey::parse(&format!("gate-{i}")).unwrap(),
+                GateState::Pending,
+                "",
+            )
+        })
+        .collect();
+    let text = render_with(PullRequestTemplates::default(), &git, &gates).unwrap();
+    assert_eq!(text.body.matches("Release 1.2.3").count(), 5_000);
+}
+
+#[test]
+fn a_template_that_loops_too_long_runs_out_of_fuel() {
+    let problems = check_templates(&PullRequestTemplates {
+        title: Some(
+            "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}"
+                .into(),
+        ),
+        description: None,
+    });
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].message.contains("fuel"), "{problems:?}");
+}

@@ -5,6 +5,8 @@
 
 mod actions;
 mod config;
+mod config_hostile;
+mod config_mutations;
 mod demo;
 mod docs;
 mod examples;

@@ -1,17 +1,20 @@
-//! From promotion.yaml text to the checked [`Config`], collecting every problem at once:
-//! YAML syntax (fatal, alone), then structure (`structure.rs`, driven by the JSON Schema of
-//! `raw.rs`), then serde into the raw types, then the meaning (docs/design.md §2 rules) and the defaults
-//! (`defaults.rs`). Semantic problems at a path the structural pass already reported are dropped,
-//! so one mistake is reported once.
+//! From promotion.yaml text to the checked [`Config`], collecting every problem at once: the
+//! characters (`bytes.rs`; fatal, alone), YAML syntax and size limits (`document.rs`; fatal,
+//! alone), then structure (`structure.rs`, driven by the JSON Schema of `raw.rs`), then serde into
+//! the raw types, then the meaning (docs/design.md §2 rules) and the defaults (`defaults.rs`).
+//! Semantic problems at a path the structural pass already reported are dropped, so one mistake is
+//! reported once.
 //!
 //! Owns the rules and their wording. Does not own reading the file (`mod.rs`) or the shape of the
 //! file (`raw.rs`).
 
+mod branch;
 mod scm;
 mod strategy;
 
 pub use scm::token_hint;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,6 +28,8 @@ use super::raw::{self, RawConfig};
 /// Checks `text` (read from `file`, named in every problem) and applies the defaults, reading the
 /// environment only through `env`.
 pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
+    let text = super::bytes::check(text.as_bytes())
+        .map_err(|problems| ConfigErrors::new(file, problems))?;
     let doc = Document::parse(text).map_err(|problem| {
         ConfigErrors::new(
             file,
@@ -60,17 +65,17 @@ pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErro
         problems: Vec::new(),
     };
     let config = checker.config(raw);
-    let mut structural: Vec<Problem> = problems.clone();
-    structural.extend(
-        placeholders
-            .into_iter()
-            .map(|path| Problem::new(Pos::START, path, "")),
-    );
+    // A set, so the filter stays linear: a hostile file can hold tens of thousands of problems.
+    let structural: BTreeSet<String> = problems
+        .iter()
+        .map(|p| p.path.clone())
+        .chain(placeholders)
+        .collect();
     problems.extend(
         checker
             .problems
             .into_iter()
-            .filter(|semantic| !structural.iter().any(|s| s.covers(&semantic.path))),
+            .filter(|semantic| !covered(&structural, &semantic.path)),
     );
     match config {
         Some(config) if problems.is_empty() => Ok(config),
@@ -78,10 +83,26 @@ pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErro
     }
 }
 
+/// Whether `path` or one of its ancestors (`a.b[0]` → `a.b`, `a`, the whole file) is in `paths`:
+/// a problem there covers this one. Looked up, not compared one by one, so it stays linear.
+fn covered(paths: &BTreeSet<String>, path: &str) -> bool {
+    let mut current = path;
+    loop {
+        if paths.contains(current) {
+            return true;
+        }
+        match current.rfind(['.', '[']) {
+            Some(cut) => current = &current[..cut],
+            None => return paths.contains(""),
+        }
+    }
+}
+
 /// Parses a duration: an integer and one unit, `s`, `m`, `h` or `d` (`90s`, `30m`, `2h`, `1d`).
 /// Zero is refused: a zero soak is no gate at all.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let unit_at = text.len().saturating_sub(1);
+    // The unit is the last character, which need not be one byte (`90\u{200B}`).
+    let unit_at = text.char_indices().last().map_or(0, |(at, _)| at);
     let (number, unit) = text.split_at(unit_at);
     let seconds_per_unit: u64 = match unit {
         "s" => 1,
@@ -187,6 +208,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_problem_covers_its_path_and_what_is_inside() {
+        let paths: BTreeSet<String> = ["strategies[1]".to_owned()].into();
+        assert!(covered(&paths, "strategies[1]"));
+        assert!(covered(&paths, "strategies[1].name"));
+        assert!(covered(&paths, "strategies[1][0]"));
+        assert!(!covered(&paths, "strategies[10]"));
+        assert!(!covered(&paths, "strategies"));
+        assert!(covered(&[String::new()].into(), "repository"));
+    }
+
+    #[test]
     fn durations_are_an_integer_and_one_unit() {
         let cases = [
             ("90s", Some(90)),
@@ -202,6 +234,9 @@ pub(crate) mod tests {
             ("30 m", None),
             ("2w", None),
             ("99999999999999999999d", None),
+            ("90\u{200B}", None),
+            ("é", None),
+            ("", None),
         ];
         for (text, seconds) in cases {
             assert_eq!(

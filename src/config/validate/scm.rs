@@ -1,9 +1,10 @@
 //! The `scm`, `repository` and `pullRequest` sections: provider, API URL, credentials, the
-//! repository and its URLs (defaults from `defaults.rs`), and template syntax.
+//! repository and its URLs (defaults from `defaults.rs`), and the PR templates (rendered).
 
 use std::path::Path;
 
 use crate::ci_env::{self, Env};
+use crate::reconcile::text::check_templates;
 
 use super::super::raw;
 use super::super::{
@@ -21,15 +22,16 @@ impl Checker<'_> {
             raw::RawProvider::Forgejo => Provider::Forgejo,
         };
         let written = raw.api_url.as_deref().map(str::trim);
+        let variable = match written {
+            Some(_) => None,
+            None => defaults::api_url_variable(provider, self.env),
+        };
         let api_url = match defaults::api_url(provider, written, self.env) {
+            Some(url) if self.refuse_userinfo(&url, "scm.apiUrl", variable) => None,
             Some(url) => match defaults::check_http_url(&url) {
                 Ok(()) => Some(url),
                 Err(message) => {
-                    let source = if written.is_some() {
-                        String::new()
-                    } else {
-                        " (from the environment)".to_owned()
-                    };
+                    let source = variable.map_or(String::new(), |name| format!(" (from `{name}`)"));
                     self.at_value("scm.apiUrl", format!("{message}{source}"))
                         .hint = Some("write the API base, e.g. `https://api.github.com`".into());
                     None
@@ -150,6 +152,9 @@ impl Checker<'_> {
                             .hint = Some("remove it to derive it from the SCM's web URL".into());
                         return None;
                     }
+                    Some(url) if self.refuse_userinfo(url, "repository.cloneUrl", None) => {
+                        return None;
+                    }
                     other => other.map(str::to_owned),
                 };
                 (owner?, name?, clone_url)
@@ -168,6 +173,12 @@ impl Checker<'_> {
                 }
             },
         };
+        if !api_url_written
+            && let Some((variable, server)) = defaults::server_url(scm.provider, self.env)
+            && self.refuse_userinfo(&server, "repository", Some(variable))
+        {
+            return None;
+        }
         let web = defaults::web_base(scm.provider, &scm.api_url, *api_url_written, self.env);
         let web_url = format!("{web}/{owner}/{name}");
         Some(Repository {
@@ -176,6 +187,29 @@ impl Checker<'_> {
             owner,
             name,
         })
+    }
+
+    /// Refuses a URL holding a user name or password: promoter copies the web and API URLs into
+    /// pull requests, reports and logs, so a secret there would be published. The message shows
+    /// the URL redacted. `variable`: the CI variable the URL came from, when not from the file.
+    fn refuse_userinfo(&mut self, url: &str, path: &str, variable: Option<&str>) -> bool {
+        let Some(shown) = defaults::redact_userinfo(url) else {
+            return false;
+        };
+        let (message, hint) = match variable {
+            None => (
+                format!("`{shown}` has credentials in the URL (a user name or password before `@`)"),
+                "remove `user:password@`: promoter authenticates with the token in the variable named by `scm.tokenEnv` (or PROMOTER_TOKEN) and never puts it in a URL; a URL with credentials would be copied into pull requests and reports".to_owned(),
+            ),
+            Some(name) => (
+                format!("the environment variable `{name}` has credentials in its URL (`{shown}`)"),
+                format!(
+                    "set {name} without `user:password@`, or write the URL in promotion.yaml; the token belongs in the variable named by `scm.tokenEnv` (or PROMOTER_TOKEN)"
+                ),
+            ),
+        };
+        self.at_value(path, message).hint = Some(hint);
+        true
     }
 
     fn repository_part(&mut self, path: &str, text: &str, provider: Provider) -> Option<String> {
@@ -228,27 +262,33 @@ impl Checker<'_> {
             self.at_value("pullRequest.title", "the title template is empty")
                 .hint = Some("remove `title` to use the default title".into());
         }
-        for (key, template) in [("title", &raw.title), ("description", &raw.description)] {
-            let Some(template) = template else { continue };
-            let env = minijinja::Environment::new();
-            if let Err(error) = env.template_from_str(template) {
-                let detail = error.detail().map_or(String::new(), |d| format!(": {d}"));
-                let line = error
-                    .line()
-                    .map_or(String::new(), |l| format!(" (template line {l})"));
-                self.at_value(
-                    &format!("pullRequest.{key}"),
-                    format!(
-                        "the {key} template does not parse: {}{detail}{line}",
-                        error.kind()
-                    ),
-                );
-            }
-        }
-        PullRequestTemplates {
+        let templates = PullRequestTemplates {
             title: raw.title.clone(),
             description: raw.description.clone(),
+        };
+        // Rendered, not only parsed: a misspelt variable (`shortsha`) would otherwise pass here
+        // and fail every environment of every run.
+        for problem in check_templates(&templates) {
+            let path = problem.field.key_path();
+            let key = path.trim_start_matches("pullRequest.");
+            // The message names the template line (`at line 2`) when minijinja knows it.
+            self.at_value(
+                path,
+                format!("the {key} template does not render: {}", problem.message),
+            )
+            .hint = Some(template_hint(&problem.message).into());
         }
+        templates
+    }
+}
+
+fn template_hint(message: &str) -> &'static str {
+    if message.contains("undefined") {
+        "validate renders templates with every documented variable set, so this name is not one of them (names are case-sensitive: `proposed.dry.shortSha`); see docs/configuration.md"
+    } else if message.contains("fuel") {
+        "the template does too much work (a loop inside a loop, or very long strings); one render may run 1,000,000 template instructions"
+    } else {
+        "see docs/configuration.md for the template syntax and variables"
     }
 }
 
@@ -340,6 +380,82 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_urls_are_refused_without_echoing_them() {
+        let api = file(
+            "scm:\n  provider: github\n  apiUrl: https://bot:ghp_SECRET1@ghe.acme.io/api/v3\n\
+             repository:\n  owner: acme\n  name: deploy\n",
+        );
+        assert_eq!(
+            problems(&api),
+            [
+                "3:11 scm.apiUrl: `https://***@ghe.acme.io/api/v3` has credentials in the URL (a user name or password before `@`)"
+            ]
+        );
+        let clone = file(
+            "scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\n  \
+             cloneUrl: https://x-access-token:SECRET2@github.com/acme/deploy.git\n",
+        );
+        assert_eq!(
+            problems(&clone),
+            [
+                "6:13 repository.cloneUrl: `https://***@github.com/acme/deploy.git` has credentials in the URL (a user name or password before `@`)"
+            ]
+        );
+        for text in [api, clone] {
+            let errors = parse(&text, Path::new("promotion.yaml"), &|_| None).unwrap_err();
+            let shown = errors.to_string();
+            assert!(
+                !shown.contains("SECRET") && !shown.contains("bot"),
+                "{shown}"
+            );
+            assert!(shown.contains("hint: remove `user:password@`"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_ci_server_urls_are_refused_naming_the_variable() {
+        let text = file("scm:\n  provider: gitlab\nrepository:\n  owner: acme\n  name: deploy\n");
+        let env = |name: &str| match name {
+            "CI_API_V4_URL" => Some("https://ci:SECRET@git.acme.io/api/v4".to_owned()),
+            "CI_SERVER_URL" => Some("https://ci:SECRET@git.acme.io".to_owned()),
+            _ => None,
+        };
+        let errors = parse(&text, Path::new("promotion.yaml"), &env).unwrap_err();
+        let shown = errors.to_string();
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("scm.apiUrl: the environment variable `CI_API_V4_URL` has credentials in its URL (`https://***@git.acme.io/api/v4`)"),
+            "{shown}"
+        );
+        let env = |name: &str| {
+            (name == "CI_SERVER_URL").then(|| "https://ci:SECRET@git.acme.io".to_owned())
+        };
+        let shown = parse(&text, Path::new("promotion.yaml"), &env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            shown,
+            "promotion.yaml:4:3: repository: the environment variable `CI_SERVER_URL` has credentials in its URL (`https://***@git.acme.io`)\n  \
+             hint: set CI_SERVER_URL without `user:password@`, or write the URL in promotion.yaml; the token belongs in the variable named by `scm.tokenEnv` (or PROMOTER_TOKEN)"
+        );
+    }
+
+    #[test]
+    fn templates_with_a_misspelt_variable_are_reported_at_their_key() {
+        let text = file(
+            "scm:\n  provider: github\nrepository:\n  owner: a\n  name: b\npullRequest:\n  title: \"Promote {{ proposed.dry.shortSha }}\"\n  description: |\n    Ok\n    {{ proposed.dry.shortsha }}\n",
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "9:5 pullRequest.description: the description template does not render: undefined value at line 2: `proposed.dry.shortsha` is undefined"
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn templates_with_syntax_errors_are_reported() {
         let text = file(
             "scm:\n  provider: github\nrepository:\n  owner: a\n  name: b\npullRequest:\n  title: \"Promote {{ proposed.dry.shortSha \"\n  description: \"\"\n",
@@ -348,7 +464,7 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
             found[0].starts_with(
-                "7:10 pullRequest.title: the title template does not parse: syntax error"
+                "7:10 pullRequest.title: the title template does not render: syntax error"
             ),
             "{found:?}"
         );

@@ -1,5 +1,5 @@
 //! The `strategies` section: names, activePath, environments, live and staging branches (unique,
-//! valid git refs, no file/folder clash), gates and soak times.
+//! valid names per `branch.rs`, no file/folder clash), gates and soak times.
 
 use std::collections::BTreeMap;
 
@@ -7,8 +7,9 @@ use crate::model::{BranchName, GateKey, PREVIOUS_ENVIRONMENT};
 
 use super::super::document::{child_path, item_path};
 use super::super::raw::{RawActiveGate, RawEnvironment, RawProposedGate, RawStrategy};
+use super::super::visible::shown;
 use super::super::{Environment, Gate, Strategy};
-use super::{Checker, DURATION_HINT, parse_duration};
+use super::{Checker, DURATION_HINT, branch, parse_duration};
 
 /// Where a branch is used in the file, for duplicate messages.
 struct BranchUse {
@@ -158,33 +159,17 @@ impl Checker<'_> {
         strategy_proposed: &[Gate],
     ) -> Option<Environment> {
         let branch_path = child_path(path, "branch");
-        let branch = match BranchName::parse(raw.branch.trim()) {
-            Ok(branch) => Some(branch),
-            Err(reason) => {
-                self.at_value(
-                    &branch_path,
-                    format!("`{}` is not a valid branch name: {reason}", raw.branch),
-                );
-                None
-            }
-        };
+        let branch = self.branch(&raw.branch, &branch_path);
         let staging_branch = match (&raw.staging_branch, &branch) {
             (Some(text), _) => {
                 let staging_path = child_path(path, "stagingBranch");
-                match BranchName::parse(text.trim()) {
-                    Ok(staging) if Some(&staging) == branch.as_ref() => {
+                match self.branch(text, &staging_path) {
+                    Some(staging) if Some(&staging) == branch.as_ref() => {
                         self.at_value(&staging_path, "the staging branch cannot be the live branch")
                             .hint = Some("the hydrator pushes to the staging branch; promoter merges it into `branch`".into());
                         None
                     }
-                    Ok(staging) => Some(staging),
-                    Err(reason) => {
-                        self.at_value(
-                            &staging_path,
-                            format!("`{text}` is not a valid branch name: {reason}"),
-                        );
-                        None
-                    }
+                    staging => staging,
                 }
             }
             (None, Some(branch)) => {
@@ -192,12 +177,16 @@ impl Checker<'_> {
                     Some(active_path) => format!("{branch}-next/{active_path}"),
                     None => format!("{branch}-next"),
                 };
-                match BranchName::parse(&derived) {
+                match branch::parse(&derived) {
                     Ok(staging) => Some(staging),
-                    Err(reason) => {
+                    Err(refusal) => {
                         self.at_value(
                             &branch_path,
-                            format!("the derived staging branch `{derived}` is not a valid branch name: {reason}"),
+                            format!(
+                                "the derived staging branch `{}` is not a valid branch name: {}",
+                                shown(&clipped_name(&derived)),
+                                refusal.reason
+                            ),
                         )
                         .hint = Some("set `stagingBranch` for this environment".into());
                         None
@@ -221,6 +210,22 @@ impl Checker<'_> {
             active_gates: merge_gates(strategy_active, &active?),
             proposed_gates: merge_gates(strategy_proposed, &proposed?),
         })
+    }
+
+    /// A live or staging branch as written at `path`, checked by `branch.rs`.
+    fn branch(&mut self, written: &str, path: &str) -> Option<BranchName> {
+        match branch::parse(written) {
+            Ok(branch) => Some(branch),
+            Err(refusal) => {
+                let message = format!(
+                    "`{}` is not a valid branch name: {}",
+                    shown(&clipped_name(written)),
+                    refusal.reason
+                );
+                self.at_value(path, message).hint = refusal.hint;
+                None
+            }
+        }
     }
 
     fn active_gates(&mut self, raw: &[RawActiveGate], path: &str) -> Option<Vec<Gate>> {
@@ -333,28 +338,41 @@ impl Checker<'_> {
         clashed
     }
 
-    /// git cannot hold both `a` and `a/b` as branches (one would be a folder of the other).
+    /// git cannot hold both `a` and `a/b` as branches (one would be a folder of the other). Each
+    /// longer branch is reported once, against its shortest clashing prefix: reporting every pair
+    /// would grow with the square of the branches.
     fn branch_conflicts(&mut self, branches: &BTreeMap<String, Vec<BranchUse>>) {
-        for (name, uses) in branches {
-            let prefix = format!("{name}/");
-            for (longer, longer_uses) in branches.range(prefix.clone()..) {
-                if !longer.starts_with(&prefix) {
-                    break;
-                }
-                let (Some(short_use), Some(long_use)) = (uses.first(), longer_uses.first()) else {
-                    continue;
-                };
-                let message = format!(
-                    "branch `{longer}` cannot exist next to branch `{name}` (used at {}): git stores `{name}` as a file, not a folder",
-                    short_use.path
-                );
-                let path = long_use.path.clone();
-                self.at_value(&path, message).hint = Some(
-                    "in monorepo mode every strategy on a shared live branch needs an `activePath`"
-                        .into(),
-                );
-            }
+        for (longer, longer_uses) in branches {
+            let shorter = longer
+                .match_indices('/')
+                .map(|(slash, _)| &longer[..slash])
+                .find_map(|prefix| branches.get_key_value(prefix));
+            let (Some((name, uses)), Some(long_use)) = (shorter, longer_uses.first()) else {
+                continue;
+            };
+            let Some(short_use) = uses.first() else {
+                continue;
+            };
+            let message = format!(
+                "branch `{longer}` cannot exist next to branch `{name}` (used at {}): git stores `{name}` as a file, not a folder",
+                short_use.path
+            );
+            let path = long_use.path.clone();
+            self.at_value(&path, message).hint = Some(
+                "in monorepo mode every strategy on a shared live branch needs an `activePath`"
+                    .into(),
+            );
         }
+    }
+}
+
+/// A branch name as a message shows it: without surrounding ASCII spaces, and cut after 100
+/// characters (a name that long is refused for its length anyway).
+fn clipped_name(written: &str) -> String {
+    let name = written.trim_matches(|c: char| c.is_ascii_whitespace());
+    match name.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_owned(),
     }
 }
 
