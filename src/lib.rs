@@ -8,6 +8,7 @@
 pub mod ci_env;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod exit;
 pub mod gates;
@@ -90,6 +91,18 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             match args.output {
                 OutputFormat::Text => print!("{}", report::text(&report)),
                 OutputFormat::Json => print!("{}", report::json(&report)),
+            }
+            // docs/insight.md "Dashboard": a dashboard that could not be written is a warning;
+            // the exit code stays the pass's.
+            if let Some(dashboard) = &report.dashboard {
+                if args.output == OutputFormat::Text {
+                    println!("{}", dashboard.line());
+                }
+                if let Some(warning) = dashboard.warning()
+                    && !cli.global.quiet
+                {
+                    eprintln!("warning: {warning}");
+                }
             }
             // After the report is printed, so a file that cannot be written still shows the pass.
             let published =

@@ -230,6 +230,7 @@ mod tests {
                     planned: Vec::new(),
                 }],
             }],
+            dashboard: None,
         }
     }
 
@@ -346,6 +347,7 @@ mod tests {
                     },
                 ],
             }],
+            dashboard: None,
         }
     }
 
