@@ -195,6 +195,11 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
 
 fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
     let hit = lock(&shared.faults).take(&incoming.method, &incoming.path);
+    if let Some(after) = hit.as_ref().and_then(|hit| hit.delay_after) {
+        let reply = real_answer(shared, incoming);
+        std::thread::sleep(after);
+        return reply;
+    }
     if let Some(hit) = hit {
         if let Some(delay) = hit.delay {
             std::thread::sleep(delay);
@@ -217,6 +222,11 @@ fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
             return reply;
         }
     }
+    real_answer(shared, incoming)
+}
+
+/// The real answer: the dialect or git endpoint the path names.
+fn real_answer(shared: &Shared, incoming: &Incoming) -> Reply {
     if github::is_api_path(&incoming.path) {
         github::answer(shared, incoming)
     } else if gitea::is_api_path(&incoming.path) {

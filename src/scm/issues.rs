@@ -46,3 +46,6 @@ pub fn is_ambiguous(error: &anyhow::Error) -> bool {
 pub(crate) fn normalized_body(body: Option<String>) -> String {
     body.unwrap_or_default().replace("\r\n", "\n")
 }
+
+#[cfg(test)]
+mod sandbox_tests;
