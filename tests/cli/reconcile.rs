@@ -24,6 +24,7 @@ macro_rules! per_forge {
     };
 }
 
+mod dashboard;
 mod faults;
 mod forge;
 mod gates;
