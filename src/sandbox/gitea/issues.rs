@@ -15,7 +15,7 @@ use crate::sandbox::store::{IssueRecord, NewIssue, PullRecord, PullState, Store}
 #[derive(Debug, Clone)]
 enum Entry {
     Issue(IssueRecord),
-    Pull(PullRecord),
+    Pull(Box<PullRecord>),
 }
 
 impl Entry {
@@ -128,7 +128,7 @@ pub(super) fn list(call: &Call<'_>, full_name: &str) -> Answer {
         entries.extend(issues.into_iter().map(Entry::Issue));
     }
     if kind != Some("issues") {
-        entries.extend(pulls.into_iter().map(Entry::Pull));
+        entries.extend(pulls.into_iter().map(|pull| Entry::Pull(Box::new(pull))));
     }
     entries.retain(|entry| match state {
         "open" => entry.state() == PullState::Open,

@@ -13,7 +13,7 @@ use crate::sandbox::store::{IssueRecord, NewIssue, PullRecord, PullState, Store}
 #[derive(Debug, Clone)]
 enum Entry {
     Issue(IssueRecord),
-    Pull(PullRecord),
+    Pull(Box<PullRecord>),
 }
 
 impl Entry {
@@ -130,7 +130,7 @@ pub(super) fn list(call: &Call<'_>, full_name: &str) -> Answer {
                 .pulls(full_name)
                 .map_err(forge_error)?
                 .into_iter()
-                .map(Entry::Pull),
+                .map(|pull| Entry::Pull(Box::new(pull))),
         )
         .filter(|entry| match state {
             "open" => entry.is_open(),
