@@ -105,8 +105,13 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
                 }
             }
             // After the report is printed, so a file that cannot be written still shows the pass.
-            let published =
+            let mut published =
                 github_actions::publish(&report, env, args.pass.report_file.as_deref())?;
+            if ci_env::is_github_actions(env)
+                && let Some(annotation) = report.dashboard.as_ref().and_then(|d| d.annotation())
+            {
+                published.annotations.push_str(&annotation);
+            }
             print_annotations(&published, json);
             Ok(pass_exit(&report))
         }

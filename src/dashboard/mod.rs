@@ -69,6 +69,21 @@ impl DashboardReport {
         }
     }
 
+    /// The `::warning` workflow command for GitHub Actions, when the dashboard failed (with
+    /// the other annotations, docs/design.md §6).
+    pub fn annotation(&self) -> Option<String> {
+        let DashboardReport::Failed { error } = self else {
+            return None;
+        };
+        Some(format!(
+            "::warning title={}::{}\n",
+            crate::github_actions::escape_property("promoter: dashboard not written"),
+            crate::github_actions::escape_data(&format!(
+                "the dashboard issue was not written (the promotion is unaffected): {error}"
+            ))
+        ))
+    }
+
     /// The warning for stderr, when the dashboard failed.
     pub fn warning(&self) -> Option<String> {
         match self {

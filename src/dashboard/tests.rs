@@ -54,3 +54,18 @@ fn a_failed_dashboard_is_a_warning_naming_the_token_permission() {
         "failed"
     );
 }
+
+#[test]
+fn a_failed_dashboard_is_one_escaped_warning_annotation_in_actions() {
+    let failed = DashboardReport::Failed {
+        error: "POST /x answered 403: no\nhint: 100% sure".into(),
+    };
+    assert_eq!(
+        failed.annotation().expect("an annotation"),
+        "::warning title=promoter%3A dashboard not written::the dashboard issue was not written (the promotion is unaffected): POST /x answered 403: no%0Ahint: 100%25 sure\n"
+    );
+    let skipped = DashboardReport::Skipped {
+        reason: "partial".into(),
+    };
+    assert_eq!(skipped.annotation(), None);
+}

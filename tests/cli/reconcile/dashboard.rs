@@ -234,10 +234,19 @@ fn a_dashboard_the_forge_refuses_is_a_warning_not_a_failure(forge: Forge) {
             .status(403)
             .body(r#"{"message":"Resource not accessible by integration"}"#),
     );
-    let pass = world.promoter(&["reconcile", "--output", "json"]).success();
+    let pass = world
+        .command(&["reconcile", "--output", "json"], super::TOKEN)
+        .env("GITHUB_ACTIONS", "true")
+        .assert()
+        .success();
     let (stdout, stderr) = output(&pass);
     assert!(
         stderr.contains("warning: the dashboard issue was not written"),
+        "{stderr}"
+    );
+    // In GitHub Actions also an annotation, on stderr since stdout carries the JSON.
+    assert!(
+        stderr.contains("::warning title=promoter%3A dashboard not written::"),
         "{stderr}"
     );
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
