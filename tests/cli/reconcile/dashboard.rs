@@ -173,6 +173,30 @@ fn dashboard_is_found_again_after_a_restart_and_never_duplicated(forge: Forge) {
         "another issue is never touched"
     );
 
+    // A `--strategy` pass shows part of the repository: the dashboard is left alone.
+    world.clear();
+    let partial = world
+        .promoter(&["reconcile", "--strategy", "app", "--output", "json"])
+        .success();
+    assert_eq!(issue_requests(&world), Vec::<String>::new());
+    let json: serde_json::Value = serde_json::from_str(&output(&partial).0).expect("json");
+    assert_eq!(json["dashboard"]["result"], "skipped", "{json}");
+
+    // A new title renames the same issue.
+    config_with_dashboard(
+        &world,
+        "dashboard:\n  enabled: true\n  title: Where deploys are\n",
+    );
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(issue_requests(&world), ["GET", update_method(forge)]);
+    let renamed = dashboards(&world);
+    assert_eq!(renamed.len(), 1);
+    assert_eq!(
+        (renamed[0].number, renamed[0].title.as_str()),
+        (first[0].number, "Where deploys are")
+    );
+
     // Closed by a person: the next pass opens a new one.
     world
         .sandbox
