@@ -95,7 +95,7 @@ impl Forge {
         self.client_with(provider, test_options(FakeClock::new()))
     }
 
-    /// Issue requests since the last clear, as `METHOD path?query` (queries without `page=1`).
+    /// The methods of the issue requests since the last clear, in order.
     fn issue_requests(&self) -> Vec<String> {
         self.sandbox
             .requests()
