@@ -8,6 +8,7 @@
 pub mod ci_env;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod exit;
 pub mod gates;
@@ -94,6 +95,18 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
                 OutputFormat::Text => print(&report::text(&report))?,
                 OutputFormat::Json => print(&report::json(&report))?,
             }
+            // docs/insight.md "Dashboard": a dashboard that could not be written is a warning;
+            // the exit code stays the pass's.
+            if let Some(dashboard) = &report.dashboard {
+                if args.output == OutputFormat::Text {
+                    println!("{}", dashboard.line());
+                }
+                if let Some(warning) = dashboard.warning()
+                    && !cli.global.quiet
+                {
+                    eprintln!("warning: {warning}");
+                }
+            }
             // After the report is printed, so a file that cannot be written still shows the pass.
             finish_pass(&report, &args.pass, json, cli, env)
         }
@@ -170,7 +183,13 @@ fn finish_pass(
     cli: &Cli,
     env: Env<'_>,
 ) -> CommandResult {
-    let published = github_actions::publish(report, env, args.report_file.as_deref())?;
+    let mut published = github_actions::publish(report, env, args.report_file.as_deref())?;
+    // A dashboard that could not be written is a warning, with the pass's other annotations.
+    if ci_env::is_github_actions(env)
+        && let Some(annotation) = report.dashboard.as_ref().and_then(|d| d.annotation())
+    {
+        published.annotations.push_str(&annotation);
+    }
     print_annotations(&published, json_on_stdout)?;
     eprint!(
         "{}",

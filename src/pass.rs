@@ -62,6 +62,10 @@ pub struct PassReport {
     pub repository: String,
     pub web_url: String,
     pub strategies: Vec<StrategyReport>,
+    /// The dashboard issue after a `reconcile` pass with `dashboard.enabled` (docs/insight.md);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<crate::dashboard::DashboardReport>,
 }
 
 impl PassReport {
@@ -244,14 +248,32 @@ pub fn run_pass(
             environments,
         });
     }
-    progress.finish();
-    Ok(PassReport {
+    let mut report = PassReport {
         schema_version: SCHEMA_VERSION,
         mode: options.mode,
         repository: config.repository.full_name(),
         web_url: config.repository.web_url.clone(),
         strategies,
-    })
+        dashboard: None,
+    };
+    // Only a reconcile pass writes it: `--dry-run` and `status` write nothing (docs/design.md §6).
+    if options.mode == Mode::Reconcile && config.dashboard.is_some() {
+        report.dashboard = Some(match &options.strategy {
+            Some(name) => crate::dashboard::DashboardReport::Skipped {
+                reason: format!(
+                    "`--strategy {name}` shows part of the repository; the dashboard shows all of it"
+                ),
+            },
+            None => {
+                progress.section_start("dashboard", "dashboard issue");
+                let outcome = crate::dashboard::publish(config, &report, &cache, scm.as_ref());
+                progress.section_end("dashboard");
+                outcome.expect("config.dashboard is set")
+            }
+        });
+    }
+    progress.finish();
+    Ok(report)
 }
 
 /// Git transfers tried again after a transient failure, for the verbose log (the SCM client's

@@ -235,6 +235,7 @@ mod tests {
                     planned: Vec::new(),
                 }],
             }],
+            dashboard: None,
         }
     }
 
@@ -351,6 +352,7 @@ mod tests {
                     },
                 ],
             }],
+            dashboard: None,
         }
     }
 

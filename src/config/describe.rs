@@ -48,6 +48,13 @@ pub fn describe(config: &Config) -> String {
     .collect::<Vec<_>>()
     .join(", ");
     let _ = writeln!(out, "pr text:    {templates}");
+    if let Some(dashboard) = &config.dashboard {
+        let _ = writeln!(
+            out,
+            "dashboard:  issue \"{}\", written by reconcile",
+            dashboard.title
+        );
+    }
     for strategy in &config.strategies {
         let _ = writeln!(out);
         let _ = write!(out, "strategy {}", strategy.name);
@@ -169,6 +176,20 @@ strategies:
         assert!(
             text.contains("clone url:  https://github.com/acme/deploy.git\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn names_the_dashboard_only_when_it_is_on() {
+        let config = crate::config::parse(TEXT, Path::new("promotion.yaml"), &env(&[])).unwrap();
+        assert!(!describe(&config).contains("dashboard"));
+        let on = format!("{TEXT}dashboard:\n  enabled: true\n");
+        let config = crate::config::parse(&on, Path::new("promotion.yaml"), &env(&[])).unwrap();
+        assert!(
+            describe(&config)
+                .contains("dashboard:  issue \"Promotion dashboard\", written by reconcile\n"),
+            "{}",
+            describe(&config)
         );
     }
 

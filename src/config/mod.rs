@@ -131,6 +131,22 @@ pub struct Config {
     pub repository: Repository,
     pub pull_request: PullRequestTemplates,
     pub strategies: Vec<Strategy>,
+    /// The dashboard issue; `None` when it is off (the default).
+    pub dashboard: Option<DashboardConfig>,
+}
+
+/// `dashboard:` when `enabled: true` (docs/insight.md "Dashboard").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardConfig {
+    /// One line, at most [`DashboardConfig::MAX_TITLE_CHARS`] characters.
+    pub title: String,
+}
+
+impl DashboardConfig {
+    pub const DEFAULT_TITLE: &str = "Promotion dashboard";
+    /// GitLab refuses longer issue titles (docs development/issuable-like-models.md: 255),
+    /// GitHub at 256.
+    pub const MAX_TITLE_CHARS: usize = 255;
 }
 
 impl Config {

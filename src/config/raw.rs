@@ -29,6 +29,25 @@ pub struct RawConfig {
     /// One or more independent promotion chains.
     #[schemars(length(min = 1))]
     pub strategies: Vec<RawStrategy>,
+    /// The dashboard issue: one issue in the repository showing every strategy and environment,
+    /// kept up to date by `promoter reconcile`. Off unless `enabled: true`.
+    #[serde(default)]
+    pub dashboard: Option<RawDashboard>,
+}
+
+/// The dashboard issue (docs/insight.md "Dashboard").
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "Dashboard")]
+pub struct RawDashboard {
+    /// Write the dashboard issue after every `promoter reconcile` pass (default false). It costs
+    /// one API read per pass (one per 100 open issues), plus a write when its text changed.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// The issue title (default "Promotion dashboard"): one line, at most 255 characters.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 255))]
+    pub title: Option<String>,
 }
 
 /// Which SCM promoter talks to.

@@ -35,6 +35,7 @@ pub struct Fault {
     path: String,
     remaining: usize,
     delay: Option<Duration>,
+    delay_after: Option<Duration>,
     status: Option<u16>,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -50,6 +51,7 @@ impl Fault {
             path: path.to_owned(),
             remaining: 1,
             delay: None,
+            delay_after: None,
             status: None,
             headers: Vec::new(),
             body: Vec::new(),
@@ -102,6 +104,13 @@ impl Fault {
         self
     }
 
+    /// Serve the request for real, then wait this long before answering: a client that gives
+    /// up first sees no answer for a write that took effect.
+    pub fn delay_after(mut self, delay: Duration) -> Self {
+        self.delay_after = Some(delay);
+        self
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         self.remaining > 0
             && (self.method == "*" || self.method.eq_ignore_ascii_case(method))
@@ -116,6 +125,8 @@ pub(crate) type InjectedAnswer = (u16, Vec<(String, String)>, Vec<u8>);
 #[derive(Debug, Clone)]
 pub(crate) struct FaultHit {
     pub delay: Option<Duration>,
+    /// Wait after the real answer was made, before sending it.
+    pub delay_after: Option<Duration>,
     /// `(status, headers, body)` to answer with, when the fault replaces the answer.
     pub answer: Option<InjectedAnswer>,
     /// Serve the request for real before answering with `answer`.
@@ -149,6 +160,7 @@ impl Faults {
         fault.remaining -= 1;
         let hit = FaultHit {
             delay: fault.delay,
+            delay_after: fault.delay_after,
             answer: fault
                 .status
                 .map(|status| (status, fault.headers.clone(), fault.body.clone())),

@@ -30,6 +30,7 @@ mod gitea;
 mod github;
 mod gitlab;
 mod hydrator;
+mod issues;
 mod server;
 mod smart_http;
 mod store;
@@ -51,7 +52,7 @@ pub use command::run_command;
 pub use faults::{Fault, LoggedRequest};
 pub use gitea::GiteaFlavor;
 pub use hydrator::Hydration;
-pub use store::{PullRecord, PullState, StatusRecord};
+pub use store::{IssueRecord, PullRecord, PullState, StatusRecord};
 
 use server::{Shared, lock};
 use store::{CheckRunRecord, NewPull, Store, UserKind};

@@ -195,6 +195,11 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
 
 fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
     let hit = lock(&shared.faults).take(&incoming.method, &incoming.path);
+    if let Some(after) = hit.as_ref().and_then(|hit| hit.delay_after) {
+        let reply = route(shared, incoming);
+        std::thread::sleep(after);
+        return reply;
+    }
     if let Some(hit) = hit {
         hit.run_hook();
         if let Some(delay) = hit.delay {

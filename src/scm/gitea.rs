@@ -24,6 +24,7 @@
 //! - Status descriptions are sent as the caller gives them (Gitea stores them as TEXT); the
 //!   planner already cuts them to GitHub's 140 characters for every provider.
 
+mod issues;
 mod wire;
 
 use std::sync::Arc;

@@ -19,6 +19,7 @@
 //!   description with the cut text so an unchanged long description is not rewritten every pass.
 
 pub mod app;
+mod issues;
 mod wire;
 
 use std::sync::Arc;

@@ -34,6 +34,7 @@
 //!   meanwhile also answers 405 and counts as merged) and else are `Blocked` with the reason from
 //!   `detailed_merge_status`; 401/403 and anything else are errors with a hint.
 
+mod issues;
 mod wire;
 
 use std::sync::Arc;

@@ -6,10 +6,13 @@ pub mod gitea;
 pub mod github;
 pub mod gitlab;
 pub mod http;
+pub mod issues;
 #[cfg(test)]
 mod test_server;
 
 use crate::config::Provider;
+pub use issues::{Issue, Issues};
+
 use crate::model::{BranchName, GateState, PrNumber, Sha};
 
 /// The most characters a provider accepts in a PR title and description. Text over it is refused
@@ -92,8 +95,8 @@ pub enum MergeOutcome {
 
 /// The provider-neutral operations a reconcile pass needs. Errors carry their own context: the
 /// operation, the PR, branch or SHA, and the repository; callers add none on top (it would
-/// repeat it).
-pub trait Scm {
+/// repeat it). The issue operations of the dashboard are the [`Issues`] supertrait.
+pub trait Scm: Issues {
     /// The open PR with exactly this head and base in this repository (never a fork's).
     fn find_open_pull_request(
         &self,

@@ -27,6 +27,7 @@ macro_rules! per_forge {
 
 mod boundary;
 mod cache;
+mod dashboard;
 mod faults;
 mod forge;
 mod gates;

@@ -9,6 +9,7 @@
 //! file (`raw.rs`).
 
 mod branch;
+mod dashboard;
 mod scm;
 mod strategy;
 
@@ -174,12 +175,14 @@ impl Checker<'_> {
             .and_then(|scm| self.repository(raw.repository.as_ref(), scm));
         let pull_request = self.pull_request(raw.pull_request.as_ref());
         let strategies = self.strategies(&raw.strategies);
+        let dashboard = self.dashboard(raw.dashboard.as_ref());
         Some(Config {
             path: self.file.to_owned(),
             scm: scm?.0,
             repository: repository?,
             pull_request,
             strategies: strategies?,
+            dashboard,
         })
     }
 }

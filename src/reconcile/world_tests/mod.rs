@@ -100,6 +100,7 @@ pub fn config(envs: &[EnvSpec]) -> Config {
                 })
                 .collect(),
         }],
+        dashboard: None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! and `{"message", "url"}` bodies (`routers/api/v1/repo/pull.go`, `status.go`). The forge rules
 //! live in the store; which product is imitated is a [`GiteaFlavor`].
 
+mod issues;
 mod json;
 mod pulls;
 mod statuses;
@@ -170,6 +171,10 @@ fn route(call: &Call<'_>, authenticated: bool, words: &[&str]) -> Answer {
         ("PATCH", ["pulls", index]) => pulls::update(call, &full_name, number(index)?),
         ("POST", ["pulls", index, "merge"]) => pulls::merge(call, &full_name, number(index)?),
         ("GET", ["pulls", index, "merge"]) => pulls::is_merged(call, &full_name, number(index)?),
+        ("GET", ["issues"]) => issues::list(call, &full_name),
+        ("POST", ["issues"]) => issues::create(call, &full_name),
+        ("GET", ["issues", index]) => issues::get(call, &full_name, number(index)?),
+        ("PATCH", ["issues", index]) => issues::update(call, &full_name, number(index)?),
         ("POST", ["statuses", sha]) => statuses::create(call, &full_name, &decode(sha)),
         // swagger repoListStatuses (`/statuses/{sha}`) and repoListStatusesByRef.
         ("GET", ["statuses", sha]) => statuses::list(call, &full_name, &decode(sha)),

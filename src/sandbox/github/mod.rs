@@ -5,6 +5,7 @@
 
 mod apps;
 mod commits;
+mod issues;
 mod json;
 mod pulls;
 
@@ -205,6 +206,10 @@ fn route(call: &Call<'_>, authenticated: bool, segments: &[String]) -> Answer {
         ("GET", ["pulls", number, "merge"]) => {
             pulls::is_merged(call, &full_name, parse_number(number)?)
         }
+        ("GET", ["issues"]) => issues::list(call, &full_name),
+        ("POST", ["issues"]) => issues::create(call, &full_name),
+        ("GET", ["issues", number]) => issues::get(call, &full_name, parse_number(number)?),
+        ("PATCH", ["issues", number]) => issues::update(call, &full_name, parse_number(number)?),
         ("POST", ["statuses", sha]) => commits::create_status(call, &full_name, &decode(sha)),
         ("POST", ["check-runs"]) => commits::create_check_run(call, &full_name),
         ("GET", ["branches", branch @ ..]) if !branch.is_empty() => {

@@ -18,6 +18,7 @@
 //!   rebase: `detailed_merge_status: need_rebase` and 405 on merge.
 
 mod commits;
+mod issues;
 mod merge_requests;
 
 use std::sync::MutexGuard;
@@ -128,6 +129,10 @@ fn route(call: &Call<'_>, segments: &[&str]) -> Answer {
         ("GET", ["repository", "commits", sha, "statuses"]) => {
             commits::list_statuses(call, &full_name, &decode(sha))
         }
+        ("GET", ["issues"]) => issues::list(call, &full_name),
+        ("POST", ["issues"]) => issues::create(call, &full_name),
+        ("GET", ["issues", iid]) => issues::get(call, &full_name, iid_of(iid)?),
+        ("PUT", ["issues", iid]) => issues::update(call, &full_name, iid_of(iid)?),
         ("POST", ["statuses", sha]) => commits::create_status(call, &full_name, &decode(sha)),
         ("GET", ["pipelines"]) => commits::list_pipelines(call, &full_name),
         _ => Err(message(404, "404 Not Found")),

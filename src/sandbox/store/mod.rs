@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 mod apps;
+mod issues;
 mod pulls;
 
 pub use apps::{AppRecord, InstallationRecord, MintedToken};
+pub use issues::{IssueRecord, NewIssue};
 
 use super::bare;
 
@@ -197,6 +199,8 @@ pub struct Store {
     tokens: BTreeMap<String, String>,
     repos: BTreeMap<String, RepoRecord>,
     pulls: BTreeMap<String, Vec<PullRecord>>,
+    /// Issues per repository, oldest first (`issues.rs`).
+    issues: BTreeMap<String, Vec<issues::IssueRecord>>,
     statuses: BTreeMap<(String, String), Vec<StatusRecord>>,
     check_runs: BTreeMap<(String, String), Vec<CheckRunRecord>>,
     apps: apps::Apps,
@@ -222,6 +226,7 @@ impl Store {
             tokens: BTreeMap::new(),
             repos: BTreeMap::new(),
             pulls: BTreeMap::new(),
+            issues: BTreeMap::new(),
             statuses: BTreeMap::new(),
             check_runs: BTreeMap::new(),
             apps: apps::Apps::default(),

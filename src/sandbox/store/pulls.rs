@@ -126,7 +126,8 @@ impl Store {
         if duplicate {
             return Err(ForgeError::PullExists { head_label: label });
         }
-        let number = self.pulls.get(base_repo).map_or(0, Vec::len) as u64 + 1;
+        // One sequence with the repository's issues (`issues.rs`).
+        let number = self.next_number(base_repo);
         let probe = PullRecord {
             id: 0,
             number,

@@ -95,7 +95,7 @@ fn unknown_routes_answer_404_not_found_as_json() {
         "/nowhere",
         "/repos/acme/other",
         "/repos/acme/deploy/pulls/x",
-        "/repos/acme/deploy/issues",
+        "/repos/acme/deploy/labels",
     ] {
         let answer = api(&forge, "GET", path, None);
         assert_eq!(answer.status, 404, "{path}");
