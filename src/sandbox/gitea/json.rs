@@ -1,6 +1,6 @@
 //! Gitea's response bodies (`User`, `Repository`, `PullRequest`, `CommitStatus`,
 //! `CombinedStatus`), built from store records with the keys of the swagger definitions and the
-//! captured payloads in `shared/fixtures/scm/gitea/`. Values the sandbox does not model (labels,
+//! captured payloads in `tests/fixtures/scm/gitea/`. Values the sandbox does not model (labels,
 //! stars, sizes) are empty or zero.
 
 use serde_json::{Value, json};

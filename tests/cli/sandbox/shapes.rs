@@ -1,5 +1,5 @@
 //! Response bodies carry the keys and value types of GitHub's official examples
-//! (shared/fixtures/scm/github), so a client written against GitHub reads them unchanged.
+//! (tests/fixtures/scm/github), so a client written against GitHub reads them unchanged.
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use super::{api, forge, open_dev_pull, repo_path};
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/scm/github")
+        .join("tests/fixtures/scm/github")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
