@@ -19,6 +19,7 @@ pub mod reconcile;
 pub mod report;
 pub mod sandbox;
 pub mod scm;
+pub mod tls;
 pub mod ui;
 
 use std::ffi::OsString;

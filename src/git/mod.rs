@@ -20,9 +20,11 @@
 //! - A malformed non-empty `date` in `hydrator.metadata` is an error (only empty/absent is
 //!   "unknown"), so a hydrator bug is seen rather than hidden.
 //! - libgit2 reads the system and global git config (it cannot be told not to without unsafe
-//!   code); nothing promoter does depends on it except `url.<base>.insteadOf` and `http.proxy`,
-//!   which users expect to apply.
+//!   code); nothing promoter does depends on it except `url.<base>.insteadOf`, which users expect
+//!   to apply. `http.*` settings do not apply: git's HTTP is promoter's own ([`http`]), with the
+//!   SCM API's proxy variables and trust store.
 
+mod http;
 mod location;
 mod merge;
 mod metadata;
@@ -49,6 +51,7 @@ pub use metadata::{
 pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh};
 
 use crate::model::{BranchName, Sha};
+use crate::tls::Trust;
 
 const PRIVATE_HEADS: &str = "refs/promoter/remote/heads/";
 const PRIVATE_NOTES: &str = "refs/promoter/remote/notes/hydrator.metadata";
@@ -119,6 +122,7 @@ pub struct GitCache {
     url: RemoteUrl,
     credentials: Option<GitCredentials>,
     token_refresh: Option<TokenRefresh>,
+    trust: std::sync::Arc<Trust>,
     dir: PathBuf,
     _lock: File,
     fetches: u32,
@@ -171,6 +175,7 @@ impl GitCache {
             url,
             credentials,
             token_refresh: None,
+            trust: Trust::new(None),
             dir,
             _lock: lock,
             fetches: 0,
@@ -182,6 +187,12 @@ impl GitCache {
     /// [`GitCache::open`] keep their user name). For tokens that expire during a run.
     pub fn set_token_refresh(&mut self, refresh: TokenRefresh) {
         self.token_refresh = Some(refresh);
+    }
+
+    /// The roots `https://` remotes are checked against (the platform's alone until set); share
+    /// the run's [`Trust`] with the SCM client so both load them at most once.
+    pub fn set_trust(&mut self, trust: std::sync::Arc<Trust>) {
+        self.trust = trust;
     }
 
     /// Replaces the token with a fresh one from the refresher, when one is set.
@@ -252,6 +263,7 @@ impl GitCache {
                 .map(|(remote, local)| format!("+{remote}:{local}"))
                 .collect()
         };
+        let _session = http::Session::begin(self.credentials.as_ref(), &self.trust);
         let listing = transport::list_and_fetch(
             repo,
             &self.url,
@@ -449,6 +461,7 @@ impl GitCache {
         expected_old: &Sha,
     ) -> Result<()> {
         self.refresh_token()?;
+        let session = http::Session::begin(self.credentials.as_ref(), &self.trust);
         transport::push(
             &self.repo,
             &self.url,
@@ -457,6 +470,7 @@ impl GitCache {
             branch,
             oid(expected_old)?,
         )?;
+        drop(session);
         // The remote now has `commit`; recording it means the next sync needs no fetch for it.
         self.repo
             .reference(&private_ref(branch), oid(commit)?, true, "promoter: push")

@@ -131,10 +131,8 @@ impl<'a> Auth<'a> {
 }
 
 fn proxy_options<'a>() -> ProxyOptions<'a> {
-    // `auto` = libgit2 reads `http.proxy` from the repository config, then `https_proxy` /
-    // `HTTPS_PROXY` (or `http_proxy`) and honours `no_proxy` / `NO_PROXY` (libgit2 remote.c,
-    // git_remote__http_proxy). CA bundles: libgit2 uses OpenSSL's default verify paths, which
-    // read `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    // Only libgit2's own transports read these; http(s) remotes go through `super::http`, which
+    // takes the proxy from the environment and the roots from the run's trust store.
     let mut proxy = ProxyOptions::new();
     proxy.auto();
     proxy
