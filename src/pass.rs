@@ -25,6 +25,7 @@ use crate::scm::github::GitHub;
 use crate::scm::github::app::{AppKey, InstallationTokens};
 use crate::scm::gitlab::GitLab;
 use crate::scm::http::{HttpOptions, RequestRecord, TokenSource};
+use crate::tls::Trust;
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -172,7 +173,9 @@ pub fn run_pass(
     progress: &mut dyn Progress,
 ) -> Result<PassReport> {
     let selected = select_strategies(config, options.strategy.as_deref())?;
-    let app = github_app_tokens(config, env, options)?;
+    // One trust store for git and the API; its roots are read only if a URL is https://.
+    let trust = Trust::new(config.scm.ca_file.clone());
+    let app = github_app_tokens(config, env, options, &trust)?;
     // With a GitHub App, its installation token replaces any token variable.
     let token = match &app {
         Some(tokens) => Some((
@@ -190,7 +193,7 @@ pub fn run_pass(
         )),
         None => config.scm.token(env),
     };
-    let scm = scm_client(config, token.as_ref(), app.as_ref(), options)?;
+    let scm = scm_client(config, token.as_ref(), app.as_ref(), options, &trust)?;
 
     let cache_root = git::cache_dir(options.cache_dir.as_deref(), env)?;
     let credentials = token.as_ref().map(|(_, secret)| GitCredentials {
@@ -199,6 +202,7 @@ pub fn run_pass(
     });
     let (mut cache, warnings) =
         GitCache::open(&cache_root, &config.repository.clone_url, credentials)?;
+    cache.set_trust(Arc::clone(&trust));
     if let Some(tokens) = &app {
         // git gets the same installation token as the API, re-minted before it expires.
         let tokens = tokens.clone();
@@ -249,6 +253,14 @@ pub fn run_pass(
             Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
         };
         let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads);
+        // A refused certificate is the run's problem, not each environment's: one error.
+        if let Some(untrusted) = trust.refusal() {
+            progress.section_end(&section);
+            return Err(anyhow::Error::new(untrusted).context(format!(
+                "reading from the SCM API at {}",
+                config.scm.api_url
+            )));
+        }
         let environments = match options.mode {
             Mode::Reconcile => apply_strategy_watched(
                 config,
@@ -321,6 +333,7 @@ fn github_app_tokens(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
+    trust: &Arc<Trust>,
 ) -> Result<Option<Arc<InstallationTokens>>> {
     let Some(app) = &config.scm.github_app else {
         return Ok(None);
@@ -333,7 +346,7 @@ fn github_app_tokens(
         key,
         &config.repository.owner,
         &config.repository.name,
-        http_options(config, None, options),
+        http_options(config, None, options, trust),
     )?;
     Ok(Some(Arc::new(tokens)))
 }
@@ -343,6 +356,7 @@ fn http_options(
     config: &Config,
     token: Option<&(String, Secret)>,
     options: &PassOptions,
+    trust: &Arc<Trust>,
 ) -> HttpOptions {
     let on_request: Option<crate::scm::http::RequestHook> = options.log_requests.then(|| {
         let hook: crate::scm::http::RequestHook = std::sync::Arc::new(|record: &RequestRecord| {
@@ -361,6 +375,7 @@ fn http_options(
                 .map(|(var, _)| var.clone())
                 .unwrap_or_else(|| config.scm.token_env.clone()),
         ),
+        trust: Arc::clone(trust),
         ..HttpOptions::default()
     }
 }
@@ -370,8 +385,9 @@ fn scm_client(
     token: Option<&(String, Secret)>,
     app: Option<&Arc<InstallationTokens>>,
     options: &PassOptions,
+    trust: &Arc<Trust>,
 ) -> Result<Box<dyn Scm>> {
-    let http = http_options(config, token, options);
+    let http = http_options(config, token, options, trust);
     match config.scm.provider {
         // A GitHub App's installation token is asked for before every request (refreshed when
         // it is about to expire); a token variable is fixed for the run.

@@ -6,7 +6,7 @@
 //! connections: `scm::http` and `git::http` do, through ureq.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
@@ -21,7 +21,15 @@ pub struct Trust {
     /// `scm.caFile`, already resolved against the configuration file's directory.
     ca_file: Option<PathBuf>,
     roots: OnceLock<Result<RootCerts, String>>,
+    /// The first certificate refused under these roots: it fails the whole run, not one request.
+    refused: Mutex<Option<String>>,
 }
+
+/// A server certificate the trust store refused; carries [`certificate_problem`]'s sentence.
+/// The top level shows [`CERTIFICATE_HINT`] for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Untrusted(pub String);
 
 impl Trust {
     /// The platform's roots plus the PEM certificates in `ca_file`, when given.
@@ -29,7 +37,20 @@ impl Trust {
         Arc::new(Self {
             ca_file,
             roots: OnceLock::new(),
+            refused: Mutex::new(None),
         })
+    }
+
+    /// Remembers that a server's certificate was refused (the first one is kept).
+    pub fn record_refusal(&self, problem: &str) {
+        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        refused.get_or_insert_with(|| problem.to_owned());
+    }
+
+    /// The first refused certificate, as an error for the whole run.
+    pub fn refusal(&self) -> Option<Untrusted> {
+        let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        refused.clone().map(Untrusted)
     }
 
     /// Whether the roots were loaded (an `https://` URL was used).

@@ -148,6 +148,12 @@ impl HttpClient {
             // Redirects (GitHub answers 301 for renamed repositories, docs "Best practices for
             // using the REST API" → "Follow redirects") keep the token only on the same https host.
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+            .tls_config(
+                options
+                    .trust
+                    .tls_config_for(&base)
+                    .map_err(HttpError::Setup)?,
+            )
             .build();
         Ok(Self {
             agent: ureq::Agent::new_with_config(config),
@@ -323,7 +329,13 @@ impl HttpClient {
                         message,
                     }
                 }
-                Err(transport) => transport.into_error(method, &path),
+                Err(transport) => {
+                    let error = transport.into_error(method, &path);
+                    if let HttpError::Certificate { problem, .. } = &error {
+                        self.options.trust.record_refusal(problem);
+                    }
+                    error
+                }
             };
             failed_tries += 1;
             let may_resend = match (&error, retry) {
@@ -389,13 +401,13 @@ impl HttpClient {
                 request.with_agent(&self.agent).run()
             }
         };
-        let response = response.map_err(Transport::from)?;
+        let response = response.map_err(|e| Transport::from_ureq(e, &self.origin))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
             .into_body()
             .read_to_string()
-            .map_err(Transport::from)?;
+            .map_err(|e| Transport::from_ureq(e, &self.origin))?;
         Ok(Answer {
             status,
             headers,
@@ -514,6 +526,8 @@ fn next_link(header: &str) -> Option<String> {
 struct Transport {
     detail: String,
     maybe_sent: bool,
+    /// The server's certificate was refused; `detail` says why.
+    certificate: bool,
 }
 
 impl Transport {
@@ -521,10 +535,18 @@ impl Transport {
         Self {
             detail: detail.to_owned(),
             maybe_sent: false,
+            certificate: false,
         }
     }
 
     fn into_error(self, method: Method, path: &str) -> HttpError {
+        if self.certificate {
+            return HttpError::Certificate {
+                method,
+                path: path.to_owned(),
+                problem: self.detail,
+            };
+        }
         HttpError::Transport {
             method,
             path: path.to_owned(),
@@ -534,9 +556,18 @@ impl Transport {
     }
 }
 
-impl From<ureq::Error> for Transport {
-    fn from(error: ureq::Error) -> Self {
+impl Transport {
+    /// `origin` (`scheme://host:port`) names the server in a certificate problem.
+    fn from_ureq(error: ureq::Error, origin: &str) -> Self {
         use ureq::Timeout;
+        let host = origin.split_once("://").map_or(origin, |(_, host)| host);
+        if let Some(problem) = crate::tls::certificate_problem(&error, host) {
+            return Self {
+                detail: problem,
+                maybe_sent: false,
+                certificate: true,
+            };
+        }
         let maybe_sent = match &error {
             ureq::Error::ConnectionFailed
             | ureq::Error::HostNotFound
@@ -552,6 +583,7 @@ impl From<ureq::Error> for Transport {
         Self {
             detail: error.to_string(),
             maybe_sent,
+            certificate: false,
         }
     }
 }

@@ -32,6 +32,7 @@ mod noop;
 mod output;
 mod scenarios;
 mod strategies;
+mod tls;
 
 use std::path::PathBuf;
 

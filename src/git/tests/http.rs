@@ -192,3 +192,16 @@ fn a_401_without_a_challenge_is_an_authentication_failure() {
     );
     assert!(!error.contains(TOKEN), "{error}");
 }
+
+#[test]
+fn an_http_remote_loads_no_trust_roots() {
+    let server = HttpOrigin::start();
+    dev_environment(&server.origin);
+    let mut cache = server.open(TOKEN);
+    let trust = crate::tls::Trust::new(None);
+    cache.set_trust(std::sync::Arc::clone(&trust));
+
+    cache.sync(&[branch("environment/dev")]).unwrap();
+
+    assert!(!trust.is_loaded());
+}
