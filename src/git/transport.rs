@@ -56,7 +56,9 @@ pub struct BranchMoved {
 }
 
 /// Counts credential requests so a refused token fails once instead of looping: libgit2 calls
-/// the callback again after every 401 and would retry the same token forever.
+/// the callback again after every 401 and would retry the same token forever. Only libgit2's own
+/// transports call it; http(s) remotes go through `super::http`, which sends the token itself
+/// and answers a 401 with `ErrorCode::Auth`, worded by `explain` below.
 struct Auth<'a> {
     credentials: Option<&'a GitCredentials>,
     requests: Cell<u32>,

@@ -1,7 +1,7 @@
 //! Git over smart HTTP on 127.0.0.1 against the project's sandbox forge (`crate::sandbox`), which
 //! serves `<base>/acme/deploy.git` through `git http-backend` and demands the token as the
-//! basic-auth password — so the credential callback, its retry guard and the error wording are
-//! tested against a real server. The origin repository is built with git2 in place, under the
+//! basic-auth password — so promoter's smart-HTTP transport (`git::http`), its 401 handling and
+//! the error wording are tested against a real server. The origin repository is built with git2 in place, under the
 //! sandbox root, before the forge starts and adopts it.
 
 use time::macros::datetime;
@@ -62,7 +62,7 @@ fn a_wrong_token_fails_once_with_the_url_and_a_hint_but_never_the_token() {
     );
     assert!(error.contains("hint:"), "{error}");
     assert!(!error.contains("tok_wrong_battery"), "{error}");
-    // One anonymous request, one with the token; no retry loop.
+    // The token goes with the first request; a refusal is final, no retry loop.
     let requests = server.forge.requests();
     assert!(requests.len() <= 3, "{requests:?}");
 }
@@ -86,8 +86,7 @@ fn a_server_asking_for_credentials_when_none_are_configured_says_so() {
 fn a_server_error_after_authenticating_is_reported_as_itself_not_as_an_auth_failure() {
     let server = HttpOrigin::start();
     dev_environment(&server.origin);
-    // The ref listing authenticates (one 401 challenge, one credential request); the fetch
-    // that follows on the same connection then fails on the server's side.
+    // The ref listing authenticates; the fetch that follows then fails on the server's side.
     server.forge.inject(
         Fault::new("POST", &format!("/{OWNER}/{NAME}.git/git-upload-pack"))
             .status(500)
