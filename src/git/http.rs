@@ -94,6 +94,9 @@ struct HttpSubtransport {
     /// The repository URL after the advertisement's redirects (GitHub answers a renamed
     /// repository with 301); the POSTs go there.
     redirected: Arc<Mutex<Option<String>>>,
+    /// Made on the first action and kept, so the ref listing and the POSTs that follow share
+    /// ureq's connection pool (one TCP and TLS handshake per transfer, not one per request).
+    client: Mutex<Option<Arc<Client>>>,
 }
 
 impl HttpSubtransport {
@@ -107,10 +110,21 @@ impl HttpSubtransport {
         Self {
             state,
             redirected: Arc::new(Mutex::new(None)),
+            client: Mutex::new(None),
         }
     }
 
-    fn client(&self, url: &str) -> Result<Client, git2::Error> {
+    fn client(&self, url: &str) -> Result<Arc<Client>, git2::Error> {
+        let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = client.as_ref() {
+            return Ok(Arc::clone(client));
+        }
+        let made = Arc::new(self.new_client(url)?);
+        *client = Some(Arc::clone(&made));
+        Ok(made)
+    }
+
+    fn new_client(&self, url: &str) -> Result<Client, git2::Error> {
         let tls = self.state.trust.tls_config_for(url).map_err(|message| {
             git2::Error::new(ErrorCode::Certificate, ErrorClass::Ssl, message)
         })?;
@@ -126,7 +140,7 @@ impl HttpSubtransport {
             let pair = format!("{}:{}", credentials.username, credentials.token.expose());
             let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
             let mut value = HeaderValue::try_from(format!("Basic {encoded}"))
-                .unwrap_or_else(|_| HeaderValue::from_static(""));
+                .expect("base64 is always a valid header value");
             value.set_sensitive(true);
             value
         });
@@ -155,7 +169,7 @@ impl SmartSubtransport for HttpSubtransport {
             Service::UploadPackLs | Service::UploadPack => "git-upload-pack",
             Service::ReceivePackLs | Service::ReceivePack => "git-receive-pack",
         };
-        let client = Arc::new(self.client(url)?);
+        let client = self.client(url)?;
         match action {
             Service::UploadPackLs | Service::ReceivePackLs => {
                 let base = url.trim_end_matches('/');
@@ -293,7 +307,9 @@ impl Client {
             .get("content-type")
             .and_then(|value| value.to_str().ok())
             .unwrap_or("");
-        if !received.eq_ignore_ascii_case(content_type) {
+        // The media type only: a `; charset=…` parameter changes nothing for binary pkt-lines.
+        let media_type = received.split(';').next().unwrap_or("").trim();
+        if !media_type.eq_ignore_ascii_case(content_type) {
             return Err(Failure {
                 code: ErrorCode::GenericError,
                 class: ErrorClass::Http,
