@@ -21,7 +21,7 @@
 //!   "unknown"), so a hydrator bug is seen rather than hidden.
 //! - libgit2 reads the system and global git config (it cannot be told not to without unsafe
 //!   code); nothing promoter does depends on it except `url.<base>.insteadOf`, which users expect
-//!   to apply. `http.*` settings do not apply: git's HTTP is promoter's own ([`http`]), with the
+//!   to apply. `http.*` settings do not apply: git's HTTP is promoter's own (`git/http.rs`), with the
 //!   SCM API's proxy variables and trust store.
 
 mod http;
