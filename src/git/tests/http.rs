@@ -204,3 +204,66 @@ fn an_http_remote_loads_no_trust_roots() {
 
     assert!(!trust.is_loaded());
 }
+
+#[test]
+fn a_url_that_does_not_serve_git_says_so_with_the_content_type() {
+    let server = HttpOrigin::start();
+    dev_environment(&server.origin);
+    // A web page where the ref advertisement should be (a wrong cloneUrl, a login portal).
+    server.forge.inject(
+        Fault::new("GET", &format!("/{OWNER}/{NAME}.git/info/refs"))
+            .status(200)
+            .header("content-type", "text/html; charset=utf-8")
+            .body("<html>sign in</html>"),
+    );
+    let mut cache = server.open(TOKEN);
+
+    let error = format!(
+        "{:#}",
+        cache.sync(&[branch("environment/dev")]).unwrap_err()
+    );
+
+    assert!(
+        error.starts_with(&format!("listing the refs of {}: ", server.url())),
+        "{error}"
+    );
+    assert!(
+        error.contains("did not answer as a git smart HTTP server"),
+        "{error}"
+    );
+    assert!(error.contains("text/html"), "{error}");
+    assert!(!error.contains(TOKEN), "{error}");
+}
+
+#[test]
+fn a_moved_repository_is_followed_and_the_fetch_goes_where_it_moved() {
+    let server = HttpOrigin::start();
+    dev_environment(&server.origin);
+    // GitHub answers a renamed repository's old URL with a 301 to the new one.
+    let base = server.forge.base_url();
+    server.forge.inject(
+        Fault::new("GET", "/acme/old-name.git/info/refs")
+            .status(301)
+            .header(
+                "location",
+                &format!("{base}/{OWNER}/{NAME}.git/info/refs?service=git-upload-pack"),
+            ),
+    );
+    let credentials = GitCredentials {
+        username: "x-access-token".into(),
+        token: Secret::new(TOKEN),
+    };
+    let old_url = format!("{base}/acme/old-name.git");
+    let (mut cache, _) =
+        GitCache::open(&server.origin.cache_root, &old_url, Some(credentials)).unwrap();
+
+    let report = cache.sync(&[branch("environment/dev")]).unwrap();
+
+    assert!(report.fetched, "{report:?}");
+    assert_eq!(
+        server
+            .forge
+            .count_requests("POST", &format!("/{OWNER}/{NAME}.git/git-upload-pack")),
+        1
+    );
+}
