@@ -76,9 +76,18 @@ fn is_https(url: &str) -> bool {
 
 fn load(ca_file: Option<&Path>) -> Result<RootCerts, String> {
     // Errors for single unreadable files in a bundle directory are skipped, as OpenSSL does;
-    // what loaded is what is trusted.
-    let platform = rustls_native_certs::load_native_certs().certs;
+    // what loaded is what is trusted. Nothing loaded and an error (SSL_CERT_FILE naming a missing
+    // file, say) is reported rather than replaced by the built-in roots below.
+    let platform = rustls_native_certs::load_native_certs();
+    if platform.certs.is_empty()
+        && let Some(error) = platform.errors.first()
+    {
+        return Err(format!(
+            "no CA certificates could be read ({error}); check SSL_CERT_FILE and SSL_CERT_DIR"
+        ));
+    }
     let mut roots: Vec<Certificate<'static>> = platform
+        .certs
         .iter()
         .map(|der| Certificate::from_der(der.as_ref()).to_owned())
         .collect();

@@ -119,6 +119,21 @@ fn with_ssl_cert_file_git_and_the_api_promote_over_https() {
 }
 
 #[test]
+fn an_ssl_cert_file_that_cannot_be_read_is_reported_not_replaced() {
+    let (world, _front) = behind_tls(true, None);
+
+    let assert = world
+        .command(&["reconcile"], super::TOKEN)
+        .env("SSL_CERT_FILE", "/nonexistent/bundle.pem")
+        .assert()
+        .failure();
+
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("/nonexistent/bundle.pem"), "{stderr}");
+    assert!(stderr.contains("SSL_CERT_FILE"), "{stderr}");
+}
+
+#[test]
 fn a_ca_file_that_is_not_pem_is_reported_by_name() {
     let (world, _front) = behind_tls(true, Some("ca.pem"));
     std::fs::write(world.dir.path().join("ca.pem"), "not a certificate\n").unwrap();
