@@ -23,6 +23,7 @@ pub mod report;
 pub mod sandbox;
 pub mod scm;
 pub mod stdout;
+pub mod tls;
 pub mod ui;
 pub mod untrusted;
 

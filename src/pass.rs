@@ -25,6 +25,7 @@ use crate::scm::github::GitHub;
 use crate::scm::github::app::{AppKey, InstallationTokens};
 use crate::scm::gitlab::GitLab;
 use crate::scm::http::{HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
+use crate::tls::Trust;
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -176,22 +177,22 @@ pub fn run_pass(
     progress: &mut dyn Progress,
 ) -> Result<PassReport> {
     let selected = select_strategies(config, options.strategy.as_deref())?;
-    // One `--max-wait` for the whole run: every SCM client and git's retries draw on it.
-    let budget = WaitBudget::new(options.max_wait, Arc::new(SystemClock));
-    let credentials = Credentials::resolve(config, env, options, &budget)?;
+    // What every client of the run shares: one `--max-wait` and one trust store.
+    let shared = RunShared::new(config, options);
+    let credentials = Credentials::resolve(config, env, options, &shared)?;
     let scm = scm_client(
         config,
         credentials.token.as_ref(),
         credentials.app.as_ref(),
         options,
-        &budget,
+        &shared,
     )?;
     let mut cache = synced_cache(
         config,
         env,
         options,
         &credentials,
-        &budget,
+        &shared,
         &selected,
         progress,
     )?;
@@ -211,6 +212,14 @@ pub fn run_pass(
             Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
         };
         let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads);
+        // A refused certificate is the run's problem, not each environment's: one error.
+        if let Some(untrusted) = shared.trust.refusal() {
+            progress.section_end(&section);
+            return Err(anyhow::Error::new(untrusted).context(format!(
+                "reading from the SCM API at {}",
+                config.scm.api_url
+            )));
+        }
         let environments = match options.mode {
             Mode::Reconcile => apply_strategy_watched(
                 config,
@@ -286,6 +295,22 @@ fn log_retries(cache: &mut GitCache, progress: &mut dyn Progress) {
     }
 }
 
+/// What every client of one run shares: the `--max-wait` budget (SCM clients and git's retries
+/// draw on it) and the trust store (its roots are read only if a URL is `https://`).
+struct RunShared {
+    budget: Arc<WaitBudget>,
+    trust: Arc<Trust>,
+}
+
+impl RunShared {
+    fn new(config: &Config, options: &PassOptions) -> Self {
+        Self {
+            budget: WaitBudget::new(options.max_wait, Arc::new(SystemClock)),
+            trust: Trust::new(config.scm.ca_file.clone()),
+        }
+    }
+}
+
 /// The token of a run (with where it came from) and, with `scm.githubApp`, the App's tokens.
 struct Credentials {
     token: Option<(String, Secret)>,
@@ -297,9 +322,9 @@ impl Credentials {
         config: &Config,
         env: Env<'_>,
         options: &PassOptions,
-        budget: &Arc<WaitBudget>,
+        shared: &RunShared,
     ) -> Result<Self> {
-        let app = github_app_tokens(config, env, options, budget)?;
+        let app = github_app_tokens(config, env, options, shared)?;
         // With a GitHub App, its installation token replaces any token variable.
         let token = match &app {
             Some(tokens) => Some((
@@ -330,26 +355,27 @@ pub fn open_git(
     selected: &[usize],
     progress: &mut dyn Progress,
 ) -> Result<GitCache> {
-    let budget = WaitBudget::new(options.max_wait, Arc::new(SystemClock));
-    let credentials = Credentials::resolve(config, env, options, &budget)?;
+    let shared = RunShared::new(config, options);
+    let credentials = Credentials::resolve(config, env, options, &shared)?;
     synced_cache(
         config,
         env,
         options,
         &credentials,
-        &budget,
+        &shared,
         selected,
         progress,
     )
 }
 
-/// Opens the cache, with git's retries on the run's wait `budget`, and syncs the wanted refs.
+/// Opens the cache, with git's retries on the run's wait budget and the run's trust store, and
+/// syncs the wanted refs.
 fn synced_cache(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
     credentials: &Credentials,
-    budget: &Arc<WaitBudget>,
+    shared: &RunShared,
     selected: &[usize],
     progress: &mut dyn Progress,
 ) -> Result<GitCache> {
@@ -367,8 +393,9 @@ fn synced_cache(
     cache.set_retry(TransportRetry {
         tries: http.tries,
         backoff: http.backoff,
-        budget: budget.clone(),
+        budget: Arc::clone(&shared.budget),
     });
+    cache.set_trust(Arc::clone(&shared.trust));
     if let Some(tokens) = &credentials.app {
         // git gets the same installation token as the API, re-minted before it expires.
         let tokens = tokens.clone();
@@ -433,7 +460,7 @@ fn github_app_tokens(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
-    budget: &Arc<WaitBudget>,
+    shared: &RunShared,
 ) -> Result<Option<Arc<InstallationTokens>>> {
     let Some(app) = &config.scm.github_app else {
         return Ok(None);
@@ -446,7 +473,7 @@ fn github_app_tokens(
         key,
         &config.repository.owner,
         &config.repository.name,
-        http_options(config, None, options, budget),
+        http_options(config, None, options, shared),
     )?;
     Ok(Some(Arc::new(tokens)))
 }
@@ -456,7 +483,7 @@ fn http_options(
     config: &Config,
     token: Option<&(String, Secret)>,
     options: &PassOptions,
-    budget: &Arc<WaitBudget>,
+    shared: &RunShared,
 ) -> HttpOptions {
     let on_request: Option<crate::scm::http::RequestHook> = options.log_requests.then(|| {
         let hook: crate::scm::http::RequestHook = std::sync::Arc::new(|record: &RequestRecord| {
@@ -472,12 +499,13 @@ fn http_options(
     HttpOptions {
         on_request,
         max_wait: options.max_wait,
-        budget: Some(budget.clone()),
+        budget: Some(Arc::clone(&shared.budget)),
         token_source: Some(
             token
                 .map(|(var, _)| var.clone())
                 .unwrap_or_else(|| config.scm.token_env.clone()),
         ),
+        trust: Arc::clone(&shared.trust),
         ..HttpOptions::default()
     }
 }
@@ -487,9 +515,9 @@ fn scm_client(
     token: Option<&(String, Secret)>,
     app: Option<&Arc<InstallationTokens>>,
     options: &PassOptions,
-    budget: &Arc<WaitBudget>,
+    shared: &RunShared,
 ) -> Result<Box<dyn Scm>> {
-    let http = http_options(config, token, options, budget);
+    let http = http_options(config, token, options, shared);
     match config.scm.provider {
         // A GitHub App's installation token is asked for before every request (refreshed when
         // it is about to expire); a token variable is fixed for the run.

@@ -220,6 +220,8 @@ pub struct ScmConfig {
     /// [`ScmConfig::token`]).
     pub token_env: String,
     pub github_app: Option<GithubApp>,
+    /// `caFile`, resolved against the configuration file's directory.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The variable that, when set, wins over every other token variable.

@@ -80,6 +80,10 @@ pub struct RawScm {
     /// Authenticate as a GitHub App instead of with a token (provider github only).
     #[serde(default)]
     pub github_app: Option<RawGithubApp>,
+    /// PEM file of extra CA certificates that git and the API trust for `https://`, besides the
+    /// system's (or `SSL_CERT_FILE`'s): a private or company CA. Relative to this file's directory.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// A GitHub App installation; promoter exchanges a signed JWT for an installation token.

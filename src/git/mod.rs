@@ -23,9 +23,11 @@
 //! - A malformed non-empty `date` in `hydrator.metadata` is an error (only empty/absent is
 //!   "unknown"), so a hydrator bug is seen rather than hidden.
 //! - libgit2 reads the system and global git config (it cannot be told not to without unsafe
-//!   code); nothing promoter does depends on it except `url.<base>.insteadOf` and `http.proxy`,
-//!   which users expect to apply.
+//!   code); nothing promoter does depends on it except `url.<base>.insteadOf`, which users expect
+//!   to apply. `http.*` settings do not apply: git's HTTP is promoter's own (`git/http.rs`), with the
+//!   SCM API's proxy variables and trust store.
 
+mod http;
 mod location;
 mod merge;
 mod metadata;
@@ -53,6 +55,7 @@ pub use metadata::{
 pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh, TransportRetry};
 
 use crate::model::{BranchName, Sha};
+use crate::tls::Trust;
 
 /// Whether libgit2 accepts `name` as a branch name (`refs/heads/<name>` a valid reference, not
 /// `HEAD`). Config validation uses it as the reference its own, better-worded rules must agree with.
@@ -132,6 +135,7 @@ pub struct GitCache {
     retry: Option<TransportRetry>,
     /// Transient failures tried again since [`GitCache::take_retried`] was last called.
     retried: Vec<String>,
+    trust: std::sync::Arc<Trust>,
     dir: PathBuf,
     _lock: File,
     fetches: u32,
@@ -173,6 +177,7 @@ impl GitCache {
             token_refresh: None,
             retry: None,
             retried: Vec::new(),
+            trust: Trust::new(None),
             dir,
             _lock: lock,
             fetches: 0,
@@ -194,6 +199,12 @@ impl GitCache {
     /// The transient failures tried again since the last call, as error texts, for a log.
     pub fn take_retried(&mut self) -> Vec<String> {
         std::mem::take(&mut self.retried)
+    }
+
+    /// The roots `https://` remotes are checked against (the platform's alone until set); share
+    /// the run's [`Trust`] with the SCM client so both load them at most once.
+    pub fn set_trust(&mut self, trust: std::sync::Arc<Trust>) {
+        self.trust = trust;
     }
 
     /// Replaces the token with a fresh one from the refresher, when one is set.
@@ -264,6 +275,7 @@ impl GitCache {
                 .map(|(remote, local)| format!("+{remote}:{local}"))
                 .collect()
         };
+        let _session = http::Session::begin(self.credentials.as_ref(), &self.trust);
         let mut on_progress = on_progress;
         let listing = transport::retrying(self.retry.as_ref(), &mut self.retried, || {
             transport::list_and_fetch(
@@ -468,6 +480,7 @@ impl GitCache {
         expected_old: &Sha,
     ) -> Result<()> {
         self.refresh_token()?;
+        let _session = http::Session::begin(self.credentials.as_ref(), &self.trust);
         let (commit_id, old_id) = (oid(commit)?, oid(expected_old)?);
         transport::retrying(self.retry.as_ref(), &mut self.retried, || {
             transport::push(

@@ -137,7 +137,9 @@ pub struct BranchMoved {
 }
 
 /// Counts credential requests so a refused token fails once instead of looping: libgit2 calls
-/// the callback again after every 401 and would retry the same token forever.
+/// the callback again after every 401 and would retry the same token forever. Only libgit2's own
+/// transports call it; http(s) remotes go through `super::http`, which sends the token itself
+/// and answers a 401 with `ErrorCode::Auth`, worded by `explain` below.
 struct Auth<'a> {
     credentials: Option<&'a GitCredentials>,
     requests: Cell<u32>,
@@ -214,10 +216,8 @@ impl<'a> Auth<'a> {
 }
 
 fn proxy_options<'a>() -> ProxyOptions<'a> {
-    // `auto` = libgit2 reads `http.proxy` from the repository config, then `https_proxy` /
-    // `HTTPS_PROXY` (or `http_proxy`) and honours `no_proxy` / `NO_PROXY` (libgit2 remote.c,
-    // git_remote__http_proxy). CA bundles: libgit2 uses OpenSSL's default verify paths, which
-    // read `SSL_CERT_FILE` and `SSL_CERT_DIR`.
+    // Only libgit2's own transports read these; http(s) remotes go through `super::http`, which
+    // takes the proxy from the environment and the roots from the run's trust store.
     let mut proxy = ProxyOptions::new();
     proxy.auto();
     proxy

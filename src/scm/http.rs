@@ -150,6 +150,12 @@ impl HttpClient {
             // Redirects (GitHub answers 301 for renamed repositories, docs "Best practices for
             // using the REST API" → "Follow redirects") keep the token only on the same https host.
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+            .tls_config(
+                options
+                    .trust
+                    .tls_config_for(&base)
+                    .map_err(HttpError::Setup)?,
+            )
             .build();
         let budget = options
             .budget
@@ -329,7 +335,13 @@ impl HttpClient {
                         message,
                     }
                 }
-                Err(transport) => transport.into_error(method, &path),
+                Err(transport) => {
+                    let error = transport.into_error(method, &path);
+                    if let HttpError::Certificate { problem, .. } = &error {
+                        self.options.trust.record_refusal(problem);
+                    }
+                    error
+                }
             };
             failed_tries += 1;
             let may_resend = match (&error, retry) {
@@ -395,13 +407,13 @@ impl HttpClient {
                 request.with_agent(&self.agent).run()
             }
         };
-        let response = response.map_err(Transport::from)?;
+        let response = response.map_err(|e| Transport::from_ureq(e, &self.origin))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
             .into_body()
             .read_to_string()
-            .map_err(Transport::from)?;
+            .map_err(|e| Transport::from_ureq(e, &self.origin))?;
         Ok(Answer {
             status,
             headers,
@@ -521,6 +533,8 @@ fn next_link(header: &str) -> Option<String> {
 struct Transport {
     detail: String,
     maybe_sent: bool,
+    /// The server's certificate was refused; `detail` says why.
+    certificate: bool,
 }
 
 impl Transport {
@@ -528,10 +542,18 @@ impl Transport {
         Self {
             detail: detail.to_owned(),
             maybe_sent: false,
+            certificate: false,
         }
     }
 
     fn into_error(self, method: Method, path: &str) -> HttpError {
+        if self.certificate {
+            return HttpError::Certificate {
+                method,
+                path: path.to_owned(),
+                problem: self.detail,
+            };
+        }
         HttpError::Transport {
             method,
             path: path.to_owned(),
@@ -541,9 +563,18 @@ impl Transport {
     }
 }
 
-impl From<ureq::Error> for Transport {
-    fn from(error: ureq::Error) -> Self {
+impl Transport {
+    /// `origin` (`scheme://host:port`) names the server in a certificate problem.
+    fn from_ureq(error: ureq::Error, origin: &str) -> Self {
         use ureq::Timeout;
+        let host = origin.split_once("://").map_or(origin, |(_, host)| host);
+        if let Some(problem) = crate::tls::certificate_problem(&error, host) {
+            return Self {
+                detail: problem,
+                maybe_sent: false,
+                certificate: true,
+            };
+        }
         let maybe_sent = match &error {
             ureq::Error::ConnectionFailed
             | ureq::Error::HostNotFound
@@ -559,6 +590,7 @@ impl From<ureq::Error> for Transport {
         Self {
             detail: error.to_string(),
             maybe_sent,
+            certificate: false,
         }
     }
 }

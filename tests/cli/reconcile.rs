@@ -37,6 +37,7 @@ mod output;
 mod race;
 mod scenarios;
 mod strategies;
+mod tls;
 mod transport;
 
 use std::path::PathBuf;

@@ -62,12 +62,22 @@ impl Checker<'_> {
             Some(app) => self.github_app(app, provider, raw.token_env.is_some()),
             None => Some(None),
         };
+        let ca_file = match raw.ca_file.as_deref().map(str::trim) {
+            Some("") => {
+                self.at_value("scm.caFile", "the CA file path is empty");
+                return None;
+            }
+            // Relative to the config file, like privateKeyPath.
+            Some(ca_file) => Some(self.file.parent().unwrap_or(Path::new("")).join(ca_file)),
+            None => None,
+        };
         Some((
             ScmConfig {
                 provider,
                 api_url: api_url?,
                 token_env,
                 github_app: github_app?,
+                ca_file,
             },
             written.is_some(),
         ))

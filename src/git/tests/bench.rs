@@ -9,7 +9,8 @@
 //! (70,754 objects, 3,888,539 bytes received) vs `git fetch` 6.01 s, ratio 1.03; warm no-change
 //! pass 61 ms, no fetch, 0 objects and 0 bytes received, vs `git fetch` 99 ms, ratio 0.62. Both
 //! clients spend the cold pass mostly waiting for `git http-backend` to build the pack; `git fetch`
-//! sends its token up front (`http.extraHeader`), promoter answers the forge's 401 challenge first.
+//! sends its token up front (`http.extraHeader`), promoter then answered the forge's 401 challenge
+//! first (libgit2's transport); since git goes through `git::http` it sends the token up front too.
 
 use std::process::Command;
 use std::time::{Duration, Instant};

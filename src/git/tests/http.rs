@@ -1,7 +1,7 @@
 //! Git over smart HTTP on 127.0.0.1 against the project's sandbox forge (`crate::sandbox`), which
 //! serves `<base>/acme/deploy.git` through `git http-backend` and demands the token as the
-//! basic-auth password — so the credential callback, its retry guard and the error wording are
-//! tested against a real server. The origin repository is built with git2 in place, under the
+//! basic-auth password — so promoter's smart-HTTP transport (`git::http`), its 401 handling and
+//! the error wording are tested against a real server. The origin repository is built with git2 in place, under the
 //! sandbox root, before the forge starts and adopts it.
 
 use time::macros::datetime;
@@ -62,7 +62,7 @@ fn a_wrong_token_fails_once_with_the_url_and_a_hint_but_never_the_token() {
     );
     assert!(error.contains("hint:"), "{error}");
     assert!(!error.contains("tok_wrong_battery"), "{error}");
-    // One anonymous request, one with the token; no retry loop.
+    // The token goes with the first request; a refusal is final, no retry loop.
     let requests = server.forge.requests();
     assert!(requests.len() <= 3, "{requests:?}");
 }
@@ -86,8 +86,7 @@ fn a_server_asking_for_credentials_when_none_are_configured_says_so() {
 fn a_server_error_after_authenticating_is_reported_as_itself_not_as_an_auth_failure() {
     let server = HttpOrigin::start();
     dev_environment(&server.origin);
-    // The ref listing authenticates (one 401 challenge, one credential request); the fetch
-    // that follows on the same connection then fails on the server's side.
+    // The ref listing authenticates; the fetch that follows then fails on the server's side.
     server.forge.inject(
         Fault::new("POST", &format!("/{OWNER}/{NAME}.git/git-upload-pack"))
             .status(500)
@@ -191,4 +190,80 @@ fn a_401_without_a_challenge_is_an_authentication_failure() {
         "{error}"
     );
     assert!(!error.contains(TOKEN), "{error}");
+}
+
+#[test]
+fn an_http_remote_loads_no_trust_roots() {
+    let server = HttpOrigin::start();
+    dev_environment(&server.origin);
+    let mut cache = server.open(TOKEN);
+    let trust = crate::tls::Trust::new(None);
+    cache.set_trust(std::sync::Arc::clone(&trust));
+
+    cache.sync(&[branch("environment/dev")]).unwrap();
+
+    assert!(!trust.is_loaded());
+}
+
+#[test]
+fn a_url_that_does_not_serve_git_says_so_with_the_content_type() {
+    let server = HttpOrigin::start();
+    dev_environment(&server.origin);
+    // A web page where the ref advertisement should be (a wrong cloneUrl, a login portal).
+    server.forge.inject(
+        Fault::new("GET", &format!("/{OWNER}/{NAME}.git/info/refs"))
+            .status(200)
+            .header("content-type", "text/html; charset=utf-8")
+            .body("<html>sign in</html>"),
+    );
+    let mut cache = server.open(TOKEN);
+
+    let error = format!(
+        "{:#}",
+        cache.sync(&[branch("environment/dev")]).unwrap_err()
+    );
+
+    assert!(
+        error.starts_with(&format!("listing the refs of {}: ", server.url())),
+        "{error}"
+    );
+    assert!(
+        error.contains("did not answer as a git smart HTTP server"),
+        "{error}"
+    );
+    assert!(error.contains("text/html"), "{error}");
+    assert!(!error.contains(TOKEN), "{error}");
+}
+
+#[test]
+fn a_moved_repository_is_followed_and_the_fetch_goes_where_it_moved() {
+    let server = HttpOrigin::start();
+    dev_environment(&server.origin);
+    // GitHub answers a renamed repository's old URL with a 301 to the new one.
+    let base = server.forge.base_url();
+    server.forge.inject(
+        Fault::new("GET", "/acme/old-name.git/info/refs")
+            .status(301)
+            .header(
+                "location",
+                &format!("{base}/{OWNER}/{NAME}.git/info/refs?service=git-upload-pack"),
+            ),
+    );
+    let credentials = GitCredentials {
+        username: "x-access-token".into(),
+        token: Secret::new(TOKEN),
+    };
+    let old_url = format!("{base}/acme/old-name.git");
+    let (mut cache, _) =
+        GitCache::open(&server.origin.cache_root, &old_url, Some(credentials)).unwrap();
+
+    let report = cache.sync(&[branch("environment/dev")]).unwrap();
+
+    assert!(report.fetched, "{report:?}");
+    assert_eq!(
+        server
+            .forge
+            .count_requests("POST", &format!("/{OWNER}/{NAME}.git/git-upload-pack")),
+        1
+    );
 }

@@ -78,6 +78,7 @@ pub fn config(envs: &[EnvSpec]) -> Config {
             api_url: "https://api.github.com".into(),
             token_env: "GITHUB_TOKEN".into(),
             github_app: None,
+            ca_file: None,
         },
         repository: Repository {
             owner: "acme".into(),

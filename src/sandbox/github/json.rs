@@ -1,5 +1,5 @@
 //! GitHub's response bodies, built from store records with the keys and value types of GitHub's
-//! official examples (REST description 2022-11-28; copies in `tests/fixtures/scm/`).
+//! official examples (REST description 2022-11-28; copies in `tests/fixtures/scm/github/`).
 //! Values the sandbox does not model (labels, reviews, line counts) are empty or zero.
 
 use base64::Engine;

@@ -26,6 +26,14 @@ pub enum HttpError {
         /// The request may have reached the server.
         maybe_sent: bool,
     },
+    /// The server's TLS certificate was refused: nothing was sent. Not retried.
+    #[error("{method} {path} failed: {problem}")]
+    Certificate {
+        method: Method,
+        path: String,
+        /// [`crate::tls::certificate_problem`]'s sentence.
+        problem: String,
+    },
     /// A rate limit that lasts past what this run may wait.
     #[error("{method} {path}: rate limited until {until}")]
     RateLimited {
@@ -75,6 +83,7 @@ impl HttpError {
                 Some("the SCM's rate limit is exhausted; run again after the time shown")
             }
             HttpError::Credentials { source, .. } => source.hint(),
+            HttpError::Certificate { .. } => Some(crate::tls::CERTIFICATE_HINT),
             _ => None,
         }
     }
@@ -91,8 +100,13 @@ impl HttpError {
 
 /// The first hint found in an error chain (for the top level's `hint:` line).
 pub fn hint(error: &anyhow::Error) -> Option<&str> {
-    error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<HttpError>())
-        .and_then(HttpError::hint)
+    for cause in error.chain() {
+        if let Some(http) = cause.downcast_ref::<HttpError>() {
+            return http.hint();
+        }
+        if cause.is::<crate::tls::Untrusted>() {
+            return Some(crate::tls::CERTIFICATE_HINT);
+        }
+    }
+    None
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Clock, HttpError, Method, SystemClock, WaitBudget};
 use crate::model::Secret;
+use crate::tls::Trust;
 
 /// Supplies the token for each request when it is not fixed for the run: a GitHub App JWT (signed
 /// anew) or an installation token (minted, then refreshed before it expires). Asked once per
@@ -116,6 +117,8 @@ pub struct HttpOptions {
     pub on_request: Option<RequestHook>,
     /// Where the token came from (an environment variable name), for hints. Never the value.
     pub token_source: Option<String>,
+    /// The roots an `https://` API is checked against; loaded when the client is built for one.
+    pub trust: Arc<Trust>,
 }
 
 impl Default for HttpOptions {
@@ -130,6 +133,7 @@ impl Default for HttpOptions {
             clock: Arc::new(SystemClock),
             on_request: None,
             token_source: None,
+            trust: Trust::new(None),
         }
     }
 }

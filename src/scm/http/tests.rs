@@ -491,3 +491,21 @@ fn link_headers_are_read_per_rfc_8288() {
     );
     assert_eq!(next_link(r#"<https://x/a>; rel="last""#), None);
 }
+
+#[test]
+fn the_trust_roots_are_loaded_for_an_https_api_only() {
+    for (url, loaded) in [
+        ("http://127.0.0.1:1/api/v3", false),
+        ("https://ghe.example.com/api/v3", true),
+    ] {
+        let trust = crate::tls::Trust::new(None);
+        let options = HttpOptions {
+            trust: Arc::clone(&trust),
+            ..HttpOptions::default()
+        };
+
+        HttpClient::new(url, None, options).unwrap();
+
+        assert_eq!(trust.is_loaded(), loaded, "{url}");
+    }
+}

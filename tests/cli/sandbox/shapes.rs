@@ -1,5 +1,5 @@
 //! Response bodies carry the keys and value types of GitHub's official examples
-//! (copies in tests/fixtures/scm/github), so a client written against GitHub reads them unchanged.
+//! (tests/fixtures/scm/github), so a client written against GitHub reads them unchanged.
 
 use std::path::PathBuf;
 
