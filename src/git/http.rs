@@ -137,6 +137,8 @@ impl HttpSubtransport {
             .tls_config(tls)
             .build();
         let authorization = self.state.credentials.as_ref().map(|credentials| {
+            // Sent as `Basic base64(user:token)`: that form must never be shown either.
+            crate::redact::register_basic_auth(&credentials.username, credentials.token.expose());
             let pair = format!("{}:{}", credentials.username, credentials.token.expose());
             let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
             let mut value = HeaderValue::try_from(format!("Basic {encoded}"))

@@ -74,15 +74,24 @@ pub(crate) fn retrying<T>(
 /// Whether a libgit2 error is a transient failure of the transport (libgit2 1.9 sources).
 fn is_transient(error: &git2::Error) -> bool {
     let message = error.message();
-    // http.c: "unexpected http status code: %d"; httpclient.c: "proxy returned unexpected
+    // promoter's own smart-HTTP transport (`git/http.rs`): "unexpected http status code 502 Bad
+    // Gateway from <url>"; libgit2's http.c (local paths aside, only if that transport is ever
+    // used again): "unexpected http status code: %d"; httpclient.c: "proxy returned unexpected
     // status: %d".
     let status = [
-        "unexpected http status code: ",
-        "proxy returned unexpected status: ",
+        "unexpected http status code",
+        "proxy returned unexpected status",
     ]
     .iter()
     .find_map(|prefix| message.strip_prefix(prefix))
-    .and_then(|code| code.trim().parse::<u16>().ok());
+    .and_then(|rest| {
+        let digits: String = rest
+            .trim_start_matches([':', ' '])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<u16>().ok()
+    });
     match error.class() {
         // streams/socket.c: resolving, connecting, reading and writing, timeouts.
         git2::ErrorClass::Net => true,
@@ -405,6 +414,14 @@ mod tests {
         for transient in [
             error(ErrorClass::Http, "unexpected http status code: 502"),
             error(ErrorClass::Http, "unexpected http status code: 429"),
+            error(
+                ErrorClass::Http,
+                "unexpected http status code 502 Bad Gateway from https://h/r.git/info/refs",
+            ),
+            error(
+                ErrorClass::Net,
+                "https://h/r.git/git-upload-pack failed: connection reset",
+            ),
             error(ErrorClass::Http, "proxy returned unexpected status: 503"),
             error(ErrorClass::Http, "unexpected EOF"),
             error(ErrorClass::Net, "failed to resolve address for example.com"),
@@ -419,6 +436,10 @@ mod tests {
             error(ErrorClass::Http, "unexpected http status code: 401"),
             error(ErrorClass::Http, "unexpected http status code: 403"),
             error(ErrorClass::Http, "unexpected http status code: 404"),
+            error(
+                ErrorClass::Http,
+                "unexpected http status code 404 Not Found from https://h/r.git/info/refs",
+            ),
             error(ErrorClass::Http, "unexpected authentication failure"),
             error(ErrorClass::Ssl, "the SSL certificate is invalid"),
             error(ErrorClass::Callback, "the branch moved"),
