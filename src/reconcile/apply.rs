@@ -209,17 +209,6 @@ struct Target<'c> {
     env: usize,
 }
 
-impl Target<'_> {
-    /// A soak gate here counts from the merge commit's committer time, so after a merge that time
-    /// is read back from git (one fetch of the branch) instead of standing in the apply time.
-    fn rereads_live_after_merge(&self) -> bool {
-        self.config.strategies[self.strategy].environments[self.env]
-            .active_gates
-            .iter()
-            .any(|gate| gate.soak_time.is_some())
-    }
-}
-
 fn execute(
     action: &Action,
     obs: &mut EnvironmentObservation,
@@ -291,10 +280,11 @@ fn try_execute(
             head_sha,
             title,
             message,
+            reread_live_tip,
         } => match scm.merge_pull_request(*number, head_sha, title, message)? {
             MergeOutcome::Merged { merge_sha } => {
                 let (merge_sha, merged_at) = match merge_sha {
-                    Some(sha) if !target.rereads_live_after_merge() => (sha, now()),
+                    Some(sha) if !reread_live_tip => (sha, now()),
                     _ => {
                         let tip = git
                             .refresh(&plan.branch)

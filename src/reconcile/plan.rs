@@ -355,6 +355,10 @@ fn plan_promotion(
                 head_sha: git.staging_tip.clone(),
                 title: text.title.clone(),
                 message: text::merge_message(&text.body, git, pr, &proposed),
+                reread_live_tip: env_config
+                    .active_gates
+                    .iter()
+                    .any(|gate| gate.soak_time.is_some()),
             },
             reason: format!(
                 "every proposed gate is success on {}",
