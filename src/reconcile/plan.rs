@@ -495,3 +495,7 @@ fn failure_summary(reason: String) -> Summary {
         active_gates: Vec::new(),
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
