@@ -27,7 +27,7 @@ use crate::scm::{HeadInBase, MergeOutcome, Scm};
 /// Two re-plans cover the longest chain: create the PR, re-plan and merge it, re-plan and write
 /// the soak status on the new live tip (a merged environment has nothing left to promote, so that
 /// last plan never wants another).
-pub const MAX_REPLANS: usize = 2;
+const MAX_REPLANS: usize = 2;
 
 /// What happened to one environment in this pass.
 #[derive(Debug, Clone, Serialize)]
