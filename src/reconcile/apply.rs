@@ -7,21 +7,27 @@
 //! step 5). A PR create the SCM refuses because the staging branch is already in the live branch
 //! (another runner promoted it) is answered like a merge: the live branch is read again and the
 //! environment planned with the new facts (docs/design.md §3), when git confirms the refusal.
+//!
+//! Git is reached only through [`GitWrites`] and the SCM through [`Scm`], so the in-memory world
+//! of the reconcile tests runs this very loop.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::git::{BranchMoved, GitCache, OursMerge};
-use crate::reconcile::observe::environment_git_facts;
+use crate::git::{BranchMoved, OursMerge};
+use crate::reconcile::git_writes::GitWrites;
 use crate::reconcile::plan::{Action, EnvironmentPlan, Phase, Step, plan_environment};
 use crate::reconcile::{EnvironmentObservation, StrategyObservation};
 use crate::scm::{HeadInBase, MergeOutcome, Scm};
 
-/// How often one environment may be planned again after a create or a merge in one pass. Two
-/// re-plans cover "create the PR, then merge it, then write the soak status on the new live tip".
-const MAX_REPLANS: usize = 3;
+/// How often one environment may be planned again in one pass after a step that wants it
+/// ([`Step::replans`]): the documented bound of the re-plan loop (`plan.rs`, docs/planner.md).
+/// Two re-plans cover the longest chain: create the PR, re-plan and merge it, re-plan and write
+/// the soak status on the new live tip (a merged environment has nothing left to promote, so that
+/// last plan never wants another).
+const MAX_REPLANS: usize = 2;
 
 /// What happened to one environment in this pass.
 #[derive(Debug, Clone, Serialize)]
@@ -93,7 +99,7 @@ pub enum ApplyEvent<'a> {
 pub fn apply_strategy(
     config: &Config,
     observed: &mut StrategyObservation,
-    git: &mut GitCache,
+    git: &mut dyn GitWrites,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     on_step: &mut dyn FnMut(&EnvironmentPlan, &StepOutcome),
@@ -110,7 +116,7 @@ pub fn apply_strategy(
 pub fn apply_strategy_watched(
     config: &Config,
     observed: &mut StrategyObservation,
-    git: &mut GitCache,
+    git: &mut dyn GitWrites,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     on_event: &mut dyn FnMut(ApplyEvent<'_>),
@@ -128,7 +134,7 @@ fn apply_environment(
     config: &Config,
     observed: &mut StrategyObservation,
     env: usize,
-    git: &mut GitCache,
+    git: &mut dyn GitWrites,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     on_event: &mut dyn FnMut(ApplyEvent<'_>),
@@ -140,7 +146,8 @@ fn apply_environment(
         env,
     };
     let mut done = Vec::new();
-    for _ in 0..=MAX_REPLANS {
+    let mut replans = 0;
+    loop {
         let mut replan = false;
         for step in plan.steps.iter().filter(|s| s.action.is_write()) {
             on_event(ApplyEvent::Starting { plan: &plan, step });
@@ -173,9 +180,10 @@ fn apply_environment(
                 return EnvironmentOutcome { plan, done };
             }
         }
-        if !replan {
+        if !replan || replans == MAX_REPLANS {
             break;
         }
+        replans += 1;
         plan = plan_environment(config, observed, env, now());
     }
     EnvironmentOutcome { plan, done }
@@ -209,21 +217,10 @@ struct Target<'c> {
     env: usize,
 }
 
-impl Target<'_> {
-    /// A soak gate here counts from the merge commit's committer time, so after a merge that time
-    /// is read back from git (one fetch of the branch) instead of standing in the apply time.
-    fn rereads_live_after_merge(&self) -> bool {
-        self.config.strategies[self.strategy].environments[self.env]
-            .active_gates
-            .iter()
-            .any(|gate| gate.soak_time.is_some())
-    }
-}
-
 fn execute(
     action: &Action,
     obs: &mut EnvironmentObservation,
-    git: &mut GitCache,
+    git: &mut dyn GitWrites,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     plan: &EnvironmentPlan,
@@ -249,7 +246,7 @@ fn execute(
 fn try_execute(
     action: &Action,
     obs: &mut EnvironmentObservation,
-    git: &mut GitCache,
+    git: &mut dyn GitWrites,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
     plan: &EnvironmentPlan,
@@ -291,10 +288,11 @@ fn try_execute(
             head_sha,
             title,
             message,
+            reread_live_tip,
         } => match scm.merge_pull_request(*number, head_sha, title, message)? {
             MergeOutcome::Merged { merge_sha } => {
                 let (merge_sha, merged_at) = match merge_sha {
-                    Some(sha) if !target.rereads_live_after_merge() => (sha, now()),
+                    Some(sha) if !reread_live_tip => (sha, now()),
                     _ => {
                         let tip = git
                             .refresh(&plan.branch)
@@ -353,14 +351,14 @@ fn try_execute(
 fn reread_after_head_in_base(
     refusal: anyhow::Error,
     obs: &mut EnvironmentObservation,
-    git: &mut GitCache,
+    git: &mut dyn GitWrites,
     target: &Target<'_>,
 ) -> Result<StepResult> {
     let environment = &target.config.strategies[target.strategy].environments[target.env];
     let live = &environment.branch;
     git.refresh(live)
         .with_context(|| format!("re-reading {live} after the SCM refused the pull request"))?;
-    let facts = environment_git_facts(target.config, target.strategy, target.env, git)?;
+    let facts = git.environment_facts(target.config, target.strategy, target.env)?;
     if facts.has_something_to_promote() {
         return Err(refusal);
     }

@@ -9,6 +9,7 @@
 //! planner treats as "unknown": pending gates, no status write, no PR step.
 
 pub mod apply;
+pub mod git_writes;
 pub mod observe;
 pub mod plan;
 pub mod steps;

@@ -9,8 +9,8 @@
 //! ```text
 //! for env in 0..n:
 //!     plan = plan_environment(config, &strategy_obs, env, now)
-//!     loop (at most 3 times):
-//!         for step in plan.steps:                    // in order
+//!     loop:
+//!         for step in plan.steps that write:         // in order; notes are only reported
 //!             run it; on failure: report, stop this environment, go to the next one
 //!             record its effect in strategy_obs.environments[env]:
 //!                 WriteStatus → record_status(sha, &step.status_write())
@@ -18,7 +18,8 @@
 //!                 Merge (merged) → record_merge(new live tip, its committer time or now)
 //!                       (HeadMoved / Blocked → report, stop this environment)
 //!                 PushOursMerge → record_ours_merge(new staging tip)
-//!         if no step in plan wants a re-plan (Step::replans): break
+//!         if no step in plan wants a re-plan (Step::replans), or MAX_REPLANS (2) re-plans
+//!         were made already: break
 //!         plan = plan_environment(config, &strategy_obs, env, now)
 //!     report the last plan's summary
 //! ```
@@ -29,7 +30,9 @@
 //! post-merge one, and because the next environment is planned from the recorded post-merge
 //! state, one pass advances as far as the facts allow. After [`Action::PushOursMerge`] nothing else
 //! happens for that environment in this pass. Recording writes makes a re-plan idempotent: it
-//! never repeats a write already made.
+//! never repeats a write already made. So an environment is planned at most three times in a
+//! pass (`apply::MAX_REPLANS` = 2 re-plans): create the PR; merge it; write the soak status on the
+//! new live tip. A merged environment has nothing left to promote, so its plan wants no re-plan.
 //!
 //! [`plan`] plans every environment from the observation as it is (what `--dry-run` prints);
 //! environments after one that would merge are planned from the pre-merge state there.
@@ -355,6 +358,10 @@ fn plan_promotion(
                 head_sha: git.staging_tip.clone(),
                 title: text.title.clone(),
                 message: text::merge_message(&text.body, git, pr, &proposed),
+                reread_live_tip: env_config
+                    .active_gates
+                    .iter()
+                    .any(|gate| gate.soak_time.is_some()),
             },
             reason: format!(
                 "every proposed gate is success on {}",
@@ -488,3 +495,7 @@ fn failure_summary(reason: String) -> Summary {
         active_gates: Vec::new(),
     }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -67,6 +67,11 @@ pub enum Action {
         head_sha: Sha,
         title: String,
         message: String,
+        /// After the merge, read the new live tip and its committer time from git (one fetch of
+        /// the live branch) instead of taking the SCM's answer and the apply time: a soak gate of
+        /// this environment counts from that time (docs/design.md §4.3). Without a SHA in the
+        /// SCM's answer the live branch is read in any case.
+        reread_live_tip: bool,
     },
     /// Report only; nothing is written.
     Note { text: String },

@@ -1,10 +1,13 @@
-//! An in-memory world (branches, notes, PRs, statuses) to drive the planner through whole passes:
-//! observe with `needs_scm`, plan, apply with the documented re-plan loop, record effects. Only
-//! for these pure planner tests; integration tests use real repositories and the sandbox forge.
+//! An in-memory world (branches, notes, PRs, statuses) to drive whole passes: observe with
+//! `needs_scm`, then the real `apply` (its re-plan loop, its recording of effects), with the world
+//! as its SCM and its git. Only for these reconcile tests; integration tests use real repositories
+//! and the sandbox forge.
 
+mod effects;
 mod notes;
 mod scenarios;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,11 +19,13 @@ use crate::config::{
     Config, Environment, Gate, Provider, PullRequestTemplates, Repository, ScmConfig, Strategy,
 };
 use crate::model::{BranchName, GateKey, GateState, HydratorMetadata, PrNumber, Sha};
+use crate::reconcile::apply::{StepResult, apply_strategy};
 use crate::reconcile::plan::{Action, EnvironmentPlan, plan_environment};
 use crate::reconcile::{
     EnvironmentObservation, GitFacts, PrLookup, ScmFacts, StrategyObservation, needs_scm,
 };
 use crate::scm::{PullRequest, StatusReport};
+use effects::Effects;
 
 pub const T0: OffsetDateTime = datetime!(2026-03-01 09:00:00 UTC);
 
@@ -158,6 +163,8 @@ pub struct World {
     pub calls: Vec<String>,
     /// Merge requests with the head SHA they carried.
     pub merges: Vec<(PrNumber, Sha, String)>,
+    /// The branches apply read again from git, in order.
+    pub refreshes: Vec<BranchName>,
     next_commit: u64,
 }
 
@@ -175,6 +182,7 @@ impl World {
             prs: Vec::new(),
             calls: Vec::new(),
             merges: Vec::new(),
+            refreshes: Vec::new(),
             next_commit: 0,
         };
         for _ in envs {
@@ -322,23 +330,45 @@ impl World {
         }
     }
 
+    /// What git shows of environment `i`.
+    fn git_facts(&self, i: usize) -> GitFacts {
+        let b = &self.branches[i];
+        GitFacts {
+            live_tip: b.live.clone(),
+            staging_tip: b.staging.clone(),
+            live_dry: self.commits[&b.live].dry.clone(),
+            staging_dry: self.commits[&b.staging].dry.clone(),
+            note_dry_sha: self.notes.get(&b.staging).cloned(),
+            live_committed_at: self.commits[&b.live].committed_at,
+            conflict: b.conflict,
+        }
+    }
+
+    /// The environment whose live or staging branch is `branch`, with the branch's tip.
+    fn branch_tip(&self, branch: &BranchName) -> Option<(usize, Sha)> {
+        self.config.strategies[0]
+            .environments
+            .iter()
+            .zip(&self.branches)
+            .enumerate()
+            .find_map(|(i, (env, tips))| {
+                if env.branch == *branch {
+                    Some((i, tips.live.clone()))
+                } else if env.staging_branch == *branch {
+                    Some((i, tips.staging.clone()))
+                } else {
+                    None
+                }
+            })
+    }
+
     /// Observe: git facts for all, then only the SCM reads `needs_scm` asks for (each logged).
     pub fn observe(&mut self) -> StrategyObservation {
         let mut observed = StrategyObservation {
             strategy: 0,
-            environments: self
-                .branches
-                .iter()
-                .map(|b| EnvironmentObservation {
-                    git: Some(GitFacts {
-                        live_tip: b.live.clone(),
-                        staging_tip: b.staging.clone(),
-                        live_dry: self.commits[&b.live].dry.clone(),
-                        staging_dry: self.commits[&b.staging].dry.clone(),
-                        note_dry_sha: self.notes.get(&b.staging).cloned(),
-                        live_committed_at: self.commits[&b.live].committed_at,
-                        conflict: b.conflict,
-                    }),
+            environments: (0..self.branches.len())
+                .map(|i| EnvironmentObservation {
+                    git: Some(self.git_facts(i)),
                     scm: ScmFacts::default(),
                     error: None,
                 })
@@ -379,125 +409,34 @@ impl World {
         observed
     }
 
-    /// One pass: observe, then per environment the re-plan loop of `plan`'s module doc, writing
-    /// into the world and recording each effect. Returns the final plan of every environment.
+    /// One pass: observe, then the real `apply` with this world as its SCM and git. Returns the
+    /// final plan of every environment.
     pub fn pass(&mut self) -> Vec<EnvironmentPlan> {
         let mut observed = self.observe();
-        let mut finals = Vec::new();
-        for e in 0..observed.environments.len() {
-            let mut plan = plan_environment(&self.config, &observed, e, self.now);
-            for _ in 0..3 {
-                for step in &plan.steps {
-                    self.execute(&mut observed.environments[e], &step.action);
+        let config = self.config.clone();
+        let now = self.now;
+        let world = RefCell::new(self);
+        let (scm, mut git) = (Effects(&world), Effects(&world));
+        let outcomes = apply_strategy(
+            &config,
+            &mut observed,
+            &mut git,
+            &scm,
+            &|| now,
+            &mut |_, _| {},
+        );
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                for done in &outcome.done {
+                    assert!(
+                        !matches!(done.result, StepResult::Failed { .. }),
+                        "a write failed in the world: {done:#?}"
+                    );
                 }
-                if !plan.steps.iter().any(|s| s.replans()) {
-                    break;
-                }
-                plan = plan_environment(&self.config, &observed, e, self.now);
-            }
-            finals.push(plan);
-        }
-        finals
-    }
-
-    fn execute(&mut self, obs: &mut EnvironmentObservation, action: &Action) {
-        match action {
-            Action::WriteStatus {
-                sha,
-                context,
-                state,
-                ..
-            } => {
-                self.calls.push(format!(
-                    "write-status {context}={} {}",
-                    state.as_str(),
-                    sha.short()
-                ));
-                let (sha, write) = action.status_write().unwrap();
-                let reports = self.statuses.entry(sha.clone()).or_default();
-                reports.retain(|r| r.name != write.context);
-                reports.push(StatusReport {
-                    name: write.context.clone(),
-                    state: write.state,
-                    description: write.description.clone(),
-                    target_url: write.target_url.clone(),
-                    description_fixed: false,
-                });
-                obs.record_status(&sha, &write);
-            }
-            Action::CreatePr {
-                head,
-                base,
-                title,
-                body,
-            } => {
-                self.calls.push(format!("create-pr {base}"));
-                let number = PrNumber(self.prs.len() as u64 + 1);
-                let pr = FakePr {
-                    number,
-                    head: head.clone(),
-                    base: base.clone(),
-                    title: title.clone(),
-                    body: body.clone(),
-                    open: true,
-                    merged: false,
-                };
-                let view = self.pr_view(&pr);
-                self.prs.push(pr);
-                obs.record_pull_request(view);
-            }
-            Action::UpdatePr {
-                number,
-                title,
-                body,
-            } => {
-                self.calls.push(format!("update-pr {number}"));
-                let pr = self.prs.iter_mut().find(|p| p.number == *number).unwrap();
-                pr.title = title.clone();
-                pr.body = body.clone();
-                let pr = pr.clone();
-                obs.record_pull_request(self.pr_view(&pr));
-            }
-            Action::Merge {
-                number,
-                head_sha,
-                message,
-                ..
-            } => {
-                self.calls.push(format!("merge {number}"));
-                let pr = self
-                    .prs
-                    .iter()
-                    .find(|p| p.number == *number)
-                    .unwrap()
-                    .clone();
-                assert!(pr.open, "merging a PR that is not open");
-                assert_eq!(
-                    &self.pr_view(&pr).head_sha,
-                    head_sha,
-                    "the merge guard must be the head"
-                );
-                self.merges
-                    .push((*number, head_sha.clone(), message.clone()));
-                let sha = self.merge(*number);
-                obs.record_merge(sha, self.now);
-            }
-            Action::PushOursMerge { live_branch, .. } => {
-                self.calls.push(format!("push-ours {live_branch}"));
-                let i = self.config.strategies[0]
-                    .environments
-                    .iter()
-                    .position(|e| &e.branch == live_branch)
-                    .unwrap();
-                let dry = self.commits[&self.branches[i].staging].dry.clone();
-                let sha = self.commit(dry);
-                // The note stays on the old tip; a hydrator re-notes the new tip on its next run.
-                self.branches[i].staging = sha.clone();
-                self.branches[i].conflict = false;
-                obs.record_ours_merge(sha);
-            }
-            Action::Note { .. } => {}
-        }
+                outcome.plan
+            })
+            .collect()
     }
 
     /// Runs a pass and asserts the world is then stable: planning again over it writes nothing.

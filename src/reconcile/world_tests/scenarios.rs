@@ -50,6 +50,10 @@ fn three_environments_without_gates_promote_in_one_pass_in_order() {
         assert_eq!(world.live_dry(name), Some(dry('b')), "{name}");
     }
     assert_eq!(world.prs.len(), 3);
+    assert!(
+        world.refreshes.is_empty(),
+        "without a soak gate the merge answer's SHA is recorded, no fetch"
+    );
     assert!(plans.iter().all(|p| p.summary.phase == Phase::Promoted));
     // Steady state: a whole pass reads nothing from the SCM and writes nothing.
     world.pass();
@@ -299,6 +303,11 @@ fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough() {
     world.hydrate("staging", 'b');
     world.pass_then_stable();
     assert_eq!(world.live_dry("dev"), Some(dry('b')));
+    assert_eq!(
+        world.refreshes,
+        [branch("environment/dev")],
+        "the soak counts from the merge commit's time, read back from git"
+    );
     world.now = datetime!(2026-03-01 09:10:00 UTC);
     world.pass_then_stable();
     let dev_live = world.live_tip("dev");

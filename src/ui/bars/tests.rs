@@ -28,6 +28,7 @@ fn merge_step() -> Step {
             head_sha: Sha::parse(TIP).unwrap(),
             title: "Promote".into(),
             message: String::new(),
+            reread_live_tip: false,
         },
         reason: "gates passed".into(),
     }
