@@ -290,6 +290,9 @@ impl GitCache {
         // refs gone from the remote are dropped so a deleted branch reads as missing.
         for (remote, local) in &pairs {
             match listing.heads.get(remote) {
+                // A ref already at the listed commit is not written again: libgit2 would take a
+                // lock file and rename it even for the same value, so a steady pass writes nothing.
+                Some(oid) if self.repo.refname_to_id(local).ok() == Some(*oid) => {}
                 Some(oid) => {
                     self.repo
                         .reference(local, *oid, true, "promoter: sync")

@@ -1,5 +1,7 @@
 //! The cache and `sync`: what is fetched, when nothing is, missing branches, locking, repair.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -96,6 +98,49 @@ fn a_second_sync_with_nothing_moved_fetches_nothing() {
     );
     assert!(!cache.sync(&dev_branches()).unwrap().fetched);
     assert_eq!(cache.fetches(), 2);
+}
+
+/// Every file under `dir` with what changes when it is written or replaced (a ref update takes a
+/// lock file and renames it: a new inode and modification time).
+fn files_under(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                pending.push(entry.path());
+            }
+            files.insert(
+                entry.path(),
+                (meta.ino(), meta.modified().unwrap(), meta.len()),
+            );
+        }
+    }
+    files
+}
+
+#[test]
+fn a_steady_sync_writes_nothing_in_the_cache() {
+    let origin = Origin::new();
+    let (_, staging) = dev_environment(&origin);
+    origin.note(staging, &format!(r#"{{"drySha":"{DRY_A}"}}"#));
+    let root = {
+        let mut cache = origin.open_cache();
+        assert!(cache.sync(&dev_branches()).unwrap().fetched);
+        cache.dir().parent().unwrap().to_path_buf()
+    };
+    let before = files_under(&root);
+
+    // A later run: opening, listing and reading the tips leave every file as it was.
+    let mut cache = origin.open_cache();
+    assert!(!cache.sync(&dev_branches()).unwrap().fetched);
+    assert!(!cache.sync(&dev_branches()).unwrap().fetched);
+    assert!(cache.tip(&branch("environment/dev-next")).is_some());
+
+    assert_eq!(files_under(&root), before);
 }
 
 #[test]
