@@ -40,6 +40,11 @@ impl GitCache {
             )
         };
         match self.repo.merge_base(live_oid, staging_oid) {
+            // One tip contains the other (staging already merged into live, the settled case, or
+            // live behind staging): the merge takes one side's tree whole, so it cannot conflict
+            // and the tree walk below is skipped. libgit2's merge gives the same answer: with the
+            // base equal to one side every path is changed on at most one side.
+            Ok(base) if base == staging_oid || base == live_oid => return Ok(false),
             Ok(_) => {}
             Err(e) if e.code() == ErrorCode::NotFound => return Ok(true),
             Err(e) => return Err(e).with_context(doing),

@@ -69,6 +69,50 @@ fn both_sides_changing_the_root_metadata_conflict() {
 }
 
 #[test]
+fn a_staging_tip_contained_in_live_or_ahead_of_it_does_not_conflict() {
+    let origin = Origin::new();
+    let (live, _) = dev_environment(&origin);
+    let drift = origin.commit(LIVE, &[("manual.txt", Some("hand edit"))], "drift on live");
+    let staging = origin.commit(
+        STAGING,
+        &[("app/deploy.yaml", Some("replicas: 2\n"))],
+        "hydrate b",
+    );
+    // The SCM merged the promotion: live's tip has staging's tip as a parent.
+    let merged = origin.commit_with(
+        Some(LIVE),
+        &[drift, staging],
+        &[("app/deploy.yaml", Some("replicas: 2\n"))],
+        "merge",
+    );
+    let cache = synced(&origin);
+    assert!(
+        !cache
+            .would_conflict(&to_sha(merged), &to_sha(staging))
+            .unwrap()
+    );
+    assert!(
+        !cache
+            .would_conflict(&to_sha(merged), &to_sha(merged))
+            .unwrap()
+    );
+    drop(cache);
+    // Live behind staging: a fast-forward.
+    let ahead = origin.commit(
+        STAGING,
+        &[("app/deploy.yaml", Some("replicas: 9\n"))],
+        "hydrate c",
+    );
+    let cache = synced(&origin);
+    assert!(
+        !cache
+            .would_conflict(&to_sha(merged), &to_sha(ahead))
+            .unwrap()
+    );
+    assert!(!cache.would_conflict(&to_sha(live), &to_sha(ahead)).unwrap());
+}
+
+#[test]
 fn unrelated_histories_count_as_a_conflict() {
     let origin = Origin::new();
     let live = origin.commit(LIVE, &[("a", Some("1"))], "live root");
