@@ -133,6 +133,11 @@ impl HttpSubtransport {
             // Servers tell git clients apart by this prefix (git's http.c sends "git/<version>").
             .user_agent(format!("git/2.0 (promoter/{})", env!("CARGO_PKG_VERSION")))
             .timeout_connect(Some(CONNECT_TIMEOUT))
+            // ureq writes a request's head and its body in separate writes; with Nagle's algorithm
+            // the body would wait for the server's delayed ACK (~40 ms per upload-pack round
+            // trip). ureq's default is already `true` (ureq::config::Config::no_delay, set as
+            // TCP_NODELAY on connect in transport/tcp.rs); said here so it stays so.
+            .no_delay(true)
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
             .tls_config(tls)
             .build();
