@@ -85,31 +85,22 @@ fn a_staging_tip_contained_in_live_or_ahead_of_it_does_not_conflict() {
         &[("app/deploy.yaml", Some("replicas: 2\n"))],
         "merge",
     );
-    let cache = synced(&origin);
-    assert!(
+    let clean = |live: Oid, staging: Oid| {
+        let cache = synced(&origin);
         !cache
-            .would_conflict(&to_sha(merged), &to_sha(staging))
+            .would_conflict(&to_sha(live), &to_sha(staging))
             .unwrap()
-    );
-    assert!(
-        !cache
-            .would_conflict(&to_sha(merged), &to_sha(merged))
-            .unwrap()
-    );
-    drop(cache);
-    // Live behind staging: a fast-forward.
+    };
+    assert!(clean(merged, staging));
+    assert!(clean(merged, merged));
+    // Live behind staging: a fast-forward; and a staging branch moved on since the merge.
     let ahead = origin.commit(
         STAGING,
         &[("app/deploy.yaml", Some("replicas: 9\n"))],
         "hydrate c",
     );
-    let cache = synced(&origin);
-    assert!(
-        !cache
-            .would_conflict(&to_sha(merged), &to_sha(ahead))
-            .unwrap()
-    );
-    assert!(!cache.would_conflict(&to_sha(live), &to_sha(ahead)).unwrap());
+    assert!(clean(live, ahead));
+    assert!(clean(merged, ahead));
 }
 
 #[test]
