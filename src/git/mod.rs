@@ -268,13 +268,8 @@ impl GitCache {
         }
         let repo = &self.repo;
         let has_commit = |oid: Oid| repo.find_commit(oid).is_ok();
-        let refspecs_for = |heads: &BTreeMap<String, Oid>| {
-            pairs
-                .iter()
-                .filter(|(remote, _)| heads.get(*remote).is_some_and(|oid| !has_commit(*oid)))
-                .map(|(remote, local)| format!("+{remote}:{local}"))
-                .collect()
-        };
+        let refspecs_for =
+            |heads: &BTreeMap<String, Oid>| fetch_refspecs(&pairs, heads, &has_commit);
         let _session = http::Session::begin(self.credentials.as_ref(), &self.trust);
         let mut on_progress = on_progress;
         let listing = transport::retrying(self.retry.as_ref(), &mut self.retried, || {
@@ -509,6 +504,48 @@ impl GitCache {
             .find_commit(oid(commit)?)
             .with_context(|| format!("reading commit {} from the git cache", commit.short()))
     }
+}
+
+/// The refspecs of a fetch bringing the wanted refs (`pairs`: remote ref -> private ref) that
+/// moved to a commit the cache lacks; none when nothing did. Only wanted refs are fetched.
+/// A wildcard also names the wanted refs of its directory that did not move: the fetch
+/// transfers nothing for them and records them where `sync` would.
+///
+/// libgit2 matches every advertised ref against every refspec, twice (fetch.c `filter_wants`,
+/// remote.c `update_tips`), so one exact refspec per wanted ref is quadratic in the number of
+/// environments. Wanted branches are grouped by directory instead: a directory whose advertised
+/// branches are all wanted (`refs/heads/environment/*` in the usual layout) becomes one wildcard
+/// refspec, which names exactly the same refs; any other wanted ref keeps an exact refspec.
+fn fetch_refspecs(
+    pairs: &BTreeMap<String, String>,
+    heads: &BTreeMap<String, Oid>,
+    has_commit: &dyn Fn(Oid) -> bool,
+) -> Vec<String> {
+    let all_wanted = |dir: &str| {
+        heads
+            .range(dir.to_owned()..)
+            .take_while(|(name, _)| name.starts_with(dir))
+            .all(|(name, _)| pairs.contains_key(name))
+    };
+    let mut wildcards = BTreeSet::new();
+    let mut refspecs = Vec::new();
+    let needed = pairs
+        .iter()
+        .filter(|(remote, _)| heads.get(*remote).is_some_and(|oid| !has_commit(*oid)));
+    for (remote, local) in needed {
+        let dir = remote.rfind('/').map(|end| &remote[..=end]);
+        match dir.and_then(|dir| Some((dir, dir.strip_prefix("refs/heads/")?))) {
+            Some((dir, branch_dir)) if all_wanted(dir) => {
+                // `*` in a refspec matches across `/` too (refspec.c: wildmatch without
+                // WM_PATHNAME), as the prefix test above does.
+                if wildcards.insert(dir) {
+                    refspecs.push(format!("+{dir}*:{PRIVATE_HEADS}{branch_dir}*"));
+                }
+            }
+            _ => refspecs.push(format!("+{remote}:{local}")),
+        }
+    }
+    refspecs
 }
 
 fn private_ref(branch: &BranchName) -> String {

@@ -296,3 +296,47 @@ fn sync_with_progress_reports_the_fetch_as_it_arrives_and_nothing_when_nothing_m
     assert!(!again.fetched);
     assert_eq!(calls, 0);
 }
+
+#[test]
+fn a_directory_of_wanted_branches_is_fetched_with_one_wildcard_refspec() {
+    let wanted = ["dev", "dev-next", "qa", "qa-next"].map(|env| format!("environment/{env}"));
+    let mut pairs: BTreeMap<String, String> = wanted
+        .iter()
+        .map(|name| {
+            (
+                format!("refs/heads/{name}"),
+                crate::git::private_ref(&branch(name)),
+            )
+        })
+        .collect();
+    pairs.insert(
+        crate::git::NOTES_REF.to_owned(),
+        crate::git::PRIVATE_NOTES.to_owned(),
+    );
+    let mut heads: BTreeMap<String, Oid> = pairs
+        .keys()
+        .map(|name| (name.clone(), Oid::ZERO_SHA1))
+        .collect();
+    heads.insert("refs/heads/main".to_owned(), Oid::ZERO_SHA1);
+    let refspecs = |heads: &BTreeMap<String, Oid>, present: bool| {
+        crate::git::fetch_refspecs(&pairs, heads, &|_| present)
+    };
+
+    assert_eq!(
+        refspecs(&heads, false),
+        [
+            "+refs/heads/environment/*:refs/promoter/remote/heads/environment/*",
+            "+refs/notes/hydrator.metadata:refs/promoter/remote/notes/hydrator.metadata",
+        ]
+    );
+    assert!(refspecs(&heads, true).is_empty(), "nothing moved");
+
+    // A branch promoter does not want in that directory is not fetched: exact refspecs.
+    heads.insert("refs/heads/environment/feature".to_owned(), Oid::ZERO_SHA1);
+    let exact = refspecs(&heads, false);
+    assert_eq!(exact.len(), 5, "{exact:?}");
+    assert!(
+        exact.iter().all(|refspec| !refspec.contains('*')),
+        "{exact:?}"
+    );
+}
