@@ -138,6 +138,10 @@ pub struct PassArgs {
     /// Only this strategy.
     #[arg(long, value_name = "NAME")]
     pub strategy: Option<String>,
+    /// Only shard K of N (1-based): the strategies whose name hashes to it, so N parallel CI jobs
+    /// split them; else GitLab's `CI_NODE_INDEX`/`CI_NODE_TOTAL` (`parallel: N`).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Where the cached bare repositories live; else `PROMOTER_CACHE_DIR`, else
     /// `${XDG_CACHE_HOME:-~/.cache}/promoter`.
     #[arg(long, value_name = "DIR")]

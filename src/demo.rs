@@ -53,6 +53,7 @@ pub fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
     let options = PassOptions {
         mode: Mode::Reconcile,
         strategy: None,
+        shard: None,
         cache_dir: Some(root.join("cache")),
         max_wait: Duration::from_secs(10),
         log_requests: false,

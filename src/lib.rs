@@ -22,6 +22,7 @@ pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod scm;
+pub mod shard;
 pub mod stdout;
 pub mod tls;
 pub mod ui;
@@ -150,11 +151,15 @@ fn run_pass(
 ) -> Result<pass::PassReport, exit::CommandError> {
     let config = config::load_from(args.config.config.as_deref(), env)?;
     // A `--strategy` the file does not have is a usage error (exit 2), found before any network.
-    pass::select_strategies(&config, args.strategy.as_deref())
+    // So are a bad `--shard` and bad GitLab `parallel:` variables (docs/configuration.md).
+    let shard =
+        shard::Shard::resolve(args.shard.as_deref(), env).map_err(exit::CommandError::usage)?;
+    pass::select_strategies(&config, args.strategy.as_deref(), shard.as_ref())
         .map_err(exit::CommandError::usage)?;
     let options = PassOptions {
         mode,
         strategy: args.strategy.clone(),
+        shard,
         cache_dir: args.cache_dir.clone(),
         max_wait: std::time::Duration::from_secs(args.max_wait),
         log_requests: global.verbose > 0 && !global.quiet,

@@ -46,6 +46,8 @@ pub struct PassOptions {
     pub mode: Mode,
     /// Only this strategy (`--strategy NAME`).
     pub strategy: Option<String>,
+    /// Only the strategies of this shard (`--shard K/N`, or GitLab's `parallel:` variables).
+    pub shard: Option<crate::shard::Shard>,
     /// `--cache-dir`; else `PROMOTER_CACHE_DIR`, else the XDG cache.
     pub cache_dir: Option<PathBuf>,
     /// Total time the pass may wait for rate limits (`--max-wait`).
@@ -176,7 +178,7 @@ pub fn run_pass(
     options: &PassOptions,
     progress: &mut dyn Progress,
 ) -> Result<PassReport> {
-    let selected = select_strategies(config, options.strategy.as_deref())?;
+    let selected = select_strategies(config, options.strategy.as_deref(), options.shard.as_ref())?;
     // What every client of the run shares: one `--max-wait` and one trust store.
     let shared = RunShared::new(config, options);
     let credentials = Credentials::resolve(config, env, options, &shared)?;
@@ -267,10 +269,15 @@ pub fn run_pass(
     };
     // Only a reconcile pass writes it: `--dry-run` and `status` write nothing (docs/design.md §6).
     if options.mode == Mode::Reconcile && config.dashboard.is_some() {
-        report.dashboard = Some(match &options.strategy {
-            Some(name) => crate::dashboard::DashboardReport::Skipped {
+        let part = match (&options.strategy, &options.shard) {
+            (Some(name), _) => Some(format!("`--strategy {name}`")),
+            (None, Some(shard)) => Some(format!("shard {shard}")),
+            (None, None) => None,
+        };
+        report.dashboard = Some(match part {
+            Some(part) => crate::dashboard::DashboardReport::Skipped {
                 reason: format!(
-                    "`--strategy {name}` shows part of the repository; the dashboard shows all of it"
+                    "{part} shows part of the repository; the dashboard shows all of it"
                 ),
             },
             None => {
@@ -434,12 +441,19 @@ fn synced_cache(
     Ok(cache)
 }
 
-/// The indices of the strategies a pass covers: all, or the one named by `--strategy`.
-pub fn select_strategies(config: &Config, only: Option<&str>) -> Result<Vec<usize>> {
+/// The indices of the strategies a pass covers: all, or the one named by `--strategy`, and of
+/// those the ones in `shard` (which may be none: another shard has them all).
+pub fn select_strategies(
+    config: &Config,
+    only: Option<&str>,
+    shard: Option<&crate::shard::Shard>,
+) -> Result<Vec<usize>> {
+    let in_shard =
+        |index: &usize| shard.is_none_or(|shard| shard.contains(&config.strategies[*index].name));
     match only {
-        None => Ok((0..config.strategies.len()).collect()),
+        None => Ok((0..config.strategies.len()).filter(in_shard).collect()),
         Some(name) => match config.strategies.iter().position(|s| s.name == name) {
-            Some(index) => Ok(vec![index]),
+            Some(index) => Ok(Some(index).into_iter().filter(in_shard).collect()),
             None => bail!(
                 "no strategy named `{name}` in {}; it has: {}",
                 config.path.display(),

@@ -108,8 +108,8 @@ fn open(
     env: Env<'_>,
 ) -> Result<(Config, GitCache, Selection), CommandError> {
     let config = config::load_from(args.config.config.as_deref(), env)?;
-    let strategies =
-        pass::select_strategies(&config, args.strategy.as_deref()).map_err(CommandError::usage)?;
+    let strategies = pass::select_strategies(&config, args.strategy.as_deref(), None)
+        .map_err(CommandError::usage)?;
     let environment = match &args.environment {
         None => None,
         Some(name) => {
@@ -137,6 +137,7 @@ fn open(
     let options = PassOptions {
         mode: Mode::Status,
         strategy: args.strategy.clone(),
+        shard: None,
         cache_dir: args.cache_dir.clone(),
         max_wait: std::time::Duration::from_secs(120),
         log_requests: false,

@@ -17,6 +17,8 @@ const LOADED_BY: &[(&str, &str)] = &[
     ("examples/promotion.full.yaml", "config"),
     ("examples/github-workflow.yml", "actions"),
     ("examples/gitlab-ci.yml", "examples"),
+    ("examples/gitlab-ci-parallel.yml", "examples"),
+    ("examples/github-sharded-workflow.yml", "examples"),
     ("examples/gitea-workflow.yml", "gitea"),
     ("examples/hydrator/hydrate.sh", "examples"),
     ("examples/hydrator/github-workflow.yml", "examples"),
@@ -332,5 +334,57 @@ fn the_sample_hydrator_commits_changed_environments_and_notes_unchanged_ones() {
             .dry_sha
             .to_string(),
         first
+    );
+}
+
+#[test]
+fn the_parallel_gitlab_job_overrides_the_included_one_per_shard() {
+    let ci = yaml("examples/gitlab-ci-parallel.yml");
+    assert_eq!(ci["include"][0]["local"], "ci/promoter.yml");
+    let base = yaml("examples/gitlab-ci.yml");
+    let job = &ci["promoter"];
+    assert!(
+        base["promoter"].is_mapping(),
+        "it overrides the job of the same name"
+    );
+    assert!(job["parallel"].as_u64().unwrap() > 1);
+    for shard_scoped in [
+        job["resource_group"].as_str().unwrap(),
+        job["cache"]["key"].as_str().unwrap(),
+        job["artifacts"]["paths"][0].as_str().unwrap(),
+    ] {
+        assert!(shard_scoped.contains("$CI_NODE_INDEX"), "{shard_scoped}");
+    }
+    let script = job["script"][0].as_str().unwrap();
+    assert!(script.starts_with("promoter reconcile"), "{script}");
+    // promoter reads CI_NODE_INDEX/CI_NODE_TOTAL itself.
+    assert!(!script.contains("--shard"), "{script}");
+    assert!(script.contains(job["artifacts"]["paths"][0].as_str().unwrap()));
+}
+
+#[test]
+fn the_sharded_workflow_gives_each_matrix_job_one_shard_of_as_many() {
+    let workflow = yaml("examples/github-sharded-workflow.yml");
+    let job = &workflow["jobs"]["promote"];
+    let shards = job["strategy"]["matrix"]["shard"].as_sequence().unwrap();
+    let expected: Vec<u64> = (1..=shards.len() as u64).collect();
+    let listed: Vec<u64> = shards.iter().map(|s| s.as_u64().unwrap()).collect();
+    assert_eq!(listed, expected);
+    assert_eq!(job["strategy"]["fail-fast"], false);
+    assert!(
+        job["concurrency"]["group"]
+            .as_str()
+            .unwrap()
+            .contains("${{ matrix.shard }}")
+    );
+    let args = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find_map(|step| step["with"]["args"].as_str())
+        .unwrap();
+    assert_eq!(
+        args,
+        format!("--shard ${{{{ matrix.shard }}}}/{}", shards.len())
     );
 }
