@@ -25,6 +25,7 @@ macro_rules! per_forge {
     };
 }
 
+mod bench;
 mod boundary;
 mod cache;
 mod dashboard;

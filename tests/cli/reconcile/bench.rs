@@ -1,0 +1,227 @@
+//! Benchmark (ignored by default, never timed in the suite): worlds of 3, 100 and 1,000
+//! environments on the sandbox forge where every environment is already promoted, and the steady
+//! pass promoter runs on them (nothing moved since the last pass) next to `git ls-remote` of the
+//! same repository, which is what a steady pass cannot do less than. Prints per world the median
+//! wall time of each, their ratio, the requests of one steady pass by kind, the files and
+//! directories it changed in the git cache (a lock file taken and dropped changes its directory),
+//! and promoter's peak RSS (from `/usr/bin/time`, when installed).
+//!
+//! Run: `cargo test --release --test cli bench -- --ignored --nocapture`
+//! (`PROMOTER_BENCH_BIN=/path/to/promoter` measures another build of promoter on the same worlds.)
+//! Results: docs/performance.md.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+use super::{Forge, NAME, OWNER, TOKEN, World};
+
+const SIZES: [usize; 3] = [3, 100, 1_000];
+const RUNS: usize = 5;
+const TIME: &str = "/usr/bin/time";
+
+/// A world of `size` environments, each live branch at its staging branch's hydrated commit.
+fn settled_world(size: usize) -> World {
+    let names: Vec<String> = (0..size).map(|i| format!("e{i:04}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut world = World::new(Forge::Github, &names);
+    let dry = world.dry_change("change");
+    let hydrated = world.hydrate(0, &dry);
+    let updates: String = world
+        .envs
+        .iter()
+        .flat_map(|env| [env.clone(), format!("{env}-next")])
+        .map(|branch| format!("update refs/heads/{branch} {hydrated}\n"))
+        .collect();
+    git(
+        &world.sandbox.repo_path(OWNER, NAME),
+        &["update-ref", "--stdin"],
+        &updates,
+    );
+    world.config("", &|_| String::new());
+    world
+}
+
+fn git(dir: &Path, args: &[&str], stdin: &str) {
+    use std::io::Write as _;
+    let mut child = git_command(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "git {args:?}");
+}
+
+fn git_command(dir: &Path) -> Command {
+    let mut command = Command::new("git");
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .current_dir(dir);
+    command
+}
+
+/// `git ls-remote` of the world's repository, sending the token up front as promoter does.
+fn ls_remote(world: &World) -> Duration {
+    let header = format!(
+        "Authorization: Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{TOKEN}"))
+    );
+    let started = Instant::now();
+    let out = git_command(world.dir.path())
+        .arg("-c")
+        .arg(format!("http.extraHeader={header}"))
+        .args(["ls-remote", &world.sandbox.clone_url(OWNER, NAME)])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elapsed
+}
+
+/// One `promoter reconcile` pass: wall time and peak RSS in KiB (when `/usr/bin/time` exists).
+fn pass(world: &World) -> (Duration, Option<u64>) {
+    let inner = world.process(&["reconcile", "--output", "json"], TOKEN);
+    let program = std::env::var_os("PROMOTER_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(inner.get_program()));
+    let rss_file = world.dir.path().join("rss");
+    let timed = Path::new(TIME).exists();
+    let mut command = if timed {
+        // GNU time: `-f %M` is the maximum resident set size in KiB, `-o` keeps it off stderr.
+        let mut command = Command::new(TIME);
+        command
+            .arg("-f")
+            .arg("%M")
+            .arg("-o")
+            .arg(&rss_file)
+            .arg(&program);
+        command
+    } else {
+        Command::new(&program)
+    };
+    command.args(inner.get_args()).env_clear();
+    for (name, value) in inner.get_envs() {
+        if let Some(value) = value {
+            command.env(name, value);
+        }
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        command.current_dir(dir);
+    }
+    let started = Instant::now();
+    let out = command.output().unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rss = timed
+        .then(|| std::fs::read_to_string(&rss_file).ok())
+        .flatten()
+        .and_then(|text| text.trim().lines().last()?.parse().ok());
+    (elapsed, rss)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// What a request was for: git's ref listing, fetch or push, or the API by method.
+fn kind(method: &str, path: &str) -> String {
+    if path.ends_with("/info/refs") {
+        "git ref listing".into()
+    } else if path.ends_with("/git-upload-pack") {
+        "git fetch".into()
+    } else if path.ends_with("/git-receive-pack") {
+        "git push".into()
+    } else {
+        format!("API {method}")
+    }
+}
+
+/// Every file and directory under `dir` with what changes when it is written or replaced, added
+/// to `stamps`. A directory's time changes when an entry is created or removed in it: a lock file
+/// taken and dropped leaves no file behind but shows there.
+fn stamp_all(dir: &Path, stamps: &mut BTreeMap<PathBuf, (u64, std::time::SystemTime)>) {
+    use std::os::unix::fs::MetadataExt as _;
+    for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        let (path, meta) = (entry.path(), entry.metadata().unwrap());
+        stamps.insert(path.clone(), (meta.ino(), meta.modified().unwrap()));
+        if meta.is_dir() {
+            stamp_all(&path, stamps);
+        }
+    }
+}
+
+fn stamps(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
+    let mut stamps = BTreeMap::new();
+    stamp_all(dir, &mut stamps);
+    stamps
+}
+
+#[test]
+#[ignore = "a benchmark: cargo test --release --test cli bench -- --ignored --nocapture"]
+fn bench_steady_pass_against_git_ls_remote() {
+    for size in SIZES {
+        let world = settled_world(size);
+        let (cold, _) = pass(&world);
+
+        let cache = world.dir.path().join("cache");
+        let before = stamps(&cache);
+        let seen = world.sandbox.requests().len();
+        let (first, first_rss) = pass(&world);
+        let after = stamps(&cache);
+        let written = after
+            .iter()
+            .filter(|(path, stamp)| before.get(*path) != Some(stamp))
+            .count()
+            + before
+                .keys()
+                .filter(|path| !after.contains_key(*path))
+                .count();
+        let mut requests: BTreeMap<String, usize> = BTreeMap::new();
+        for request in &world.sandbox.requests()[seen..] {
+            *requests
+                .entry(kind(&request.method, &request.path))
+                .or_default() += 1;
+        }
+
+        let mut passes = vec![first];
+        let mut rss = first_rss;
+        for _ in 1..RUNS {
+            let (elapsed, peak) = pass(&world);
+            passes.push(elapsed);
+            rss = rss.max(peak);
+        }
+        let steady = median(passes);
+        let listing = median((0..RUNS).map(|_| ls_remote(&world)).collect());
+        println!(
+            "{size:>5} environments: steady pass {:>4} ms, git ls-remote {:>4} ms, ratio {:.2}; \
+             cold pass {} ms; one steady pass: requests {requests:?}, files and directories changed in the cache \
+             {written}, peak RSS {}",
+            steady.as_millis(),
+            listing.as_millis(),
+            steady.as_secs_f64() / listing.as_secs_f64(),
+            cold.as_millis(),
+            rss.map_or("n/a".to_owned(), |kib| format!("{} MiB", kib / 1024)),
+        );
+    }
+}
