@@ -241,17 +241,28 @@ pub fn metrics(
     until: OffsetDateTime,
 ) -> Report<Figures> {
     let sigil = config.scm.provider.pull_request_sigil();
-    let window = Window {
-        since: Some(since),
-        ..Window::default()
-    };
     let mut strategies = Vec::new();
     for &index in &selection.strategies {
         let strategy = &config.strategies[index];
         let active_path = strategy.active_path.as_deref();
-        // Read each environment once; the previous environment's records are read whole, since
-        // a DRY commit promoted in the window may have gone live there before it.
+        // Each environment is read once, whole (not only the window): a DRY commit promoted here
+        // in the window may have gone live in the previous environment before it. `figures`
+        // keeps the window.
         let mut read: BTreeMap<usize, Result<Vec<Promotion>, String>> = BTreeMap::new();
+        let mut promotions_of = |position: usize| {
+            read.entry(position)
+                .or_insert_with(|| {
+                    history::promotions(
+                        git,
+                        &strategy.environments[position].branch,
+                        active_path,
+                        sigil,
+                        Window::default(),
+                    )
+                    .map_err(|e| format!("{e:#}"))
+                })
+                .clone()
+        };
         let mut environments = Vec::new();
         for (position, env) in strategy.environments.iter().enumerate() {
             if selection
@@ -261,22 +272,8 @@ pub fn metrics(
             {
                 continue;
             }
-            let mine = history::promotions(git, &env.branch, active_path, sigil, window)
-                .map_err(|e| format!("{e:#}"));
-            let previous = position.checked_sub(1).map(|p| {
-                read.entry(p)
-                    .or_insert_with(|| {
-                        history::promotions(
-                            git,
-                            &strategy.environments[p].branch,
-                            active_path,
-                            sigil,
-                            window,
-                        )
-                        .map_err(|e| format!("{e:#}"))
-                    })
-                    .clone()
-            });
+            let mine = promotions_of(position);
+            let previous = position.checked_sub(1).map(&mut promotions_of);
             let figures = mine.map(|mine| {
                 let previous = previous.and_then(Result::ok);
                 metrics::figures(&mine, previous.as_deref(), since, until)

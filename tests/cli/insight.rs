@@ -296,6 +296,23 @@ fn metrics_give_the_known_figures_of_a_constructed_history() {
         stdout.contains("| app | `environment/prod` | 3 | 0.30 | 2h 0m | 5h 0m | 0s | 2h 0m |"),
         "{stdout}"
     );
+    // A window that starts after C went live on dev (01:13Z) and before prod (03:13Z): prod's
+    // wait after dev still counts from dev's merge, outside the window.
+    let (late, _) = json(
+        &h.world,
+        &[
+            "metrics",
+            "--since",
+            "2023-11-17T02:00:00Z",
+            "--until",
+            "2023-11-24",
+        ],
+    );
+    assert_eq!(environment(&late, "environment/dev")["promotions"], 0);
+    let prod = environment(&late, "environment/prod");
+    assert_eq!(prod["promotions"], 1);
+    assert_eq!(prod["afterPrevious"]["count"], 1);
+    assert_eq!(prod["afterPrevious"]["medianSeconds"], 2 * HOUR);
     h.world
         .promoter(&["metrics", "--since", "tomorrow"])
         .code(2);
