@@ -55,8 +55,10 @@ pub enum Command {
     /// Read-only: where each environment stands, and why.
     Status(StatusArgs),
     /// A complete promotion on this machine: sandbox forge, simulated hydrator and health checks.
+    #[cfg(feature = "sandbox")]
     Demo(DemoArgs),
     /// Run the local sandbox forge (GitHub-compatible, over bare repositories) until Ctrl-C.
+    #[cfg(feature = "sandbox")]
     Sandbox(SandboxArgs),
     /// The promotions of each environment, read from git alone (merge commits, trailers,
     /// hydrator.metadata): no SCM request.
@@ -118,6 +120,7 @@ pub struct MetricsArgs {
     pub until: Option<String>,
 }
 
+#[cfg(feature = "sandbox")]
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Directory holding the bare repositories (`<owner>/<name>.git`); created when missing.
@@ -186,6 +189,7 @@ pub enum StatusFormat {
     Markdown,
 }
 
+#[cfg(feature = "sandbox")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the forge's repositories and the cache in DIR to inspect them afterwards.

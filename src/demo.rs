@@ -13,11 +13,11 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::DemoArgs;
 use crate::config::{self, Config};
-use crate::model::{GateState, Secret, Sha};
+use crate::model::GateState;
 use crate::pass::{self, Mode, PassOptions, PassReport, Progress};
 use crate::reconcile::plan::Phase;
 use crate::report;
-use crate::sandbox::{CommitSpec, Hydration, Sandbox};
+use sandbox::{CommitSpec, Hydration, Sandbox, Sha, Token};
 
 const OWNER: &str = "acme";
 const NAME: &str = "deploy";
@@ -47,7 +47,7 @@ pub fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
             temp.path().to_owned()
         }
     };
-    let sandbox = Sandbox::start(&root.join("forge"), &Secret::new(TOKEN))?;
+    let sandbox = Sandbox::start(&root.join("forge"), &Token::new(TOKEN))?;
     seed(&sandbox)?;
     let config = demo_config(&sandbox, &root)?;
     let options = PassOptions {

@@ -53,6 +53,35 @@ impl From<Sha> for String {
     }
 }
 
+impl AsRef<str> for Sha {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Unit tests run against the sandbox forge, which hands out its own commit id type (lowercase
+/// hex already).
+#[cfg(test)]
+impl From<sandbox::Sha> for Sha {
+    fn from(value: sandbox::Sha) -> Self {
+        Self(value.into())
+    }
+}
+
+#[cfg(test)]
+impl PartialEq<sandbox::Sha> for Sha {
+    fn eq(&self, other: &sandbox::Sha) -> bool {
+        self.0 == other.as_str()
+    }
+}
+
+#[cfg(test)]
+impl PartialEq<Sha> for sandbox::Sha {
+    fn eq(&self, other: &Sha) -> bool {
+        self.as_str() == other.0
+    }
+}
+
 impl fmt::Display for Sha {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -3,21 +3,32 @@
 //! GitLab and Gitea/Forgejo dialects' API URLs. The token is never
 //! printed: the snippet names the environment variable to put it in.
 
+use std::io::{self, Write as _};
+use std::path::PathBuf;
 use std::sync::mpsc;
 
 use anyhow::{Context, Result};
 
-use super::Sandbox;
-use crate::cli::SandboxArgs;
-use crate::model::Secret;
+use super::{Sandbox, Token};
 
 /// The token when `--token` is not given. The sandbox is a local toy; say so in `--help`.
 pub const DEFAULT_TOKEN: &str = "sandbox";
 /// The repository created when the root holds none.
 const DEFAULT_REPO: (&str, &str) = ("acme", "deploy");
 
-pub fn run_command(args: &SandboxArgs) -> Result<()> {
-    let token = Secret::new(
+/// What `promoter sandbox` was asked for; the command line that fills it is promoter's.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Directory holding the bare repositories (`<owner>/<name>.git`); created when missing.
+    pub root: PathBuf,
+    /// Port on 127.0.0.1 (0 = any free port).
+    pub port: u16,
+    /// The API and git token the forge accepts; [`DEFAULT_TOKEN`] when `None`.
+    pub token: Option<String>,
+}
+
+pub fn run_command(args: &SandboxOptions) -> Result<()> {
+    let token = Token::new(
         args.token
             .clone()
             .unwrap_or_else(|| DEFAULT_TOKEN.to_owned()),
@@ -39,8 +50,7 @@ pub fn run_command(args: &SandboxArgs) -> Result<()> {
         let _ = stopped.send(());
     })
     .context("installing the Ctrl-C handler")?;
-    // A reader that went away (`| head -1`) is not an error: the forge keeps serving.
-    crate::stdout::print(&format!(
+    print(&format!(
         "{}\n{}\n",
         sandbox.base_url(),
         snippet(&sandbox, &owner, &name)
@@ -60,6 +70,16 @@ pub fn run_command(args: &SandboxArgs) -> Result<()> {
     eprintln!("sandbox forge stopped");
     drop(sandbox);
     Ok(())
+}
+
+/// Writes `text` to stdout and flushes it. A reader that went away (`| head -1`) is not an error:
+/// the forge keeps serving.
+fn print(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 fn snippet(sandbox: &Sandbox, owner: &str, name: &str) -> String {

@@ -8,16 +8,15 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use super::bare;
-use super::{Sandbox, sha, test_person};
-use crate::model::Sha;
+use super::{Sandbox, Sha, sha, test_person};
 
 /// One hydration of one environment.
 #[derive(Debug, Clone)]
 pub struct Hydration {
     /// The environment's live branch, e.g. `environment/dev`.
     pub branch: String,
-    /// The DRY commit this output was rendered from.
-    pub dry_sha: Sha,
+    /// The DRY commit this output was rendered from (written as given; it need not exist here).
+    pub dry_sha: String,
     /// Monorepo mode: the app's path on the shared branches (`""` = whole repository).
     pub active_path: String,
     /// Rendered files, relative to `active_path`.
@@ -34,10 +33,10 @@ pub struct Hydration {
 }
 
 impl Hydration {
-    pub fn new(branch: &str, dry_sha: &Sha) -> Self {
+    pub fn new(branch: &str, dry_sha: &(impl AsRef<str> + ?Sized)) -> Self {
         Self {
             branch: branch.to_owned(),
-            dry_sha: dry_sha.clone(),
+            dry_sha: dry_sha.as_ref().to_owned(),
             active_path: String::new(),
             files: Vec::new(),
             subject: String::new(),
@@ -107,7 +106,7 @@ impl Sandbox {
             None => bare::branch_tip(&repo, &hydration.branch)?,
         };
         let metadata = json!({
-            "drySha": hydration.dry_sha.as_str(),
+            "drySha": hydration.dry_sha,
             "repoURL": self.clone_url(owner, name),
             "author": "Sandbox Author <author@sandbox.invalid>",
             "date": super::github::timestamp_of(hydration.time),
@@ -129,7 +128,7 @@ impl Sandbox {
         ));
         let message = format!(
             "Hydrate {} for {}",
-            hydration.dry_sha.short(),
+            hydration.dry_sha.get(..7).unwrap_or(&hydration.dry_sha),
             hydration.branch
         );
         let commit = bare::write_commit(
@@ -152,14 +151,14 @@ impl Sandbox {
         owner: &str,
         name: &str,
         staging_branch: &str,
-        dry_sha: &Sha,
+        dry_sha: &(impl AsRef<str> + ?Sized),
     ) -> Result<Sha> {
         let tip = self
             .branch_tip(owner, name, staging_branch)?
             .with_context(|| {
                 format!("the staging branch {staging_branch} does not exist in {owner}/{name}")
             })?;
-        let body = json!({"drySha": dry_sha.as_str()}).to_string();
+        let body = json!({"drySha": dry_sha.as_ref()}).to_string();
         self.write_note(owner, name, &tip, &body)?;
         Ok(tip)
     }

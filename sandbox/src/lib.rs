@@ -19,8 +19,13 @@
 //! dialects);
 //! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
 //! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
-//! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes).
-//! It owns nothing of promoter's own SCM client (`crate::scm`).
+//! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes), `values` (its
+//! own [`Sha`] and [`Token`]).
+//! This package does not depend on promoter: promoter depends on it (tests, and `promoter demo` /
+//! `promoter sandbox` behind promoter's default-on `sandbox` feature).
+
+// serde_json::json! of GitHub's large repository objects needs more macro depth.
+#![recursion_limit = "256"]
 
 mod apps;
 mod bare;
@@ -34,6 +39,7 @@ mod issues;
 mod server;
 mod smart_http;
 mod store;
+mod values;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,15 +50,14 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result, anyhow};
 use git2::Oid;
 
-use crate::model::{Secret, Sha};
-
 pub use apps::MintedToken;
 pub use bare::HYDRATOR_NOTES_REF;
-pub use command::run_command;
+pub use command::{DEFAULT_TOKEN, SandboxOptions, run_command};
 pub use faults::{Fault, LoggedRequest};
 pub use gitea::GiteaFlavor;
 pub use hydrator::Hydration;
 pub use store::{IssueRecord, PullRecord, PullState, StatusRecord};
+pub use values::{Sha, Token};
 
 use server::{Shared, lock};
 use store::{CheckRunRecord, NewPull, Store, UserKind};
@@ -72,7 +77,7 @@ pub struct Sandbox {
     server: Arc<tiny_http::Server>,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
-    token: Secret,
+    token: Token,
 }
 
 /// A commit to write on a branch: files (path → content) over the current tip.
@@ -113,23 +118,25 @@ fn test_person(time: i64) -> bare::Person {
     }
 }
 
-fn oid(sha: &Sha) -> Result<Oid> {
-    Oid::from_str(sha.as_str()).with_context(|| format!("reading {sha} as a git object id"))
+/// A commit given as text (any SHA type that shows itself as a string), checked by git.
+fn oid(sha: &(impl AsRef<str> + ?Sized)) -> Result<Oid> {
+    let sha = sha.as_ref();
+    Oid::from_str(sha).with_context(|| format!("reading `{sha}` as a git object id"))
 }
 
 fn sha(oid: Oid) -> Sha {
-    Sha::parse(&oid.to_string()).expect("git object ids are hex SHAs")
+    Sha::of(oid)
 }
 
 impl Sandbox {
     /// Starts a forge on a free port of 127.0.0.1, storing repositories under `root` (existing
     /// `<owner>/<name>.git` directories are adopted). `token` belongs to [`DEFAULT_USER`].
-    pub fn start(root: &Path, token: &Secret) -> Result<Sandbox> {
+    pub fn start(root: &Path, token: &Token) -> Result<Sandbox> {
         Self::start_on_port(root, token, 0)
     }
 
     /// Like [`Sandbox::start`] on a given port (0 = any free port).
-    pub fn start_on_port(root: &Path, token: &Secret, port: u16) -> Result<Sandbox> {
+    pub fn start_on_port(root: &Path, token: &Token, port: u16) -> Result<Sandbox> {
         std::fs::create_dir_all(root)
             .with_context(|| format!("creating the sandbox root {}", root.display()))?;
         let root = root
@@ -210,17 +217,17 @@ impl Sandbox {
         self.shared.root.join(format!("{owner}/{name}.git"))
     }
 
-    pub fn token(&self) -> &Secret {
+    pub fn token(&self) -> &Token {
         &self.token
     }
 
     /// Another user's token (answers as `login`).
-    pub fn add_user_token(&self, login: &str, token: &Secret) {
+    pub fn add_user_token(&self, login: &str, token: &Token) {
         lock(&self.shared.store).add_token(login, UserKind::User, token.expose());
     }
 
     /// A GitHub App installation token (answers as the app `slug`; may create check runs).
-    pub fn add_app_token(&self, slug: &str, token: &Secret) {
+    pub fn add_app_token(&self, slug: &str, token: &Token) {
         lock(&self.shared.store).add_token(slug, UserKind::Bot, token.expose());
     }
 
@@ -285,10 +292,17 @@ impl Sandbox {
     }
 
     /// Sets `branch` to `target` (a force push).
-    pub fn reset_branch(&self, owner: &str, name: &str, branch: &str, target: &Sha) -> Result<()> {
+    pub fn reset_branch(
+        &self,
+        owner: &str,
+        name: &str,
+        branch: &str,
+        target: &(impl AsRef<str> + ?Sized),
+    ) -> Result<()> {
         let repo = self.git(owner, name)?;
-        repo.reference(&format!("refs/heads/{branch}"), oid(target)?, true, "reset")
-            .with_context(|| format!("moving branch {branch} of {owner}/{name} to {target:?}"))?;
+        let target = oid(target)?;
+        repo.reference(&format!("refs/heads/{branch}"), target, true, "reset")
+            .with_context(|| format!("moving branch {branch} of {owner}/{name} to {target}"))?;
         Ok(())
     }
 
@@ -297,7 +311,12 @@ impl Sandbox {
     }
 
     /// The parents of a commit, first parent first.
-    pub fn parents(&self, owner: &str, name: &str, commit: &Sha) -> Result<Vec<Sha>> {
+    pub fn parents(
+        &self,
+        owner: &str,
+        name: &str,
+        commit: &(impl AsRef<str> + ?Sized),
+    ) -> Result<Vec<Sha>> {
         Ok(bare::parents(&self.git(owner, name)?, oid(commit)?)?
             .into_iter()
             .map(sha)
@@ -305,7 +324,12 @@ impl Sandbox {
     }
 
     /// The full message of a commit.
-    pub fn commit_message(&self, owner: &str, name: &str, commit: &Sha) -> Result<String> {
+    pub fn commit_message(
+        &self,
+        owner: &str,
+        name: &str,
+        commit: &(impl AsRef<str> + ?Sized),
+    ) -> Result<String> {
         Ok(bare::commit_info(&self.git(owner, name)?, oid(commit)?)?.0)
     }
 
@@ -314,14 +338,20 @@ impl Sandbox {
         &self,
         owner: &str,
         name: &str,
-        commit: &Sha,
+        commit: &(impl AsRef<str> + ?Sized),
         path: &str,
     ) -> Result<Option<String>> {
         bare::read_file(&self.git(owner, name)?, oid(commit)?, path)
     }
 
     /// Writes (or replaces) the note on `target` under `refs/notes/hydrator.metadata`.
-    pub fn write_note(&self, owner: &str, name: &str, target: &Sha, body: &str) -> Result<()> {
+    pub fn write_note(
+        &self,
+        owner: &str,
+        name: &str,
+        target: &(impl AsRef<str> + ?Sized),
+        body: &str,
+    ) -> Result<()> {
         bare::write_note(
             &self.git(owner, name)?,
             oid(target)?,
@@ -330,7 +360,12 @@ impl Sandbox {
         )
     }
 
-    pub fn read_note(&self, owner: &str, name: &str, target: &Sha) -> Result<Option<String>> {
+    pub fn read_note(
+        &self,
+        owner: &str,
+        name: &str,
+        target: &(impl AsRef<str> + ?Sized),
+    ) -> Result<Option<String>> {
         Ok(bare::read_note(&self.git(owner, name)?, oid(target)?))
     }
 
@@ -340,7 +375,7 @@ impl Sandbox {
         &self,
         owner: &str,
         name: &str,
-        commit: &Sha,
+        commit: &(impl AsRef<str> + ?Sized),
         context: &str,
         state: &str,
         description: &str,
@@ -348,7 +383,7 @@ impl Sandbox {
         let full_name = format!("{owner}/{name}");
         let record = StatusRecord {
             id: 0,
-            sha: commit.to_string(),
+            sha: oid(commit)?.to_string(),
             state: state.to_owned(),
             context: context.to_owned(),
             description: Some(description.to_owned()),
@@ -366,7 +401,7 @@ impl Sandbox {
         &self,
         owner: &str,
         name: &str,
-        commit: &Sha,
+        commit: &(impl AsRef<str> + ?Sized),
         run_name: &str,
         conclusion: Option<&str>,
     ) -> Result<()> {
@@ -374,7 +409,7 @@ impl Sandbox {
         let now = store::now();
         let record = CheckRunRecord {
             id: 0,
-            sha: commit.to_string(),
+            sha: oid(commit)?.to_string(),
             name: run_name.to_owned(),
             status: if conclusion.is_some() {
                 "completed"
@@ -396,8 +431,14 @@ impl Sandbox {
     }
 
     /// Every status on a commit, newest first.
-    pub fn statuses(&self, owner: &str, name: &str, commit: &Sha) -> Vec<StatusRecord> {
-        lock(&self.shared.store).statuses(&format!("{owner}/{name}"), commit.as_str())
+    pub fn statuses(
+        &self,
+        owner: &str,
+        name: &str,
+        commit: &(impl AsRef<str> + ?Sized),
+    ) -> Vec<StatusRecord> {
+        let commit = commit.as_ref().to_ascii_lowercase();
+        lock(&self.shared.store).statuses(&format!("{owner}/{name}"), &commit)
     }
 
     /// Opens a PR as `author` in `<owner>/<name>`. `head` is `branch` (same repository) or

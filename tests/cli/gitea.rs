@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use promoter::model::{Secret, Sha};
-use promoter::sandbox::{CommitSpec, GiteaFlavor, Hydration, PullState, Sandbox};
+use sandbox::{CommitSpec, GiteaFlavor, Hydration, PullState, Sandbox};
+use sandbox::{Sha, Token};
 
 use crate::support::root;
 
@@ -26,7 +26,7 @@ struct Forge {
 impl Forge {
     fn new(flavor: GiteaFlavor) -> Forge {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = Sandbox::start(&dir.path().join("forge"), &Secret::new(TOKEN)).unwrap();
+        let sandbox = Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).unwrap();
         sandbox.set_gitea_flavor(flavor);
         sandbox.create_repo(OWNER, NAME).unwrap();
         sandbox

@@ -4,9 +4,9 @@
 //! `/api/v3` root is GitHub Enterprise Server's layout, and no `cloneUrl` is written, so the clone
 //! URL is derived from the Enterprise `apiUrl` as it would be for `https://HOST/api/v3`.
 
-use promoter::model::{Secret, Sha};
-use promoter::sandbox::{CommitSpec, Hydration, Sandbox};
 use promoter::scm::github::app::AppKey;
+use sandbox::{CommitSpec, Hydration, Sandbox};
+use sandbox::{Sha, Token};
 
 const OWNER: &str = "acme";
 const NAME: &str = "deploy";
@@ -33,7 +33,7 @@ impl AppWorld {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let sandbox =
-            Sandbox::start(&dir.path().join("forge"), &Secret::new("owner-only-token")).unwrap();
+            Sandbox::start(&dir.path().join("forge"), &Token::new("owner-only-token")).unwrap();
         sandbox.create_repo(OWNER, NAME).unwrap();
         sandbox
             .commit(

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use promoter::model::{Secret, Sha};
-use promoter::sandbox::{CommitSpec, Hydration, PullState, Sandbox};
+use sandbox::{CommitSpec, Hydration, PullState, Sandbox};
+use sandbox::{Sha, Token};
 
 const TOKEN: &str = "glpat-e2e-token";
 const OWNER: &str = "acme/platform";
@@ -24,7 +24,7 @@ impl Project {
     /// `acme/platform/deploy` with a DRY commit hydrated into three environments.
     fn new() -> (Project, Sha) {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = Sandbox::start(&dir.path().join("forge"), &Secret::new(TOKEN)).unwrap();
+        let sandbox = Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).unwrap();
         sandbox.create_repo(OWNER, NAME).unwrap();
         sandbox
             .commit(
@@ -208,7 +208,7 @@ fn three_environments_with_a_health_gate_promote_over_passes_through_gitlab_merg
             .all(|r| r
                 .path
                 .starts_with("/api/v4/projects/acme%2Fplatform%2Fdeploy/")
-                && r.caller.as_deref() == Some(promoter::sandbox::DEFAULT_USER)),
+                && r.caller.as_deref() == Some(sandbox::DEFAULT_USER)),
         "{:#?}",
         project.sandbox.requests()
     );

@@ -2,8 +2,8 @@
 //! that promoter, a person's merge in the forge, a squash push and a no-op hydration made, and
 //! sends no API request while doing so.
 
-use promoter::model::Sha;
-use promoter::sandbox::{CommitSpec, Hydration};
+use sandbox::Sha;
+use sandbox::{CommitSpec, Hydration};
 use serde_json::Value;
 
 use crate::reconcile::{Forge, NAME, OWNER, World, output};

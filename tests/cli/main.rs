@@ -16,6 +16,6 @@ mod gitlab;
 mod insight;
 mod pipe;
 mod reconcile;
-mod sandbox;
+mod sandbox_command;
 mod sections;
 mod support;

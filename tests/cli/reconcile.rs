@@ -43,8 +43,8 @@ mod transport;
 
 use std::path::PathBuf;
 
-use promoter::model::{Secret, Sha};
-use promoter::sandbox::{CommitSpec, Hydration, PullRecord, PullState, Sandbox};
+use sandbox::{CommitSpec, Hydration, PullRecord, PullState, Sandbox};
+use sandbox::{Sha, Token};
 
 pub use forge::{Forge, Kind};
 
@@ -68,7 +68,7 @@ impl World {
     pub fn new(forge: Forge, envs: &[&str]) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let sandbox =
-            Sandbox::start(&dir.path().join("forge"), &Secret::new(TOKEN)).expect("sandbox");
+            Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).expect("sandbox");
         sandbox.create_repo(OWNER, NAME).expect("repo");
         sandbox
             .commit(

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::json::{self, Urls};
 use super::{Answer, Call, body_object, error, forge_error, go_string, paginate, with_headers};
-use crate::sandbox::github::timestamp_of as timestamp;
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{IssueRecord, NewIssue, PullRecord, PullState, Store};
+use crate::github::timestamp_of as timestamp;
+use crate::server::Reply;
+use crate::store::{IssueRecord, NewIssue, PullRecord, PullState, Store};
 
 /// An issue, or a pull request seen through the issues endpoint.
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::sandbox::github::timestamp_of as timestamp;
-use crate::sandbox::store::{PullRecord, PullState, RepoRecord, StatusRecord, User};
+use crate::github::timestamp_of as timestamp;
+use crate::store::{PullRecord, PullState, RepoRecord, StatusRecord, User};
 
 /// The API root and the web host.
 #[derive(Debug, Clone)]

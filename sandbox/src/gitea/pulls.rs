@@ -8,10 +8,8 @@ use super::json::{self, Sides, Urls};
 use super::{
     Answer, Call, body_object, error, forge_error, go_string, not_found, paginate, with_headers,
 };
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{
-    ForgeError, MergeMethod, MergeRequest, NewPull, PullRecord, PullState, Store,
-};
+use crate::server::Reply;
+use crate::store::{ForgeError, MergeMethod, MergeRequest, NewPull, PullRecord, PullState, Store};
 
 fn urls(call: &Call<'_>) -> Urls {
     Urls {

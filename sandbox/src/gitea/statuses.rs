@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::json::{self, Urls};
 use super::{Answer, Call, body_object, error, forge_error, go_string, paginate, with_headers};
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{StatusRecord, now};
+use crate::server::Reply;
+use crate::store::{StatusRecord, now};
 
 fn urls(call: &Call<'_>) -> Urls {
     Urls {

@@ -7,9 +7,9 @@ use super::json::{self, timestamp};
 use super::{
     Answer, Call, body_object, error, forge_error, paginate, stamp, string_field, with_link,
 };
-use crate::sandbox::bare;
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{CheckRunRecord, StatusRecord, UserKind, combined_state};
+use crate::bare;
+use crate::server::Reply;
+use crate::store::{CheckRunRecord, StatusRecord, UserKind, combined_state};
 
 pub(super) fn get_repo(call: &Call<'_>, full_name: &str) -> Answer {
     let store = call.store();

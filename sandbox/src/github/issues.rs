@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::json::{self, Urls};
 use super::{Answer, Call, body_object, forge_error, paginate, string_field, with_link};
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{IssueRecord, NewIssue, PullRecord, PullState, Store};
+use crate::server::Reply;
+use crate::store::{IssueRecord, NewIssue, PullRecord, PullState, Store};
 
 /// One entry of the issues list: an issue, or a pull request seen as an issue.
 #[derive(Debug, Clone)]

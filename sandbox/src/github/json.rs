@@ -5,7 +5,7 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::sandbox::store::{
+use crate::store::{
     CheckRunRecord, PullRecord, PullState, RepoRecord, StatusRecord, User, UserKind,
 };
 

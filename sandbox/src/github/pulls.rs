@@ -5,12 +5,12 @@ use serde_json::{Value, json};
 
 use super::json::{self, PullContext};
 use super::{Answer, Call, body_object, error, forge_error, paginate, string_field, with_link};
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{MergeMethod, MergeRequest, NewPull, PullRecord, PullState, Store};
+use crate::server::Reply;
+use crate::store::{MergeMethod, MergeRequest, NewPull, PullRecord, PullState, Store};
 
 /// Renders one PR in the simple (list) or full shape.
 fn render(call: &Call<'_>, store: &Store, pull: &PullRecord, full: bool) -> Result<Value, Reply> {
-    let repo_json = |full_name: &str| -> Result<(Value, crate::sandbox::store::User), Reply> {
+    let repo_json = |full_name: &str| -> Result<(Value, crate::store::User), Reply> {
         let repo = store.repo(full_name).map_err(forge_error)?;
         let owner = store.user(&repo.owner);
         let open = store.open_pull_count(full_name);

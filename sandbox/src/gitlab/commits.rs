@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::{Answer, Call, message, paginate, param_error, timestamp, user};
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{StatusRecord, now};
+use crate::server::Reply;
+use crate::store::{StatusRecord, now};
 
 /// The store's state for a GitLab state (docs commits.md "Set the pipeline status of a commit":
 /// `pending`, `running`, `success`, `failed`, `canceled`, `skipped`).

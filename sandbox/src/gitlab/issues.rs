@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use super::{Answer, Call, message, missing, paginate, param_error, timestamp, user};
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{ForgeError, IssueRecord, NewIssue, PullState, Store};
+use crate::server::Reply;
+use crate::store::{ForgeError, IssueRecord, NewIssue, PullState, Store};
 
 fn forge_error(error: ForgeError) -> Reply {
     match error {

@@ -6,10 +6,8 @@
 use serde_json::{Value, json};
 
 use super::{Answer, Call, message, missing, paginate, param_error, timestamp, user};
-use crate::sandbox::server::Reply;
-use crate::sandbox::store::{
-    ForgeError, MergeMethod, MergeRequest, NewPull, PullRecord, PullState, Store,
-};
+use crate::server::Reply;
+use crate::store::{ForgeError, MergeMethod, MergeRequest, NewPull, PullRecord, PullState, Store};
 
 /// GitLab's answer to each refusal of the store, for endpoints other than merge.
 fn forge_error(error: ForgeError) -> Reply {

@@ -9,7 +9,7 @@ use super::{
     ForgeError, MergeMethod, MergeRequest, Merged, NewPull, PullRecord, PullState, Store, UserKind,
     now,
 };
-use crate::sandbox::bare::{self, Person};
+use crate::bare::{self, Person};
 
 impl Store {
     /// Every PR of the repository, head SHAs refreshed from the branches, newest first.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use promoter::sandbox::Fault;
+use sandbox::Fault;
 
 use super::{Auth, TOKEN, api, forge, repo_path, send};
 

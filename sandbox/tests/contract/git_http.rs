@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use promoter::model::Sha;
-use promoter::sandbox::CommitSpec;
+use sandbox::CommitSpec;
+use sandbox::Sha;
 
 use super::{NAME, OWNER, TOKEN, forge};
 

@@ -2,8 +2,8 @@
 //! merge requests over the same store as the GitHub dialect, the merge refusals, the commit
 //! status state machine and pipelines synthesized from statuses.
 
-use promoter::model::{Secret, Sha};
-use promoter::sandbox::{CommitSpec, Sandbox};
+use sandbox::{CommitSpec, Sandbox};
+use sandbox::{Sha, Token};
 use serde_json::{Value, json};
 
 use super::{Answer, Forge, NAME, OWNER, TOKEN, forge};
@@ -120,7 +120,7 @@ fn a_project_is_found_by_encoded_path_or_numeric_id_and_a_raw_slash_is_404() {
 #[test]
 fn nested_group_projects_live_on_disk_under_their_groups_and_survive_a_restart() {
     let dir = tempfile::tempdir().expect("dir");
-    let token = Secret::new(TOKEN);
+    let token = Token::new(TOKEN);
     {
         let sandbox = Sandbox::start(dir.path(), &token).expect("sandbox");
         sandbox.create_repo("acme/team", "deploy").expect("repo");

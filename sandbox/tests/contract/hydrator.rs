@@ -1,7 +1,7 @@
 //! The sandbox's hydrator helper: hydrated commits with `hydrator.metadata`, and no-op notes.
 
-use promoter::model::Sha;
-use promoter::sandbox::{CommitSpec, Hydration};
+use sandbox::Sha;
+use sandbox::{CommitSpec, Hydration};
 
 use super::{NAME, OWNER, api, forge, repo_path};
 

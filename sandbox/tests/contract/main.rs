@@ -1,8 +1,10 @@
 //! Contract tests of the sandbox forge over real HTTP on 127.0.0.1 and real bare repositories.
 //! Shared setup lives here; each file below covers one group of endpoints.
 
+// Everything in this binary is test code; a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod api_rules;
-mod command;
 mod git_http;
 mod gitlab;
 mod hydrator;
@@ -11,8 +13,8 @@ mod pulls;
 mod shapes;
 mod statuses;
 
-use promoter::model::{Secret, Sha};
-use promoter::sandbox::{CommitSpec, Sandbox};
+use sandbox::{CommitSpec, Sandbox};
+use sandbox::{Sha, Token};
 use serde_json::Value;
 
 pub const TOKEN: &str = "test-token-1";
@@ -21,6 +23,7 @@ pub const NAME: &str = "deploy";
 
 /// A running forge with `acme/deploy`: `main` (one commit), `environment/dev` at main, and
 /// `environment/dev-next` one commit ahead.
+#[derive(Debug)]
 pub struct Forge {
     pub sandbox: Sandbox,
     pub live: Sha,
@@ -30,7 +33,7 @@ pub struct Forge {
 
 pub fn forge() -> Forge {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sandbox = Sandbox::start(dir.path(), &Secret::new(TOKEN)).expect("sandbox starts");
+    let sandbox = Sandbox::start(dir.path(), &Token::new(TOKEN)).expect("sandbox starts");
     sandbox.create_repo(OWNER, NAME).expect("repo");
     let live = sandbox
         .commit(
@@ -87,7 +90,7 @@ impl Answer {
 }
 
 /// How a request authenticates.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub enum Auth<'a> {
     Bearer(&'a str),
     Token(&'a str),

@@ -1,7 +1,7 @@
 //! `PUT …/pulls/{n}/merge`: real merge commits, the SHA guard (409), refusals (405), settings.
 
-use promoter::model::Sha;
-use promoter::sandbox::CommitSpec;
+use sandbox::CommitSpec;
+use sandbox::Sha;
 
 use super::{NAME, OWNER, api, forge, open_dev_pull, repo_path};
 

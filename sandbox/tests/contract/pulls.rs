@@ -1,6 +1,6 @@
 //! Pull request endpoints: create, list (filters, the head-filter quirk, pages), get, update.
 
-use promoter::sandbox::CommitSpec;
+use sandbox::CommitSpec;
 
 use super::{NAME, OWNER, api, forge, open_dev_pull, repo_path};
 

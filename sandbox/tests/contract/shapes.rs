@@ -8,8 +8,9 @@ use serde_json::Value;
 use super::{api, forge, open_dev_pull, repo_path};
 
 fn fixture(name: &str) -> Value {
+    // The repository's copies, shared with promoter's client tests (one level up from sandbox/).
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/scm/github")
+        .join("../tests/fixtures/scm/github")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("{}: {error}", path.display()));

@@ -1,6 +1,6 @@
 //! Commit statuses (create, list, combined) and check runs (create, list).
 
-use promoter::model::Secret;
+use sandbox::Token;
 
 use super::{Auth, NAME, OWNER, api, forge, repo_path, send};
 
@@ -191,7 +191,7 @@ fn only_a_github_app_token_may_create_check_runs() {
     assert_eq!(refused.status, 403);
     forge
         .sandbox
-        .add_app_token("ci-app", &Secret::new("app-token"));
+        .add_app_token("ci-app", &Token::new("app-token"));
     let created = send(
         &forge,
         "POST",

@@ -9,7 +9,7 @@ use time::macros::datetime;
 use super::*;
 use crate::git::{GitCredentials, OursMerge};
 use crate::model::Secret;
-use crate::sandbox::{Fault, Sandbox};
+use sandbox::{Fault, Sandbox};
 
 pub(super) const TOKEN: &str = "tok_correct_horse";
 const OWNER: &str = "acme";
@@ -26,7 +26,8 @@ impl HttpOrigin {
     /// forge adopts it; commits written to it later are served as they land on disk.
     pub fn start() -> Self {
         let origin = Origin::at(&format!("forge/{OWNER}/{NAME}.git"));
-        let forge = Sandbox::start(&origin.dir().join("forge"), &Secret::new(TOKEN)).unwrap();
+        let forge =
+            Sandbox::start(&origin.dir().join("forge"), &sandbox::Token::new(TOKEN)).unwrap();
         Self { origin, forge }
     }
 

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::sandbox::{CommitSpec, GiteaFlavor, Sandbox};
 use crate::scm::http::tests::{FakeClock, test_options};
+use sandbox::{CommitSpec, GiteaFlavor, Sandbox};
 
 const TOKEN: &str = "gitea-token-0123456789abcdef";
 const OWNER: &str = "acme";
@@ -24,7 +24,8 @@ impl Forge {
     /// `acme/deploy` with a live branch and a staging branch one commit ahead of it.
     fn new() -> Forge {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = Sandbox::start(&dir.path().join("forge"), &Secret::new(TOKEN)).unwrap();
+        let sandbox =
+            Sandbox::start(&dir.path().join("forge"), &sandbox::Token::new(TOKEN)).unwrap();
         sandbox.create_repo(OWNER, NAME).unwrap();
         sandbox
             .commit(
@@ -56,6 +57,7 @@ impl Forge {
                 &CommitSpec::new("hydrate").file("app.yaml", &content),
             )
             .unwrap()
+            .into()
     }
 
     fn client(&self, flavor: Flavor) -> Gitea {
@@ -279,7 +281,7 @@ fn promoters_merge_text_reaches_the_merge_commit_under_every_flavor() {
         assert_eq!(
             outcome,
             MergeOutcome::Merged {
-                merge_sha: Some(tip.clone())
+                merge_sha: Some(tip.clone().into())
             },
             "{flavor:?}"
         );
@@ -398,11 +400,12 @@ fn merging_a_closed_pr_is_an_error_saying_it_is_closed() {
 #[test]
 fn gate_reads_page_through_every_context_of_the_combined_status_and_keep_the_newest() {
     let forge = Forge::new();
-    let sha = forge
+    let sha: Sha = forge
         .sandbox
         .branch_tip(OWNER, NAME, LIVE)
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .into();
     for i in 0..52 {
         forge
             .sandbox

@@ -3,8 +3,8 @@
 //! behaviour the client relies on.
 
 use super::*;
-use crate::sandbox::{CI_APP, CommitSpec, Sandbox};
 use crate::scm::http::tests::{FakeClock, test_options};
+use sandbox::{CI_APP, CommitSpec, Sandbox};
 
 const TOKEN: &str = "glpat-sandbox-token";
 const OWNER: &str = "acme/team";
@@ -19,7 +19,7 @@ struct Forge {
 /// `acme/team/deploy` with `environment/dev` and `environment/dev-next` one commit ahead.
 fn forge() -> Forge {
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start(dir.path(), &Secret::new(TOKEN)).unwrap();
+    let sandbox = Sandbox::start(dir.path(), &sandbox::Token::new(TOKEN)).unwrap();
     sandbox.create_repo(OWNER, NAME).unwrap();
     sandbox
         .commit(
@@ -42,7 +42,7 @@ fn forge() -> Forge {
         .unwrap();
     Forge {
         sandbox,
-        staging,
+        staging: staging.into(),
         _dir: dir,
     }
 }
@@ -179,7 +179,8 @@ fn merging_makes_a_merge_commit_with_the_message_and_a_repeat_counts_as_merged()
         forge
             .sandbox
             .branch_tip(OWNER, NAME, "environment/dev")
-            .unwrap(),
+            .unwrap()
+            .map(Sha::from),
         Some(merge_sha.clone())
     );
     let parents = forge.sandbox.parents(OWNER, NAME, &merge_sha).unwrap();

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use crate::dashboard::{self, DashboardReport, MARKER};
 use crate::model::Secret;
-use crate::sandbox::{CommitSpec, Fault, Sandbox};
 use crate::scm::gitea::{Flavor, Gitea};
 use crate::scm::github::GitHub;
 use crate::scm::gitlab::GitLab;
 use crate::scm::http::HttpOptions;
 use crate::scm::http::tests::{FakeClock, test_options};
 use crate::scm::issues::Issues;
+use sandbox::{CommitSpec, Fault, Sandbox};
 
 const TOKEN: &str = "issues-token-0123456789abcdef";
 const OWNER: &str = "acme";
@@ -36,8 +36,8 @@ impl Forge {
     /// `acme/deploy` with one open pull request (#1) and one issue by alice (#2).
     fn new() -> Forge {
         let dir = tempfile::tempdir().expect("temp dir");
-        let sandbox =
-            Sandbox::start(&dir.path().join("forge"), &Secret::new(TOKEN)).expect("sandbox");
+        let sandbox = Sandbox::start(&dir.path().join("forge"), &sandbox::Token::new(TOKEN))
+            .expect("sandbox");
         sandbox.create_repo(OWNER, NAME).expect("repo");
         for (branch, content) in [("environment/dev", "0\n"), ("environment/dev-next", "1\n")] {
             sandbox
@@ -178,7 +178,7 @@ fn create_and_update_write_title_and_body() {
             (stored.title.as_str(), stored.body.as_str()),
             ("Renamed", "new body")
         );
-        assert_eq!(stored.author, crate::sandbox::DEFAULT_USER);
+        assert_eq!(stored.author, sandbox::DEFAULT_USER);
         let error = client.update_issue(99, "x", "y").expect_err("no #99");
         assert!(
             format!("{error:#}").contains("404"),

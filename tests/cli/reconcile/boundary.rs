@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use promoter::model::Sha;
-use promoter::sandbox::{Fault, Hydration};
+use sandbox::Sha;
+use sandbox::{Fault, Hydration};
 
 use super::{Forge, NAME, OWNER, TOKEN, World, output};
 

@@ -4,7 +4,7 @@
 //! issues exist); a hostile DRY commit subject made inert; a dashboard the forge refuses is a
 //! warning, not a failed pass; `--dry-run` and `status` do not touch it.
 
-use promoter::sandbox::{Fault, Hydration, IssueRecord};
+use sandbox::{Fault, Hydration, IssueRecord};
 
 use super::{Forge, NAME, OWNER, World, output};
 

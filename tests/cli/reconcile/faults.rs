@@ -2,7 +2,7 @@
 //! observation), a fork's PR, a missing staging branch, a misbehaving forge (5xx, rate limits, a
 //! failed merge, merge commits disabled) and a wrong token; request counts asserted exactly.
 
-use promoter::sandbox::Fault;
+use sandbox::Fault;
 
 use super::{Forge, Kind, NAME, OWNER, World, output};
 
@@ -103,7 +103,7 @@ fn a_forks_pull_request_with_the_same_head_branch_is_neither_adopted_nor_touched
     world.reconcile().success();
     assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
     let fork = world.sandbox.pull(OWNER, NAME, fork_pr).unwrap();
-    assert_eq!(fork.state, promoter::sandbox::PullState::Open);
+    assert_eq!(fork.state, sandbox::PullState::Open);
     assert_eq!(fork.title, "not a promotion");
     assert!(fork.merged.is_none());
     let ours = world.pulls_of(0);

@@ -4,8 +4,8 @@
 //! here: its API root, how its requests count in the API budget, where to inject faults, and how
 //! a person merges by hand.
 
-use promoter::model::Secret;
-use promoter::sandbox::Sandbox;
+use sandbox::Sandbox;
+use sandbox::Token;
 
 use super::{NAME, OWNER};
 
@@ -117,7 +117,7 @@ impl Forge {
         }
     }
 
-    /// Full path glob of the merge endpoint, for [`promoter::sandbox::Fault`].
+    /// Full path glob of the merge endpoint, for [`sandbox::Fault`].
     pub fn merge_glob(self) -> String {
         format!(
             "{}{}/{}/*/merge",
@@ -189,7 +189,7 @@ impl Forge {
     /// A person (`alice`) merges PR `number` through this forge's API.
     pub fn merge_by_hand(self, sandbox: &Sandbox, number: u64) {
         let token = "alice-token";
-        sandbox.add_user_token("alice", &Secret::new(token));
+        sandbox.add_user_token("alice", &Token::new(token));
         let url = format!("{}{}", sandbox.base_url(), self.merge_path(number));
         let (auth, body) = match self {
             Forge::Github => (

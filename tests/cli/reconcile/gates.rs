@@ -108,10 +108,7 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
     let prod_pr = &world.pulls_of(2)[0];
     assert_eq!(
         world
-            .status(
-                &promoter::model::Sha::parse(&prod_pr.head_sha).unwrap(),
-                PREVIOUS
-            )
+            .status(&sandbox::Sha::parse(&prod_pr.head_sha).unwrap(), PREVIOUS)
             .map(|s| s.0),
         success()
     );
@@ -131,13 +128,13 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
 }
 
 /// Reports the proposed gate `scan` on `sha`: as a commit status, or as a check run.
-type Report = fn(&World, &promoter::model::Sha, &str);
+type Report = fn(&World, &sandbox::Sha, &str);
 
-fn scan_status(world: &World, sha: &promoter::model::Sha, state: &str) {
+fn scan_status(world: &World, sha: &sandbox::Sha, state: &str) {
     world.report(sha, "scan", state);
 }
 
-fn scan_check_run(world: &World, sha: &promoter::model::Sha, state: &str) {
+fn scan_check_run(world: &World, sha: &sandbox::Sha, state: &str) {
     let conclusion = (state != "pending").then_some(state);
     world
         .sandbox
@@ -216,7 +213,7 @@ fn a_proposed_check_run_holds_the_merge_while_missing_in_progress_or_failing() {
 }
 
 /// Committer time of `sha` in the forge's bare repository.
-fn committed_at(world: &World, sha: &promoter::model::Sha) -> time::OffsetDateTime {
+fn committed_at(world: &World, sha: &sandbox::Sha) -> time::OffsetDateTime {
     let repo = git2::Repository::open_bare(world.sandbox.repo_path(super::OWNER, super::NAME))
         .expect("bare repo");
     let commit = repo

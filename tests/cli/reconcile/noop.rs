@@ -1,8 +1,8 @@
 //! Scenario 13 of issue 5: note-only (no-op) environments between environments that change —
 //! upstream scenarios 21–24 (upstream internal/controller/promotionstrategy_controller_test.go). The hydrator's no-op is a git note
-//! `{"drySha": …}` on the unchanged staging tip ([`promoter::sandbox::Sandbox::hydrate_noop`]).
+//! `{"drySha": …}` on the unchanged staging tip ([`sandbox::Sandbox::hydrate_noop`]).
 
-use promoter::model::Sha;
+use sandbox::Sha;
 
 use super::{Forge, NAME, OWNER, World};
 

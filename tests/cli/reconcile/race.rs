@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use promoter::sandbox::Fault;
+use sandbox::Fault;
 
 use super::{Forge, TOKEN, World, output};
 

@@ -3,7 +3,7 @@
 //! and a push whose answer was lost is re-observed through its compare-and-swap guard, never
 //! blindly repeated.
 
-use promoter::sandbox::Fault;
+use sandbox::Fault;
 
 use super::{Forge, NAME, OWNER, World, output};
 
@@ -88,7 +88,7 @@ fn without_wait_budget_a_502_on_the_listing_fails_the_pass_at_once() {
 
 /// `dev` whose live branch got a hotfix touching the hydrated file: the pass pushes an ours-merge
 /// to the staging branch. Returns `(staging tip, live tip)` before the pass.
-fn world_with_a_conflict() -> (World, (promoter::model::Sha, promoter::model::Sha)) {
+fn world_with_a_conflict() -> (World, (sandbox::Sha, sandbox::Sha)) {
     let (world, _) = world_with_a_change();
     world.hotfix_live(0);
     let before = (world.staging_tip(0), world.live_tip(0));
@@ -96,10 +96,7 @@ fn world_with_a_conflict() -> (World, (promoter::model::Sha, promoter::model::Sh
 }
 
 /// The staging branch ends in exactly one ours-merge of the tips seen before the pass.
-fn staging_has_one_ours_merge(
-    world: &World,
-    (staging, live): &(promoter::model::Sha, promoter::model::Sha),
-) {
+fn staging_has_one_ours_merge(world: &World, (staging, live): &(sandbox::Sha, sandbox::Sha)) {
     let tip = world.staging_tip(0);
     let parents = world.sandbox.parents(OWNER, NAME, &tip).unwrap();
     assert_eq!(parents, vec![staging.clone(), live.clone()]);

@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 use super::*;
 use crate::git::{GitCache, GitCredentials};
 use crate::model::BranchName;
-use crate::sandbox::{CommitSpec, Sandbox};
 use crate::scm::Scm;
 use crate::scm::github::GitHub;
 use crate::scm::http::tests::{FakeClock, test_options};
+use sandbox::{CommitSpec, Sandbox};
 
 const PKCS1: &str = include_str!("../../../../tests/fixtures/github-app/test-key.pem");
 const PKCS8: &str = include_str!("../../../../tests/fixtures/github-app/test-key.pkcs8.pem");
@@ -32,7 +32,7 @@ impl Forge {
     /// `installed_on`, its auth time pinned to the client's fake clock.
     fn start(installed_on: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = Sandbox::start(dir.path(), &Secret::new("ghp_owner_token")).unwrap();
+        let sandbox = Sandbox::start(dir.path(), &sandbox::Token::new("ghp_owner_token")).unwrap();
         sandbox.create_repo("acme", "deploy").unwrap();
         sandbox
             .commit(
