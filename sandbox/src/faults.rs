@@ -22,7 +22,7 @@ impl fmt::Debug for Hook {
 /// (and/or are delayed first).
 ///
 /// ```
-/// use promoter::sandbox::Fault;
+/// use sandbox::Fault;
 /// let fault = Fault::new("PUT", "/api/v3/repos/*/pulls/*/merge")
 ///     .times(2)
 ///     .status(502)
