@@ -50,16 +50,9 @@ pub struct RawDashboard {
     pub title: Option<String>,
 }
 
-/// Which SCM promoter talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "Provider")]
-pub enum RawProvider {
-    Github,
-    Gitlab,
-    Gitea,
-    Forgejo,
-}
+/// Which SCM promoter talks to: the registered providers (`crate::scm::registry`), whose schema
+/// lists their names.
+pub use crate::scm::Provider as RawProvider;
 
 /// The SCM and how to authenticate to it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -68,8 +68,7 @@ impl Forge {
         Gitea::new(
             flavor,
             &self.sandbox.gitea_api_url(),
-            OWNER,
-            NAME,
+            &crate::scm::RepoPath::new(OWNER, NAME),
             Some(Secret::new(token)),
             options,
         )

@@ -19,8 +19,7 @@ macro_rules! fixture {
 fn github(server: &ScriptedServer) -> GitHub {
     GitHub::new(
         &server.base_url,
-        "acme",
-        "deploy",
+        &crate::scm::RepoPath::new("acme", "deploy"),
         Some(Secret::new(TOKEN)),
         test_options(FakeClock::new()),
     )

@@ -50,8 +50,7 @@ fn forge() -> Forge {
 fn client(forge: &Forge, token: &str) -> GitLab {
     GitLab::new(
         &forge.sandbox.gitlab_api_url(),
-        OWNER,
-        NAME,
+        &crate::scm::RepoPath::new(OWNER, NAME),
         Some(Secret::new(token)),
         test_options(FakeClock::new()),
     )

@@ -21,8 +21,7 @@ macro_rules! fixture {
 fn gitlab(server: &ScriptedServer) -> GitLab {
     GitLab::new(
         &server.base_url,
-        "acme/team",
-        "deploy",
+        &crate::scm::RepoPath::new("acme/team", "deploy"),
         Some(Secret::new(TOKEN)),
         test_options(FakeClock::new()),
     )

@@ -25,11 +25,63 @@ mod wire;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
+use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
+use super::{
+    MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite, encode,
+};
 use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+
+/// What GitHub is to the rest of promoter (docs/design.md §7).
+pub const PROVIDER: ProviderInfo = ProviderInfo {
+    name: "github",
+    product: "GitHub",
+    default_token_env: "GITHUB_TOKEN",
+    // "x-access-token" works for installation tokens, PATs and the workflow token.
+    git_username: "x-access-token",
+    pr_sigil: '#',
+    text_limits: TEXT_LIMITS,
+    // Docs pulls/merge: `sha`, "SHA that pull request head must match to allow merge" (409).
+    merge_guarded_by_head_sha: true,
+    api: ApiUrls {
+        default_url: Some("https://api.github.com"),
+        // Docs "About GitHub Enterprise Server" REST root: `https://HOST/api/v3`.
+        suffix: "/api/v3",
+        public_host: Some(("https://api.github.com", "https://github.com")),
+    },
+    // Docs actions "Variables reference" (default environment variables).
+    ci: CiVariables {
+        name: "GitHub Actions",
+        api_url: Some("GITHUB_API_URL"),
+        server_url: Some("GITHUB_SERVER_URL"),
+        repository: Some("GITHUB_REPOSITORY"),
+    },
+    owner: OwnerShape::One,
+    web: WebUrls {
+        repository: web::repository_under,
+        clone: web::dot_git,
+        commit: web::commit,
+        compare: web::compare,
+    },
+    connect,
+};
+
+/// A GitHub App's installation token is asked for before every request (refreshed when it is
+/// about to expire, `connect.minted`); a token variable is fixed for the run.
+fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
+    let auth = match connect.minted {
+        Some(minted) => Some(minted),
+        // Docs "Authenticating to the REST API": `Authorization: Bearer <token>` for every token kind.
+        None => connect.token.map(Auth::bearer),
+    };
+    Ok(Box::new(GitHub::with_auth(
+        connect.api_url,
+        connect.repository,
+        auth,
+        connect.http,
+    )?))
+}
 
 /// GitHub rejects commit status descriptions longer than this (observed; docs
 /// repos/create-commit-status call it "a short description").
@@ -43,14 +95,6 @@ pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     body: 65_536,
 };
 
-/// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
-/// percent-encoded, `/` included.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// What GitHub will show for a description promoter writes: cut to 140 characters on a character
 /// boundary. Callers compare the SCM's description with this, not with the uncut text.
 pub fn cut_description(text: &str) -> String {
@@ -61,8 +105,7 @@ pub fn cut_description(text: &str) -> String {
 #[derive(Debug)]
 pub struct GitHub {
     http: HttpClient,
-    owner: String,
-    repo: String,
+    repo: RepoPath,
     /// `owner/repo`, compared case-insensitively with `head.repo.full_name`.
     full_name: String,
 }
@@ -72,31 +115,23 @@ impl GitHub {
     /// are anonymous (public repositories, reads only, 60 requests an hour).
     pub fn new(
         api_url: &str,
-        owner: &str,
-        repo: &str,
+        repo: &RepoPath,
         token: Option<Secret>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
         // Docs "Authenticating to the REST API": `Authorization: Bearer <token>` for every token kind.
-        Self::with_auth(api_url, owner, repo, token.map(Auth::bearer), options)
+        Self::with_auth(api_url, repo, token.map(Auth::bearer), options)
     }
 
     /// Like [`GitHub::new`] with any [`Auth`], e.g. [`Auth::bearer_from`] a GitHub App's
     /// installation tokens ([`app::InstallationTokens`]).
     pub fn with_auth(
         api_url: &str,
-        owner: &str,
-        repo: &str,
+        repo: &RepoPath,
         auth: Option<Auth>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
-        let hint = hints(
-            api_url,
-            owner,
-            repo,
-            auth.is_some(),
-            options.token_source.clone(),
-        );
+        let hint = hints(api_url, repo, auth.is_some(), options.token_source.clone());
         let http = HttpClient::new(api_url, auth, options)
             .with_context(|| format!("setting up the GitHub client for {api_url}"))?
             // Docs "Getting started with the REST API" → "Headers": the media type and the pinned
@@ -106,18 +141,14 @@ impl GitHub {
             .with_hint(hint);
         Ok(Self {
             http,
-            owner: owner.to_owned(),
-            repo: repo.to_owned(),
-            full_name: format!("{owner}/{repo}"),
+            repo: repo.clone(),
+            full_name: repo.full_name(),
         })
     }
 
+    /// `/repos/{owner}/{repo}`, each segment encoded.
     fn repo_path(&self) -> String {
-        format!(
-            "/repos/{}/{}",
-            utf8_percent_encode(&self.owner, COMPONENT),
-            utf8_percent_encode(&self.repo, COMPONENT)
-        )
+        format!("/repos/{}", self.repo.encoded_segments())
     }
 
     fn get_pull(&self, number: PrNumber) -> anyhow::Result<wire::Pull> {
@@ -132,9 +163,9 @@ impl GitHub {
         let path = format!(
             "{}/pulls?state=open&head={}:{}&base={}&per_page=100",
             self.repo_path(),
-            utf8_percent_encode(&self.owner, COMPONENT),
-            utf8_percent_encode(head.as_str(), COMPONENT),
-            utf8_percent_encode(base.as_str(), COMPONENT),
+            encode(&self.repo.owner()),
+            encode(head.as_str()),
+            encode(base.as_str()),
         );
         let mut found: Vec<wire::Pull> = Vec::new();
         self.http.get_pages(&path, |page: Vec<wire::Pull>| {
@@ -420,15 +451,9 @@ fn refusal(status: u16, message: &str) -> Refusal {
 }
 
 /// The advice shown under GitHub errors (docs/design.md §7, issue 5).
-fn hints(
-    api_url: &str,
-    owner: &str,
-    repo: &str,
-    has_token: bool,
-    token_source: Option<String>,
-) -> HintFn {
+fn hints(api_url: &str, repo: &RepoPath, has_token: bool, token_source: Option<String>) -> HintFn {
     let api_url = api_url.to_owned();
-    let full_name = format!("{owner}/{repo}");
+    let full_name = repo.full_name();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
     Arc::new(move |status, _message| {
         match status {

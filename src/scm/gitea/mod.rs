@@ -30,10 +30,10 @@ mod wire;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
+use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
+use super::{MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite};
 use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
 
 /// PR title and description limits. Gitea and Forgejo keep the title in the issue's `name` column,
@@ -52,12 +52,63 @@ const PAGE_SIZE: usize = 50;
 /// Pages of status contexts read at most (2,500 contexts on one commit is not a gate setup).
 const MAX_STATUS_PAGES: usize = 50;
 
-/// Unreserved characters (RFC 3986) stay; everything else in a path segment is percent-encoded.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// What Gitea is to the rest of promoter (docs/design.md §7); [`FORGEJO`] differs only in names.
+pub const GITEA: ProviderInfo = ProviderInfo {
+    name: "gitea",
+    product: "Gitea",
+    default_token_env: "GITEA_TOKEN",
+    // Gitea and Forgejo accept the token as password with any user name.
+    git_username: "promoter",
+    pr_sigil: '#',
+    text_limits: TEXT_LIMITS,
+    // swagger MergePullRequestOption `head_commit_id`; pull.go answers 409 "head out of date".
+    merge_guarded_by_head_sha: true,
+    api: ApiUrls {
+        // Every instance is self-hosted: `apiUrl` is required.
+        default_url: None,
+        suffix: "/api/v1",
+        public_host: None,
+    },
+    // Gitea and Forgejo Actions set GitHub's variables; only GITHUB_REPOSITORY is read, since
+    // GITHUB_API_URL/GITHUB_SERVER_URL may point at github.com in mirrored workflows.
+    ci: CiVariables {
+        name: "GitHub Actions",
+        api_url: None,
+        server_url: None,
+        repository: Some("GITHUB_REPOSITORY"),
+    },
+    owner: OwnerShape::One,
+    web: WebUrls {
+        repository: web::repository_under,
+        clone: web::dot_git,
+        commit: web::commit,
+        compare: web::compare,
+    },
+    connect,
+};
+
+/// Forgejo: a Gitea fork with the same endpoints and shapes for everything promoter does.
+pub const FORGEJO: ProviderInfo = ProviderInfo {
+    name: "forgejo",
+    product: "Forgejo",
+    default_token_env: "FORGEJO_TOKEN",
+    ..GITEA
+};
+
+fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
+    let flavor = if connect.provider.info().name == FORGEJO.name {
+        Flavor::Forgejo
+    } else {
+        Flavor::Gitea
+    };
+    Ok(Box::new(Gitea::new(
+        flavor,
+        connect.api_url,
+        connect.repository,
+        connect.token,
+        connect.http,
+    )?))
+}
 
 /// Which product is behind the API URL. They differ in merge-option field spellings (handled by
 /// sending both) and version strings (`1.22.3` vs `9.0.3+gitea-1.22.0`), neither of which changes a
@@ -82,8 +133,7 @@ impl Flavor {
 pub struct Gitea {
     http: HttpClient,
     flavor: Flavor,
-    owner: String,
-    repo: String,
+    repo: RepoPath,
     /// `owner/repo`, compared case-insensitively with `head.repo.full_name`.
     full_name: String,
 }
@@ -93,15 +143,13 @@ impl Gitea {
     pub fn new(
         flavor: Flavor,
         api_url: &str,
-        owner: &str,
-        repo: &str,
+        repo: &RepoPath,
         token: Option<Secret>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
         let hint = hints(
             flavor,
             api_url,
-            owner,
             repo,
             token.is_some(),
             options.token_source.clone(),
@@ -115,18 +163,14 @@ impl Gitea {
         Ok(Self {
             http,
             flavor,
-            owner: owner.to_owned(),
-            repo: repo.to_owned(),
-            full_name: format!("{owner}/{repo}"),
+            repo: repo.clone(),
+            full_name: repo.full_name(),
         })
     }
 
+    /// `/repos/{owner}/{repo}`, each segment encoded.
     fn repo_path(&self) -> String {
-        format!(
-            "/repos/{}/{}",
-            utf8_percent_encode(&self.owner, COMPONENT),
-            utf8_percent_encode(&self.repo, COMPONENT)
-        )
+        format!("/repos/{}", self.repo.encoded_segments())
     }
 
     fn get_pull(&self, number: PrNumber) -> anyhow::Result<wire::Pull> {
@@ -456,13 +500,12 @@ fn refusal_405(flavor: Flavor, message: &str) -> String {
 fn hints(
     flavor: Flavor,
     api_url: &str,
-    owner: &str,
-    repo: &str,
+    repo: &RepoPath,
     has_token: bool,
     token_source: Option<String>,
 ) -> HintFn {
     let api_url = api_url.to_owned();
-    let full_name = format!("{owner}/{repo}");
+    let full_name = repo.full_name();
     let product = flavor.name();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
     Arc::new(move |status, _message| match status {

@@ -40,11 +40,13 @@ mod wire;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
-use crate::gates::cut_description;
+use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
+use super::{
+    MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite,
+    cut_description, encode,
+};
 use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
 
 pub use wire::PIPELINE_REPORT;
@@ -57,13 +59,64 @@ pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     body: 1_048_576,
 };
 
-/// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
-/// percent-encoded, `/` included (GitLab wants `group%2Fproject`).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// What GitLab is to the rest of promoter (docs/design.md §7).
+pub const PROVIDER: ProviderInfo = ProviderInfo {
+    name: "gitlab",
+    product: "GitLab",
+    default_token_env: "GITLAB_TOKEN",
+    // Any user name works with a personal/project access token; "oauth2" is the documented one
+    // (docs user/project/settings/project_access_tokens.md).
+    git_username: "oauth2",
+    pr_sigil: '!',
+    text_limits: TEXT_LIMITS,
+    // Docs merge_requests.md "Merge a merge request": `sha`, "if present, then this SHA must match
+    // the HEAD of the source branch, otherwise the merge fails" (409).
+    merge_guarded_by_head_sha: true,
+    api: ApiUrls {
+        default_url: Some("https://gitlab.com/api/v4"),
+        suffix: "/api/v4",
+        public_host: None,
+    },
+    // Docs ci/variables/predefined_variables.md.
+    ci: CiVariables {
+        name: "GitLab CI",
+        api_url: Some("CI_API_V4_URL"),
+        server_url: Some("CI_SERVER_URL"),
+        repository: Some("CI_PROJECT_PATH"),
+    },
+    owner: OwnerShape::Nested {
+        what: "namespace paths (`group/subgroup`)",
+    },
+    web: WebUrls {
+        repository: web::repository_under,
+        clone: web::dot_git,
+        commit: commit_url,
+        compare: compare_url,
+    },
+    connect,
+};
+
+/// GitLab routes project pages under `/-/`.
+fn commit_url(repository_page: &str, sha: &Sha) -> String {
+    format!("{repository_page}/-/commit/{sha}")
+}
+
+fn compare_url(repository_page: &str, from: &Sha, to: &Sha) -> String {
+    format!("{repository_page}/-/compare/{from}...{to}")
+}
+
+/// The pipeline is read only when a gate is named after it: one request less per gate read.
+fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
+    Ok(Box::new(
+        GitLab::new(
+            connect.api_url,
+            connect.repository,
+            connect.token,
+            connect.http,
+        )?
+        .reading_pipeline((connect.has_gate)(PIPELINE_REPORT)),
+    ))
+}
 
 /// A GitLab project seen through one token.
 #[derive(Debug)]
@@ -78,16 +131,15 @@ pub struct GitLab {
 }
 
 impl GitLab {
-    /// `api_url`: `https://gitlab.com/api/v4` or `https://HOST[/root]/api/v4`. `owner` is the full
-    /// namespace path (`group/subgroup`), `name` the project path.
+    /// `api_url`: `https://gitlab.com/api/v4` or `https://HOST[/root]/api/v4`. The path's owner is
+    /// the full namespace path (`group/subgroup`), its name the project path.
     pub fn new(
         api_url: &str,
-        owner: &str,
-        name: &str,
+        repo: &RepoPath,
         token: Option<Secret>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
-        let full_path = format!("{}/{}", owner.trim_matches('/'), name);
+        let full_path = repo.full_name();
         let hint = hints(
             api_url,
             &full_path,
@@ -101,7 +153,7 @@ impl GitLab {
             .with_hint(hint);
         Ok(Self {
             http,
-            project: format!("/projects/{}", utf8_percent_encode(&full_path, COMPONENT)),
+            project: format!("/projects/{}", repo.encoded_whole()),
             full_path,
             read_pipeline: true,
         })
@@ -129,8 +181,8 @@ impl GitLab {
         let path = format!(
             "{}/merge_requests?state=opened&source_branch={}&target_branch={}&per_page=100",
             self.project,
-            utf8_percent_encode(head.as_str(), COMPONENT),
-            utf8_percent_encode(base.as_str(), COMPONENT),
+            encode(head.as_str()),
+            encode(base.as_str()),
         );
         let mut found: Vec<wire::MergeRequest> = Vec::new();
         self.http
