@@ -2,7 +2,7 @@
 //! types, implemented once per provider. Each provider is one folder (`github/`, `gitlab/`,
 //! `gitea/` for Gitea and Forgejo) holding its client, its wire structs (private to it) and its
 //! descriptor; `registry.rs` lists the descriptors ([`Provider`], [`ProviderInfo`]). The one HTTP
-//! path is `http.rs`.
+//! path is `http.rs`; what several providers' clients share above it is `shared.rs`.
 
 pub mod gitea;
 pub mod github;
@@ -11,6 +11,7 @@ pub mod http;
 pub mod issues;
 pub mod registry;
 mod repo_path;
+mod shared;
 #[cfg(test)]
 mod test_server;
 

@@ -29,6 +29,8 @@ pub struct ProviderInfo {
     pub default_token_env: &'static str,
     /// The user name git sends with the token as password over HTTPS.
     pub git_username: &'static str,
+    /// What the SCM calls a pull request, in messages (`pull request`, GitLab `merge request`).
+    pub pr_noun: &'static str,
     /// How people write a PR number (`#12`, GitLab `!12`).
     pub pr_sigil: char,
     /// The longest PR title and description the SCM accepts (`reconcile::text::fit` cuts to them).

@@ -40,7 +40,8 @@ impl Checker<'_> {
                     format!("`apiUrl` is required for provider `{name}`"),
                 )
                 .hint = Some(format!(
-                    "the API base of your {name} instance, e.g. `https://{name}.example.com/api/v1`"
+                    "the API base of your {name} instance, e.g. `https://{name}.example.com{}`",
+                    provider.info().api.suffix
                 ));
                 None
             }

@@ -29,12 +29,13 @@ mod wire;
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
 use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
+use super::shared::{Pulls, refuse_failing_previous};
 use super::{MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite};
-use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+use crate::model::{BranchName, PrNumber, Secret, Sha};
 
 /// PR title and description limits. Gitea and Forgejo keep the title in the issue's `name` column,
 /// a VARCHAR(255) (models/issues/issue.go, `Title string xorm:"name"`; the web form says
@@ -59,6 +60,7 @@ pub const GITEA: ProviderInfo = ProviderInfo {
     default_token_env: "GITEA_TOKEN",
     // Gitea and Forgejo accept the token as password with any user name.
     git_username: "promoter",
+    pr_noun: "pull request",
     pr_sigil: '#',
     text_limits: TEXT_LIMITS,
     // swagger MergePullRequestOption `head_commit_id`; pull.go answers 409 "head out of date".
@@ -192,16 +194,12 @@ impl Gitea {
                         .filter(|p| p.is_promotion_pr(&self.full_name, head, base)),
                 );
             })?;
-        // Gitea refuses a second open PR for the same head and base (409 on create), so more than
-        // one cannot happen; the lowest index keeps the choice deterministic anyway.
-        let Some(pull) = found.into_iter().min_by_key(|p| p.number) else {
-            return Ok(None);
-        };
-        let number = pull.number;
-        let pr = pull
-            .into_domain()
-            .map_err(|e| anyhow::anyhow!("pull request #{number} has an unexpected shape: {e}"))?;
-        Ok(Some(pr))
+        // Gitea refuses a second open PR for the same head and base (409 on create).
+        self.pulls().lowest(found)
+    }
+
+    fn pulls(&self) -> Pulls<'_> {
+        Pulls::new(&GITEA, &self.http, &self.full_name)
     }
 
     /// After a merge answer that does not say what happened: the PR shows whether it merged, was
@@ -242,21 +240,11 @@ impl Scm for Gitea {
         head: &BranchName,
         base: &BranchName,
     ) -> anyhow::Result<Option<PullRequest>> {
-        self.find(head, base).with_context(|| {
-            format!(
-                "finding the open pull request from `{head}` into `{base}` in {}",
-                self.full_name
-            )
-        })
+        self.find(head, base)
+            .with_context(|| self.pulls().find_context(head, base))
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
-        let context = || {
-            format!(
-                "opening a pull request from `{}` into `{}` in {}",
-                new.head, new.base, self.full_name
-            )
-        };
         let body = wire::CreatePull {
             // Same-repository PR: the plain branch name (swagger CreatePullRequestOption.head).
             head: new.head.as_str(),
@@ -267,19 +255,6 @@ impl Scm for Gitea {
         let path = format!("{}/pulls", self.repo_path());
         // swagger repoCreatePullRequest: 201 PullRequest. A create that may have happened is never
         // sent twice: it is looked up instead.
-        let error =
-            match self
-                .http
-                .send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly)
-            {
-                Ok(pull) => {
-                    return pull
-                        .into_domain()
-                        .map_err(anyhow::Error::msg)
-                        .with_context(context);
-                }
-                Err(error) => error,
-            };
         // routers/api/v1/repo/pull.go CreatePullRequest: 409 "pull request already exists for
         // these targets [id: …, head_branch: …, base_branch: …]" — adopt that one; 422 "There are
         // no changes between the head and the base" (Gitea 1.22, Forgejo alike) when the head has
@@ -287,7 +262,10 @@ impl Scm for Gitea {
         let refusals = super::CreateRefusals::new(409, |status, message| {
             status == 422 && message.contains("no changes between the head and the base")
         });
-        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
+        self.pulls()
+            .create::<wire::Pull>(&path, &body, new, refusals, || {
+                self.find(&new.head, &new.base)
+            })
     }
 
     fn update_pull_request(
@@ -299,18 +277,12 @@ impl Scm for Gitea {
         let path = format!("{}/pulls/{}", self.repo_path(), number.0);
         // swagger repoEditPullRequest: `PATCH`, answers 201 (not 200) with the PullRequest; the
         // same title and body twice leave the same PR, so it may be resent.
-        let pull: wire::Pull = self
-            .http
-            .send_json(
-                Method::Patch,
-                &path,
-                &wire::EditPull { title, body },
-                Retry::Idempotent,
-            )
-            .with_context(|| format!("updating pull request {number} in {}", self.full_name))?;
-        pull.into_domain()
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("reading the updated pull request {number}"))
+        self.pulls().update::<wire::Pull>(
+            Method::Patch,
+            &path,
+            &wire::EditPull { title, body },
+            number,
+        )
     }
 
     fn merge_pull_request(
@@ -320,13 +292,7 @@ impl Scm for Gitea {
         title: &str,
         message: &str,
     ) -> anyhow::Result<MergeOutcome> {
-        let context = || {
-            format!(
-                "merging pull request {number} at {} in {}",
-                head_sha.short(),
-                self.full_name
-            )
-        };
+        let context = || self.pulls().merge_context(number, head_sha);
         let path = format!("{}/pulls/{}/merge", self.repo_path(), number.0);
         let body = wire::MergePull::merge_commit(title, message, head_sha);
         // swagger repoMergePullRequest: 200 with an EMPTY body = merged (`ctx.Status(200)`).
@@ -445,10 +411,7 @@ impl Scm for Gitea {
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
-        // docs/design.md §3: the previous-environment gate is never `failure` (it would block a PR for good).
-        if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
-            bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
-        }
+        refuse_failing_previous(status)?;
         let body = wire::CreateStatus {
             state: status.state.as_str(),
             context: &status.context,
@@ -458,19 +421,8 @@ impl Scm for Gitea {
         let path = format!("{}/statuses/{}", self.repo_path(), sha);
         // swagger repoCreateStatus: 201 CommitStatus. A repeated status is a new entry with the
         // same content, and the newest per context wins, so resending changes nothing a reader sees.
-        let _: wire::CommitStatus = self
-            .http
-            .send_json(Method::Post, &path, &body, Retry::Idempotent)
-            .with_context(|| {
-                format!(
-                    "writing commit status `{}` ({}) on {} in {}",
-                    status.context,
-                    status.state.as_str(),
-                    sha.short(),
-                    self.full_name
-                )
-            })?;
-        Ok(())
+        self.pulls()
+            .post_status::<wire::CommitStatus>(&path, &body, sha, status)
     }
 }
 

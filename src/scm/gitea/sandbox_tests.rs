@@ -2,6 +2,8 @@
 //! repositories and real HTTP on 127.0.0.1: paging, fork PRs, duplicate creates, the merge guard
 //! and the merge text under every flavor's field spelling, status reads and writes.
 
+use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
+
 use serde_json::{Value, json};
 
 use super::*;

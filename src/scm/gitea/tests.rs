@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::wire::{self, CombinedStatus, CommitStatus, MergePull, Pull, reduce};
 use super::*;
+use crate::model::GateState;
 
 macro_rules! fixture {
     ($name:literal) => {

@@ -77,6 +77,16 @@ impl Pull {
     }
 }
 
+impl crate::scm::shared::WirePull for Pull {
+    fn number(&self) -> u64 {
+        self.number
+    }
+
+    fn into_domain(self) -> Result<PullRequest, String> {
+        Pull::into_domain(self)
+    }
+}
+
 /// `CommitStatus`. The state is under `status` in answers, though requests send `state`
 /// (swagger `CommitStatus.status`; fixture `commit-status.go-scm.json`).
 #[derive(Debug, Deserialize)]

@@ -24,14 +24,15 @@ mod wire;
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
 use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
+use super::shared::{Pulls, refuse_failing_previous};
 use super::{
     MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite, encode,
 };
-use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+use crate::model::{BranchName, PrNumber, Secret, Sha};
 
 /// What GitHub is to the rest of promoter (docs/design.md §7).
 pub const PROVIDER: ProviderInfo = ProviderInfo {
@@ -40,6 +41,7 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
     default_token_env: "GITHUB_TOKEN",
     // "x-access-token" works for installation tokens, PATs and the workflow token.
     git_username: "x-access-token",
+    pr_noun: "pull request",
     pr_sigil: '#',
     text_limits: TEXT_LIMITS,
     // Docs pulls/merge: `sha`, "SHA that pull request head must match to allow merge" (409).
@@ -174,16 +176,12 @@ impl GitHub {
                     .filter(|p| p.is_promotion_pr(&self.full_name, head, base)),
             );
         })?;
-        // GitHub allows one open PR per head/base in a repository (422 "already exists"), so
-        // more than one cannot happen; the lowest number keeps the choice deterministic anyway.
-        let Some(pull) = found.into_iter().min_by_key(|p| p.number) else {
-            return Ok(None);
-        };
-        let number = pull.number;
-        let pr = pull
-            .into_domain()
-            .map_err(|e| anyhow::anyhow!("pull request #{number} has an unexpected shape: {e}"))?;
-        Ok(Some(pr))
+        // GitHub allows one open PR per head/base in a repository (422 "already exists").
+        self.pulls().lowest(found)
+    }
+
+    fn pulls(&self) -> Pulls<'_> {
+        Pulls::new(&PROVIDER, &self.http, &self.full_name)
     }
 
     /// After a merge answer that does not say what happened: the PR shows whether it merged.
@@ -215,21 +213,11 @@ impl Scm for GitHub {
         head: &BranchName,
         base: &BranchName,
     ) -> anyhow::Result<Option<PullRequest>> {
-        self.find(head, base).with_context(|| {
-            format!(
-                "finding the open pull request from `{head}` into `{base}` in {}",
-                self.full_name
-            )
-        })
+        self.find(head, base)
+            .with_context(|| self.pulls().find_context(head, base))
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
-        let context = || {
-            format!(
-                "opening a pull request from `{}` into `{}` in {}",
-                new.head, new.base, self.full_name
-            )
-        };
         let body = wire::CreatePull {
             title: &new.title,
             body: &new.body,
@@ -239,19 +227,6 @@ impl Scm for GitHub {
         };
         let path = format!("{}/pulls", self.repo_path());
         // A create that may have happened is never sent twice: it is looked up instead.
-        let error =
-            match self
-                .http
-                .send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly)
-            {
-                Ok(pull) => {
-                    return pull
-                        .into_domain()
-                        .map_err(anyhow::Error::msg)
-                        .with_context(context);
-                }
-                Err(error) => error,
-            };
         // 422 "A pull request already exists for owner:branch." (validation-error `errors[].message`;
         // observed, not in the docs): someone or an earlier pass opened it; adopt that one.
         // Docs pulls/create: 422 "Validation failed"; when the head has no commit the base lacks,
@@ -259,7 +234,10 @@ impl Scm for GitHub {
         let refusals = super::CreateRefusals::new(422, |status, message| {
             status == 422 && message.contains("No commits between")
         });
-        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
+        self.pulls()
+            .create::<wire::Pull>(&path, &body, new, refusals, || {
+                self.find(&new.head, &new.base)
+            })
     }
 
     fn update_pull_request(
@@ -270,18 +248,12 @@ impl Scm for GitHub {
     ) -> anyhow::Result<PullRequest> {
         let path = format!("{}/pulls/{}", self.repo_path(), number.0);
         // Docs pulls/update: PATCH with the same title and body twice leaves the same PR.
-        let pull: wire::Pull = self
-            .http
-            .send_json(
-                Method::Patch,
-                &path,
-                &wire::UpdatePull { title, body },
-                Retry::Idempotent,
-            )
-            .with_context(|| format!("updating pull request {number} in {}", self.full_name))?;
-        pull.into_domain()
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("reading the updated pull request {number}"))
+        self.pulls().update::<wire::Pull>(
+            Method::Patch,
+            &path,
+            &wire::UpdatePull { title, body },
+            number,
+        )
     }
 
     fn merge_pull_request(
@@ -291,13 +263,7 @@ impl Scm for GitHub {
         title: &str,
         message: &str,
     ) -> anyhow::Result<MergeOutcome> {
-        let context = || {
-            format!(
-                "merging pull request {number} at {} in {}",
-                head_sha.short(),
-                self.full_name
-            )
-        };
+        let context = || self.pulls().merge_context(number, head_sha);
         let path = format!("{}/pulls/{}/merge", self.repo_path(), number.0);
         let body = wire::MergePull {
             commit_title: title,
@@ -378,10 +344,7 @@ impl Scm for GitHub {
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
-        // docs/design.md §3: the previous-environment gate is never `failure` (it would block a PR for good).
-        if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
-            bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
-        }
+        refuse_failing_previous(status)?;
         let description = cut_description(&status.description);
         let body = wire::CreateStatus {
             state: status.state.as_str(),
@@ -392,19 +355,8 @@ impl Scm for GitHub {
         let path = format!("{}/statuses/{}", self.repo_path(), sha);
         // Docs repos/create-commit-status: the latest status per context wins, so a repeated
         // write of the same status changes nothing a reader sees; safe to resend.
-        let _: wire::CommitStatus = self
-            .http
-            .send_json(Method::Post, &path, &body, Retry::Idempotent)
-            .with_context(|| {
-                format!(
-                    "writing commit status `{}` ({}) on {} in {}",
-                    status.context,
-                    status.state.as_str(),
-                    sha.short(),
-                    self.full_name
-                )
-            })?;
-        Ok(())
+        self.pulls()
+            .post_status::<wire::CommitStatus>(&path, &body, sha, status)
     }
 }
 

@@ -70,6 +70,16 @@ impl Pull {
     }
 }
 
+impl crate::scm::shared::WirePull for Pull {
+    fn number(&self) -> u64 {
+        self.number
+    }
+
+    fn into_domain(self) -> Result<PullRequest, String> {
+        Pull::into_domain(self)
+    }
+}
+
 /// `PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge`, 200.
 #[derive(Debug, Deserialize)]
 pub(super) struct MergeResult {

@@ -2,6 +2,8 @@
 //! repositories, a project in a nested group (`acme/team/deploy`). Each test says which GitLab
 //! behaviour the client relies on.
 
+use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
+
 use super::*;
 use crate::sandbox::{CI_APP, CommitSpec, Sandbox};
 use crate::scm::http::tests::{FakeClock, test_options};

@@ -2,6 +2,8 @@
 //! example bodies (tests/fixtures/scm/gitlab) adjusted to the project under test: the exact
 //! requests sent and how each answer is read.
 
+use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
+
 use serde_json::{Value, json};
 
 use super::*;
