@@ -157,6 +157,68 @@ impl<'a> Pulls<'a> {
     }
 }
 
+/// A pull request's head or base as GitHub (`pull-request.head`/`.base`, docs pulls/list) and
+/// Gitea/Forgejo (swagger `PRBranchInfo`) show it.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct PullEnd {
+    #[serde(rename = "ref")]
+    pub name: String,
+    pub sha: String,
+    /// `null` when the head repository (a fork) was deleted.
+    pub repo: Option<PullRepo>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct PullRepo {
+    pub full_name: String,
+}
+
+impl PullEnd {
+    /// This end is `branch` of `full_name`. A fork's PR from a branch of the same name has the
+    /// fork as its head repository. Names compare case-insensitively, as GitHub and Gitea
+    /// (`lower_name` columns) treat them.
+    pub fn is(&self, branch: &BranchName, full_name: &str) -> bool {
+        self.name == branch.as_str()
+            && self
+                .repo
+                .as_ref()
+                .is_some_and(|repo| repo.full_name.eq_ignore_ascii_case(full_name))
+    }
+}
+
+/// The fields GitHub (`pull-request-simple`, `pull-request`) and Gitea/Forgejo (swagger
+/// `PullRequest`) show alike for a pull request; each provider's wire `Pull` flattens it in and
+/// adds what differs (merge state).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct HtmlPull {
+    pub number: u64,
+    pub html_url: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub head: PullEnd,
+    pub base: PullEnd,
+}
+
+impl HtmlPull {
+    /// Head and base are these branches and both live in `full_name`: never a fork's PR.
+    pub fn is_between(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
+        self.head.is(head, full_name) && self.base.is(base, full_name)
+    }
+
+    pub fn into_domain(self) -> Result<PullRequest, String> {
+        Ok(PullRequest {
+            number: PrNumber(self.number),
+            url: self.html_url,
+            title: self.title,
+            // Compared with the rendered body by callers; line endings are not a difference.
+            body: self.body.unwrap_or_default().replace("\r\n", "\n"),
+            head_sha: Sha::parse(&self.head.sha)?,
+            head_branch: BranchName::parse(&self.head.name)?,
+            base_branch: BranchName::parse(&self.base.name)?,
+        })
+    }
+}
+
 /// docs/design.md §3: the previous-environment gate is never `failure` (it would block a PR for
 /// good). Every provider's `write_status` starts with this.
 pub(crate) fn refuse_failing_previous(status: &StatusWrite) -> anyhow::Result<()> {

@@ -218,7 +218,7 @@ impl Gitea {
         if !pull.is_open() {
             return Ok(Reread::Closed);
         }
-        if !pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
+        if !pull.pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
             return Ok(Reread::HeadMoved);
         }
         Ok(Reread::Open)

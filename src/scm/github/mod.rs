@@ -200,7 +200,7 @@ impl GitHub {
                 .and_then(|s| Sha::parse(s).ok());
             return Ok(Some(MergeOutcome::Merged { merge_sha }));
         }
-        if !pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
+        if !pull.pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
             return Ok(Some(MergeOutcome::HeadMoved));
         }
         Ok(None)

@@ -7,18 +7,17 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::model::{BranchName, GateState, PrNumber, Sha};
+use crate::model::{BranchName, GateState};
+use crate::scm::shared::HtmlPull;
 use crate::scm::{PullRequest, StatusReport};
 
 /// A pull request: `pull-request-simple` (list) or `pull-request` (get, create, update).
 #[derive(Debug, Deserialize)]
 pub(super) struct Pull {
-    pub number: u64,
-    pub html_url: String,
-    pub title: String,
-    pub body: Option<String>,
-    pub head: GitRef,
-    pub base: GitRef,
+    /// Number, page, text, head and base (`head.repo` is the fork for a fork's PR, docs
+    /// pulls/list).
+    #[serde(flatten)]
+    pub pull: HtmlPull,
     /// Only in the full `pull-request` shape.
     #[serde(default)]
     pub merged: Option<bool>,
@@ -27,52 +26,20 @@ pub(super) struct Pull {
     pub merge_commit_sha: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct GitRef {
-    #[serde(rename = "ref")]
-    pub name: String,
-    pub sha: String,
-    /// `null` when the head repository (a fork) was deleted.
-    pub repo: Option<Repo>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct Repo {
-    pub full_name: String,
-}
-
 impl Pull {
-    /// Head and base are these branches and both live in `full_name` (never a fork's PR, whose
-    /// head repository differs: docs pulls/list, `head.repo`).
+    /// Head and base are these branches and both live in `full_name` (never a fork's PR).
     pub fn is_promotion_pr(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
-        let in_repo = |r: &GitRef| {
-            r.repo
-                .as_ref()
-                .is_some_and(|repo| repo.full_name.eq_ignore_ascii_case(full_name))
-        };
-        self.head.name == head.as_str()
-            && self.base.name == base.as_str()
-            && in_repo(&self.head)
-            && in_repo(&self.base)
+        self.pull.is_between(full_name, head, base)
     }
 
     pub fn into_domain(self) -> Result<PullRequest, String> {
-        Ok(PullRequest {
-            number: PrNumber(self.number),
-            url: self.html_url,
-            title: self.title,
-            // Compared with the rendered body by callers; line endings are not a difference.
-            body: self.body.unwrap_or_default().replace("\r\n", "\n"),
-            head_sha: Sha::parse(&self.head.sha)?,
-            head_branch: BranchName::parse(&self.head.name)?,
-            base_branch: BranchName::parse(&self.base.name)?,
-        })
+        self.pull.into_domain()
     }
 }
 
 impl crate::scm::shared::WirePull for Pull {
     fn number(&self) -> u64 {
-        self.number
+        self.pull.number
     }
 
     fn into_domain(self) -> Result<PullRequest, String> {
@@ -263,6 +230,7 @@ pub(super) fn reduce(statuses: Vec<CommitStatus>, runs: Vec<CheckRun>) -> Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PrNumber;
 
     macro_rules! fixture {
         ($name:literal) => {
