@@ -259,12 +259,23 @@ impl HtmlIssue {
     }
 }
 
-/// GitHub issues/create and issues/update, Gitea `CreateIssueOption` and `EditIssueOption`:
-/// `title` and `body`.
+/// `title` and `body`: the request body of GitHub's pulls/update, issues/create and
+/// issues/update, and of Gitea's `EditPullRequestOption`, `CreateIssueOption` and
+/// `EditIssueOption` (fields left out stay as they are).
 #[derive(Debug, Serialize)]
-pub(crate) struct IssueText<'a> {
+pub(crate) struct TitleBody<'a> {
     pub title: &'a str,
     pub body: &'a str,
+}
+
+/// A same-repository pull request to open: GitHub pulls/create and Gitea
+/// `CreatePullRequestOption`, where `head` is the plain branch name.
+#[derive(Debug, Serialize)]
+pub(crate) struct CreateHtmlPull<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub head: &'a str,
+    pub base: &'a str,
 }
 
 /// Opens an issue at `{repo_path}/issues` the way GitHub (docs issues/create, 201) and Gitea
@@ -272,7 +283,7 @@ pub(crate) struct IssueText<'a> {
 pub(crate) fn create_html_issue(
     http: &HttpClient,
     repo_path: &str,
-    text: IssueText<'_>,
+    text: TitleBody<'_>,
     doing: impl FnOnce() -> String,
 ) -> anyhow::Result<Issue> {
     let path = format!("{repo_path}/issues");
@@ -293,7 +304,7 @@ pub(crate) fn update_html_issue(
     http: &HttpClient,
     repo_path: &str,
     number: u64,
-    text: IssueText<'_>,
+    text: TitleBody<'_>,
     doing: impl FnOnce() -> String,
 ) -> anyhow::Result<Issue> {
     let path = format!("{repo_path}/issues/{number}");

@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use super::{Gitea, PAGE_SIZE};
 use crate::scm::issues::{Issue, Issues};
-use crate::scm::shared::{HtmlIssue, IssueText, create_html_issue, update_html_issue};
+use crate::scm::shared::{HtmlIssue, TitleBody, create_html_issue, update_html_issue};
 
 /// The swagger gives no limit (the body is a TEXT column); promoter keeps to GitHub's 65,536 so
 /// a dashboard never depends on the database behind the instance.
@@ -49,7 +49,7 @@ impl Issues for Gitea {
         create_html_issue(
             &self.http,
             &self.repo_path(),
-            IssueText { title, body },
+            TitleBody { title, body },
             || {
                 format!(
                     "opening the dashboard issue in {} on {}",
@@ -66,7 +66,7 @@ impl Issues for Gitea {
             &self.http,
             &self.repo_path(),
             number,
-            IssueText { title, body },
+            TitleBody { title, body },
             || {
                 format!(
                     "updating issue #{number} in {} on {}",

@@ -33,7 +33,7 @@ use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
 use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
-use super::shared::{Pulls, refuse_failing_previous};
+use super::shared::{CreateHtmlPull, Pulls, TitleBody, refuse_failing_previous};
 use super::{MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite};
 use crate::model::{BranchName, PrNumber, Secret, Sha};
 
@@ -245,7 +245,7 @@ impl Scm for Gitea {
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
-        let body = wire::CreatePull {
+        let body = CreateHtmlPull {
             // Same-repository PR: the plain branch name (swagger CreatePullRequestOption.head).
             head: new.head.as_str(),
             base: new.base.as_str(),
@@ -277,12 +277,8 @@ impl Scm for Gitea {
         let path = format!("{}/pulls/{}", self.repo_path(), number.0);
         // swagger repoEditPullRequest: `PATCH`, answers 201 (not 200) with the PullRequest; the
         // same title and body twice leave the same PR, so it may be resent.
-        self.pulls().update::<wire::Pull>(
-            Method::Patch,
-            &path,
-            &wire::EditPull { title, body },
-            number,
-        )
+        self.pulls()
+            .update::<wire::Pull>(Method::Patch, &path, &TitleBody { title, body }, number)
     }
 
     fn merge_pull_request(

@@ -1,7 +1,7 @@
 //! Gitea/Forgejo REST v1 wire shapes (swagger `v1_json.tmpl`: `PullRequest`, `CommitStatus`,
-//! `CreatePullRequestOption`, `EditPullRequestOption`, `MergePullRequestOption`,
-//! `CreateStatusOption`) and their mapping to domain types. What promoter reads and writes, and
-//! nothing else. No I/O.
+//! `MergePullRequestOption`, `CreateStatusOption`; `CreatePullRequestOption` and
+//! `EditPullRequestOption` are GitHub's shapes too, in `scm/shared.rs`) and their mapping to
+//! domain types. What promoter reads and writes, and nothing else. No I/O.
 
 use std::collections::BTreeMap;
 
@@ -71,22 +71,6 @@ pub(super) struct CommitStatus {
 pub(super) struct CombinedStatus {
     #[serde(default)]
     pub statuses: Option<Vec<CommitStatus>>,
-}
-
-/// `CreatePullRequestOption`.
-#[derive(Debug, Serialize)]
-pub(super) struct CreatePull<'a> {
-    pub head: &'a str,
-    pub base: &'a str,
-    pub title: &'a str,
-    pub body: &'a str,
-}
-
-/// `EditPullRequestOption` (title and body only; the rest stays as it is).
-#[derive(Debug, Serialize)]
-pub(super) struct EditPull<'a> {
-    pub title: &'a str,
-    pub body: &'a str,
 }
 
 /// `MergePullRequestOption`, for every flavor at once.

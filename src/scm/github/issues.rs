@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::GitHub;
 use crate::scm::issues::{Issue, Issues};
-use crate::scm::shared::{HtmlIssue, IssueText, create_html_issue, update_html_issue};
+use crate::scm::shared::{HtmlIssue, TitleBody, create_html_issue, update_html_issue};
 
 /// Docs issues/create: the body is refused past 65,536 characters ("body is too long (maximum
 /// is 65536 characters)", a 422 validation error; observed, not in the reference).
@@ -41,7 +41,7 @@ impl Issues for GitHub {
         create_html_issue(
             &self.http,
             &self.repo_path(),
-            IssueText { title, body },
+            TitleBody { title, body },
             || format!("opening the dashboard issue in {}", self.full_name),
         )
     }
@@ -52,7 +52,7 @@ impl Issues for GitHub {
             &self.http,
             &self.repo_path(),
             number,
-            IssueText { title, body },
+            TitleBody { title, body },
             || format!("updating issue #{number} in {}", self.full_name),
         )
     }

@@ -28,7 +28,7 @@ use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
 use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
-use super::shared::{Pulls, refuse_failing_previous};
+use super::shared::{CreateHtmlPull, Pulls, TitleBody, refuse_failing_previous};
 use super::{
     MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite, encode,
 };
@@ -218,7 +218,7 @@ impl Scm for GitHub {
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
-        let body = wire::CreatePull {
+        let body = CreateHtmlPull {
             title: &new.title,
             body: &new.body,
             // Same-repository PR: the plain branch name (docs pulls/create, `head`).
@@ -248,12 +248,8 @@ impl Scm for GitHub {
     ) -> anyhow::Result<PullRequest> {
         let path = format!("{}/pulls/{}", self.repo_path(), number.0);
         // Docs pulls/update: PATCH with the same title and body twice leaves the same PR.
-        self.pulls().update::<wire::Pull>(
-            Method::Patch,
-            &path,
-            &wire::UpdatePull { title, body },
-            number,
-        )
+        self.pulls()
+            .update::<wire::Pull>(Method::Patch, &path, &TitleBody { title, body }, number)
     }
 
     fn merge_pull_request(

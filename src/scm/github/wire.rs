@@ -87,22 +87,6 @@ pub(super) struct CheckOutput {
     pub title: Option<String>,
 }
 
-/// pulls/create request body.
-#[derive(Debug, Serialize)]
-pub(super) struct CreatePull<'a> {
-    pub title: &'a str,
-    pub body: &'a str,
-    pub head: &'a str,
-    pub base: &'a str,
-}
-
-/// pulls/update request body.
-#[derive(Debug, Serialize)]
-pub(super) struct UpdatePull<'a> {
-    pub title: &'a str,
-    pub body: &'a str,
-}
-
 /// pulls/merge request body.
 #[derive(Debug, Serialize)]
 pub(super) struct MergePull<'a> {
@@ -490,7 +474,7 @@ mod tests {
 
     #[test]
     fn request_bodies_use_the_field_names_of_the_api_examples() {
-        let create = serde_json::to_string(&CreatePull {
+        let create = serde_json::to_string(&crate::scm::shared::CreateHtmlPull {
             title: "t",
             body: "b",
             head: "h",
@@ -499,7 +483,7 @@ mod tests {
         .unwrap();
         assert_eq!(keys(&create), keys(fixture!("pull-create.request.json")));
 
-        let update = serde_json::to_string(&UpdatePull {
+        let update = serde_json::to_string(&crate::scm::shared::TitleBody {
             title: "t",
             body: "b",
         })
