@@ -298,6 +298,39 @@ mod tests {
     }
 
     #[test]
+    fn owner_shapes_accept_their_segment_counts() {
+        assert!(OwnerShape::One.accepts(1) && !OwnerShape::One.accepts(2));
+        let nested = OwnerShape::Nested { what: "paths" };
+        assert!(nested.accepts(1) && nested.accepts(3) && !nested.accepts(0));
+        let two = OwnerShape::Exactly {
+            segments: 2,
+            what: "`organization/project`",
+        };
+        assert!(two.accepts(2) && !two.accepts(1) && !two.accepts(3));
+        assert_eq!(two.what(), Some("`organization/project`"));
+    }
+
+    /// What every provider's URL shapes keep, whatever their layout (GitHub's
+    /// `{web}/{owner}/{name}`, Azure DevOps' `{web}/{organization}/{project}/_git/{name}`).
+    #[test]
+    fn every_provider_derives_its_pages_from_the_web_address() {
+        let path = RepoPath::new("acme", "deploy");
+        let sha = Sha::parse(&"a".repeat(40)).expect("40 hex digits");
+        for provider in Provider::ALL {
+            let web = &provider.info().web;
+            let page = (web.repository)("https://scm.example", &path);
+            assert!(
+                page.starts_with("https://scm.example/"),
+                "{provider}: {page}"
+            );
+            assert!(page.contains("acme") && page.ends_with("deploy"), "{page}");
+            assert!((web.clone)(&page, &path).contains("deploy"), "{provider}");
+            assert!((web.commit)(&page, &sha).starts_with(&page), "{provider}");
+            assert!((web.compare)(&page, &sha, &sha).contains(sha.as_str()));
+        }
+    }
+
+    #[test]
     fn providers_without_a_default_api_url_say_so_by_needing_it() {
         let required: Vec<&str> = Provider::ALL
             .iter()

@@ -345,7 +345,8 @@ mod tests {
     use std::path::Path;
 
     use super::super::tests::problems;
-    use crate::config::{PrivateKeySource, parse};
+    use super::owner_shape_problem;
+    use crate::config::{PrivateKeySource, Provider, parse};
 
     const STRATEGIES: &str =
         "strategies:\n  - name: app\n    environments:\n      - branch: env/dev\n";
@@ -382,6 +383,17 @@ mod tests {
             PrivateKeySource::Path("deploy/keys/app.pem".into())
         );
         assert_eq!(app.installation_id, None);
+    }
+
+    #[test]
+    fn the_owner_hint_names_the_providers_whose_owners_are_paths() {
+        assert_eq!(
+            owner_shape_problem(Provider::Github),
+            (
+                "cannot contain `/`".to_owned(),
+                Some("only GitLab owners are namespace paths (`group/subgroup`)".to_owned())
+            )
+        );
     }
 
     #[test]
