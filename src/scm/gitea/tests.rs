@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::wire::{self, CombinedStatus, CommitStatus, MergePull, Pull, reduce};
 use super::*;
 use crate::model::GateState;
+use crate::scm::shared::WirePull;
 
 macro_rules! fixture {
     ($name:literal) => {

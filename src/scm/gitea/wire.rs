@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{BranchName, GateState, Sha};
-use crate::scm::shared::HtmlPull;
+use crate::scm::shared::{HtmlPull, WirePull};
 use crate::scm::{PullRequest, StatusReport};
 
 /// `PullRequest` (list items, get, create and edit answers have the same shape).
@@ -34,19 +34,15 @@ impl Pull {
     pub fn is_open(&self) -> bool {
         self.state == "open"
     }
-
-    pub fn into_domain(self) -> Result<PullRequest, String> {
-        self.pull.into_domain()
-    }
 }
 
-impl crate::scm::shared::WirePull for Pull {
+impl WirePull for Pull {
     fn number(&self) -> u64 {
         self.pull.number
     }
 
     fn into_domain(self) -> Result<PullRequest, String> {
-        Pull::into_domain(self)
+        self.pull.into_domain()
     }
 }
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::model::{BranchName, GateState};
-use crate::scm::shared::HtmlPull;
+use crate::scm::shared::{HtmlPull, WirePull};
 use crate::scm::{PullRequest, StatusReport};
 
 /// A pull request: `pull-request-simple` (list) or `pull-request` (get, create, update).
@@ -31,19 +31,15 @@ impl Pull {
     pub fn is_promotion_pr(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
         self.pull.is_between(full_name, head, base)
     }
-
-    pub fn into_domain(self) -> Result<PullRequest, String> {
-        self.pull.into_domain()
-    }
 }
 
-impl crate::scm::shared::WirePull for Pull {
+impl WirePull for Pull {
     fn number(&self) -> u64 {
         self.pull.number
     }
 
     fn into_domain(self) -> Result<PullRequest, String> {
-        Pull::into_domain(self)
+        self.pull.into_domain()
     }
 }
 
