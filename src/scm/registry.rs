@@ -115,8 +115,9 @@ impl OwnerShape {
 pub struct WebUrls {
     /// The repository's page from the web address and its path.
     pub repository: fn(web_base: &str, path: &RepoPath) -> String,
-    /// What git clones when `cloneUrl` is not written, from the repository's page.
-    pub clone: fn(repository_page: &str, path: &RepoPath) -> String,
+    /// What git clones when `cloneUrl` is not written, from the web address and the path
+    /// (Bitbucket Data Center clones from `{web}/scm/{project}/{repo}.git`, not from the page).
+    pub clone: fn(web_base: &str, path: &RepoPath) -> String,
     /// A commit's page.
     pub commit: fn(repository_page: &str, sha: &Sha) -> String,
     /// The changes on `to` since its merge base with `from`.
@@ -133,9 +134,9 @@ pub mod web {
         format!("{web_base}/{}", path.full_name())
     }
 
-    /// `{page}.git`.
-    pub fn dot_git(repository_page: &str, _path: &RepoPath) -> String {
-        format!("{repository_page}.git")
+    /// `{web}/{owner}/{name}.git`: the repository's page with `.git`.
+    pub fn dot_git(web_base: &str, path: &RepoPath) -> String {
+        format!("{}.git", repository_under(web_base, path))
     }
 
     /// `{page}/commit/{sha}`.
@@ -324,7 +325,12 @@ mod tests {
                 "{provider}: {page}"
             );
             assert!(page.contains("acme") && page.ends_with("deploy"), "{page}");
-            assert!((web.clone)(&page, &path).contains("deploy"), "{provider}");
+            let clone = (web.clone)("https://scm.example", &path);
+            assert!(
+                clone.starts_with("https://scm.example/"),
+                "{provider}: {clone}"
+            );
+            assert!(clone.contains("deploy"), "{provider}: {clone}");
             assert!((web.commit)(&page, &sha).starts_with(&page), "{provider}");
             assert!((web.compare)(&page, &sha, &sha).contains(sha.as_str()));
         }

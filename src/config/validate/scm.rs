@@ -190,7 +190,7 @@ impl Checker<'_> {
         let path = RepoPath::new(&owner, &name);
         let web_url = (urls.repository)(&web, &path);
         Some(Repository {
-            clone_url: clone_url.unwrap_or_else(|| (urls.clone)(&web_url, &path)),
+            clone_url: clone_url.unwrap_or_else(|| (urls.clone)(&web, &path)),
             web_url,
             owner,
             name,
