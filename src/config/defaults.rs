@@ -34,21 +34,17 @@ pub fn server_url(provider: Provider, env: Env<'_>) -> Option<(&'static str, Str
     var(env, name).map(|value| (name, value))
 }
 
-/// `owner` and `name` from the CI job's own repository, with the variable they came from: the
+/// `owner` and `name` from the CI job's own repository, with the variables they came from: the
 /// provider's [`CiVariables::repository`](crate::scm::registry::CiVariables::repository)
 /// (`GITHUB_REPOSITORY`, `owner/name`, also set by Gitea/Forgejo Actions; GitLab's
-/// `CI_PROJECT_PATH`, `group/subgroup/name`); owner = everything before the last `/`.
+/// `CI_PROJECT_PATH`, `group/subgroup/name`; owner = everything before the last `/`).
 pub fn repository_from_env(
     provider: Provider,
     env: Env<'_>,
 ) -> Option<(String, String, &'static str)> {
-    let variable = provider.info().ci.repository?;
-    let full = var(env, variable)?;
-    let (owner, name) = full.trim_matches('/').rsplit_once('/')?;
-    if owner.is_empty() || name.is_empty() {
-        return None;
-    }
-    Some((owner.to_owned(), name.to_owned(), variable))
+    let from = provider.info().ci.repository.as_ref()?;
+    let (owner, name) = (from.read)(env)?;
+    Some((owner, name, from.variables))
 }
 
 /// The SCM's web address (`https://github.com`), without a trailing slash.

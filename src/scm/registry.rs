@@ -16,6 +16,7 @@ use std::fmt;
 
 use super::http::{Auth, HttpOptions};
 use super::{RepoPath, Scm, TextLimits};
+use crate::ci_env::{Env, var};
 use crate::model::{Secret, Sha};
 
 /// Everything promoter knows about one provider outside its client code.
@@ -73,9 +74,29 @@ pub struct CiVariables {
     /// The SCM's web address (`GITHUB_SERVER_URL`); wins over the derived one when `apiUrl` is
     /// not written.
     pub server_url: Option<&'static str>,
-    /// `owner/name` of the job's own repository (`GITHUB_REPOSITORY`, `CI_PROJECT_PATH`); the
-    /// owner is everything before the last `/`.
-    pub repository: Option<&'static str>,
+    /// The job's own repository, used when `repository` is not written.
+    pub repository: Option<CiRepository>,
+}
+
+/// Where a CI job's own repository is read from.
+#[derive(Debug)]
+pub struct CiRepository {
+    /// The variables read, for hints (`GITHUB_REPOSITORY`).
+    pub variables: &'static str,
+    /// `(owner, name)` from the environment; `None` when unset or not in the expected shape.
+    /// Most CI systems have one `owner/name` variable: [`owner_slash_name`].
+    pub read: fn(Env<'_>) -> Option<(String, String)>,
+}
+
+/// `(owner, name)` from one variable holding `owner/name` (`GITHUB_REPOSITORY`) or
+/// `group/subgroup/name` (`CI_PROJECT_PATH`): the owner is everything before the last `/`.
+pub fn owner_slash_name(env: Env<'_>, variable: &str) -> Option<(String, String)> {
+    let full = var(env, variable)?;
+    let (owner, name) = full.trim_matches('/').rsplit_once('/')?;
+    if owner.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some((owner.to_owned(), name.to_owned()))
 }
 
 /// The `repository.owner` values a provider accepts (see [`RepoPath`]).

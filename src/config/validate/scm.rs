@@ -170,8 +170,11 @@ impl Checker<'_> {
                 Some((owner, name, _)) => (owner, name, None),
                 None => {
                     let ci = &scm.provider.info().ci;
-                    let inside = ci.repository.map_or(String::new(), |variable| {
-                        format!("; it may be omitted only inside {} (`{variable}`)", ci.name)
+                    let inside = ci.repository.as_ref().map_or(String::new(), |from| {
+                        format!(
+                            "; it may be omitted only inside {} (`{}`)",
+                            ci.name, from.variables
+                        )
                     });
                     self.at_value("repository", "missing `repository`").hint =
                         Some(format!("add `repository:` with `owner` and `name`{inside}"));

@@ -32,7 +32,10 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
+use super::registry::{
+    ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
+    owner_slash_name, web,
+};
 use super::shared::{CreateHtmlPull, Pulls, TitleBody, refuse_failing_previous};
 use super::{MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite};
 use crate::model::{BranchName, PrNumber, Secret, Sha};
@@ -77,7 +80,10 @@ pub const GITEA: ProviderInfo = ProviderInfo {
         name: "GitHub Actions",
         api_url: None,
         server_url: None,
-        repository: Some("GITHUB_REPOSITORY"),
+        repository: Some(CiRepository {
+            variables: "GITHUB_REPOSITORY",
+            read: |env| owner_slash_name(env, "GITHUB_REPOSITORY"),
+        }),
     },
     owner: OwnerShape::One,
     web: WebUrls {

@@ -27,7 +27,10 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
+use super::registry::{
+    ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
+    owner_slash_name, web,
+};
 use super::shared::{CreateHtmlPull, Pulls, TitleBody, refuse_failing_previous};
 use super::{
     MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite, encode,
@@ -57,7 +60,10 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
         name: "GitHub Actions",
         api_url: Some("GITHUB_API_URL"),
         server_url: Some("GITHUB_SERVER_URL"),
-        repository: Some("GITHUB_REPOSITORY"),
+        repository: Some(CiRepository {
+            variables: "GITHUB_REPOSITORY",
+            read: |env| owner_slash_name(env, "GITHUB_REPOSITORY"),
+        }),
     },
     owner: OwnerShape::One,
     web: WebUrls {

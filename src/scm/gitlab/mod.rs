@@ -42,7 +42,10 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls, web};
+use super::registry::{
+    ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
+    owner_slash_name, web,
+};
 use super::shared::{Pulls, refuse_failing_previous};
 use super::{
     MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite,
@@ -84,7 +87,10 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
         name: "GitLab CI",
         api_url: Some("CI_API_V4_URL"),
         server_url: Some("CI_SERVER_URL"),
-        repository: Some("CI_PROJECT_PATH"),
+        repository: Some(CiRepository {
+            variables: "CI_PROJECT_PATH",
+            read: |env| owner_slash_name(env, "CI_PROJECT_PATH"),
+        }),
     },
     owner: OwnerShape::Nested {
         what: "namespace paths (`group/subgroup`)",
