@@ -238,6 +238,16 @@ mod tests {
     }
 
     #[test]
+    fn the_schema_lists_every_registered_provider() {
+        let listed = schema()["$defs"]["Provider"]["enum"].clone();
+        let registered: Vec<&str> = crate::scm::Provider::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .collect();
+        assert_eq!(listed, serde_json::json!(registered));
+    }
+
+    #[test]
     fn proposed_gates_have_no_soak_time_in_the_schema() {
         let schema = schema();
         let proposed = &schema["$defs"]["ProposedGate"]["properties"];
