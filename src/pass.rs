@@ -11,7 +11,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::ci_env::Env;
-use crate::config::{Config, Provider};
+use crate::config::Config;
 use crate::git::{self, FetchProgress, GitCache, GitCredentials, TransportRetry};
 use crate::model::{BranchName, Secret};
 use crate::reconcile::apply::{
@@ -20,11 +20,9 @@ use crate::reconcile::apply::{
 use crate::reconcile::observe::{Reads, observe_strategy};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
-use crate::scm::gitea::{Flavor, Gitea};
-use crate::scm::github::GitHub;
 use crate::scm::github::app::{AppKey, InstallationTokens};
-use crate::scm::gitlab::GitLab;
 use crate::scm::http::{HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
+use crate::scm::registry::Connect;
 use crate::tls::Trust;
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
@@ -485,8 +483,7 @@ fn github_app_tokens(
         app.app_id,
         app.installation_id,
         key,
-        &config.repository.owner,
-        &config.repository.name,
+        &config.repository.path(),
         http_options(config, None, options, shared),
     )?;
     Ok(Some(Arc::new(tokens)))
@@ -524,6 +521,7 @@ fn http_options(
     }
 }
 
+/// The provider's client, built by its descriptor ([`crate::scm::ProviderInfo::connect`]).
 fn scm_client(
     config: &Config,
     token: Option<&(String, Secret)>,
@@ -531,47 +529,15 @@ fn scm_client(
     options: &PassOptions,
     shared: &RunShared,
 ) -> Result<Box<dyn Scm>> {
-    let http = http_options(config, token, options, shared);
-    match config.scm.provider {
-        // A GitHub App's installation token is asked for before every request (refreshed when
-        // it is about to expire); a token variable is fixed for the run.
-        Provider::Github if app.is_some() => Ok(Box::new(GitHub::with_auth(
-            &config.scm.api_url,
-            &config.repository.owner,
-            &config.repository.name,
-            app.map(InstallationTokens::auth),
-            http,
-        )?)),
-        Provider::Github => Ok(Box::new(GitHub::new(
-            &config.scm.api_url,
-            &config.repository.owner,
-            &config.repository.name,
-            token.map(|(_, secret)| secret.clone()),
-            http,
-        )?)),
-        // The pipeline is read only when a gate is named after it: one request less per gate read.
-        Provider::Gitlab => Ok(Box::new(
-            GitLab::new(
-                &config.scm.api_url,
-                &config.repository.owner,
-                &config.repository.name,
-                token.map(|(_, secret)| secret.clone()),
-                http,
-            )?
-            .reading_pipeline(config.has_gate(crate::scm::gitlab::PIPELINE_REPORT)),
-        )),
-        // apiUrl is required for gitea and forgejo (config validation), so it is always here.
-        Provider::Gitea | Provider::Forgejo => Ok(Box::new(Gitea::new(
-            if config.scm.provider == Provider::Forgejo {
-                Flavor::Forgejo
-            } else {
-                Flavor::Gitea
-            },
-            &config.scm.api_url,
-            &config.repository.owner,
-            &config.repository.name,
-            token.map(|(_, secret)| secret.clone()),
-            http,
-        )?)),
-    }
+    let provider = config.scm.provider;
+    (provider.info().connect)(Connect {
+        provider,
+        api_url: &config.scm.api_url,
+        repository: &config.repository.path(),
+        token: token.map(|(_, secret)| secret.clone()),
+        // A GitHub App's installation token is asked for before every request.
+        minted: app.map(InstallationTokens::auth),
+        http: http_options(config, token, options, shared),
+        has_gate: &|key| config.has_gate(key),
+    })
 }

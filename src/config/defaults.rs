@@ -7,59 +7,44 @@ use crate::ci_env::{Env, var};
 
 use super::Provider;
 
-pub const GITHUB_API: &str = "https://api.github.com";
-pub const GITLAB_API: &str = "https://gitlab.com/api/v4";
-
 /// The API base URL without a trailing slash: `apiUrl` when written, else the provider's CI
-/// variable, else the public service. `None` when it must be written (gitea, forgejo).
+/// variable, else its public service. `None` when it must be written (no default, e.g. gitea).
 pub fn api_url(provider: Provider, written: Option<&str>, env: Env<'_>) -> Option<String> {
-    let url = match (written, provider) {
-        (Some(url), _) => url.to_owned(),
-        (None, Provider::Github) => var(env, "GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.into()),
-        (None, Provider::Gitlab) => var(env, "CI_API_V4_URL").unwrap_or_else(|| GITLAB_API.into()),
-        (None, Provider::Gitea | Provider::Forgejo) => return None,
+    let info = provider.info();
+    let url = match written {
+        Some(url) => url.to_owned(),
+        None => info
+            .ci
+            .api_url
+            .and_then(|name| var(env, name))
+            .or_else(|| info.api.default_url.map(str::to_owned))?,
     };
     Some(url.trim_end_matches('/').to_owned())
 }
 
 /// The CI variable [`api_url`] reads when `apiUrl` is not written, if it is set.
 pub fn api_url_variable(provider: Provider, env: Env<'_>) -> Option<&'static str> {
-    let name = match provider {
-        Provider::Github => "GITHUB_API_URL",
-        Provider::Gitlab => "CI_API_V4_URL",
-        Provider::Gitea | Provider::Forgejo => return None,
-    };
+    let name = provider.info().ci.api_url?;
     var(env, name).map(|_| name)
 }
 
 /// The CI variable naming the SCM's web address, and its value, when set (see [`web_base`]).
 pub fn server_url(provider: Provider, env: Env<'_>) -> Option<(&'static str, String)> {
-    let name = match provider {
-        Provider::Github => "GITHUB_SERVER_URL",
-        Provider::Gitlab => "CI_SERVER_URL",
-        Provider::Gitea | Provider::Forgejo => return None,
-    };
+    let name = provider.info().ci.server_url?;
     var(env, name).map(|value| (name, value))
 }
 
-/// `owner` and `name` from the CI job's own repository, with the variable they came from:
-/// `GITHUB_REPOSITORY` (`owner/name`; also set by Gitea/Forgejo Actions) for github, gitea and
-/// forgejo; `CI_PROJECT_PATH` (`group/subgroup/name`, owner = everything before the last `/`) for
-/// gitlab.
+/// `owner` and `name` from the CI job's own repository, with the variables they came from: the
+/// provider's [`CiVariables::repository`](crate::scm::registry::CiVariables::repository)
+/// (`GITHUB_REPOSITORY`, `owner/name`, also set by Gitea/Forgejo Actions; GitLab's
+/// `CI_PROJECT_PATH`, `group/subgroup/name`; owner = everything before the last `/`).
 pub fn repository_from_env(
     provider: Provider,
     env: Env<'_>,
 ) -> Option<(String, String, &'static str)> {
-    let variable = match provider {
-        Provider::Gitlab => "CI_PROJECT_PATH",
-        Provider::Github | Provider::Gitea | Provider::Forgejo => "GITHUB_REPOSITORY",
-    };
-    let full = var(env, variable)?;
-    let (owner, name) = full.trim_matches('/').rsplit_once('/')?;
-    if owner.is_empty() || name.is_empty() {
-        return None;
-    }
-    Some((owner.to_owned(), name.to_owned(), variable))
+    let from = provider.info().ci.repository.as_ref()?;
+    let (owner, name) = (from.read)(env)?;
+    Some((owner, name, from.variables))
 }
 
 /// The SCM's web address (`https://github.com`), without a trailing slash.
@@ -67,22 +52,22 @@ pub fn repository_from_env(
 /// When `apiUrl` was not written, the CI's server variable wins (`GITHUB_SERVER_URL`,
 /// `CI_SERVER_URL`): it names the instance the job runs on. When `apiUrl` was written, the web
 /// address follows it, so a job on github.com that manages a GitHub Enterprise repository clones
-/// from that Enterprise host. Derivation from the API URL: `https://api.github.com` →
-/// `https://github.com`; `https://<host>/api/v3` (GitHub Enterprise), `.../api/v4` (GitLab) and
-/// `.../api/v1` (Gitea, Forgejo) → the URL without that suffix; anything else → its origin.
+/// from that Enterprise host. Derivation from the API URL (the provider's
+/// [`ApiUrls`](crate::scm::registry::ApiUrls)): a public API host → its web address
+/// (`https://api.github.com` → `https://github.com`); the URL without the provider's API suffix
+/// (`/api/v3` GitHub Enterprise, `/api/v4` GitLab, `/api/v1` Gitea, Forgejo); anything else → its
+/// origin.
 pub fn web_base(provider: Provider, api_url: &str, api_url_written: bool, env: Env<'_>) -> String {
     if !api_url_written && let Some((_, server)) = server_url(provider, env) {
         return server.trim_end_matches('/').to_owned();
     }
-    if provider == Provider::Github && api_url == GITHUB_API {
-        return "https://github.com".into();
+    let api = &provider.info().api;
+    if let Some((public_api, web)) = api.public_host
+        && api_url == public_api
+    {
+        return web.to_owned();
     }
-    let suffix = match provider {
-        Provider::Github => "/api/v3",
-        Provider::Gitlab => "/api/v4",
-        Provider::Gitea | Provider::Forgejo => "/api/v1",
-    };
-    match api_url.strip_suffix(suffix) {
+    match api_url.strip_suffix(api.suffix) {
         Some(base) if !base.ends_with(':') && base.contains("://") => base.to_owned(),
         _ => origin(api_url).to_owned(),
     }

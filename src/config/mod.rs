@@ -160,56 +160,9 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Github,
-    Gitlab,
-    Gitea,
-    Forgejo,
-}
-
-impl Provider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Github => "github",
-            Provider::Gitlab => "gitlab",
-            Provider::Gitea => "gitea",
-            Provider::Forgejo => "forgejo",
-        }
-    }
-
-    /// The variable read for the token when `tokenEnv` is not set.
-    pub fn default_token_env(self) -> &'static str {
-        match self {
-            Provider::Github => "GITHUB_TOKEN",
-            Provider::Gitlab => "GITLAB_TOKEN",
-            Provider::Gitea => "GITEA_TOKEN",
-            Provider::Forgejo => "FORGEJO_TOKEN",
-        }
-    }
-
-    /// The user name git sends with the token as password over HTTPS.
-    pub fn git_username(self) -> &'static str {
-        match self {
-            // GitHub: "x-access-token" works for installation tokens, PATs and the workflow token.
-            Provider::Github => "x-access-token",
-            // GitLab: any user name with a personal/project access token; "oauth2" is the documented one.
-            Provider::Gitlab => "oauth2",
-            // Gitea/Forgejo accept the token as password with any user name.
-            Provider::Gitea | Provider::Forgejo => "promoter",
-        }
-    }
-
-    /// How people write a PR number on this SCM: GitLab's merge requests are `!12`, the others'
-    /// pull requests `#12`.
-    pub fn pull_request_sigil(self) -> char {
-        match self {
-            Provider::Gitlab => '!',
-            Provider::Github | Provider::Gitea | Provider::Forgejo => '#',
-        }
-    }
-}
+/// `scm.provider`. What each one is (token variable, git user, URL shapes, limits, how its client
+/// is built) is its descriptor in `scm/<provider>/mod.rs`, listed in `scm/registry.rs`.
+pub use crate::scm::{Provider, ProviderInfo};
 
 #[derive(Debug, Clone)]
 pub struct ScmConfig {
@@ -256,7 +209,9 @@ pub enum PrivateKeySource {
 
 #[derive(Debug, Clone)]
 pub struct Repository {
-    /// GitLab: the full namespace path (`group/subgroup`).
+    /// The owner's path, in the shape the provider accepts ([`crate::scm::registry::OwnerShape`]):
+    /// GitHub, Gitea, Forgejo: the user or organization; GitLab: the full namespace path
+    /// (`group/subgroup`); Azure DevOps: `organization/project`; Bitbucket: the workspace.
     pub owner: String,
     pub name: String,
     /// What git fetches from and pushes to: an `http(s)://` URL, a `file://` URL or a local path.
@@ -269,6 +224,11 @@ impl Repository {
     /// `owner/name`.
     pub fn full_name(&self) -> String {
         format!("{}/{}", self.owner, self.name)
+    }
+
+    /// The repository's path, as providers build URLs from it.
+    pub fn path(&self) -> crate::scm::RepoPath {
+        crate::scm::RepoPath::new(&self.owner, &self.name)
     }
 }
 

@@ -19,8 +19,9 @@ pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 pub struct RawConfig {
     /// The SCM hosting the repository and its pull requests.
     pub scm: RawScm,
-    /// The repository holding the live and staging branches. May be omitted inside GitHub Actions
-    /// (`GITHUB_REPOSITORY`) and GitLab CI (`CI_PROJECT_PATH`).
+    /// The repository holding the live and staging branches. May be omitted inside the provider's
+    /// CI when it names the job's repository (GitHub Actions `GITHUB_REPOSITORY`, GitLab CI
+    /// `CI_PROJECT_PATH`; docs/configuration.md, "Providers").
     #[serde(default)]
     pub repository: Option<RawRepository>,
     /// Templates for the promotion pull request's title and description.
@@ -50,30 +51,24 @@ pub struct RawDashboard {
     pub title: Option<String>,
 }
 
-/// Which SCM promoter talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "Provider")]
-pub enum RawProvider {
-    Github,
-    Gitlab,
-    Gitea,
-    Forgejo,
-}
+/// Which SCM promoter talks to: the registered providers (`crate::scm::registry`), whose schema
+/// lists their names.
+pub use crate::scm::Provider as RawProvider;
 
 /// The SCM and how to authenticate to it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Scm")]
 pub struct RawScm {
-    /// `github`, `gitlab`, `gitea` or `forgejo`.
+    /// The SCM provider; what each one defaults is in docs/configuration.md, "Providers".
     pub provider: RawProvider,
-    /// API base URL. Defaults: github `$GITHUB_API_URL` else `https://api.github.com`; gitlab
-    /// `$CI_API_V4_URL` else `https://gitlab.com/api/v4`. Required for gitea and forgejo.
+    /// API base URL. Default: the provider's CI variable (`$GITHUB_API_URL`, `$CI_API_V4_URL`),
+    /// else its public service (`https://api.github.com`, `https://gitlab.com/api/v4`). Required
+    /// for providers without a public service (gitea, forgejo).
     #[serde(default)]
     pub api_url: Option<String>,
-    /// Environment variable holding the API token. Default: `GITHUB_TOKEN`, `GITLAB_TOKEN`,
-    /// `GITEA_TOKEN` or `FORGEJO_TOKEN`. `PROMOTER_TOKEN`, when set, wins over all of them.
+    /// Environment variable holding the API token. Default: the provider's (`GITHUB_TOKEN`,
+    /// `GITLAB_TOKEN`, …). `PROMOTER_TOKEN`, when set, wins over all of them.
     #[serde(default)]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub token_env: Option<String>,
@@ -240,6 +235,16 @@ mod tests {
             schema["$defs"]["Environment"]["additionalProperties"],
             false
         );
+    }
+
+    #[test]
+    fn the_schema_lists_every_registered_provider() {
+        let listed = schema()["$defs"]["Provider"]["enum"].clone();
+        let registered: Vec<&str> = crate::scm::Provider::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .collect();
+        assert_eq!(listed, serde_json::json!(registered));
     }
 
     #[test]

@@ -16,10 +16,9 @@ use crate::config::{Gate, format_duration};
 use crate::model::{BranchName, GateKey, GateState};
 use crate::scm::StatusReport;
 
-/// GitHub refuses commit status descriptions longer than this; the planner cuts before comparing
-/// so a cut description is not rewritten every pass.
-/// <https://docs.github.com/en/rest/commits/statuses#create-a-commit-status> (`description`).
-pub const MAX_DESCRIPTION_CHARS: usize = 140;
+/// The status description cut lives with the SCM code that writes descriptions; the planner
+/// cuts with it before comparing.
+pub use crate::scm::{MAX_DESCRIPTION_CHARS, cut_description};
 
 /// How a gate's state is found. Built-ins are computed by promoter and written to the SCM under
 /// their key so people see them; more built-ins (deployment windows, manual hold) slot in here.
@@ -190,16 +189,6 @@ pub fn evaluate_proposed(
         Some(reports) => evaluate_reports(&gate.key, branch, reports),
         None => not_read(&gate.key),
     }
-}
-
-/// Cuts a status description to [`MAX_DESCRIPTION_CHARS`] characters, ending with `…` when cut.
-pub fn cut_description(text: &str) -> String {
-    if text.chars().count() <= MAX_DESCRIPTION_CHARS {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(MAX_DESCRIPTION_CHARS - 1).collect();
-    cut.push('…');
-    cut
 }
 
 /// RFC 3339 in UTC, to the second.

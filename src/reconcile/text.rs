@@ -19,7 +19,7 @@
 //! `{{ value | safe }}` opts a value out of escaping.
 //!
 //! The rendered text is what the SCM will show: secrets redacted ([`crate::redact`]) and cut to the
-//! provider's limits ([`crate::scm::text_limits`]) with a marker, so the planner compares like with
+//! provider's limits ([`crate::scm::ProviderInfo::text_limits`]) with a marker, so the planner compares like with
 //! like and an unchanged world plans no update. The merge message is built from that text plus the
 //! trailers, whose values are single-line.
 //!
@@ -180,7 +180,7 @@ pub fn render_pull_request(input: &TextInput<'_>) -> Result<PrText, String> {
         .map_err(|e| format!("rendering pullRequest.title: {}", describe(&e)))?;
     let body = render(body_source, context, Escaping::Markdown)
         .map_err(|e| format!("rendering pullRequest.description: {}", describe(&e)))?;
-    let limits = crate::scm::text_limits(input.config.scm.provider);
+    let limits = input.config.scm.provider.info().text_limits;
     let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
     let title = fit(&crate::redact::text(&title), limits.title, TITLE_CUT_MARKER);
     let body = normalize_body(&body);
@@ -444,22 +444,15 @@ fn safe(text: &str) -> Value {
     Value::from_safe_string(text.to_owned())
 }
 
-/// A commit's page. GitLab routes project pages under `/-/`; GitHub and Gitea/Forgejo do not.
+/// A commit's page, in the provider's shape ([`crate::scm::registry::WebUrls`]).
 pub fn commit_url(provider: Provider, web_url: &str, sha: &Sha) -> String {
-    match provider {
-        Provider::Gitlab => format!("{web_url}/-/commit/{sha}"),
-        Provider::Github | Provider::Gitea | Provider::Forgejo => format!("{web_url}/commit/{sha}"),
-    }
+    (provider.info().web.commit)(web_url, sha)
 }
 
-/// The compare page between two commits (three dots: changes on `to` since the merge base).
+/// The compare page between two commits (changes on `to` since the merge base), in the
+/// provider's shape.
 pub fn compare_url(provider: Provider, web_url: &str, from: &Sha, to: &Sha) -> String {
-    match provider {
-        Provider::Gitlab => format!("{web_url}/-/compare/{from}...{to}"),
-        Provider::Github | Provider::Gitea | Provider::Forgejo => {
-            format!("{web_url}/compare/{from}...{to}")
-        }
-    }
+    (provider.info().web.compare)(web_url, from, to)
 }
 
 /// Every variable, filled, for [`check_templates`].

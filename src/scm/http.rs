@@ -2,7 +2,8 @@
 //! header from a [`Secret`](crate::model::Secret), non-2xx answers as a typed [`HttpError`] (with a provider hint),
 //! `Link` pagination, retries with jittered backoff, and rate-limit waits under a total budget.
 //! It owns no provider knowledge beyond what the provider passes in (auth header, fixed headers,
-//! hints); URLs, bodies and their meaning live in `github.rs` and its siblings.
+//! hints); URLs, bodies and their meaning live in each provider's folder (`github/`, `gitlab/`,
+//! `gitea/`).
 //!
 //! Retry policy ([`Retry`]): idempotent requests (reads, PATCH with the same body, commit status
 //! writes, which GitHub stores as upserts per context) are sent again after a connection error, a

@@ -1,36 +1,49 @@
 //! The SCM seen by the rest of promoter: one small synchronous trait ([`Scm`]) speaking domain
-//! types, implemented once per provider. Wire structs stay private to each provider file; the one
-//! HTTP path is `http.rs`.
+//! types, implemented once per provider. Each provider is one folder (`github/`, `gitlab/`,
+//! `gitea/` for Gitea and Forgejo) holding its client, its wire structs (private to it) and its
+//! descriptor; `registry.rs` lists the descriptors ([`Provider`], [`ProviderInfo`]). The one HTTP
+//! path is `http.rs`; what several providers' clients share above it is `shared.rs`.
 
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
 pub mod http;
 pub mod issues;
+pub mod registry;
+mod repo_path;
+mod shared;
 #[cfg(test)]
 mod test_server;
 
-use crate::config::Provider;
 pub use issues::{Issue, Issues};
+pub use registry::{Provider, ProviderInfo};
+pub use repo_path::{RepoPath, encode};
 
 use crate::model::{BranchName, GateState, PrNumber, Sha};
 
 /// The most characters a provider accepts in a PR title and description. Text over it is refused
 /// (GitHub 422, GitLab 400), so promoter cuts before sending and before comparing
-/// (`reconcile::text::fit`). Each provider's numbers, with their source, live in its module.
+/// (`reconcile::text::fit`). Each provider's numbers, with their source, live in its module and
+/// reach the rest through its descriptor ([`ProviderInfo::text_limits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextLimits {
     pub title: usize,
     pub body: usize,
 }
 
-/// `provider`'s [`TextLimits`].
-pub fn text_limits(provider: Provider) -> TextLimits {
-    match provider {
-        Provider::Github => github::TEXT_LIMITS,
-        Provider::Gitlab => gitlab::TEXT_LIMITS,
-        Provider::Gitea | Provider::Forgejo => gitea::TEXT_LIMITS,
+/// GitHub refuses commit status descriptions longer than this; the planner cuts before comparing
+/// so a cut description is not rewritten every pass, and providers without that limit cut alike.
+/// <https://docs.github.com/en/rest/commits/statuses#create-a-commit-status> (`description`).
+pub const MAX_DESCRIPTION_CHARS: usize = 140;
+
+/// Cuts a status description to [`MAX_DESCRIPTION_CHARS`] characters, ending with `…` when cut.
+pub fn cut_description(text: &str) -> String {
+    if text.chars().count() <= MAX_DESCRIPTION_CHARS {
+        return text.to_owned();
     }
+    let mut cut: String = text.chars().take(MAX_DESCRIPTION_CHARS - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// An open promotion pull request (GitLab: merge request) as the SCM shows it.

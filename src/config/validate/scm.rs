@@ -11,16 +11,12 @@ use super::super::{
     GithubApp, PrivateKeySource, Provider, PullRequestTemplates, Repository, ScmConfig, defaults,
 };
 use super::{Checker, check_env_name};
+use crate::scm::RepoPath;
 
 impl Checker<'_> {
     /// The SCM settings and whether `apiUrl` was written in the file.
     pub(super) fn scm(&mut self, raw: &raw::RawScm) -> Option<(ScmConfig, bool)> {
-        let provider = match raw.provider {
-            raw::RawProvider::Github => Provider::Github,
-            raw::RawProvider::Gitlab => Provider::Gitlab,
-            raw::RawProvider::Gitea => Provider::Gitea,
-            raw::RawProvider::Forgejo => Provider::Forgejo,
-        };
+        let provider = raw.provider;
         let written = raw.api_url.as_deref().map(str::trim);
         let variable = match written {
             Some(_) => None,
@@ -44,7 +40,8 @@ impl Checker<'_> {
                     format!("`apiUrl` is required for provider `{name}`"),
                 )
                 .hint = Some(format!(
-                    "the API base of your {name} instance, e.g. `https://{name}.example.com/api/v1`"
+                    "the API base of your {name} instance, e.g. `https://{name}.example.com{}`",
+                    provider.info().api.suffix
                 ));
                 None
             }
@@ -172,13 +169,15 @@ impl Checker<'_> {
             None => match defaults::repository_from_env(scm.provider, self.env) {
                 Some((owner, name, _)) => (owner, name, None),
                 None => {
-                    let variable = match scm.provider {
-                        Provider::Gitlab => "GitLab CI (`CI_PROJECT_PATH`)",
-                        _ => "GitHub Actions (`GITHUB_REPOSITORY`)",
-                    };
-                    self.at_value("repository", "missing `repository`").hint = Some(format!(
-                        "add `repository:` with `owner` and `name`; it may be omitted only inside {variable}"
-                    ));
+                    let ci = &scm.provider.info().ci;
+                    let inside = ci.repository.as_ref().map_or(String::new(), |from| {
+                        format!(
+                            "; it may be omitted only inside {} (`{}`)",
+                            ci.name, from.variables
+                        )
+                    });
+                    self.at_value("repository", "missing `repository`").hint =
+                        Some(format!("add `repository:` with `owner` and `name`{inside}"));
                     return None;
                 }
             },
@@ -190,9 +189,11 @@ impl Checker<'_> {
             return None;
         }
         let web = defaults::web_base(scm.provider, &scm.api_url, *api_url_written, self.env);
-        let web_url = format!("{web}/{owner}/{name}");
+        let urls = &scm.provider.info().web;
+        let path = RepoPath::new(&owner, &name);
+        let web_url = (urls.repository)(&web, &path);
         Some(Repository {
-            clone_url: clone_url.unwrap_or_else(|| format!("{web_url}.git")),
+            clone_url: clone_url.unwrap_or_else(|| (urls.clone)(&web, &path)),
             web_url,
             owner,
             name,
@@ -234,17 +235,15 @@ impl Checker<'_> {
                 "cannot start or end with `/` or contain `//`".to_owned(),
                 None,
             ))
-        } else if text.contains('/') && !(is_owner && provider == Provider::Gitlab) {
-            let hint = if is_owner {
-                "only GitLab owners are namespace paths (`group/subgroup`)"
-            } else {
-                "put the namespace in `owner` and only the repository's name in `name`"
-            };
-            Some(("cannot contain `/`".to_owned(), Some(hint)))
+        } else if text.contains('/') && !is_owner {
+            let hint = "put the namespace in `owner` and only the repository's name in `name`";
+            Some(("cannot contain `/`".to_owned(), Some(hint.to_owned())))
+        } else if is_owner && !provider.info().owner.accepts(text.split('/').count()) {
+            Some(owner_shape_problem(provider))
         } else if !is_owner && text.ends_with(".git") {
             Some((
                 "ends with `.git`".to_owned(),
-                Some("write the name without `.git`"),
+                Some("write the name without `.git`".to_owned()),
             ))
         } else {
             None
@@ -255,7 +254,7 @@ impl Checker<'_> {
                 let what = if is_owner { "owner" } else { "name" };
                 let problem =
                     self.at_value(path, format!("the repository {what} `{text}` {message}"));
-                problem.hint = hint.map(str::to_owned);
+                problem.hint = hint;
                 None
             }
         }
@@ -292,6 +291,32 @@ impl Checker<'_> {
     }
 }
 
+/// Why an owner (which has no empty segment) does not fit the provider's
+/// [`OwnerShape`](crate::scm::registry::OwnerShape), with a hint naming the shapes that exist.
+fn owner_shape_problem(provider: Provider) -> (String, Option<String>) {
+    let info = provider.info();
+    match info.owner.what() {
+        Some(what) => (
+            format!("is not {what}"),
+            Some(format!("{} owners are {what}", info.product)),
+        ),
+        None => {
+            let shapes: Vec<String> = Provider::ALL
+                .iter()
+                .filter_map(|p| {
+                    let info = p.info();
+                    let what = info.owner.what()?;
+                    Some(format!("{} owners are {what}", info.product))
+                })
+                .collect();
+            (
+                "cannot contain `/`".to_owned(),
+                Some(format!("only {}", shapes.join(", "))),
+            )
+        }
+    }
+}
+
 fn template_hint(message: &str) -> &'static str {
     if message.contains("undefined") {
         "validate renders templates with every documented variable set, so this name is not one of them (names are case-sensitive: `proposed.dry.shortSha`); see docs/configuration.md"
@@ -323,7 +348,8 @@ mod tests {
     use std::path::Path;
 
     use super::super::tests::problems;
-    use crate::config::{PrivateKeySource, parse};
+    use super::owner_shape_problem;
+    use crate::config::{PrivateKeySource, Provider, parse};
 
     const STRATEGIES: &str =
         "strategies:\n  - name: app\n    environments:\n      - branch: env/dev\n";
@@ -360,6 +386,17 @@ mod tests {
             PrivateKeySource::Path("deploy/keys/app.pem".into())
         );
         assert_eq!(app.installation_id, None);
+    }
+
+    #[test]
+    fn the_owner_hint_names_the_providers_whose_owners_are_paths() {
+        assert_eq!(
+            owner_shape_problem(Provider::Github),
+            (
+                "cannot contain `/`".to_owned(),
+                Some("only GitLab owners are namespace paths (`group/subgroup`)".to_owned())
+            )
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! repositories and real HTTP on 127.0.0.1: paging, fork PRs, duplicate creates, the merge guard
 //! and the merge text under every flavor's field spelling, status reads and writes.
 
+use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -70,8 +72,7 @@ impl Forge {
         Gitea::new(
             flavor,
             &self.sandbox.gitea_api_url(),
-            OWNER,
-            NAME,
+            &crate::scm::RepoPath::new(OWNER, NAME),
             Some(Secret::new(token)),
             options,
         )

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 use super::wire::{self, CombinedStatus, CommitStatus, MergePull, Pull, reduce};
 use super::*;
+use crate::model::GateState;
+use crate::scm::shared::WirePull;
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -174,7 +176,7 @@ fn the_merge_body_sends_the_guard_and_both_spellings_of_the_text() {
 
 #[test]
 fn create_edit_and_status_bodies_use_the_option_field_names() {
-    let create = wire::CreatePull {
+    let create = crate::scm::shared::CreateHtmlPull {
         head: "environment/dev-next",
         base: "environment/dev",
         title: "t",

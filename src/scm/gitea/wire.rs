@@ -1,79 +1,48 @@
 //! Gitea/Forgejo REST v1 wire shapes (swagger `v1_json.tmpl`: `PullRequest`, `CommitStatus`,
-//! `CreatePullRequestOption`, `EditPullRequestOption`, `MergePullRequestOption`,
-//! `CreateStatusOption`) and their mapping to domain types. What promoter reads and writes, and
-//! nothing else. No I/O.
+//! `MergePullRequestOption`, `CreateStatusOption`; `CreatePullRequestOption` and
+//! `EditPullRequestOption` are GitHub's shapes too, in `scm/shared.rs`) and their mapping to
+//! domain types. What promoter reads and writes, and nothing else. No I/O.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{BranchName, GateState, PrNumber, Sha};
+use crate::model::{BranchName, GateState, Sha};
+use crate::scm::shared::{HtmlPull, WirePull};
 use crate::scm::{PullRequest, StatusReport};
 
 /// `PullRequest` (list items, get, create and edit answers have the same shape).
 #[derive(Debug, Deserialize)]
 pub(super) struct Pull {
-    /// The index within the repository (`number` in the JSON, `{index}` in paths).
-    pub number: u64,
-    pub html_url: String,
-    pub title: String,
-    pub body: Option<String>,
+    /// The index within the repository (`number` in the JSON, `{index}` in paths), page, text,
+    /// head and base (`PRBranchInfo`; `head.repo` is the fork for a fork's PR).
+    #[serde(flatten)]
+    pub pull: HtmlPull,
     /// `open` or `closed`.
     pub state: String,
     #[serde(default)]
     pub merged: bool,
     pub merge_commit_sha: Option<String>,
-    pub head: Branch,
-    pub base: Branch,
-}
-
-/// `PRBranchInfo`.
-#[derive(Debug, Deserialize)]
-pub(super) struct Branch {
-    #[serde(rename = "ref")]
-    pub name: String,
-    pub sha: String,
-    /// `null` when the head repository (a fork) was deleted.
-    pub repo: Option<Repo>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct Repo {
-    pub full_name: String,
 }
 
 impl Pull {
-    /// Head and base are these branches and both live in `full_name`: a fork's PR from a branch of
-    /// the same name has `head.repo.full_name` = the fork (swagger `PRBranchInfo.repo`).
+    /// Open, and head and base are these branches, both in `full_name` (never a fork's PR).
     pub fn is_promotion_pr(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
-        // Gitea owner and repository names are case-insensitive (lower_name columns).
-        let in_repo = |b: &Branch| {
-            b.repo
-                .as_ref()
-                .is_some_and(|repo| repo.full_name.eq_ignore_ascii_case(full_name))
-        };
-        self.state == "open"
-            && self.head.name == head.as_str()
-            && self.base.name == base.as_str()
-            && in_repo(&self.head)
-            && in_repo(&self.base)
+        self.is_open() && self.pull.is_between(full_name, head, base)
     }
 
     pub fn is_open(&self) -> bool {
         self.state == "open"
     }
+}
 
-    pub fn into_domain(self) -> Result<PullRequest, String> {
-        Ok(PullRequest {
-            number: PrNumber(self.number),
-            url: self.html_url,
-            title: self.title,
-            // Compared with the rendered body by callers; line endings are not a difference.
-            body: self.body.unwrap_or_default().replace("\r\n", "\n"),
-            head_sha: Sha::parse(&self.head.sha)?,
-            head_branch: BranchName::parse(&self.head.name)?,
-            base_branch: BranchName::parse(&self.base.name)?,
-        })
+impl WirePull for Pull {
+    fn number(&self) -> u64 {
+        self.pull.number
+    }
+
+    fn into_domain(self) -> Result<PullRequest, String> {
+        self.pull.into_domain()
     }
 }
 
@@ -98,22 +67,6 @@ pub(super) struct CommitStatus {
 pub(super) struct CombinedStatus {
     #[serde(default)]
     pub statuses: Option<Vec<CommitStatus>>,
-}
-
-/// `CreatePullRequestOption`.
-#[derive(Debug, Serialize)]
-pub(super) struct CreatePull<'a> {
-    pub head: &'a str,
-    pub base: &'a str,
-    pub title: &'a str,
-    pub body: &'a str,
-}
-
-/// `EditPullRequestOption` (title and body only; the rest stays as it is).
-#[derive(Debug, Serialize)]
-pub(super) struct EditPull<'a> {
-    pub title: &'a str,
-    pub body: &'a str,
 }
 
 /// `MergePullRequestOption`, for every flavor at once.

@@ -26,16 +26,15 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use percent_encoding::utf8_percent_encode;
 use ring::rand::SystemRandom;
 use ring::rsa::KeyPair;
 use ring::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use serde::Deserialize;
 
-use super::COMPONENT;
 use crate::ci_env::{Env, var};
 use crate::config::PrivateKeySource;
 use crate::model::Secret;
+use crate::scm::RepoPath;
 use crate::scm::http::TokenSource;
 use crate::scm::http::{Auth, Clock, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
 
@@ -216,8 +215,7 @@ pub struct InstallationTokens {
     /// Speaks to `/app/...` and `/repos/.../installation` with a JWT.
     app: HttpClient,
     app_id: u64,
-    owner: String,
-    repo: String,
+    repo: RepoPath,
     installation: Mutex<Option<u64>>,
     current: Mutex<Option<Minted>>,
     clock: Arc<dyn Clock>,
@@ -228,7 +226,7 @@ impl fmt::Debug for InstallationTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InstallationTokens")
             .field("app_id", &self.app_id)
-            .field("repository", &format!("{}/{}", self.owner, self.repo))
+            .field("repository", &self.repo.full_name())
             .finish_non_exhaustive()
     }
 }
@@ -241,8 +239,7 @@ impl InstallationTokens {
         app_id: u64,
         installation_id: Option<u64>,
         key: AppKey,
-        owner: &str,
-        repo: &str,
+        repo: &RepoPath,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
         let clock = options.clock.clone();
@@ -255,12 +252,11 @@ impl InstallationTokens {
             .with_context(|| format!("setting up the GitHub App client for {api_url}"))?
             .with_header("accept", "application/vnd.github+json")
             .with_header("x-github-api-version", "2022-11-28")
-            .with_hint(app_hints(app_id, owner, repo));
+            .with_hint(app_hints(app_id, repo));
         Ok(Self {
             app,
             app_id,
-            owner: owner.to_owned(),
-            repo: repo.to_owned(),
+            repo: repo.clone(),
             installation: Mutex::new(installation_id),
             current: Mutex::new(None),
             clock,
@@ -294,8 +290,8 @@ impl InstallationTokens {
 
     fn doing(&self) -> String {
         format!(
-            "minting a GitHub App installation token for {}/{} (app {})",
-            self.owner, self.repo, self.app_id
+            "minting a GitHub App installation token for {} (app {})",
+            self.repo, self.app_id
         )
     }
 
@@ -306,11 +302,7 @@ impl InstallationTokens {
             None => {
                 // Docs apps/get-repository-installation: the installation holding the
                 // repository, asked with the JWT; 404 when the app is not installed there.
-                let path = format!(
-                    "/repos/{}/{}/installation",
-                    utf8_percent_encode(&self.owner, COMPONENT),
-                    utf8_percent_encode(&self.repo, COMPONENT)
-                );
+                let path = format!("/repos/{}/installation", self.repo.encoded_segments());
                 let found: Installation = self.app.get_json(&path)?;
                 *self.installation.lock().unwrap_or_else(|e| e.into_inner()) = Some(found.id);
                 found.id
@@ -319,7 +311,7 @@ impl InstallationTokens {
         // Docs apps/create-installation-access-token: 201 with `token` and `expires_at` (one hour);
         // `repositories` scopes the token to the named repositories of the installation.
         let path = format!("/app/installations/{id}/access_tokens");
-        let body = serde_json::json!({ "repositories": [self.repo] });
+        let body = serde_json::json!({ "repositories": [self.repo.name()] });
         // Minting twice only leaves an unused token behind, so a retry is harmless.
         let answer = self
             .app
@@ -381,8 +373,8 @@ impl TokenSource for InstallationTokens {
 }
 
 /// Advice under errors of the App endpoints.
-fn app_hints(app_id: u64, owner: &str, repo: &str) -> HintFn {
-    let full_name = format!("{owner}/{repo}");
+fn app_hints(app_id: u64, repo: &RepoPath) -> HintFn {
+    let full_name = repo.full_name();
     Arc::new(move |status, _message| match status {
         // GitHub answers 401 to a JWT it cannot verify or whose times are off.
         401 => Some(format!(

@@ -1,6 +1,8 @@
 //! The GitHub client against a real HTTP server on 127.0.0.1 that answers with GitHub's documented
 //! example bodies (tests/fixtures/scm/github) adjusted to the repository under test.
 
+use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -19,8 +21,7 @@ macro_rules! fixture {
 fn github(server: &ScriptedServer) -> GitHub {
     GitHub::new(
         &server.base_url,
-        "acme",
-        "deploy",
+        &crate::scm::RepoPath::new("acme", "deploy"),
         Some(Secret::new(TOKEN)),
         test_options(FakeClock::new()),
     )

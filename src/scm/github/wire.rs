@@ -7,18 +7,17 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::model::{BranchName, GateState, PrNumber, Sha};
+use crate::model::{BranchName, GateState};
+use crate::scm::shared::{HtmlPull, WirePull};
 use crate::scm::{PullRequest, StatusReport};
 
 /// A pull request: `pull-request-simple` (list) or `pull-request` (get, create, update).
 #[derive(Debug, Deserialize)]
 pub(super) struct Pull {
-    pub number: u64,
-    pub html_url: String,
-    pub title: String,
-    pub body: Option<String>,
-    pub head: GitRef,
-    pub base: GitRef,
+    /// Number, page, text, head and base (`head.repo` is the fork for a fork's PR, docs
+    /// pulls/list).
+    #[serde(flatten)]
+    pub pull: HtmlPull,
     /// Only in the full `pull-request` shape.
     #[serde(default)]
     pub merged: Option<bool>,
@@ -27,46 +26,20 @@ pub(super) struct Pull {
     pub merge_commit_sha: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct GitRef {
-    #[serde(rename = "ref")]
-    pub name: String,
-    pub sha: String,
-    /// `null` when the head repository (a fork) was deleted.
-    pub repo: Option<Repo>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct Repo {
-    pub full_name: String,
-}
-
 impl Pull {
-    /// Head and base are these branches and both live in `full_name` (never a fork's PR, whose
-    /// head repository differs: docs pulls/list, `head.repo`).
+    /// Head and base are these branches and both live in `full_name` (never a fork's PR).
     pub fn is_promotion_pr(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
-        let in_repo = |r: &GitRef| {
-            r.repo
-                .as_ref()
-                .is_some_and(|repo| repo.full_name.eq_ignore_ascii_case(full_name))
-        };
-        self.head.name == head.as_str()
-            && self.base.name == base.as_str()
-            && in_repo(&self.head)
-            && in_repo(&self.base)
+        self.pull.is_between(full_name, head, base)
+    }
+}
+
+impl WirePull for Pull {
+    fn number(&self) -> u64 {
+        self.pull.number
     }
 
-    pub fn into_domain(self) -> Result<PullRequest, String> {
-        Ok(PullRequest {
-            number: PrNumber(self.number),
-            url: self.html_url,
-            title: self.title,
-            // Compared with the rendered body by callers; line endings are not a difference.
-            body: self.body.unwrap_or_default().replace("\r\n", "\n"),
-            head_sha: Sha::parse(&self.head.sha)?,
-            head_branch: BranchName::parse(&self.head.name)?,
-            base_branch: BranchName::parse(&self.base.name)?,
-        })
+    fn into_domain(self) -> Result<PullRequest, String> {
+        self.pull.into_domain()
     }
 }
 
@@ -108,22 +81,6 @@ pub(super) struct CheckRun {
 #[derive(Debug, Deserialize)]
 pub(super) struct CheckOutput {
     pub title: Option<String>,
-}
-
-/// pulls/create request body.
-#[derive(Debug, Serialize)]
-pub(super) struct CreatePull<'a> {
-    pub title: &'a str,
-    pub body: &'a str,
-    pub head: &'a str,
-    pub base: &'a str,
-}
-
-/// pulls/update request body.
-#[derive(Debug, Serialize)]
-pub(super) struct UpdatePull<'a> {
-    pub title: &'a str,
-    pub body: &'a str,
 }
 
 /// pulls/merge request body.
@@ -253,6 +210,7 @@ pub(super) fn reduce(statuses: Vec<CommitStatus>, runs: Vec<CheckRun>) -> Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PrNumber;
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -512,7 +470,7 @@ mod tests {
 
     #[test]
     fn request_bodies_use_the_field_names_of_the_api_examples() {
-        let create = serde_json::to_string(&CreatePull {
+        let create = serde_json::to_string(&crate::scm::shared::CreateHtmlPull {
             title: "t",
             body: "b",
             head: "h",
@@ -521,7 +479,7 @@ mod tests {
         .unwrap();
         assert_eq!(keys(&create), keys(fixture!("pull-create.request.json")));
 
-        let update = serde_json::to_string(&UpdatePull {
+        let update = serde_json::to_string(&crate::scm::shared::TitleBody {
             title: "t",
             body: "b",
         })

@@ -9,8 +9,9 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::GitLab;
-use crate::scm::http::{Method, Retry};
+use crate::scm::http::Method;
 use crate::scm::issues::{Issue, Issues, normalized_body};
+use crate::scm::shared::send_issue;
 
 /// Docs development/issuable-like-models.md "Important text fields": `description` holds at most
 /// 1 megabyte (1,048,576; the API refuses longer).
@@ -61,39 +62,33 @@ impl Issues for GitLab {
     }
 
     fn create_issue(&self, title: &str, body: &str) -> anyhow::Result<Issue> {
-        let path = format!("{}/issues", self.project);
         // Docs api/issues.md "New issue": 201 with the issue. Never resent blindly.
-        let issue: WireIssue = self
-            .http
-            .send_json(
-                Method::Post,
-                &path,
-                &WriteIssue {
-                    title,
-                    description: body,
-                },
-                Retry::NotBlindly,
-            )
-            .with_context(|| format!("opening the dashboard issue in {}", self.full_path))?;
-        Ok(issue.into_domain())
+        send_issue(
+            &self.http,
+            Method::Post,
+            &format!("{}/issues", self.project),
+            &WriteIssue {
+                title,
+                description: body,
+            },
+            WireIssue::into_domain,
+            || format!("opening the dashboard issue in {}", self.full_path),
+        )
     }
 
     fn update_issue(&self, number: u64, title: &str, body: &str) -> anyhow::Result<Issue> {
-        let path = format!("{}/issues/{number}", self.project);
         // Docs api/issues.md "Edit an issue": PUT sets the fields given; twice is once.
-        let issue: WireIssue = self
-            .http
-            .send_json(
-                Method::Put,
-                &path,
-                &WriteIssue {
-                    title,
-                    description: body,
-                },
-                Retry::Idempotent,
-            )
-            .with_context(|| format!("updating issue #{number} in {}", self.full_path))?;
-        Ok(issue.into_domain())
+        send_issue(
+            &self.http,
+            Method::Put,
+            &format!("{}/issues/{number}", self.project),
+            &WriteIssue {
+                title,
+                description: body,
+            },
+            WireIssue::into_domain,
+            || format!("updating issue #{number} in {}", self.full_path),
+        )
     }
 
     fn issue_body_limit(&self) -> usize {

@@ -2,6 +2,8 @@
 //! repositories, a project in a nested group (`acme/team/deploy`). Each test says which GitLab
 //! behaviour the client relies on.
 
+use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
+
 use super::*;
 use crate::scm::http::tests::{FakeClock, test_options};
 use sandbox::{CI_APP, CommitSpec, Sandbox};
@@ -50,8 +52,7 @@ fn forge() -> Forge {
 fn client(forge: &Forge, token: &str) -> GitLab {
     GitLab::new(
         &forge.sandbox.gitlab_api_url(),
-        OWNER,
-        NAME,
+        &crate::scm::RepoPath::new(OWNER, NAME),
         Some(Secret::new(token)),
         test_options(FakeClock::new()),
     )

@@ -2,6 +2,8 @@
 //! example bodies (tests/fixtures/scm/gitlab) adjusted to the project under test: the exact
 //! requests sent and how each answer is read.
 
+use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -21,8 +23,7 @@ macro_rules! fixture {
 fn gitlab(server: &ScriptedServer) -> GitLab {
     GitLab::new(
         &server.base_url,
-        "acme/team",
-        "deploy",
+        &crate::scm::RepoPath::new("acme/team", "deploy"),
         Some(Secret::new(TOKEN)),
         test_options(FakeClock::new()),
     )

@@ -78,6 +78,16 @@ impl MergeRequest {
     }
 }
 
+impl crate::scm::shared::WirePull for MergeRequest {
+    fn number(&self) -> u64 {
+        self.iid
+    }
+
+    fn into_domain(self) -> Result<PullRequest, String> {
+        MergeRequest::into_domain(self)
+    }
+}
+
 /// One commit status (external status or CI job): list items and the create answer.
 #[derive(Debug, Deserialize)]
 pub(super) struct CommitStatus {

@@ -73,6 +73,22 @@ impl Auth {
             credential: Credential::Fixed(token),
         }
     }
+
+    /// HTTP Basic: `Authorization: Basic base64(user ":" token)`
+    /// (<https://www.rfc-editor.org/rfc/rfc7617#section-2>). For providers that take a token as a
+    /// password (e.g. a personal access token with an empty user name); the encoded pair is a
+    /// [`Secret`] too, so it is redacted like the token.
+    pub fn basic(user: &str, token: &Secret) -> Self {
+        use base64::Engine;
+        let pair = format!("{user}:{}", token.expose());
+        Self {
+            header: "authorization",
+            prefix: "Basic ",
+            credential: Credential::Fixed(Secret::new(
+                base64::engine::general_purpose::STANDARD.encode(pair),
+            )),
+        }
+    }
 }
 
 impl fmt::Debug for Auth {

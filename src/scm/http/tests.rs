@@ -114,6 +114,25 @@ fn other_providers_auth_headers_have_their_own_shape() {
 }
 
 #[test]
+fn basic_auth_sends_the_encoded_user_and_token_pair() {
+    let server = ScriptedServer::start(vec![ok("{}")]);
+    let http = HttpClient::new(
+        &server.base_url,
+        // An empty user name, as a personal access token is sent where the user does not matter.
+        Some(Auth::basic("", &Secret::new("pat-123"))),
+        test_options(FakeClock::new()),
+    )
+    .unwrap();
+    http.send(Method::Get, "/a", None, Retry::Idempotent)
+        .unwrap();
+    // base64(":pat-123") (RFC 7617 section 2).
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Basic OnBhdC0xMjM=")
+    );
+}
+
+#[test]
 fn an_idempotent_request_is_sent_again_after_502s_with_growing_backoff() {
     let server = ScriptedServer::start(vec![
         Canned::json(502, "bad gateway"),

@@ -69,20 +69,19 @@ impl Forge {
 
     fn client_with(&self, provider: Provider, options: HttpOptions) -> Box<dyn Issues> {
         let token = Some(Secret::new(TOKEN));
+        let repo = &crate::scm::RepoPath::new(OWNER, NAME);
         match provider {
             Provider::Github => Box::new(
-                GitHub::new(&self.sandbox.api_url(), OWNER, NAME, token, options).expect("client"),
+                GitHub::new(&self.sandbox.api_url(), repo, token, options).expect("client"),
             ),
             Provider::Gitlab => Box::new(
-                GitLab::new(&self.sandbox.gitlab_api_url(), OWNER, NAME, token, options)
-                    .expect("client"),
+                GitLab::new(&self.sandbox.gitlab_api_url(), repo, token, options).expect("client"),
             ),
             Provider::Gitea => Box::new(
                 Gitea::new(
                     Flavor::Gitea,
                     &self.sandbox.gitea_api_url(),
-                    OWNER,
-                    NAME,
+                    repo,
                     token,
                     options,
                 )

@@ -66,8 +66,7 @@ impl Forge {
                 APP_ID,
                 installation_id,
                 AppKey::from_pem(PKCS1).unwrap(),
-                "acme",
-                "deploy",
+                &crate::scm::RepoPath::new("acme", "deploy"),
                 test_options(self.clock.clone()),
             )
             .unwrap(),
@@ -224,8 +223,7 @@ fn the_installation_is_looked_up_and_its_token_is_used_for_the_api_and_git() {
     let tokens = forge.tokens(None);
     let github = GitHub::with_auth(
         &forge.sandbox.api_url(),
-        "acme",
-        "deploy",
+        &crate::scm::RepoPath::new("acme", "deploy"),
         Some(tokens.auth()),
         test_options(forge.clock.clone()),
     )
@@ -314,8 +312,7 @@ fn the_token_is_re_minted_when_less_than_five_minutes_remain_for_the_api_and_git
     let tokens = forge.tokens(Some(INSTALLATION));
     let github = GitHub::with_auth(
         &forge.sandbox.api_url(),
-        "acme",
-        "deploy",
+        &crate::scm::RepoPath::new("acme", "deploy"),
         Some(tokens.auth()),
         test_options(forge.clock.clone()),
     )

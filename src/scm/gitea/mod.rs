@@ -29,12 +29,16 @@ mod wire;
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
-use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+use super::registry::{
+    ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
+    owner_slash_name, web,
+};
+use super::shared::{CreateHtmlPull, Pulls, TitleBody, refuse_failing_previous};
+use super::{MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite};
+use crate::model::{BranchName, PrNumber, Secret, Sha};
 
 /// PR title and description limits. Gitea and Forgejo keep the title in the issue's `name` column,
 /// a VARCHAR(255) (models/issues/issue.go, `Title string xorm:"name"`; the web form says
@@ -52,12 +56,67 @@ const PAGE_SIZE: usize = 50;
 /// Pages of status contexts read at most (2,500 contexts on one commit is not a gate setup).
 const MAX_STATUS_PAGES: usize = 50;
 
-/// Unreserved characters (RFC 3986) stay; everything else in a path segment is percent-encoded.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// What Gitea is to the rest of promoter (docs/design.md §7); [`FORGEJO`] differs only in names.
+pub const GITEA: ProviderInfo = ProviderInfo {
+    name: "gitea",
+    product: "Gitea",
+    default_token_env: "GITEA_TOKEN",
+    // Gitea and Forgejo accept the token as password with any user name.
+    git_username: "promoter",
+    pr_noun: "pull request",
+    pr_sigil: '#',
+    text_limits: TEXT_LIMITS,
+    // swagger MergePullRequestOption `head_commit_id`; pull.go answers 409 "head out of date".
+    merge_guarded_by_head_sha: true,
+    api: ApiUrls {
+        // Every instance is self-hosted: `apiUrl` is required.
+        default_url: None,
+        suffix: "/api/v1",
+        public_host: None,
+    },
+    // Gitea and Forgejo Actions set GitHub's variables; only GITHUB_REPOSITORY is read, since
+    // GITHUB_API_URL/GITHUB_SERVER_URL may point at github.com in mirrored workflows.
+    ci: CiVariables {
+        name: "GitHub Actions",
+        api_url: None,
+        server_url: None,
+        repository: Some(CiRepository {
+            variables: "GITHUB_REPOSITORY",
+            read: |env| owner_slash_name(env, "GITHUB_REPOSITORY"),
+        }),
+    },
+    owner: OwnerShape::One,
+    web: WebUrls {
+        repository: web::repository_under,
+        clone: web::dot_git,
+        commit: web::commit,
+        compare: web::compare,
+    },
+    connect,
+};
+
+/// Forgejo: a Gitea fork with the same endpoints and shapes for everything promoter does.
+pub const FORGEJO: ProviderInfo = ProviderInfo {
+    name: "forgejo",
+    product: "Forgejo",
+    default_token_env: "FORGEJO_TOKEN",
+    ..GITEA
+};
+
+fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
+    let flavor = if connect.provider.info().name == FORGEJO.name {
+        Flavor::Forgejo
+    } else {
+        Flavor::Gitea
+    };
+    Ok(Box::new(Gitea::new(
+        flavor,
+        connect.api_url,
+        connect.repository,
+        connect.token,
+        connect.http,
+    )?))
+}
 
 /// Which product is behind the API URL. They differ in merge-option field spellings (handled by
 /// sending both) and version strings (`1.22.3` vs `9.0.3+gitea-1.22.0`), neither of which changes a
@@ -82,8 +141,7 @@ impl Flavor {
 pub struct Gitea {
     http: HttpClient,
     flavor: Flavor,
-    owner: String,
-    repo: String,
+    repo: RepoPath,
     /// `owner/repo`, compared case-insensitively with `head.repo.full_name`.
     full_name: String,
 }
@@ -93,15 +151,13 @@ impl Gitea {
     pub fn new(
         flavor: Flavor,
         api_url: &str,
-        owner: &str,
-        repo: &str,
+        repo: &RepoPath,
         token: Option<Secret>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
         let hint = hints(
             flavor,
             api_url,
-            owner,
             repo,
             token.is_some(),
             options.token_source.clone(),
@@ -115,18 +171,14 @@ impl Gitea {
         Ok(Self {
             http,
             flavor,
-            owner: owner.to_owned(),
-            repo: repo.to_owned(),
-            full_name: format!("{owner}/{repo}"),
+            repo: repo.clone(),
+            full_name: repo.full_name(),
         })
     }
 
+    /// `/repos/{owner}/{repo}`, each segment encoded.
     fn repo_path(&self) -> String {
-        format!(
-            "/repos/{}/{}",
-            utf8_percent_encode(&self.owner, COMPONENT),
-            utf8_percent_encode(&self.repo, COMPONENT)
-        )
+        format!("/repos/{}", self.repo.encoded_segments())
     }
 
     fn get_pull(&self, number: PrNumber) -> anyhow::Result<wire::Pull> {
@@ -148,16 +200,12 @@ impl Gitea {
                         .filter(|p| p.is_promotion_pr(&self.full_name, head, base)),
                 );
             })?;
-        // Gitea refuses a second open PR for the same head and base (409 on create), so more than
-        // one cannot happen; the lowest index keeps the choice deterministic anyway.
-        let Some(pull) = found.into_iter().min_by_key(|p| p.number) else {
-            return Ok(None);
-        };
-        let number = pull.number;
-        let pr = pull
-            .into_domain()
-            .map_err(|e| anyhow::anyhow!("pull request #{number} has an unexpected shape: {e}"))?;
-        Ok(Some(pr))
+        // Gitea refuses a second open PR for the same head and base (409 on create).
+        self.pulls().lowest(found)
+    }
+
+    fn pulls(&self) -> Pulls<'_> {
+        Pulls::new(&GITEA, &self.http, &self.full_name)
     }
 
     /// After a merge answer that does not say what happened: the PR shows whether it merged, was
@@ -176,7 +224,7 @@ impl Gitea {
         if !pull.is_open() {
             return Ok(Reread::Closed);
         }
-        if !pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
+        if !pull.pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
             return Ok(Reread::HeadMoved);
         }
         Ok(Reread::Open)
@@ -198,22 +246,12 @@ impl Scm for Gitea {
         head: &BranchName,
         base: &BranchName,
     ) -> anyhow::Result<Option<PullRequest>> {
-        self.find(head, base).with_context(|| {
-            format!(
-                "finding the open pull request from `{head}` into `{base}` in {}",
-                self.full_name
-            )
-        })
+        self.find(head, base)
+            .with_context(|| self.pulls().find_context(head, base))
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
-        let context = || {
-            format!(
-                "opening a pull request from `{}` into `{}` in {}",
-                new.head, new.base, self.full_name
-            )
-        };
-        let body = wire::CreatePull {
+        let body = CreateHtmlPull {
             // Same-repository PR: the plain branch name (swagger CreatePullRequestOption.head).
             head: new.head.as_str(),
             base: new.base.as_str(),
@@ -223,19 +261,6 @@ impl Scm for Gitea {
         let path = format!("{}/pulls", self.repo_path());
         // swagger repoCreatePullRequest: 201 PullRequest. A create that may have happened is never
         // sent twice: it is looked up instead.
-        let error =
-            match self
-                .http
-                .send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly)
-            {
-                Ok(pull) => {
-                    return pull
-                        .into_domain()
-                        .map_err(anyhow::Error::msg)
-                        .with_context(context);
-                }
-                Err(error) => error,
-            };
         // routers/api/v1/repo/pull.go CreatePullRequest: 409 "pull request already exists for
         // these targets [id: …, head_branch: …, base_branch: …]" — adopt that one; 422 "There are
         // no changes between the head and the base" (Gitea 1.22, Forgejo alike) when the head has
@@ -243,7 +268,10 @@ impl Scm for Gitea {
         let refusals = super::CreateRefusals::new(409, |status, message| {
             status == 422 && message.contains("no changes between the head and the base")
         });
-        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
+        self.pulls()
+            .create::<wire::Pull>(&path, &body, new, refusals, || {
+                self.find(&new.head, &new.base)
+            })
     }
 
     fn update_pull_request(
@@ -255,18 +283,8 @@ impl Scm for Gitea {
         let path = format!("{}/pulls/{}", self.repo_path(), number.0);
         // swagger repoEditPullRequest: `PATCH`, answers 201 (not 200) with the PullRequest; the
         // same title and body twice leave the same PR, so it may be resent.
-        let pull: wire::Pull = self
-            .http
-            .send_json(
-                Method::Patch,
-                &path,
-                &wire::EditPull { title, body },
-                Retry::Idempotent,
-            )
-            .with_context(|| format!("updating pull request {number} in {}", self.full_name))?;
-        pull.into_domain()
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("reading the updated pull request {number}"))
+        self.pulls()
+            .update::<wire::Pull>(Method::Patch, &path, &TitleBody { title, body }, number)
     }
 
     fn merge_pull_request(
@@ -276,13 +294,7 @@ impl Scm for Gitea {
         title: &str,
         message: &str,
     ) -> anyhow::Result<MergeOutcome> {
-        let context = || {
-            format!(
-                "merging pull request {number} at {} in {}",
-                head_sha.short(),
-                self.full_name
-            )
-        };
+        let context = || self.pulls().merge_context(number, head_sha);
         let path = format!("{}/pulls/{}/merge", self.repo_path(), number.0);
         let body = wire::MergePull::merge_commit(title, message, head_sha);
         // swagger repoMergePullRequest: 200 with an EMPTY body = merged (`ctx.Status(200)`).
@@ -401,10 +413,7 @@ impl Scm for Gitea {
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
-        // docs/design.md §3: the previous-environment gate is never `failure` (it would block a PR for good).
-        if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
-            bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
-        }
+        refuse_failing_previous(status)?;
         let body = wire::CreateStatus {
             state: status.state.as_str(),
             context: &status.context,
@@ -414,19 +423,8 @@ impl Scm for Gitea {
         let path = format!("{}/statuses/{}", self.repo_path(), sha);
         // swagger repoCreateStatus: 201 CommitStatus. A repeated status is a new entry with the
         // same content, and the newest per context wins, so resending changes nothing a reader sees.
-        let _: wire::CommitStatus = self
-            .http
-            .send_json(Method::Post, &path, &body, Retry::Idempotent)
-            .with_context(|| {
-                format!(
-                    "writing commit status `{}` ({}) on {} in {}",
-                    status.context,
-                    status.state.as_str(),
-                    sha.short(),
-                    self.full_name
-                )
-            })?;
-        Ok(())
+        self.pulls()
+            .post_status::<wire::CommitStatus>(&path, &body, sha, status)
     }
 }
 
@@ -456,13 +454,12 @@ fn refusal_405(flavor: Flavor, message: &str) -> String {
 fn hints(
     flavor: Flavor,
     api_url: &str,
-    owner: &str,
-    repo: &str,
+    repo: &RepoPath,
     has_token: bool,
     token_source: Option<String>,
 ) -> HintFn {
     let api_url = api_url.to_owned();
-    let full_name = format!("{owner}/{repo}");
+    let full_name = repo.full_name();
     let product = flavor.name();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
     Arc::new(move |status, _message| match status {

@@ -39,13 +39,19 @@ mod wire;
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
-use crate::gates::cut_description;
-use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+use super::registry::{
+    ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
+    owner_slash_name, web,
+};
+use super::shared::{Pulls, refuse_failing_previous};
+use super::{
+    MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite,
+    cut_description, encode,
+};
+use crate::model::{BranchName, PrNumber, Secret, Sha};
 
 pub use wire::PIPELINE_REPORT;
 
@@ -57,13 +63,68 @@ pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     body: 1_048_576,
 };
 
-/// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
-/// percent-encoded, `/` included (GitLab wants `group%2Fproject`).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// What GitLab is to the rest of promoter (docs/design.md §7).
+pub const PROVIDER: ProviderInfo = ProviderInfo {
+    name: "gitlab",
+    product: "GitLab",
+    default_token_env: "GITLAB_TOKEN",
+    // Any user name works with a personal/project access token; "oauth2" is the documented one
+    // (docs user/project/settings/project_access_tokens.md).
+    git_username: "oauth2",
+    pr_noun: "merge request",
+    pr_sigil: '!',
+    text_limits: TEXT_LIMITS,
+    // Docs merge_requests.md "Merge a merge request": `sha`, "if present, then this SHA must match
+    // the HEAD of the source branch, otherwise the merge fails" (409).
+    merge_guarded_by_head_sha: true,
+    api: ApiUrls {
+        default_url: Some("https://gitlab.com/api/v4"),
+        suffix: "/api/v4",
+        public_host: None,
+    },
+    // Docs ci/variables/predefined_variables.md.
+    ci: CiVariables {
+        name: "GitLab CI",
+        api_url: Some("CI_API_V4_URL"),
+        server_url: Some("CI_SERVER_URL"),
+        repository: Some(CiRepository {
+            variables: "CI_PROJECT_PATH",
+            read: |env| owner_slash_name(env, "CI_PROJECT_PATH"),
+        }),
+    },
+    owner: OwnerShape::Nested {
+        what: "namespace paths (`group/subgroup`)",
+    },
+    web: WebUrls {
+        repository: web::repository_under,
+        clone: web::dot_git,
+        commit: commit_url,
+        compare: compare_url,
+    },
+    connect,
+};
+
+/// GitLab routes project pages under `/-/`.
+fn commit_url(repository_page: &str, sha: &Sha) -> String {
+    format!("{repository_page}/-/commit/{sha}")
+}
+
+fn compare_url(repository_page: &str, from: &Sha, to: &Sha) -> String {
+    format!("{repository_page}/-/compare/{from}...{to}")
+}
+
+/// The pipeline is read only when a gate is named after it: one request less per gate read.
+fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
+    Ok(Box::new(
+        GitLab::new(
+            connect.api_url,
+            connect.repository,
+            connect.token,
+            connect.http,
+        )?
+        .reading_pipeline((connect.has_gate)(PIPELINE_REPORT)),
+    ))
+}
 
 /// A GitLab project seen through one token.
 #[derive(Debug)]
@@ -78,16 +139,15 @@ pub struct GitLab {
 }
 
 impl GitLab {
-    /// `api_url`: `https://gitlab.com/api/v4` or `https://HOST[/root]/api/v4`. `owner` is the full
-    /// namespace path (`group/subgroup`), `name` the project path.
+    /// `api_url`: `https://gitlab.com/api/v4` or `https://HOST[/root]/api/v4`. The path's owner is
+    /// the full namespace path (`group/subgroup`), its name the project path.
     pub fn new(
         api_url: &str,
-        owner: &str,
-        name: &str,
+        repo: &RepoPath,
         token: Option<Secret>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
-        let full_path = format!("{}/{}", owner.trim_matches('/'), name);
+        let full_path = repo.full_name();
         let hint = hints(
             api_url,
             &full_path,
@@ -101,7 +161,7 @@ impl GitLab {
             .with_hint(hint);
         Ok(Self {
             http,
-            project: format!("/projects/{}", utf8_percent_encode(&full_path, COMPONENT)),
+            project: format!("/projects/{}", repo.encoded_whole()),
             full_path,
             read_pipeline: true,
         })
@@ -129,24 +189,20 @@ impl GitLab {
         let path = format!(
             "{}/merge_requests?state=opened&source_branch={}&target_branch={}&per_page=100",
             self.project,
-            utf8_percent_encode(head.as_str(), COMPONENT),
-            utf8_percent_encode(base.as_str(), COMPONENT),
+            encode(head.as_str()),
+            encode(base.as_str()),
         );
         let mut found: Vec<wire::MergeRequest> = Vec::new();
         self.http
             .get_pages(&path, |page: Vec<wire::MergeRequest>| {
                 found.extend(page.into_iter().filter(|mr| mr.is_promotion_mr(head, base)));
             })?;
-        // GitLab refuses a second open MR for one source branch (409), so one at most; the lowest
-        // iid keeps the choice deterministic anyway.
-        let Some(mr) = found.into_iter().min_by_key(|mr| mr.iid) else {
-            return Ok(None);
-        };
-        let iid = mr.iid;
-        let pr = mr
-            .into_domain()
-            .map_err(|e| anyhow::anyhow!("merge request !{iid} has an unexpected shape: {e}"))?;
-        Ok(Some(pr))
+        // GitLab refuses a second open MR for one source branch (409).
+        self.pulls().lowest(found)
+    }
+
+    fn pulls(&self) -> Pulls<'_> {
+        Pulls::new(&PROVIDER, &self.http, &self.full_path)
     }
 
     /// After a merge answer that does not say what happened: the merge request shows it.
@@ -184,21 +240,11 @@ impl Scm for GitLab {
         head: &BranchName,
         base: &BranchName,
     ) -> anyhow::Result<Option<PullRequest>> {
-        self.find(head, base).with_context(|| {
-            format!(
-                "finding the open merge request from `{head}` into `{base}` in {}",
-                self.full_path
-            )
-        })
+        self.find(head, base)
+            .with_context(|| self.pulls().find_context(head, base))
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
-        let context = || {
-            format!(
-                "opening a merge request from `{}` into `{}` in {}",
-                new.head, new.base, self.full_path
-            )
-        };
         let body = wire::CreateMergeRequest {
             source_branch: new.head.as_str(),
             target_branch: new.base.as_str(),
@@ -208,20 +254,6 @@ impl Scm for GitLab {
         };
         let path = format!("{}/merge_requests", self.project);
         // A create that may have happened is never sent twice: it is looked up instead.
-        let error = match self.http.send_json::<wire::MergeRequest>(
-            Method::Post,
-            &path,
-            &body,
-            Retry::NotBlindly,
-        ) {
-            Ok(mr) => {
-                return mr
-                    .into_domain()
-                    .map_err(anyhow::Error::msg)
-                    .with_context(context);
-            }
-            Err(error) => error,
-        };
         // 409 `{"message":["Another open merge request already exists for this source branch: !12"]}`
         // (observed; `message` is an array; GitLab docs doc/api/merge_requests.md "Create MR"):
         // adopt that one.
@@ -233,7 +265,10 @@ impl Scm for GitLab {
         let refusals = super::CreateRefusals::new(409, |status, message| {
             status == 422 && message.to_ascii_lowercase().contains("no commits")
         });
-        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
+        self.pulls()
+            .create::<wire::MergeRequest>(&path, &body, new, refusals, || {
+                self.find(&new.head, &new.base)
+            })
     }
 
     fn update_pull_request(
@@ -244,23 +279,15 @@ impl Scm for GitLab {
     ) -> anyhow::Result<PullRequest> {
         // Docs merge_requests.md "Update a merge request": PUT with the same fields twice leaves
         // the same merge request, so it is safe to resend.
-        let mr: wire::MergeRequest = self
-            .http
-            .send_json(
-                Method::Put,
-                &self.mr_path(number),
-                &wire::UpdateMergeRequest {
-                    title,
-                    description: body,
-                },
-                Retry::Idempotent,
-            )
-            .with_context(|| {
-                format!("updating merge request !{} in {}", number.0, self.full_path)
-            })?;
-        mr.into_domain()
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("reading the updated merge request !{}", number.0))
+        self.pulls().update::<wire::MergeRequest>(
+            Method::Put,
+            &self.mr_path(number),
+            &wire::UpdateMergeRequest {
+                title,
+                description: body,
+            },
+            number,
+        )
     }
 
     fn merge_pull_request(
@@ -270,14 +297,7 @@ impl Scm for GitLab {
         title: &str,
         message: &str,
     ) -> anyhow::Result<MergeOutcome> {
-        let context = || {
-            format!(
-                "merging merge request !{} at {} in {}",
-                number.0,
-                head_sha.short(),
-                self.full_path
-            )
-        };
+        let context = || self.pulls().merge_context(number, head_sha);
         let text = if message.is_empty() {
             title.to_owned()
         } else {
@@ -381,19 +401,8 @@ impl Scm for GitLab {
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
-        // docs/design.md §3: the previous-environment gate is never `failure` (it would block an MR for good).
-        if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
-            bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
-        }
-        let context = || {
-            format!(
-                "writing commit status `{}` ({}) on {} in {}",
-                status.context,
-                status.state.as_str(),
-                sha.short(),
-                self.full_path
-            )
-        };
+        refuse_failing_previous(status)?;
+        let context = || self.pulls().status_context(sha, status);
         // GitLab's own limit is 255 characters (docs api/commits.md, "Set the pipeline status of a
         // commit": `description` "Must be 255 characters or fewer"); the 140 cut is within it.
         let description = cut_description(&status.description);

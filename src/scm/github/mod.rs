@@ -24,12 +24,72 @@ mod wire;
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
-use super::{MergeOutcome, NewPullRequest, PullRequest, Scm, StatusReport, StatusWrite};
-use crate::model::{BranchName, GateState, PREVIOUS_ENVIRONMENT, PrNumber, Secret, Sha};
+use super::registry::{
+    ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
+    owner_slash_name, web,
+};
+use super::shared::{CreateHtmlPull, Pulls, TitleBody, refuse_failing_previous};
+use super::{
+    MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite, encode,
+};
+use crate::model::{BranchName, PrNumber, Secret, Sha};
+
+/// What GitHub is to the rest of promoter (docs/design.md §7).
+pub const PROVIDER: ProviderInfo = ProviderInfo {
+    name: "github",
+    product: "GitHub",
+    default_token_env: "GITHUB_TOKEN",
+    // "x-access-token" works for installation tokens, PATs and the workflow token.
+    git_username: "x-access-token",
+    pr_noun: "pull request",
+    pr_sigil: '#',
+    text_limits: TEXT_LIMITS,
+    // Docs pulls/merge: `sha`, "SHA that pull request head must match to allow merge" (409).
+    merge_guarded_by_head_sha: true,
+    api: ApiUrls {
+        default_url: Some("https://api.github.com"),
+        // Docs "About GitHub Enterprise Server" REST root: `https://HOST/api/v3`.
+        suffix: "/api/v3",
+        public_host: Some(("https://api.github.com", "https://github.com")),
+    },
+    // Docs actions "Variables reference" (default environment variables).
+    ci: CiVariables {
+        name: "GitHub Actions",
+        api_url: Some("GITHUB_API_URL"),
+        server_url: Some("GITHUB_SERVER_URL"),
+        repository: Some(CiRepository {
+            variables: "GITHUB_REPOSITORY",
+            read: |env| owner_slash_name(env, "GITHUB_REPOSITORY"),
+        }),
+    },
+    owner: OwnerShape::One,
+    web: WebUrls {
+        repository: web::repository_under,
+        clone: web::dot_git,
+        commit: web::commit,
+        compare: web::compare,
+    },
+    connect,
+};
+
+/// A GitHub App's installation token is asked for before every request (refreshed when it is
+/// about to expire, `connect.minted`); a token variable is fixed for the run.
+fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
+    let auth = match connect.minted {
+        Some(minted) => Some(minted),
+        // Docs "Authenticating to the REST API": `Authorization: Bearer <token>` for every token kind.
+        None => connect.token.map(Auth::bearer),
+    };
+    Ok(Box::new(GitHub::with_auth(
+        connect.api_url,
+        connect.repository,
+        auth,
+        connect.http,
+    )?))
+}
 
 /// GitHub rejects commit status descriptions longer than this (observed; docs
 /// repos/create-commit-status call it "a short description").
@@ -43,14 +103,6 @@ pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     body: 65_536,
 };
 
-/// Unreserved characters (RFC 3986) stay; everything else in a path segment or query value is
-/// percent-encoded, `/` included.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// What GitHub will show for a description promoter writes: cut to 140 characters on a character
 /// boundary. Callers compare the SCM's description with this, not with the uncut text.
 pub fn cut_description(text: &str) -> String {
@@ -61,8 +113,7 @@ pub fn cut_description(text: &str) -> String {
 #[derive(Debug)]
 pub struct GitHub {
     http: HttpClient,
-    owner: String,
-    repo: String,
+    repo: RepoPath,
     /// `owner/repo`, compared case-insensitively with `head.repo.full_name`.
     full_name: String,
 }
@@ -72,31 +123,23 @@ impl GitHub {
     /// are anonymous (public repositories, reads only, 60 requests an hour).
     pub fn new(
         api_url: &str,
-        owner: &str,
-        repo: &str,
+        repo: &RepoPath,
         token: Option<Secret>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
         // Docs "Authenticating to the REST API": `Authorization: Bearer <token>` for every token kind.
-        Self::with_auth(api_url, owner, repo, token.map(Auth::bearer), options)
+        Self::with_auth(api_url, repo, token.map(Auth::bearer), options)
     }
 
     /// Like [`GitHub::new`] with any [`Auth`], e.g. [`Auth::bearer_from`] a GitHub App's
     /// installation tokens ([`app::InstallationTokens`]).
     pub fn with_auth(
         api_url: &str,
-        owner: &str,
-        repo: &str,
+        repo: &RepoPath,
         auth: Option<Auth>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
-        let hint = hints(
-            api_url,
-            owner,
-            repo,
-            auth.is_some(),
-            options.token_source.clone(),
-        );
+        let hint = hints(api_url, repo, auth.is_some(), options.token_source.clone());
         let http = HttpClient::new(api_url, auth, options)
             .with_context(|| format!("setting up the GitHub client for {api_url}"))?
             // Docs "Getting started with the REST API" → "Headers": the media type and the pinned
@@ -106,18 +149,14 @@ impl GitHub {
             .with_hint(hint);
         Ok(Self {
             http,
-            owner: owner.to_owned(),
-            repo: repo.to_owned(),
-            full_name: format!("{owner}/{repo}"),
+            repo: repo.clone(),
+            full_name: repo.full_name(),
         })
     }
 
+    /// `/repos/{owner}/{repo}`, each segment encoded.
     fn repo_path(&self) -> String {
-        format!(
-            "/repos/{}/{}",
-            utf8_percent_encode(&self.owner, COMPONENT),
-            utf8_percent_encode(&self.repo, COMPONENT)
-        )
+        format!("/repos/{}", self.repo.encoded_segments())
     }
 
     fn get_pull(&self, number: PrNumber) -> anyhow::Result<wire::Pull> {
@@ -132,9 +171,9 @@ impl GitHub {
         let path = format!(
             "{}/pulls?state=open&head={}:{}&base={}&per_page=100",
             self.repo_path(),
-            utf8_percent_encode(&self.owner, COMPONENT),
-            utf8_percent_encode(head.as_str(), COMPONENT),
-            utf8_percent_encode(base.as_str(), COMPONENT),
+            encode(&self.repo.owner()),
+            encode(head.as_str()),
+            encode(base.as_str()),
         );
         let mut found: Vec<wire::Pull> = Vec::new();
         self.http.get_pages(&path, |page: Vec<wire::Pull>| {
@@ -143,16 +182,12 @@ impl GitHub {
                     .filter(|p| p.is_promotion_pr(&self.full_name, head, base)),
             );
         })?;
-        // GitHub allows one open PR per head/base in a repository (422 "already exists"), so
-        // more than one cannot happen; the lowest number keeps the choice deterministic anyway.
-        let Some(pull) = found.into_iter().min_by_key(|p| p.number) else {
-            return Ok(None);
-        };
-        let number = pull.number;
-        let pr = pull
-            .into_domain()
-            .map_err(|e| anyhow::anyhow!("pull request #{number} has an unexpected shape: {e}"))?;
-        Ok(Some(pr))
+        // GitHub allows one open PR per head/base in a repository (422 "already exists").
+        self.pulls().lowest(found)
+    }
+
+    fn pulls(&self) -> Pulls<'_> {
+        Pulls::new(&PROVIDER, &self.http, &self.full_name)
     }
 
     /// After a merge answer that does not say what happened: the PR shows whether it merged.
@@ -171,7 +206,7 @@ impl GitHub {
                 .and_then(|s| Sha::parse(s).ok());
             return Ok(Some(MergeOutcome::Merged { merge_sha }));
         }
-        if !pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
+        if !pull.pull.head.sha.eq_ignore_ascii_case(head_sha.as_str()) {
             return Ok(Some(MergeOutcome::HeadMoved));
         }
         Ok(None)
@@ -184,22 +219,12 @@ impl Scm for GitHub {
         head: &BranchName,
         base: &BranchName,
     ) -> anyhow::Result<Option<PullRequest>> {
-        self.find(head, base).with_context(|| {
-            format!(
-                "finding the open pull request from `{head}` into `{base}` in {}",
-                self.full_name
-            )
-        })
+        self.find(head, base)
+            .with_context(|| self.pulls().find_context(head, base))
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
-        let context = || {
-            format!(
-                "opening a pull request from `{}` into `{}` in {}",
-                new.head, new.base, self.full_name
-            )
-        };
-        let body = wire::CreatePull {
+        let body = CreateHtmlPull {
             title: &new.title,
             body: &new.body,
             // Same-repository PR: the plain branch name (docs pulls/create, `head`).
@@ -208,19 +233,6 @@ impl Scm for GitHub {
         };
         let path = format!("{}/pulls", self.repo_path());
         // A create that may have happened is never sent twice: it is looked up instead.
-        let error =
-            match self
-                .http
-                .send_json::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly)
-            {
-                Ok(pull) => {
-                    return pull
-                        .into_domain()
-                        .map_err(anyhow::Error::msg)
-                        .with_context(context);
-                }
-                Err(error) => error,
-            };
         // 422 "A pull request already exists for owner:branch." (validation-error `errors[].message`;
         // observed, not in the docs): someone or an earlier pass opened it; adopt that one.
         // Docs pulls/create: 422 "Validation failed"; when the head has no commit the base lacks,
@@ -228,7 +240,10 @@ impl Scm for GitHub {
         let refusals = super::CreateRefusals::new(422, |status, message| {
             status == 422 && message.contains("No commits between")
         });
-        refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
+        self.pulls()
+            .create::<wire::Pull>(&path, &body, new, refusals, || {
+                self.find(&new.head, &new.base)
+            })
     }
 
     fn update_pull_request(
@@ -239,18 +254,8 @@ impl Scm for GitHub {
     ) -> anyhow::Result<PullRequest> {
         let path = format!("{}/pulls/{}", self.repo_path(), number.0);
         // Docs pulls/update: PATCH with the same title and body twice leaves the same PR.
-        let pull: wire::Pull = self
-            .http
-            .send_json(
-                Method::Patch,
-                &path,
-                &wire::UpdatePull { title, body },
-                Retry::Idempotent,
-            )
-            .with_context(|| format!("updating pull request {number} in {}", self.full_name))?;
-        pull.into_domain()
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("reading the updated pull request {number}"))
+        self.pulls()
+            .update::<wire::Pull>(Method::Patch, &path, &TitleBody { title, body }, number)
     }
 
     fn merge_pull_request(
@@ -260,13 +265,7 @@ impl Scm for GitHub {
         title: &str,
         message: &str,
     ) -> anyhow::Result<MergeOutcome> {
-        let context = || {
-            format!(
-                "merging pull request {number} at {} in {}",
-                head_sha.short(),
-                self.full_name
-            )
-        };
+        let context = || self.pulls().merge_context(number, head_sha);
         let path = format!("{}/pulls/{}/merge", self.repo_path(), number.0);
         let body = wire::MergePull {
             commit_title: title,
@@ -347,10 +346,7 @@ impl Scm for GitHub {
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
-        // docs/design.md §3: the previous-environment gate is never `failure` (it would block a PR for good).
-        if status.state == GateState::Failure && status.context == PREVIOUS_ENVIRONMENT {
-            bail!("promoter never writes `failure` for {PREVIOUS_ENVIRONMENT}");
-        }
+        refuse_failing_previous(status)?;
         let description = cut_description(&status.description);
         let body = wire::CreateStatus {
             state: status.state.as_str(),
@@ -361,19 +357,8 @@ impl Scm for GitHub {
         let path = format!("{}/statuses/{}", self.repo_path(), sha);
         // Docs repos/create-commit-status: the latest status per context wins, so a repeated
         // write of the same status changes nothing a reader sees; safe to resend.
-        let _: wire::CommitStatus = self
-            .http
-            .send_json(Method::Post, &path, &body, Retry::Idempotent)
-            .with_context(|| {
-                format!(
-                    "writing commit status `{}` ({}) on {} in {}",
-                    status.context,
-                    status.state.as_str(),
-                    sha.short(),
-                    self.full_name
-                )
-            })?;
-        Ok(())
+        self.pulls()
+            .post_status::<wire::CommitStatus>(&path, &body, sha, status)
     }
 }
 
@@ -420,15 +405,9 @@ fn refusal(status: u16, message: &str) -> Refusal {
 }
 
 /// The advice shown under GitHub errors (docs/design.md §7, issue 5).
-fn hints(
-    api_url: &str,
-    owner: &str,
-    repo: &str,
-    has_token: bool,
-    token_source: Option<String>,
-) -> HintFn {
+fn hints(api_url: &str, repo: &RepoPath, has_token: bool, token_source: Option<String>) -> HintFn {
     let api_url = api_url.to_owned();
-    let full_name = format!("{owner}/{repo}");
+    let full_name = repo.full_name();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
     Arc::new(move |status, _message| {
         match status {
