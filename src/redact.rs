@@ -202,18 +202,35 @@ mod tests {
         assert_eq!(value, serde_json::json!({"a": ["x *** y"], "b": 1}));
     }
 
-    #[test]
-    fn scanning_a_megabyte_is_cheap() {
+    /// About a megabyte of clean text, with 20 GitHub-token-shaped secrets registered.
+    fn megabyte_with_secrets_registered() -> String {
         for i in 0..20 {
             register(&format!("ghs_{i:02}{}", "Q7x9".repeat(75)));
         }
         let big = "The quick brown fox jumps over the lazy dog. ".repeat(23_000);
+        big
+    }
+
+    #[test]
+    fn scanning_a_megabyte_borrows_clean_text() {
+        let big = megabyte_with_secrets_registered();
+        assert!(matches!(text(&big), Cow::Borrowed(_)));
+    }
+
+    /// The cost of a scan, printed, not asserted (the machine is shared):
+    /// `cargo test --release --lib redact::tests::bench -- --ignored --nocapture`.
+    /// About 1 ms for a megabyte in a release build; a quadratic scan would take seconds.
+    #[test]
+    #[ignore = "benchmark: prints figures"]
+    fn bench_scanning_a_megabyte() {
+        let big = megabyte_with_secrets_registered();
         let started = std::time::Instant::now();
         let shown = text(&big);
         let took = started.elapsed();
+        println!(
+            "redact::text over {} bytes, 20 secrets registered: {took:?}",
+            big.len()
+        );
         assert!(matches!(shown, Cow::Borrowed(_)));
-        // About 1 ms in a release build, a few in a debug build; the bound only catches a
-        // quadratic scan.
-        assert!(took < std::time::Duration::from_millis(500), "{took:?}");
     }
 }
