@@ -207,8 +207,7 @@ mod tests {
         for i in 0..20 {
             register(&format!("ghs_{i:02}{}", "Q7x9".repeat(75)));
         }
-        let big = "The quick brown fox jumps over the lazy dog. ".repeat(23_000);
-        big
+        "The quick brown fox jumps over the lazy dog. ".repeat(23_000)
     }
 
     #[test]
