@@ -246,3 +246,63 @@ fn every_cited_design_section_exists() {
         missing.join("\n")
     );
 }
+
+/// The modules a crate root declares (`mod x;` / `pub mod x;`), skipping inline test modules.
+fn declared_modules(lib_rs: &str) -> Vec<String> {
+    lib_rs
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let rest = line
+                .strip_prefix("pub mod ")
+                .or_else(|| line.strip_prefix("pub(crate) mod "))
+                .or_else(|| line.strip_prefix("mod "))?;
+            rest.strip_suffix(';').map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The inline code spans of the section of docs/design.md that starts at `heading`.
+fn code_spans_of_section(design: &str, heading: &str) -> BTreeSet<String> {
+    let start = design
+        .find(heading)
+        .unwrap_or_else(|| panic!("docs/design.md has no heading {heading:?}"));
+    let section = &design[start..];
+    let end = section[heading.len()..]
+        .find("\n## ")
+        .map_or(section.len(), |at| at + heading.len());
+    section[..end]
+        .lines()
+        .flat_map(|line| line.split('`').skip(1).step_by(2).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_module_map_in_design_names_every_module_and_only_modules_that_exist() {
+    let design = fs::read_to_string(root().join("docs/design.md")).expect("docs/design.md");
+    let spans = code_spans_of_section(&design, "## 11. Code layout");
+    let mut missing = Vec::new();
+    for (crate_root, dir) in [("src/lib.rs", "src"), ("sandbox/src/lib.rs", "sandbox/src")] {
+        let source = fs::read_to_string(root().join(crate_root)).expect(crate_root);
+        for module in declared_modules(&source) {
+            let file = format!("{dir}/{module}.rs");
+            let folder = format!("{dir}/{module}");
+            if !spans.contains(&file) && !spans.contains(&folder) {
+                missing.push(file);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/design.md §11 has no line for {missing:?}"
+    );
+    let stale: Vec<&String> = spans
+        .iter()
+        .filter(|span| span.starts_with("src/") || span.starts_with("sandbox/src/"))
+        .filter(|span| !root().join(span).exists())
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "docs/design.md §11 names paths that do not exist: {stale:?}"
+    );
+}
