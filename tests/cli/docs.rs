@@ -306,3 +306,68 @@ fn the_module_map_in_design_names_every_module_and_only_modules_that_exist() {
         "docs/design.md §11 names paths that do not exist: {stale:?}"
     );
 }
+
+/// The non-test Rust files under `dir`, with their paths relative to the repository.
+fn production_sources(dir: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut pending = vec![root().join(dir)];
+    while let Some(next) = pending.pop() {
+        for entry in fs::read_dir(&next).expect("a source folder").flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.contains("tests") || name == "test_server.rs" {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else if name.ends_with(".rs") {
+                let relative = path
+                    .strip_prefix(root())
+                    .expect("under the root")
+                    .display()
+                    .to_string();
+                found.push((relative, fs::read_to_string(&path).expect("a source file")));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_lower_layers_do_not_import_the_upper_ones() {
+    let rules: [(&str, &[&str]); 3] = [
+        (
+            "src/scm",
+            &["reconcile", "report", "pass", "cli", "dashboard", "gates"],
+        ),
+        (
+            "src/git",
+            &["reconcile", "report", "pass", "cli", "dashboard", "gates"],
+        ),
+        (
+            "src/gates",
+            &["reconcile", "report", "pass", "cli", "dashboard"],
+        ),
+    ];
+    let mut broken = Vec::new();
+    for (dir, forbidden) in rules {
+        for (path, text) in production_sources(dir) {
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                for module in forbidden {
+                    if code.contains(&format!("crate::{module}::"))
+                        || code.contains(&format!("crate::{module};"))
+                        || code.contains(&format!("crate::{module}}}"))
+                    {
+                        broken.push(format!("{path}:{}: {}", number + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "docs/design.md §11: lower layers import upper ones:\n{}",
+        broken.join("\n")
+    );
+}
