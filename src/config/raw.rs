@@ -33,6 +33,11 @@ pub struct RawConfig {
     /// kept up to date by `promoter reconcile`. Off unless `enabled: true`.
     #[serde(default)]
     pub dashboard: Option<RawDashboard>,
+    /// Gates promoter computes itself: deployment windows, commit rules, web requests, Argo CD
+    /// health (docs/gates.md). List a key from here under `activeCommitStatuses` or
+    /// `proposedCommitStatuses`; any other key there is read from the SCM.
+    #[serde(default)]
+    pub gates: Vec<super::raw_gates::RawGateDefinition>,
 }
 
 /// The dashboard issue (docs/insight.md "Dashboard").

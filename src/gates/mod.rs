@@ -5,7 +5,12 @@
 //! Not here: reading reports from the SCM (that is `scm`), deciding what to write or merge (that is
 //! `reconcile::plan`).
 
+pub mod commit_rule;
+pub mod computed;
+pub mod cron;
+pub mod expr;
 pub mod previous;
+pub mod schedule;
 
 use std::time::Duration;
 
@@ -336,6 +341,7 @@ mod tests {
         let soak = Gate {
             key: key("soak"),
             soak_time: Some(Duration::from_secs(60)),
+            computed: None,
         };
         let failing = [report("soak", GateState::Failure)];
         let got = evaluate_active(&soak, &branch(), live, Some(&failing), now);
@@ -343,6 +349,7 @@ mod tests {
         let health = Gate {
             key: key("health"),
             soak_time: None,
+            computed: None,
         };
         let got = evaluate_active(&health, &branch(), live, None, now);
         assert_eq!(got.state, GateState::Pending);

@@ -68,6 +68,7 @@ fn gate(key: &str, soak: Option<Duration>) -> Gate {
     Gate {
         key: GateKey::parse(key).unwrap(),
         soak_time: soak,
+        computed: None,
     }
 }
 
@@ -107,6 +108,7 @@ pub fn config(envs: &[EnvSpec]) -> Config {
                 .collect(),
         }],
         dashboard: None,
+        gates: Vec::new(),
     }
 }
 
