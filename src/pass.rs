@@ -18,6 +18,7 @@ use crate::reconcile::apply::{
     ApplyEvent, EnvironmentOutcome, StepOutcome, apply_strategy_watched,
 };
 use crate::reconcile::observe::{Reads, observe_strategy};
+use crate::reconcile::observe_gates::GateIo;
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::gitea::{Flavor, Gitea};
@@ -213,7 +214,11 @@ pub fn run_pass(
             Mode::Status => Reads::ForStatus,
             Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
         };
-        let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads);
+        let io = GateIo {
+            env,
+            trust: &shared.trust,
+        };
+        let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads, io);
         // A refused certificate is the run's problem, not each environment's: one error.
         if let Some(untrusted) = shared.trust.refusal() {
             progress.section_end(&section);

@@ -51,6 +51,16 @@ pub fn text(report: &PassReport) -> String {
             if !gates.is_empty() {
                 let _ = writeln!(out, "  {:width$}  {gates}", "");
             }
+            // Computed gates' reasons: no other system shows them.
+            for gate in computed(&summary.proposed_gates, &summary.active_gates) {
+                let _ = writeln!(
+                    out,
+                    "  {:width$}  {}: {}",
+                    "",
+                    gate.key,
+                    gate.description.replace('\n', " ")
+                );
+            }
             for done in &env.done {
                 let _ = writeln!(
                     out,
@@ -110,7 +120,7 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
         .as_ref()
         .map(|pr| format!("[{}]({})", pr.number, untrusted::link_target(&pr.url)))
         .unwrap_or_else(|| "-".into());
-    let gates = gate_line(&summary.proposed_gates, &summary.active_gates);
+    let gates = gate_cell(&summary.proposed_gates, &summary.active_gates);
     format!(
         "| `{}` | {} | {} | {} | {} | {} |",
         env.branch,
@@ -148,6 +158,27 @@ fn gate_line(proposed: &[GateResult], active: &[GateResult]) -> String {
         .map(|gate| format!("{} {}", gate.key, gate_mark(gate.state)))
         .collect::<Vec<_>>()
         .join("  ")
+}
+
+/// The computed gates (docs/design.md §4.4) among an environment's gates.
+fn computed<'a>(
+    proposed: &'a [GateResult],
+    active: &'a [GateResult],
+) -> impl Iterator<Item = &'a GateResult> {
+    proposed.iter().chain(active).filter(|g| g.kind.is_some())
+}
+
+/// The Gates cell: the marks, then each computed gate's reason.
+fn gate_cell(proposed: &[GateResult], active: &[GateResult]) -> String {
+    let mut cell = gate_line(proposed, active);
+    for gate in computed(proposed, active) {
+        cell.push_str(&format!(
+            "<br>{}: {}",
+            gate.key,
+            escape_cell(&gate.description)
+        ));
+    }
+    cell
 }
 
 pub fn gate_mark(state: GateState) -> &'static str {

@@ -79,7 +79,10 @@ pub fn evaluate(key: &GateKey, rule: &CommitRule, commit: Option<&GateCommit>) -
         return GateResult::new(
             key.clone(),
             GateState::Pending,
-            format!("the {} commit was not read in this pass", rule.target.as_str()),
+            format!(
+                "the {} commit was not read in this pass",
+                rule.target.as_str()
+            ),
         );
     };
     let named = match &rule.description {
@@ -114,7 +117,9 @@ mod tests {
     fn commit(trailers: &[(&str, &str)]) -> GateCommit {
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (k, v) in trailers {
-            map.entry((*k).to_owned()).or_default().push((*v).to_owned());
+            map.entry((*k).to_owned())
+                .or_default()
+                .push((*v).to_owned());
         }
         GateCommit {
             sha: Sha::parse(&"ab".repeat(20)).unwrap(),
@@ -142,9 +147,8 @@ mod tests {
 
     #[test]
     fn the_issue_example_reads_trailers_and_the_author() {
-        let example = rule(
-            r#"commit.trailers["Ticket"] is defined and commit.author.endswith("@acme.com")"#,
-        );
+        let example =
+            rule(r#"commit.trailers["Ticket"] is defined and commit.author.endswith("@acme.com")"#);
         let with = commit(&[("Ticket", "PAY-12")]);
         let got = evaluate(&key(), &example, Some(&with));
         assert_eq!(got.state, GateState::Success, "{got:?}");
@@ -152,14 +156,22 @@ mod tests {
         let without = commit(&[("Signed-off-by", "Jane")]);
         let got = evaluate(&key(), &example, Some(&without));
         assert_eq!(got.state, GateState::Failure);
-        assert!(got.description.contains("fails `commit.trailers"), "{got:?}");
+        assert!(
+            got.description.contains("fails `commit.trailers"),
+            "{got:?}"
+        );
     }
 
     #[test]
     fn trailers_are_lists_in_message_order() {
         let two = commit(&[("Reviewed-by", "a"), ("Reviewed-by", "b")]);
-        let rule = rule(r#"commit.trailers["Reviewed-by"] | length >= 2 and commit.trailers["Reviewed-by"][1] == "b""#);
-        assert_eq!(evaluate(&key(), &rule, Some(&two)).state, GateState::Success);
+        let rule = rule(
+            r#"commit.trailers["Reviewed-by"] | length >= 2 and commit.trailers["Reviewed-by"][1] == "b""#,
+        );
+        assert_eq!(
+            evaluate(&key(), &rule, Some(&two)).state,
+            GateState::Success
+        );
         assert_eq!(
             evaluate(&key(), &rule, Some(&commit(&[("Reviewed-by", "a")]))).state,
             GateState::Failure
@@ -172,15 +184,22 @@ mod tests {
         let got = evaluate(&key(), &bad, Some(&commit(&[])));
         assert_eq!(got.state, GateState::Failure);
         assert!(
-            got.description.contains("cannot be evaluated") && got.description.contains("undefined"),
+            got.description.contains("cannot be evaluated")
+                && got.description.contains("undefined"),
             "{got:?}"
         );
         let mut described = rule("commit.subject.startswith('Revert')");
         described.description = Some("only reverts during the freeze".into());
         let got = evaluate(&key(), &described, Some(&commit(&[])));
-        assert_eq!(got.description, "abababa fails only reverts during the freeze");
+        assert_eq!(
+            got.description,
+            "abababa fails only reverts during the freeze"
+        );
         let got = evaluate(&key(), &described, None);
         assert_eq!(got.state, GateState::Pending);
-        assert_eq!(got.description, "the proposed commit was not read in this pass");
+        assert_eq!(
+            got.description,
+            "the proposed commit was not read in this pass"
+        );
     }
 }

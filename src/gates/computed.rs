@@ -2,11 +2,15 @@
 //! definitions, and how a definition is placed (proposed or active). Each kind's evaluation lives in
 //! its own file: `schedule.rs`, `commit_rule.rs`, `web.rs`, `argocd.rs`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::commit_rule::CommitRule;
-use super::schedule::Schedule;
-use crate::model::GateKey;
+use time::OffsetDateTime;
+
+use super::GateResult;
+use super::commit_rule::{self, CommitRule, CommitTarget, GateCommit};
+use super::schedule::{self, Schedule};
+use crate::model::{BranchName, GateKey};
 
 /// One checked entry of `gates:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,4 +78,85 @@ pub struct ArgocdGate {
     pub server: String,
     pub token_env: String,
     pub selector: String,
+}
+
+/// What computed gates are evaluated from, per environment; observe fills it (reads only), the
+/// planner evaluates from it. Each part is `None`/absent when it was not read in this pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ComputedFacts {
+    /// The staging tip's commit data, read when a commit rule targets the proposed commit.
+    pub staging_commit: Option<GateCommit>,
+    /// The live tip's commit data, read when a commit rule targets the active commit.
+    pub live_commit: Option<GateCommit>,
+    /// Answers of web request gates on the staging tip, by key.
+    pub proposed_answers: BTreeMap<GateKey, GateResult>,
+    /// Answers of web request and Argo CD gates on the live tip, by key.
+    pub active_answers: BTreeMap<GateKey, GateResult>,
+}
+
+impl ComputedFacts {
+    /// The staging tip moved: what was read about it no longer applies.
+    pub fn forget_staging(&mut self) {
+        self.staging_commit = None;
+        self.proposed_answers.clear();
+    }
+
+    /// The live tip moved.
+    pub fn forget_live(&mut self) {
+        self.live_commit = None;
+        self.active_answers.clear();
+    }
+}
+
+/// Whether `definition`'s inputs were read in this pass (listed as a proposed gate or not).
+pub fn was_read(definition: &GateDefinition, proposed: bool, facts: &ComputedFacts) -> bool {
+    match &definition.kind {
+        ComputedGate::Schedule(_) => true,
+        ComputedGate::Commit(rule) => match rule.target {
+            CommitTarget::Proposed => facts.staging_commit.is_some(),
+            CommitTarget::Active => facts.live_commit.is_some(),
+        },
+        ComputedGate::WebRequest(_) | ComputedGate::Argocd(_) => {
+            let answers = if proposed {
+                &facts.proposed_answers
+            } else {
+                &facts.active_answers
+            };
+            answers.contains_key(&definition.key)
+        }
+    }
+}
+
+/// The gate's state for the environment `branch`; a gate whose inputs were not read is pending.
+pub fn evaluate(
+    definition: &GateDefinition,
+    branch: &BranchName,
+    proposed: bool,
+    facts: &ComputedFacts,
+    now: OffsetDateTime,
+) -> GateResult {
+    let key = &definition.key;
+    let mut result = match &definition.kind {
+        ComputedGate::Schedule(schedule) => schedule::evaluate(key, schedule, branch, now),
+        ComputedGate::Commit(rule) => {
+            let commit = match rule.target {
+                CommitTarget::Proposed => facts.staging_commit.as_ref(),
+                CommitTarget::Active => facts.live_commit.as_ref(),
+            };
+            commit_rule::evaluate(key, rule, commit)
+        }
+        ComputedGate::WebRequest(_) | ComputedGate::Argocd(_) => {
+            let answers = if proposed {
+                &facts.proposed_answers
+            } else {
+                &facts.active_answers
+            };
+            answers
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| super::not_read(key))
+        }
+    };
+    result.kind = Some(definition.kind.name());
+    result
 }

@@ -145,11 +145,10 @@ fn parse_field(text: &str, field: &Field) -> Result<u64, String> {
     for item in text.split(',') {
         let (range, step) = match item.split_once('/') {
             Some((range, step)) => {
-                let step: u32 = step
-                    .parse()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("has a step `{step}` that is not a positive number"))?;
+                let step: u32 =
+                    step.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                        format!("has a step `{step}` that is not a positive number")
+                    })?;
                 (range, step)
             }
             None => (item, 1),
@@ -186,10 +185,7 @@ fn value(text: &str, field: &Field) -> Result<u32, String> {
     }
     match text.parse::<u32>() {
         Ok(v) if (field.min..=field.max).contains(&v) && !text.starts_with('+') => Ok(v),
-        Ok(_) => Err(format!(
-            "has `{text}` outside {}–{}",
-            field.min, field.max
-        )),
+        Ok(_) => Err(format!("has `{text}` outside {}–{}", field.min, field.max)),
         Err(_) => Err(format!("has `{text}`, which is not a number")),
     }
 }

@@ -85,7 +85,9 @@ pub fn check_template(source: &str) -> Result<(), String> {
 pub fn is_true(source: &str, context: Value) -> Result<bool, String> {
     let env = environment();
     let expr = env.compile_expression(source).map_err(|e| describe(&e))?;
-    expr.eval(context).map(|v| v.is_true()).map_err(|e| describe(&e))
+    expr.eval(context)
+        .map(|v| v.is_true())
+        .map_err(|e| describe(&e))
 }
 
 /// Renders the template `source` in `context`.
@@ -106,7 +108,9 @@ pub fn from_json(json: &serde_json::Value) -> Value {
             (None, None) => Value::from(n.to_string()),
         },
         serde_json::Value::String(s) => Value::from(s.as_str()),
-        serde_json::Value::Array(items) => Value::from(items.iter().map(from_json).collect::<Vec<_>>()),
+        serde_json::Value::Array(items) => {
+            Value::from(items.iter().map(from_json).collect::<Vec<_>>())
+        }
         serde_json::Value::Object(map) => Value::from(
             map.iter()
                 .map(|(k, v)| (k.clone(), from_json(v)))
@@ -136,7 +140,11 @@ mod tests {
 
     #[test]
     fn compile_errors_and_undefined_values_are_reported() {
-        assert!(check_expression("a ==").unwrap_err().contains("syntax error"));
+        assert!(
+            check_expression("a ==")
+                .unwrap_err()
+                .contains("syntax error")
+        );
         assert!(check_template("{{ a").is_err());
         let err = is_true("missing.value", Value::from(())).unwrap_err();
         assert!(err.contains("undefined"), "{err}");
@@ -148,7 +156,10 @@ mod tests {
             serde_json::from_str(r#"{"state":"passed","n":3,"x":1.5,"l":[true,null]}"#).unwrap();
         let ctx = Value::from_pairs([("j", from_json(&json))]);
         assert_eq!(
-            is_true("j.state == 'passed' and j.n == 3 and j.x > 1 and j.l[0] and j.l[1] is none", ctx),
+            is_true(
+                "j.state == 'passed' and j.n == 3 and j.x > 1 and j.l[0] and j.l[1] is none",
+                ctx
+            ),
             Ok(true)
         );
     }

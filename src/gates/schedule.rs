@@ -186,7 +186,11 @@ pub fn evaluate(
             key.clone(),
             GateState::Success,
             match next {
-                Some((t, w)) => format!("open: no window excludes now; {} starts {}", w.name(), w.show(t)),
+                Some((t, w)) => format!(
+                    "open: no window excludes now; {} starts {}",
+                    w.name(),
+                    w.show(t)
+                ),
                 None => "open: no window excludes now".to_owned(),
             },
         );

@@ -225,6 +225,9 @@ fn listed_environments_add_their_windows_and_unlisted_ones_are_open() {
 #[test]
 fn unknown_time_zones_are_refused_with_an_example() {
     let err = time_zone("Europe/Berlinn").unwrap_err();
-    assert!(err.contains("`Europe/Berlinn` is not an IANA time zone"), "{err}");
+    assert!(
+        err.contains("`Europe/Berlinn` is not an IANA time zone"),
+        "{err}"
+    );
     assert!(time_zone("America/Argentina/Buenos_Aires").is_ok());
 }

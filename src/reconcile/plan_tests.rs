@@ -135,6 +135,7 @@ fn observe(case: Case, spec: &EnvSpec, pr: PrLookup) -> (Config, StrategyObserva
                 staging_statuses: case.gates_read.then_some(reports),
                 live_statuses: None,
             },
+            computed: Default::default(),
             error: None,
         }],
     };

@@ -7,7 +7,7 @@
 //! `references`, and `url`, a link to the DRY commit), `active.hydratedSha`,
 //! `proposed.hydratedSha`, `repository.webUrl`; beyond docs/design.md §5: `compareUrl` (live dry → proposed
 //! dry; empty before the first promotion) and `gates` (this environment's proposed gates with
-//! `key`, `state`, `description`). Unknown values are empty strings, never undefined, so a
+//! `key`, `state`, `description`, `computed`). Unknown values are empty strings, never undefined, so a
 //! template that passes [`check_templates`] renders for every environment.
 //!
 //! Values promoter does not control — DRY commit `subject`, `body`, `author`, `repoUrl`, the
@@ -69,11 +69,19 @@ References:
 {% endif %}
 
 {% if gates %}
+{% if gates | selectattr('computed') | list %}
+| Gate | State | Why |
+| --- | --- | --- |
+{% for gate in gates %}
+| `{{ gate.key }}` | {{ gate.state }} | {% if gate.computed %}{{ gate.description | replace('\\n', ' ') }}{% else %}-{% endif %} |
+{% endfor %}
+{% else %}
 | Gate | State |
 | --- | --- |
 {% for gate in gates %}
 | `{{ gate.key }}` | {{ gate.state }} |
 {% endfor %}
+{% endif %}
 {% else %}
 No gates: this promotion merges as soon as the PR is open.
 {% endif %}
@@ -349,6 +357,9 @@ fn build_context(p: ContextParts<'_>) -> Value {
                 ("key", safe(g.key.as_str())),
                 ("state", safe(g.state.as_str())),
                 ("description", Value::from(g.description.as_str())),
+                // Computed gates' reasons go into the PR body; others' would rewrite it on
+                // every report a CI system posts.
+                ("computed", Value::from(g.kind.is_some())),
             ])
         })
         .collect();

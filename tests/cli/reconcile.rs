@@ -28,6 +28,7 @@ macro_rules! per_forge {
 mod bench;
 mod boundary;
 mod cache;
+mod computed;
 mod dashboard;
 mod faults;
 mod forge;

@@ -34,7 +34,10 @@ const KINDS: [&str; 4] = ["schedule", "commit", "webRequest", "argocd"];
 impl Checker<'_> {
     /// Checks every entry; the valid ones are returned (in file order) and remembered for the
     /// strategies' gate lists.
-    pub(super) fn gate_definitions(&mut self, raw: &[RawGateDefinition]) -> Vec<Arc<GateDefinition>> {
+    pub(super) fn gate_definitions(
+        &mut self,
+        raw: &[RawGateDefinition],
+    ) -> Vec<Arc<GateDefinition>> {
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         let mut checked = Vec::new();
         for (index, entry) in raw.iter().enumerate() {
@@ -76,12 +79,18 @@ impl Checker<'_> {
             return None;
         }
         if key == PREVIOUS_ENVIRONMENT {
-            self.at_value(path, format!("`{PREVIOUS_ENVIRONMENT}` is written by promoter itself"));
+            self.at_value(
+                path,
+                format!("`{PREVIOUS_ENVIRONMENT}` is written by promoter itself"),
+            );
             return None;
         }
         if let Some(first) = seen.get(key) {
-            self.at_value(path, format!("gate `{key}` is already defined at gates[{first}]"))
-                .hint = Some("keys in `gates:` must be unique".into());
+            self.at_value(
+                path,
+                format!("gate `{key}` is already defined at gates[{first}]"),
+            )
+            .hint = Some("keys in `gates:` must be unique".into());
             return None;
         }
         GateKey::parse(key).ok()
@@ -103,7 +112,10 @@ impl Checker<'_> {
                 "a gate needs one kind".to_owned()
             } else {
                 let names: Vec<String> = written.iter().map(|k| format!("`{k}`")).collect();
-                format!("a gate has exactly one kind; this one has {}", names.join(" and "))
+                format!(
+                    "a gate has exactly one kind; this one has {}",
+                    names.join(" and ")
+                )
             };
             let at = match written.get(1) {
                 Some(second) => child_path(path, second),
@@ -117,10 +129,14 @@ impl Checker<'_> {
             return None;
         }
         if let Some(raw) = &entry.schedule {
-            return self.schedule(raw, &child_path(path, "schedule")).map(ComputedGate::Schedule);
+            return self
+                .schedule(raw, &child_path(path, "schedule"))
+                .map(ComputedGate::Schedule);
         }
         if let Some(raw) = &entry.commit {
-            return self.commit_rule(raw, &child_path(path, "commit")).map(ComputedGate::Commit);
+            return self
+                .commit_rule(raw, &child_path(path, "commit"))
+                .map(ComputedGate::Commit);
         }
         if let Some(raw) = &entry.web_request {
             return self
@@ -128,7 +144,8 @@ impl Checker<'_> {
                 .map(ComputedGate::WebRequest);
         }
         let raw = entry.argocd.as_ref()?;
-        self.argocd(raw, &child_path(path, "argocd")).map(ComputedGate::Argocd)
+        self.argocd(raw, &child_path(path, "argocd"))
+            .map(ComputedGate::Argocd)
     }
 
     fn schedule(&mut self, raw: &RawSchedule, path: &str) -> Option<Schedule> {
@@ -186,7 +203,10 @@ impl Checker<'_> {
         zone_name: &str,
     ) -> Option<Windows> {
         let mut lists = [Some(Vec::new()), Some(Vec::new())];
-        for (raw, (list, name)) in [allow, exclude].iter().zip(lists.iter_mut().zip(["allow", "exclude"])) {
+        for (raw, (list, name)) in [allow, exclude]
+            .iter()
+            .zip(lists.iter_mut().zip(["allow", "exclude"]))
+        {
             for (index, window) in raw.iter().enumerate() {
                 let at = item_path(&child_path(path, name), index);
                 let checked = self.window(window, &at, zone, zone_name);
@@ -248,8 +268,9 @@ impl Checker<'_> {
         match time_zone(name) {
             Ok(zone) => Some(zone),
             Err(reason) => {
-                self.at_value(path, reason).hint =
-                    Some("names are case-sensitive: `Europe/Berlin`, `America/New_York`, `UTC`".into());
+                self.at_value(path, reason).hint = Some(
+                    "names are case-sensitive: `Europe/Berlin`, `America/New_York`, `UTC`".into(),
+                );
                 None
             }
         }
@@ -303,7 +324,8 @@ impl Checker<'_> {
             Ok(()) => Some(source.to_owned()),
             Err(message) => {
                 self.at_value(path, format!("the template does not compile: {message}"))
-                    .hint = Some("minijinja `{{ }}` syntax; see docs/gates.md for the variables".into());
+                    .hint =
+                    Some("minijinja `{{ }}` syntax; see docs/gates.md for the variables".into());
                 None
             }
         }
@@ -327,7 +349,8 @@ impl Checker<'_> {
             }
         }
         let mut headers_from_env = Vec::new();
-        let mut names: BTreeSet<String> = raw.headers.keys().map(|n| n.to_ascii_lowercase()).collect();
+        let mut names: BTreeSet<String> =
+            raw.headers.keys().map(|n| n.to_ascii_lowercase()).collect();
         for (name, variable) in &raw.headers_from_env {
             let at = child_path(&child_path(path, "headersFromEnv"), name);
             ok &= self.header_name(name, &at);
@@ -363,7 +386,10 @@ impl Checker<'_> {
             None => Some(DEFAULT_WEB_TIMEOUT),
             Some(text) => match self.duration(text, &timeout_path) {
                 Some(t) if t > MAX_WEB_TIMEOUT => {
-                    self.at_value(&timeout_path, format!("`{text}` is longer than the 60s a web request may take"));
+                    self.at_value(
+                        &timeout_path,
+                        format!("`{text}` is longer than the 60s a web request may take"),
+                    );
                     None
                 }
                 other => other,
@@ -405,8 +431,11 @@ impl Checker<'_> {
         let server = raw.server.trim_end_matches('/');
         let mut ok = true;
         if !(server.starts_with("http://") || server.starts_with("https://")) {
-            self.at_value(&child_path(path, "server"), "the server must be an `http://` or `https://` URL")
-                .hint = Some("the Argo CD API's base, e.g. `https://argocd.acme.com`".into());
+            self.at_value(
+                &child_path(path, "server"),
+                "the server must be an `http://` or `https://` URL",
+            )
+            .hint = Some("the Argo CD API's base, e.g. `https://argocd.acme.com`".into());
             ok = false;
         }
         let token_env = raw
@@ -435,8 +464,14 @@ impl Checker<'_> {
         let listed = std::mem::take(&mut self.schedule_branches);
         for (branch, path) in listed {
             if !live.contains(branch.as_str()) {
-                self.at_key(&path, format!("`{branch}` is not the live branch of any environment"))
-                    .hint = Some("list environments by their `branch`; an environment not listed is always open".into());
+                self.at_key(
+                    &path,
+                    format!("`{branch}` is not the live branch of any environment"),
+                )
+                .hint = Some(
+                    "list environments by their `branch`; an environment not listed is always open"
+                        .into(),
+                );
             }
         }
     }
@@ -452,7 +487,9 @@ mod tests {
     const STRATEGIES: &str = "strategies:\n  - name: app\n    proposedCommitStatuses:\n      - key: business-hours\n      - key: ticket-referenced\n    activeCommitStatuses:\n      - key: argocd-health\n      - key: smoke-tests\n    environments:\n      - branch: environment/dev\n      - branch: environment/prod\n";
 
     fn file(gates: &str) -> String {
-        format!("scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\n{STRATEGIES}gates:\n{gates}")
+        format!(
+            "scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\n{STRATEGIES}gates:\n{gates}"
+        )
     }
 
     const EXAMPLE: &str = r#"  - key: business-hours

@@ -17,8 +17,8 @@ mod strategy;
 pub use scm::token_hint;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ci_env::Env;

@@ -272,7 +272,9 @@ impl Checker<'_> {
             };
             self.at_value(
                 &child_path(gate_path, "key"),
-                format!("`{key}` is a gate of kind `{kind}`, which cannot be listed under `{here}`"),
+                format!(
+                    "`{key}` is a gate of kind `{kind}`, which cannot be listed under `{here}`"
+                ),
             )
             .hint = Some(format!("move it to `{there}` (docs/gates.md)"));
             return None;
@@ -331,11 +333,14 @@ impl Checker<'_> {
                 },
             };
             let computed = self.computed(entries[index].0, soak.is_some(), proposed, &gate_path);
-            let gate = key.zip(soak_time).zip(computed).map(|((key, soak_time), computed)| Gate {
-                key,
-                soak_time,
-                computed,
-            });
+            let gate = key
+                .zip(soak_time)
+                .zip(computed)
+                .map(|((key, soak_time), computed)| Gate {
+                    key,
+                    soak_time,
+                    computed,
+                });
             gates = gates.zip(gate).map(|(mut all, one)| {
                 all.push(one);
                 all

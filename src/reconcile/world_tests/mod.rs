@@ -372,6 +372,7 @@ impl World {
                 .map(|i| EnvironmentObservation {
                     git: Some(self.git_facts(i)),
                     scm: ScmFacts::default(),
+                    computed: Default::default(),
                     error: None,
                 })
                 .collect(),

@@ -1,0 +1,129 @@
+//! Computed gates (issue 15, docs/gates.md) end to end: a `gates:` entry listed as a proposed gate
+//! is computed in the pass, written as a commit status on the staging tip only when it changes,
+//! shown with its reason in the report and the PR body, and holds the merge until success.
+
+use std::io::Write;
+
+use promoter::sandbox::CommitSpec;
+
+use super::{Forge, NAME, OWNER, World, output};
+
+/// `gates:` appended to the world's promotion.yaml.
+fn with_gates(world: &World, proposed: &[&str], gates: &str) {
+    let list: String = proposed
+        .iter()
+        .map(|key| format!("      - key: {key}\n"))
+        .collect();
+    let path = world.config(&format!("    proposedCommitStatuses:\n{list}"), &|_| {
+        String::new()
+    });
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("promotion.yaml");
+    write!(file, "gates:\n{gates}").expect("append gates");
+}
+
+const TICKET_RULE: &str = "  - key: ticket-referenced\n    commit:\n      expression: 'commit.trailers[\"Ticket\"] is defined and commit.author.endswith(\"@sandbox.invalid\")'\n      description: a Ticket trailer by a sandbox author\n  - key: business-hours\n    schedule: {}\n";
+
+fn a_commit_rule_holds_the_merge_until_the_staging_tip_carries_a_ticket_trailer(forge: Forge) {
+    let mut world = World::new(forge, &["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate(0, &dry);
+    with_gates(
+        &world,
+        &["ticket-referenced", "business-hours"],
+        TICKET_RULE,
+    );
+
+    // Pass 1: the PR opens; the rule fails on the staging tip (no trailer); the window is open.
+    let (stdout, _) = output(&world.reconcile().success());
+    let tip = world.staging_tip(0);
+    let (state, description) = world.status(&tip, "ticket-referenced").expect("written");
+    assert_eq!(state, "failure", "{stdout}");
+    assert_eq!(
+        description,
+        format!("{} fails a Ticket trailer by a sandbox author", tip.short())
+    );
+    let (state, description) = world.status(&tip, "business-hours").expect("written");
+    assert_eq!(state, "success");
+    assert_eq!(description, "open: no window excludes now");
+    assert_eq!(world.live_dry(0), None, "not merged: {stdout}");
+    assert!(
+        stdout.contains("ticket-referenced: ") && stdout.contains("fails a Ticket trailer"),
+        "the report gives the reason: {stdout}"
+    );
+    let pr = &world.open_pulls_of(0)[0];
+    assert!(
+        pr.body.contains("| `ticket-referenced` | failure |"),
+        "the PR body shows the gate: {}",
+        pr.body
+    );
+
+    // Pass 2, nothing changed: no write at all (statuses are written only on change).
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    // The hydrator's next commit on the staging branch carries the trailer: success, merged.
+    world
+        .sandbox
+        .commit(
+            OWNER,
+            NAME,
+            &world.staging(0),
+            &CommitSpec::new("Hydrate again\n\nTicket: PAY-12\n").file("extra.yaml", "x: 1\n"),
+        )
+        .expect("commit with a trailer");
+    world.clear();
+    let (stdout, _) = output(&world.reconcile().success());
+    let tip = world.staging_tip(0);
+    assert_eq!(
+        world
+            .status(&tip, "ticket-referenced")
+            .map(|s| s.0)
+            .as_deref(),
+        Some("success"),
+        "{stdout}"
+    );
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
+}
+
+per_forge!(a_commit_rule_holds_the_merge_until_the_staging_tip_carries_a_ticket_trailer);
+
+#[test]
+fn a_closed_deployment_window_keeps_the_promotion_pending_and_says_until_when() {
+    let mut world = World::new(Forge::Github, &["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate(0, &dry);
+    // Each new year starts ten years of freeze: closed now, and the end named is the same on
+    // every pass (the status is not rewritten).
+    with_gates(
+        &world,
+        &["freeze"],
+        "  - key: freeze\n    schedule:\n      timezone: Europe/Berlin\n      exclude: [{cron: \"0 0 1 1 *\", duration: 3660d, description: change freeze}]\n",
+    );
+    let (stdout, _) = output(&world.reconcile().success());
+    let (state, description) = world
+        .status(&world.staging_tip(0), "freeze")
+        .expect("written");
+    assert_eq!(state, "pending");
+    assert!(
+        description.starts_with("closed by `change freeze` until ")
+            && description.ends_with("(Europe/Berlin)"),
+        "{description}"
+    );
+    assert_eq!(world.live_dry(0), None);
+    assert!(stdout.contains("closed by `change freeze`"), "{stdout}");
+    let pr = &world.open_pulls_of(0)[0];
+    assert!(
+        // Escaped as any text shown in Markdown is (`untrusted::markdown`).
+        pr.body
+            .contains("| `freeze` | pending | closed by \\`change freeze\\` until "),
+        "{}",
+        pr.body
+    );
+    world.clear();
+    world.reconcile().success();
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
