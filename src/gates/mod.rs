@@ -11,6 +11,7 @@ pub mod cron;
 pub mod expr;
 pub mod previous;
 pub mod schedule;
+pub mod web;
 
 use std::time::Duration;
 

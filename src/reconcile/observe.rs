@@ -70,7 +70,7 @@ pub fn observe_strategy(
             continue;
         }
         if let Err(error) = scm_facts(env, env_config, need, scm)
-            .and_then(|()| computed_facts(env, env_config, need, git, io))
+            .and_then(|()| computed_facts(env, env_config, need, git, &strategy.name, io))
         {
             env.error = Some(crate::reconcile::error_text(&error));
         }

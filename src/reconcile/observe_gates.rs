@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::ci_env::Env;
 use crate::config::{ComputedGate, Environment, GateDefinition};
 use crate::gates::commit_rule::CommitTarget;
+use crate::gates::web::{self, WebTarget};
 use crate::git::GitCache;
 use crate::reconcile::{EnvironmentObservation, ScmNeeds};
 use crate::tls::Trust;
@@ -34,7 +35,8 @@ pub fn computed_facts(
     env_config: &Environment,
     need: ScmNeeds,
     git: &GitCache,
-    _io: GateIo<'_>,
+    strategy: &str,
+    io: GateIo<'_>,
 ) -> Result<()> {
     let Some(facts) = env.git.clone() else {
         return Ok(());
@@ -42,19 +44,59 @@ pub fn computed_facts(
     let definitions = |gates: &[crate::config::Gate]| -> Vec<Arc<GateDefinition>> {
         gates.iter().filter_map(|g| g.computed.clone()).collect()
     };
+    let target = |sha| WebTarget {
+        sha,
+        branch: &env_config.branch,
+        staging_branch: &env_config.staging_branch,
+        strategy,
+    };
     if need.staging_statuses {
         for definition in definitions(&env_config.proposed_gates) {
-            if let ComputedGate::Commit(rule) = &definition.kind {
-                let (slot, sha) = match rule.target {
-                    CommitTarget::Proposed => {
-                        (&mut env.computed.staging_commit, &facts.staging_tip)
+            match &definition.kind {
+                ComputedGate::Commit(rule) => {
+                    let (slot, sha) = match rule.target {
+                        CommitTarget::Proposed => {
+                            (&mut env.computed.staging_commit, &facts.staging_tip)
+                        }
+                        CommitTarget::Active => (&mut env.computed.live_commit, &facts.live_tip),
+                    };
+                    if slot.is_none() {
+                        *slot = Some(git.gate_commit(sha)?);
                     }
-                    CommitTarget::Active => (&mut env.computed.live_commit, &facts.live_tip),
-                };
-                if slot.is_none() {
-                    *slot = Some(git.gate_commit(sha)?);
                 }
+                ComputedGate::WebRequest(request) => {
+                    let answer = web::ask(
+                        &definition.key,
+                        request,
+                        &target(&facts.staging_tip),
+                        io.env,
+                        io.trust,
+                    );
+                    env.computed
+                        .proposed_answers
+                        .insert(definition.key.clone(), answer);
+                }
+                ComputedGate::Schedule(_) | ComputedGate::Argocd(_) => {}
             }
+        }
+    }
+    if need.live_statuses {
+        for definition in definitions(&env_config.active_gates) {
+            let answer = match &definition.kind {
+                ComputedGate::WebRequest(request) => web::ask(
+                    &definition.key,
+                    request,
+                    &target(&facts.live_tip),
+                    io.env,
+                    io.trust,
+                ),
+                ComputedGate::Schedule(_) | ComputedGate::Commit(_) | ComputedGate::Argocd(_) => {
+                    continue;
+                }
+            };
+            env.computed
+                .active_answers
+                .insert(definition.key.clone(), answer);
         }
     }
     Ok(())

@@ -29,6 +29,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use time::OffsetDateTime;
 
+use crate::gates::expr::describe;
 use crate::untrusted;
 
 use crate::config::{Config, Environment as EnvConfig, Provider, PullRequestTemplates, Strategy};
@@ -300,15 +301,6 @@ fn render(source: &str, context: Value, escaping: Escaping) -> Result<String, mi
             .expect("the default delimiters are valid"),
     );
     env.render_str(source, context)
-}
-
-fn describe(err: &minijinja::Error) -> String {
-    match (err.detail(), err.line()) {
-        (Some(detail), Some(line)) => format!("{} at line {line}: {detail}", err.kind()),
-        (Some(detail), None) => format!("{}: {detail}", err.kind()),
-        (None, Some(line)) => format!("{} at line {line}", err.kind()),
-        (None, None) => err.kind().to_string(),
-    }
 }
 
 fn context(input: &TextInput<'_>) -> Value {

@@ -8,7 +8,7 @@ pub mod gitlab;
 pub mod http;
 pub mod issues;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 
 use crate::config::Provider;
 pub use issues::{Issue, Issues};

@@ -400,6 +400,11 @@ impl Checker<'_> {
             RawMethod::Post => "POST",
             RawMethod::Put => "PUT",
         };
+        if method == "GET" && raw.body.is_some() {
+            self.at_value(&child_path(path, "body"), "a GET request has no body")
+                .hint = Some("add `method: POST` (or PUT), or remove `body`".into());
+            ok = false;
+        }
         if !ok {
             return None;
         }
@@ -606,5 +611,18 @@ mod tests {
         let gates = &config.strategies[0].environments[0].active_gates;
         assert!(gates[0].computed.is_some());
         assert!(gates[1].computed.is_none(), "e2e is read from the SCM");
+    }
+
+    #[test]
+    fn a_get_request_takes_no_body() {
+        let text = file(
+            "  - key: smoke-tests\n    webRequest: {url: 'http://127.0.0.1/', body: 'x', success: 'true'}\n",
+        );
+        let got = problems(&text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].ends_with("gates[0].webRequest.body: a GET request has no body"),
+            "{got:?}"
+        );
     }
 }

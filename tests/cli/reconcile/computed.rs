@@ -89,8 +89,6 @@ fn a_commit_rule_holds_the_merge_until_the_staging_tip_carries_a_ticket_trailer(
     assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
 }
 
-per_forge!(a_commit_rule_holds_the_merge_until_the_staging_tip_carries_a_ticket_trailer);
-
 #[test]
 fn a_closed_deployment_window_keeps_the_promotion_pending_and_says_until_when() {
     let mut world = World::new(Forge::Github, &["dev"]);
@@ -127,3 +125,123 @@ fn a_closed_deployment_window_keeps_the_promotion_pending_and_says_until_when() 
     world.reconcile().success();
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+/// A CI endpoint on 127.0.0.1 answering `{"state": <state>}` and recording each request's path
+/// and Authorization header.
+struct SmokeServer {
+    url: String,
+    state: std::sync::Arc<std::sync::Mutex<String>>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl SmokeServer {
+    fn start() -> SmokeServer {
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
+        let port = server.server_addr().to_ip().expect("ip").port();
+        let state = std::sync::Arc::new(std::sync::Mutex::new("running".to_owned()));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (answer, record) = (state.clone(), seen.clone());
+        // Ends with the test process; each request is answered at once.
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let auth = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .map(|h| h.value.to_string())
+                    .unwrap_or_default();
+                record
+                    .lock()
+                    .unwrap()
+                    .push((request.url().to_owned(), auth));
+                let body = format!(r#"{{"state":"{}"}}"#, answer.lock().unwrap());
+                let _ = request.respond(tiny_http::Response::from_string(body));
+            }
+        });
+        SmokeServer {
+            url: format!("http://127.0.0.1:{port}"),
+            state,
+            seen,
+        }
+    }
+}
+
+const SMOKE_SECRET: &str = "Bearer smk_9c1f4e7a2b8d3f60e5a1";
+
+fn a_web_request_gate_holds_the_next_environment_until_the_endpoint_says_passed(forge: Forge) {
+    let server = SmokeServer::start();
+    let mut world = World::new(forge, &["dev", "prod"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    let path = world.config(
+        "    activeCommitStatuses:\n      - key: smoke-tests\n",
+        &|_| String::new(),
+    );
+    let gates = format!(
+        "gates:\n  - key: smoke-tests\n    webRequest:\n      url: \"{}/runs?sha={{{{ commit.sha }}}}&env={{{{ environment.branch }}}}\"\n      headersFromEnv: {{Authorization: SMOKE_AUTH}}\n      success: 'response.status == 200 and response.json.state == \"passed\"'\n      failure: 'response.json.state == \"failed\"'\n      timeout: 5s\n",
+        server.url
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(gates.as_bytes()))
+        .expect("append gates");
+    let reconcile = || {
+        world
+            .command(&["reconcile"], super::TOKEN)
+            .env("SMOKE_AUTH", SMOKE_SECRET)
+            .assert()
+            .success()
+    };
+
+    // Pass 1: dev merges; prod waits for smoke-tests on dev's new live tip. The endpoint is not
+    // asked about a commit the pass itself just created: the next pass asks.
+    let (stdout, _) = output(&reconcile());
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
+    assert_eq!(world.live_dry(1), None, "{stdout}");
+    let dev_live = world.live_tip(0);
+    assert_eq!(world.status(&dev_live, "smoke-tests"), None);
+    assert!(server.seen.lock().unwrap().is_empty());
+
+    // Pass 2: the run is still going: pending, written on dev's live tip.
+    let (stdout, _) = output(&reconcile());
+    assert_eq!(world.live_dry(1), None, "{stdout}");
+    assert_eq!(
+        world.status(&dev_live, "smoke-tests"),
+        Some((
+            "pending".to_owned(),
+            "HTTP 200: waiting for `success` to hold".to_owned()
+        )),
+        "{stdout}"
+    );
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.last().cloned(),
+        Some((
+            format!("/runs?sha={dev_live}&env=environment/dev"),
+            SMOKE_SECRET.to_owned()
+        ))
+    );
+    assert!(
+        !stdout.contains("smk_9c1f4e7a"),
+        "the secret never prints: {stdout}"
+    );
+
+    // The endpoint says passed: smoke-tests is success on dev, and prod merges.
+    *server.state.lock().unwrap() = "passed".to_owned();
+    let (stdout, _) = output(&reconcile());
+    assert_eq!(
+        world
+            .status(&dev_live, "smoke-tests")
+            .map(|s| s.0)
+            .as_deref(),
+        Some("success"),
+        "{stdout}"
+    );
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()), "{stdout}");
+}
+
+per_forge!(
+    a_commit_rule_holds_the_merge_until_the_staging_tip_carries_a_ticket_trailer,
+    a_web_request_gate_holds_the_next_environment_until_the_endpoint_says_passed
+);
