@@ -5,6 +5,7 @@
 //! Not here: reading reports from the SCM (that is `scm`), deciding what to write or merge (that is
 //! `reconcile::plan`).
 
+pub mod argocd;
 pub mod commit_rule;
 pub mod computed;
 pub mod cron;

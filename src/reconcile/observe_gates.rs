@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use crate::ci_env::Env;
 use crate::config::{ComputedGate, Environment, GateDefinition};
+use crate::gates::argocd;
 use crate::gates::commit_rule::CommitTarget;
 use crate::gates::web::{self, WebTarget};
 use crate::git::GitCache;
@@ -90,9 +91,15 @@ pub fn computed_facts(
                     io.env,
                     io.trust,
                 ),
-                ComputedGate::Schedule(_) | ComputedGate::Commit(_) | ComputedGate::Argocd(_) => {
-                    continue;
-                }
+                ComputedGate::Argocd(gate) => argocd::ask(
+                    &definition.key,
+                    gate,
+                    &env_config.branch,
+                    &facts.live_tip,
+                    io.env,
+                    io.trust,
+                ),
+                ComputedGate::Schedule(_) | ComputedGate::Commit(_) => continue,
             };
             env.computed
                 .active_answers

@@ -8,20 +8,17 @@ use promoter::sandbox::CommitSpec;
 
 use super::{Forge, NAME, OWNER, World, output};
 
-/// `gates:` appended to the world's promotion.yaml.
+/// `gates:` appended to the world's promotion.yaml, with `proposed` as proposed gates.
 fn with_gates(world: &World, proposed: &[&str], gates: &str) {
     let list: String = proposed
         .iter()
         .map(|key| format!("      - key: {key}\n"))
         .collect();
-    let path = world.config(&format!("    proposedCommitStatuses:\n{list}"), &|_| {
-        String::new()
-    });
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("promotion.yaml");
-    write!(file, "gates:\n{gates}").expect("append gates");
+    config_with_gates(
+        world,
+        &format!("    proposedCommitStatuses:\n{list}"),
+        &format!("gates:\n{gates}"),
+    );
 }
 
 const TICKET_RULE: &str = "  - key: ticket-referenced\n    commit:\n      expression: 'commit.trailers[\"Ticket\"] is defined and commit.author.endswith(\"@sandbox.invalid\")'\n      description: a Ticket trailer by a sandbox author\n  - key: business-hours\n    schedule: {}\n";
@@ -126,21 +123,21 @@ fn a_closed_deployment_window_keeps_the_promotion_pending_and_says_until_when() 
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
-/// A CI endpoint on 127.0.0.1 answering `{"state": <state>}` and recording each request's path
-/// and Authorization header.
-struct SmokeServer {
+/// An HTTP endpoint on 127.0.0.1 (a CI system, Argo CD) answering `body` to every request and
+/// recording each request's path and Authorization header.
+struct Endpoint {
     url: String,
-    state: std::sync::Arc<std::sync::Mutex<String>>,
+    body: std::sync::Arc<std::sync::Mutex<String>>,
     seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
-impl SmokeServer {
-    fn start() -> SmokeServer {
+impl Endpoint {
+    fn start(body: &str) -> Endpoint {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
         let port = server.server_addr().to_ip().expect("ip").port();
-        let state = std::sync::Arc::new(std::sync::Mutex::new("running".to_owned()));
+        let body = std::sync::Arc::new(std::sync::Mutex::new(body.to_owned()));
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (answer, record) = (state.clone(), seen.clone());
+        let (answer, record) = (body.clone(), seen.clone());
         // Ends with the test process; each request is answered at once.
         std::thread::spawn(move || {
             for request in server.incoming_requests() {
@@ -154,45 +151,58 @@ impl SmokeServer {
                     .lock()
                     .unwrap()
                     .push((request.url().to_owned(), auth));
-                let body = format!(r#"{{"state":"{}"}}"#, answer.lock().unwrap());
-                let _ = request.respond(tiny_http::Response::from_string(body));
+                let text = answer.lock().unwrap().clone();
+                let _ = request.respond(tiny_http::Response::from_string(text));
             }
         });
-        SmokeServer {
+        Endpoint {
             url: format!("http://127.0.0.1:{port}"),
-            state,
+            body,
             seen,
         }
     }
+
+    fn answer(&self, body: &str) {
+        *self.body.lock().unwrap() = body.to_owned();
+    }
 }
 
-const SMOKE_SECRET: &str = "Bearer smk_9c1f4e7a2b8d3f60e5a1";
+/// `promoter reconcile` with one more variable in its environment (a gate's secret); exit 0.
+fn reconcile_with(world: &World, variable: &str, value: &str) -> assert_cmd::assert::Assert {
+    world
+        .command(&["reconcile"], super::TOKEN)
+        .env(variable, value)
+        .assert()
+        .success()
+}
 
-fn a_web_request_gate_holds_the_next_environment_until_the_endpoint_says_passed(forge: Forge) {
-    let server = SmokeServer::start();
-    let mut world = World::new(forge, &["dev", "prod"]);
-    let dry = world.dry_change("bump replicas");
-    world.hydrate_all(&dry);
-    let path = world.config(
-        "    activeCommitStatuses:\n      - key: smoke-tests\n",
-        &|_| String::new(),
-    );
-    let gates = format!(
-        "gates:\n  - key: smoke-tests\n    webRequest:\n      url: \"{}/runs?sha={{{{ commit.sha }}}}&env={{{{ environment.branch }}}}\"\n      headersFromEnv: {{Authorization: SMOKE_AUTH}}\n      success: 'response.status == 200 and response.json.state == \"passed\"'\n      failure: 'response.json.state == \"failed\"'\n      timeout: 5s\n",
-        server.url
-    );
+/// Appends `gates` to the world's promotion.yaml, written with `strategy_extra`.
+fn config_with_gates(world: &World, strategy_extra: &str, gates: &str) {
+    let path = world.config(strategy_extra, &|_| String::new());
     std::fs::OpenOptions::new()
         .append(true)
         .open(path)
         .and_then(|mut f| f.write_all(gates.as_bytes()))
         .expect("append gates");
-    let reconcile = || {
-        world
-            .command(&["reconcile"], super::TOKEN)
-            .env("SMOKE_AUTH", SMOKE_SECRET)
-            .assert()
-            .success()
-    };
+}
+
+const SMOKE_SECRET: &str = "Bearer smk_9c1f4e7a2b8d3f60e5a1";
+
+fn a_web_request_gate_holds_the_next_environment_until_the_endpoint_says_passed(forge: Forge) {
+    let server = Endpoint::start(r#"{"state":"running"}"#);
+    let mut world = World::new(forge, &["dev", "prod"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    let gates = format!(
+        "gates:\n  - key: smoke-tests\n    webRequest:\n      url: \"{}/runs?sha={{{{ commit.sha }}}}&env={{{{ environment.branch }}}}\"\n      headersFromEnv: {{Authorization: SMOKE_AUTH}}\n      success: 'response.status == 200 and response.json.state == \"passed\"'\n      failure: 'response.json.state == \"failed\"'\n      timeout: 5s\n",
+        server.url
+    );
+    config_with_gates(
+        &world,
+        "    activeCommitStatuses:\n      - key: smoke-tests\n",
+        &gates,
+    );
+    let reconcile = || reconcile_with(&world, "SMOKE_AUTH", SMOKE_SECRET);
 
     // Pass 1: dev merges; prod waits for smoke-tests on dev's new live tip. The endpoint is not
     // asked about a commit the pass itself just created: the next pass asks.
@@ -228,7 +238,7 @@ fn a_web_request_gate_holds_the_next_environment_until_the_endpoint_says_passed(
     );
 
     // The endpoint says passed: smoke-tests is success on dev, and prod merges.
-    *server.state.lock().unwrap() = "passed".to_owned();
+    server.answer(r#"{"state":"passed"}"#);
     let (stdout, _) = output(&reconcile());
     assert_eq!(
         world
@@ -241,7 +251,75 @@ fn a_web_request_gate_holds_the_next_environment_until_the_endpoint_says_passed(
     assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()), "{stdout}");
 }
 
+/// An Argo CD application list with one application deploying `environment/dev`.
+fn argocd_apps(sync: &str, revision: &str, health: &str) -> String {
+    format!(
+        r#"{{"metadata":{{"resourceVersion":"9120"}},"items":[{{"metadata":{{"name":"payments-dev","namespace":"argocd","labels":{{"team":"payments"}}}},"spec":{{"project":"default","source":{{"repoURL":"https://example.invalid/acme/deploy.git","path":".","targetRevision":"environment/dev"}},"destination":{{"server":"https://kubernetes.default.svc","namespace":"payments-dev"}}}},"status":{{"sync":{{"status":"{sync}","revision":"{revision}"}},"health":{{"status":"{health}"}},"reconciledAt":"2026-12-01T09:03:40Z"}}}}]}}"#
+    )
+}
+
+const ARGOCD_TOKEN: &str = "argo_5d0e8c1b7a9f2e46c3b1";
+
+fn an_argocd_gate_holds_the_next_environment_until_the_application_runs_the_live_tip(forge: Forge) {
+    let argocd = Endpoint::start(&argocd_apps("Synced", "0000000", "Healthy"));
+    let mut world = World::new(forge, &["dev", "prod"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    config_with_gates(
+        &world,
+        "    activeCommitStatuses:\n      - key: argocd-health\n",
+        &format!(
+            "gates:\n  - key: argocd-health\n    argocd:\n      server: {}\n      selector: team=payments\n",
+            argocd.url
+        ),
+    );
+    let reconcile = || reconcile_with(&world, "ARGOCD_AUTH_TOKEN", ARGOCD_TOKEN);
+
+    // Pass 1: dev merges; Argo CD is asked from the next pass on.
+    let (stdout, _) = output(&reconcile());
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
+    let dev_live = world.live_tip(0);
+
+    // Pass 2: Argo CD still runs the old commit: pending with counts; prod waits.
+    let (stdout, _) = output(&reconcile());
+    let (state, description) = world
+        .status(&dev_live, "argocd-health")
+        .expect("written on dev's live tip");
+    assert_eq!(state, "pending", "{stdout}");
+    assert!(
+        description.starts_with(&format!(
+            "0/1 healthy and synced to {} (1 not synced to it, 0 degraded)",
+            dev_live.short()
+        )),
+        "{description}"
+    );
+    assert_eq!(world.live_dry(1), None, "{stdout}");
+    let seen = argocd.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.last().cloned(),
+        Some((
+            "/api/v1/applications?selector=team%3Dpayments".to_owned(),
+            format!("Bearer {ARGOCD_TOKEN}")
+        ))
+    );
+
+    // Argo CD synced the live tip and it is healthy: success, and prod merges.
+    argocd.answer(&argocd_apps("Synced", dev_live.as_str(), "Healthy"));
+    let (stdout, _) = output(&reconcile());
+    assert_eq!(
+        world.status(&dev_live, "argocd-health"),
+        Some((
+            "success".to_owned(),
+            format!("1/1 healthy and synced to {}", dev_live.short())
+        )),
+        "{stdout}"
+    );
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()), "{stdout}");
+    assert!(!stdout.contains("argo_5d0e8c1b"), "{stdout}");
+}
+
 per_forge!(
     a_commit_rule_holds_the_merge_until_the_staging_tip_carries_a_ticket_trailer,
-    a_web_request_gate_holds_the_next_environment_until_the_endpoint_says_passed
+    a_web_request_gate_holds_the_next_environment_until_the_endpoint_says_passed,
+    an_argocd_gate_holds_the_next_environment_until_the_application_runs_the_live_tip
 );
