@@ -134,6 +134,8 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
         Command::History(args) => insight::command::history(args, &cli.global, env),
         Command::Where(args) => insight::command::where_(args, &cli.global, env),
         Command::Metrics(args) => insight::command::metrics(args, &cli.global, env),
+        Command::Gate(cli::GateCommand::Set(args)) => gates::command::set(args, &cli.global, env),
+        Command::Gate(cli::GateCommand::Get(args)) => gates::command::get(args, &cli.global, env),
     }
 }
 

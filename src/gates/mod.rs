@@ -6,6 +6,7 @@
 //! `reconcile::plan`).
 
 pub mod argocd;
+pub mod command;
 pub mod commit_rule;
 pub mod computed;
 pub mod cron;
@@ -120,10 +121,20 @@ pub fn evaluate_reports(
     branch: &BranchName,
     reports: &[StatusReport],
 ) -> GateResult {
-    let scoped = format!("{key}/{branch}");
+    evaluate_named(key, Some(branch), reports)
+}
+
+/// [`evaluate_reports`]; without a branch only reports named exactly `key` count (`promoter
+/// gate get --sha`).
+pub fn evaluate_named(
+    key: &GateKey,
+    branch: Option<&BranchName>,
+    reports: &[StatusReport],
+) -> GateResult {
+    let scoped = branch.map(|branch| format!("{key}/{branch}"));
     let mut matching: Vec<&StatusReport> = reports
         .iter()
-        .filter(|r| r.name == key.as_str() || r.name == scoped)
+        .filter(|r| r.name == key.as_str() || Some(&r.name) == scoped.as_ref())
         .collect();
     matching.sort_by(|a, b| a.name.cmp(&b.name));
     let Some(state) = combine(matching.iter().map(|r| r.state)) else {

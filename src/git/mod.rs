@@ -32,6 +32,7 @@ mod http;
 mod location;
 mod merge;
 mod metadata;
+mod remote_tip;
 mod repair;
 mod transport;
 

@@ -32,6 +32,7 @@ mod computed;
 mod dashboard;
 mod faults;
 mod forge;
+mod gate_command;
 mod gates;
 mod lifecycle;
 mod noop;
