@@ -283,6 +283,21 @@ pub struct PullRequestTemplates {
     /// A minijinja template; `None` = the built-in default of docs/design.md §5.
     pub title: Option<String>,
     pub description: Option<String>,
+    /// `pullRequest.holdLabel`; `None` = [`PullRequestTemplates::DEFAULT_HOLD_LABEL`].
+    pub hold_label: Option<String>,
+}
+
+impl PullRequestTemplates {
+    /// A promotion PR with this label is not merged by promoter (docs/gates.md "Holding").
+    pub const DEFAULT_HOLD_LABEL: &str = "promoter:hold";
+    /// GitHub and Gitea refuse longer label names.
+    pub const MAX_HOLD_LABEL_CHARS: usize = 50;
+
+    pub fn hold_label(&self) -> &str {
+        self.hold_label
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_HOLD_LABEL)
+    }
 }
 
 #[derive(Debug, Clone)]

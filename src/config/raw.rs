@@ -137,6 +137,11 @@ pub struct RawPullRequest {
     /// Description template.
     #[serde(default)]
     pub description: Option<String>,
+    /// A label on a promotion PR that keeps promoter from merging it (default `promoter:hold`);
+    /// removing the label resumes. At most 50 characters.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 50))]
+    pub hold_label: Option<String>,
 }
 
 /// One promotion chain: environments promoted top to bottom.

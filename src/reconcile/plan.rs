@@ -341,6 +341,21 @@ fn plan_promotion(
             reason: format!("the {what} changed"),
         });
     }
+    // A person holds the promotion with a label (docs/gates.md "Holding a promotion"): the PR
+    // text and statuses stay up to date, only the merge waits; removing the label resumes.
+    let hold = config.pull_request.hold_label();
+    if pr
+        .labels
+        .iter()
+        .any(|label| label.eq_ignore_ascii_case(hold))
+    {
+        summary.reason = format!(
+            "held: {} has the `{hold}` label; remove it to resume",
+            pr.number
+        );
+        plan.summary = summary;
+        return;
+    }
     if waiting.is_some() {
         plan.summary = summary;
         return;

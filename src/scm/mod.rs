@@ -45,6 +45,8 @@ pub struct PullRequest {
     pub head_sha: Sha,
     pub head_branch: BranchName,
     pub base_branch: BranchName,
+    /// Label names, as the SCM lists them with the PR (a hold label stops the merge).
+    pub labels: Vec<String>,
 }
 
 /// What promoter asks the SCM to open.

@@ -275,6 +275,7 @@ impl Checker<'_> {
         let templates = PullRequestTemplates {
             title: raw.title.clone(),
             description: raw.description.clone(),
+            hold_label: self.hold_label(raw.hold_label.as_deref()),
         };
         // Rendered, not only parsed: a misspelt variable (`shortsha`) would otherwise pass here
         // and fail every environment of every run.
@@ -289,6 +290,32 @@ impl Checker<'_> {
             .hint = Some(template_hint(&problem.message).into());
         }
         templates
+    }
+}
+
+impl Checker<'_> {
+    /// `pullRequest.holdLabel`: one line, 1 to 50 characters, as written without surrounding
+    /// spaces (SCMs trim label names).
+    fn hold_label(&mut self, raw: Option<&str>) -> Option<String> {
+        let label = raw?.trim();
+        let path = "pullRequest.holdLabel";
+        let max = PullRequestTemplates::MAX_HOLD_LABEL_CHARS;
+        if label.is_empty() || label.chars().any(char::is_control) {
+            self.at_value(path, "the hold label must be one line of visible text")
+                .hint = Some(format!(
+                "remove `holdLabel` to use `{}`",
+                PullRequestTemplates::DEFAULT_HOLD_LABEL
+            ));
+            return None;
+        }
+        if label.chars().count() > max {
+            self.at_value(
+                path,
+                format!("the hold label is longer than the {max} characters a label may have"),
+            );
+            return None;
+        }
+        Some(label.to_owned())
     }
 }
 
@@ -478,5 +505,35 @@ mod tests {
             ),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn the_hold_label_defaults_to_promoter_hold_and_is_one_short_line() {
+        let base = "scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\n";
+        let load = |extra: &str| {
+            parse(
+                &format!("{base}{extra}{STRATEGIES}"),
+                Path::new("promotion.yaml"),
+                &|_| None,
+            )
+        };
+        assert_eq!(load("").unwrap().pull_request.hold_label(), "promoter:hold");
+        assert_eq!(
+            load("pullRequest:\n  holdLabel: \" do-not-promote \"\n")
+                .unwrap()
+                .pull_request
+                .hold_label(),
+            "do-not-promote"
+        );
+        let long = "x".repeat(51);
+        for bad in ["\"  \"", "\"a\\nb\"", long.as_str()] {
+            let text = format!("{base}pullRequest:\n  holdLabel: {bad}\n{STRATEGIES}");
+            let got = problems(&text);
+            assert_eq!(got.len(), 1, "{bad}: {got:?}");
+            assert!(
+                got[0].starts_with("7:14 pullRequest.holdLabel: the hold label"),
+                "{got:?}"
+            );
+        }
     }
 }

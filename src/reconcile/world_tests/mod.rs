@@ -329,6 +329,7 @@ impl World {
             head_sha: self.branches[i].staging.clone(),
             head_branch: pr.head.clone(),
             base_branch: pr.base.clone(),
+            labels: Vec::new(),
         }
     }
 

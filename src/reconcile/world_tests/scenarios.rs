@@ -346,6 +346,7 @@ fn an_open_pr_with_nothing_to_promote_is_left_alone_and_reported() {
         head_sha: git.staging_tip.clone(),
         head_branch: branch("environment/dev-next"),
         base_branch: branch("environment/dev"),
+        labels: Vec::new(),
     });
     let plan = plan_environment(&world.config, &observed, 0, world.now);
     assert_eq!(kinds(&plan), ["note"]);
@@ -373,6 +374,7 @@ fn no_merge_while_the_scm_shows_an_older_head_than_the_observed_staging_tip() {
         head_sha: dry('e'),
         head_branch: branch("environment/dev-next"),
         base_branch: branch("environment/dev"),
+        labels: Vec::new(),
     });
     let plan = plan_environment(&world.config, &observed, 0, world.now);
     assert_eq!(kinds(&plan), ["update-pr"]);

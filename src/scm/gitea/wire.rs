@@ -25,6 +25,14 @@ pub(super) struct Pull {
     pub merge_commit_sha: Option<String>,
     pub head: Branch,
     pub base: Branch,
+    /// `PullRequest.labels` (swagger `[]Label`, `name`: <https://gitea.com/api/swagger#/repository/repoListPullRequests>).
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Label {
+    pub name: String,
 }
 
 /// `PRBranchInfo`.
@@ -73,6 +81,7 @@ impl Pull {
             head_sha: Sha::parse(&self.head.sha)?,
             head_branch: BranchName::parse(&self.head.name)?,
             base_branch: BranchName::parse(&self.base.name)?,
+            labels: self.labels.into_iter().map(|l| l.name).collect(),
         })
     }
 }

@@ -25,6 +25,15 @@ pub(super) struct Pull {
     /// Removed in API version 2026-03-10 (rest-api-description CHANGELOG); optional here.
     #[serde(default)]
     pub merge_commit_sha: Option<String>,
+    /// Label objects in both shapes (docs pulls/list, `labels[].name`:
+    /// <https://docs.github.com/en/rest/pulls/pulls#list-pull-requests>).
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Label {
+    pub name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +75,7 @@ impl Pull {
             head_sha: Sha::parse(&self.head.sha)?,
             head_branch: BranchName::parse(&self.head.name)?,
             base_branch: BranchName::parse(&self.base.name)?,
+            labels: self.labels.into_iter().map(|l| l.name).collect(),
         })
     }
 }
