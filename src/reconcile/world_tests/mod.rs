@@ -151,6 +151,8 @@ pub struct FakePr {
     pub body: String,
     pub open: bool,
     pub merged: bool,
+    /// Label names a person put on the PR.
+    pub labels: Vec<String>,
 }
 
 /// The world: git branches and notes, SCM PRs and statuses, and a log of every SCM call.
@@ -329,7 +331,7 @@ impl World {
             head_sha: self.branches[i].staging.clone(),
             head_branch: pr.head.clone(),
             base_branch: pr.base.clone(),
-            labels: Vec::new(),
+            labels: pr.labels.clone(),
         }
     }
 

@@ -515,3 +515,27 @@ fn a_long_status_description_is_cut_to_140_characters_and_not_rewritten() {
     );
     assert!(written.description.ends_with('…'));
 }
+
+#[test]
+fn a_hold_label_keeps_a_ready_pr_unmerged_and_removing_it_resumes() {
+    let mut world = World::new(&[env("dev").proposed("scan")]);
+    world.hydrate("dev", 'b');
+    world.pass_then_stable();
+    let number = world.open_pr("dev").unwrap().number;
+    let labels = |world: &mut World, labels: &[&str]| {
+        let pr = world.prs.iter_mut().find(|p| p.number == number).unwrap();
+        pr.labels = labels.iter().map(|l| (*l).to_owned()).collect();
+    };
+    labels(&mut world, &["promoter:hold"]);
+    let tip = world.staging_tip("dev");
+    world.report(&tip, "scan", GateState::Success);
+    let plans = world.pass_then_stable();
+    assert_eq!(
+        plans[0].summary.reason,
+        "held: #1 has the `promoter:hold` label; remove it to resume"
+    );
+    assert!(world.merges.is_empty(), "a held PR is never merged");
+    labels(&mut world, &["infra"]);
+    world.pass_then_stable();
+    assert_eq!(world.live_dry("dev"), Some(dry('b')));
+}
