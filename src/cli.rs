@@ -101,6 +101,10 @@ pub struct GateTarget {
     /// The environment's staging tip (the promotion PR's head) instead of its live tip.
     #[arg(long, requires = "environment", conflicts_with = "sha")]
     pub proposed: bool,
+    /// The strategy of the environment, when several strategies share its live branch (monorepo
+    /// mode: each has its own staging branch).
+    #[arg(long, value_name = "NAME", requires = "environment")]
+    pub strategy: Option<String>,
     /// Where the cached bare repositories live; else `PROMOTER_CACHE_DIR`, else
     /// `${XDG_CACHE_HOME:-~/.cache}/promoter`.
     #[arg(long, value_name = "DIR")]

@@ -175,12 +175,15 @@ fn resolve(
         });
     }
     let name = args.environment.as_deref().unwrap_or_default();
-    let Some(environment) = config
-        .strategies
+    let strategies = pass::select_strategies(config, args.strategy.as_deref(), None)
+        .map_err(CommandError::usage)?;
+    let matching: Vec<(&str, &crate::config::Environment)> = strategies
         .iter()
-        .flat_map(|s| &s.environments)
-        .find(|e| e.branch.as_str() == name)
-    else {
+        .map(|&i| &config.strategies[i])
+        .flat_map(|s| s.environments.iter().map(move |e| (s.name.as_str(), e)))
+        .filter(|(_, e)| e.branch.as_str() == name)
+        .collect();
+    let Some(&(_, environment)) = matching.first() else {
         return Err(CommandError::usage(anyhow!(
             "no environment with branch `{}` in {}",
             name.escape_debug(),
@@ -188,6 +191,15 @@ fn resolve(
         ))
         .hint("name an environment's live branch, e.g. `environment/prod`"));
     };
+    // Monorepo mode: strategies sharing a live branch each have their own staging branch.
+    if args.proposed && matching.len() > 1 {
+        let names: Vec<String> = matching.iter().map(|(s, _)| format!("`{s}`")).collect();
+        return Err(CommandError::usage(anyhow!(
+            "`{name}` is the live branch of several strategies ({}), each with its own staging branch",
+            names.join(", ")
+        ))
+        .hint("add `--strategy NAME`"));
+    }
     let branch = if args.proposed {
         &environment.staging_branch
     } else {

@@ -162,3 +162,48 @@ fn bad_arguments_exit_2_before_any_request_and_a_missing_branch_exits_1() {
         "{stderr}"
     );
 }
+
+#[test]
+fn in_monorepo_mode_a_proposed_target_needs_the_strategy() {
+    let (world, _) = world_with_e2e(Forge::Github);
+    let config = std::fs::read_to_string(world.dir.path().join("promotion.yaml")).unwrap();
+    let (head, _) = config.split_once("strategies:\n").unwrap();
+    std::fs::write(
+        world.dir.path().join("promotion.yaml"),
+        format!(
+            "{head}strategies:\n  - name: web\n    activePath: apps/web\n    environments:\n      - branch: environment/dev\n\
+             \x20 - name: api\n    activePath: apps/api\n    environments:\n      - branch: environment/dev\n"
+        ),
+    )
+    .unwrap();
+    let set = |extra: &[&str]| {
+        let mut args = vec![
+            "gate",
+            "set",
+            "e2e",
+            "pending",
+            "--environment",
+            "environment/dev",
+        ];
+        args.extend_from_slice(extra);
+        let assert = world.promoter(&args);
+        let (_, stderr) = output(&assert);
+        (assert.get_output().status.code(), stderr)
+    };
+    let (code, stderr) = set(&["--proposed"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("several strategies (`web`, `api`)"),
+        "{stderr}"
+    );
+    // With the strategy, its own staging branch is looked up (the hydrator has not pushed it).
+    let (code, stderr) = set(&["--proposed", "--strategy", "api"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("branch `environment/dev-next/apps/api` does not exist"),
+        "{stderr}"
+    );
+    // The live tip is the same for both: no strategy needed.
+    let (code, stderr) = set(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
