@@ -4,6 +4,11 @@
 
 use super::{Forge, World, output};
 
+/// A command line's words (none of them has a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split(' ').collect()
+}
+
 fn world_with_e2e(forge: Forge) -> (World, promoter::model::Sha) {
     let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("bump replicas");
@@ -55,15 +60,9 @@ fn a_job_sets_and_reads_a_gate_on_an_environment_and_the_pass_merges_on_it(forge
 
     // Pending on the staging tip holds the merge; success there lets the pass merge.
     world
-        .promoter(&[
-            "gate",
-            "set",
-            "e2e",
-            "pending",
-            "--environment",
-            "environment/dev",
-            "--proposed",
-        ])
+        .promoter(&words(
+            "gate set e2e pending --environment environment/dev --proposed",
+        ))
         .success();
     let staging = world.staging_tip(0);
     assert_eq!(
@@ -115,13 +114,12 @@ fn bad_arguments_exit_2_before_any_request_and_a_missing_branch_exits_1() {
     ];
     world.clear();
     for line in usage {
-        let args: Vec<&str> = line.split(' ').collect();
-        let assert = world.promoter(&args);
+        let assert = world.promoter(&words(&line));
         let (stdout, stderr) = output(&assert);
         assert_eq!(
             assert.get_output().status.code(),
             Some(2),
-            "{args:?}: {stdout}{stderr}"
+            "{line}: {stdout}{stderr}"
         );
     }
     assert_eq!(world.api_requests(), Vec::<String>::new());
@@ -177,14 +175,7 @@ fn in_monorepo_mode_a_proposed_target_needs_the_strategy() {
     )
     .unwrap();
     let set = |extra: &[&str]| {
-        let mut args = vec![
-            "gate",
-            "set",
-            "e2e",
-            "pending",
-            "--environment",
-            "environment/dev",
-        ];
+        let mut args = words("gate set e2e pending --environment environment/dev");
         args.extend_from_slice(extra);
         let assert = world.promoter(&args);
         let (_, stderr) = output(&assert);
