@@ -49,11 +49,6 @@ impl ComputedGate {
             ComputedGate::WebRequest(_) => true,
         }
     }
-
-    /// Whether evaluating it makes a request (done in observe, not in the pure planner).
-    pub fn is_external(&self) -> bool {
-        matches!(self, ComputedGate::WebRequest(_) | ComputedGate::Argocd(_))
-    }
 }
 
 /// A checked `webRequest:`; templates and expressions compile.

@@ -22,12 +22,12 @@ use super::super::document::{child_path, item_path};
 use super::{Checker, DURATION_HINT, check_env_name, parse_duration};
 
 /// A web request may take at most this long: a pass waits for it.
-pub const MAX_WEB_TIMEOUT: Duration = Duration::from_secs(60);
+const MAX_WEB_TIMEOUT: Duration = Duration::from_secs(60);
 /// When `timeout` is not written.
-pub const DEFAULT_WEB_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_WEB_TIMEOUT: Duration = Duration::from_secs(10);
 /// The variable an `argocd` gate reads its token from when `tokenEnv` is not written (the name
 /// the `argocd` CLI reads).
-pub const DEFAULT_ARGOCD_TOKEN_ENV: &str = "ARGOCD_AUTH_TOKEN";
+const DEFAULT_ARGOCD_TOKEN_ENV: &str = "ARGOCD_AUTH_TOKEN";
 
 const KINDS: [&str; 4] = ["schedule", "commit", "webRequest", "argocd"];
 
