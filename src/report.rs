@@ -299,6 +299,41 @@ mod tests {
         Sha::parse(&c.to_string().repeat(40)).unwrap()
     }
 
+    #[test]
+    fn computed_gates_show_their_reason_in_text_markdown_and_json() {
+        let mut report = two_environment_report(Mode::Status);
+        let mut window = gate(
+            "business-hours",
+            GateState::Pending,
+            "closed until `office hours` opens at 2026-12-02T09:00:00+01:00 (Europe/Berlin)",
+        );
+        window.kind = Some("schedule");
+        report.strategies[0].environments[1]
+            .summary
+            .proposed_gates
+            .push(window);
+        let text = text(&report);
+        assert!(
+            text.contains("business-hours: closed until `office hours` opens at 2026-12-02T09:00:00+01:00 (Europe/Berlin)\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("security-scan: "),
+            "SCM gates keep one mark: {text}"
+        );
+        let markdown = markdown(&report);
+        assert!(
+            markdown.contains(
+                "business-hours …<br>business-hours: closed until `office hours` opens at"
+            ),
+            "{markdown}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
+        let gates = &json["strategies"][0]["environments"][1]["summary"]["proposedGates"];
+        assert_eq!(gates[2]["kind"], "schedule");
+        assert!(gates[0].get("kind").is_none(), "{gates}");
+    }
+
     fn gate(key: &str, state: GateState, description: &str) -> GateResult {
         GateResult::new(
             crate::model::GateKey::parse(key).unwrap(),
