@@ -123,6 +123,45 @@ fn a_closed_deployment_window_keeps_the_promotion_pending_and_says_until_when() 
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
+#[test]
+fn a_commit_rule_with_target_active_judges_the_live_commit_and_reports_on_the_staging_tip() {
+    let mut world = World::new(Forge::Github, &["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate(0, &dry);
+    // The same expression on both tips: the staging tip is a hydrator commit, the live tip the
+    // commit that created the environments.
+    with_gates(
+        &world,
+        &["staging-hydrated", "live-hydrated"],
+        "  - key: staging-hydrated\n    commit: {expression: 'commit.subject.startswith(\"Hydrate\")'}\n  - key: live-hydrated\n    commit: {target: active, expression: 'commit.subject.startswith(\"Hydrate\")'}\n",
+    );
+    let (stdout, _) = output(&world.reconcile().success());
+    let staging = world.staging_tip(0);
+    let live = world.live_tip(0);
+    let state = |key: &str| world.status(&staging, key).map(|s| s.0);
+    assert_eq!(
+        state("staging-hydrated").as_deref(),
+        Some("success"),
+        "{stdout}"
+    );
+    assert_eq!(
+        state("live-hydrated").as_deref(),
+        Some("failure"),
+        "{stdout}"
+    );
+    let (_, description) = world.status(&staging, "live-hydrated").unwrap();
+    assert!(
+        description.starts_with(&format!("{} fails", live.short())),
+        "the description names the judged (live) commit: {description}"
+    );
+    assert_eq!(
+        world.status(&live, "live-hydrated"),
+        None,
+        "reported on the staging tip only"
+    );
+    assert_eq!(world.live_dry(0), None);
+}
+
 /// An HTTP endpoint on 127.0.0.1 (a CI system, Argo CD) answering `body` to every request and
 /// recording each request's path and Authorization header.
 struct Endpoint {
