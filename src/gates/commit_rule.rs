@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use minijinja::Value;
 
 use super::{GateResult, expr};
-use crate::model::{GateKey, GateState, Sha};
+pub use crate::model::GateCommit;
+use crate::model::{GateKey, GateState};
 
 /// Which commit the rule judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,22 +34,6 @@ pub struct CommitRule {
     pub target: CommitTarget,
     pub expression: String,
     pub description: Option<String>,
-}
-
-/// The variables of a rule, under `commit`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GateCommit {
-    pub sha: Sha,
-    pub subject: String,
-    pub body: String,
-    /// E-mail address.
-    pub author: String,
-    pub author_name: String,
-    /// E-mail address.
-    pub committer: String,
-    pub committer_name: String,
-    /// Trailer key → its values, in message order.
-    pub trailers: BTreeMap<String, Vec<String>>,
 }
 
 impl GateCommit {
@@ -113,6 +98,7 @@ pub fn evaluate(key: &GateKey, rule: &CommitRule, commit: Option<&GateCommit>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Sha;
 
     fn commit(trailers: &[(&str, &str)]) -> GateCommit {
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();

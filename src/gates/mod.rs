@@ -6,7 +6,6 @@
 //! `reconcile::plan`).
 
 pub mod argocd;
-pub mod command;
 pub mod commit_rule;
 pub mod computed;
 pub mod cron;

@@ -5,8 +5,7 @@
 use anyhow::{Context, Result};
 
 use super::GitCache;
-use crate::gates::commit_rule::GateCommit;
-use crate::model::Sha;
+use crate::model::{GateCommit, Sha};
 
 impl GitCache {
     /// The commit-rule view of `commit`.

@@ -9,11 +9,11 @@
 
 use anyhow::{Context, anyhow};
 
-use super::{GateKind, GateResult, cut_description, evaluate_named};
 use crate::ci_env::Env;
 use crate::cli::{GateGetArgs, GateSetArgs, GateStateArg, GateTarget, GlobalArgs, OutputFormat};
 use crate::config::{self, Config};
 use crate::exit::{CommandError, CommandResult, Exit};
+use crate::gates::{GateKind, GateResult, cut_description, evaluate_named};
 use crate::model::{BranchName, GateKey, GateState, PREVIOUS_ENVIRONMENT, Sha};
 use crate::pass::{self, Mode, PassOptions};
 use crate::scm::{Scm, StatusWrite};
