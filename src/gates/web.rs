@@ -20,7 +20,7 @@ use crate::config::WebRequest;
 use crate::model::{BranchName, GateKey, GateState, Secret, Sha};
 use crate::tls::Trust;
 
-/// At most this much of an answer is read; a longer one is judged on its first megabyte.
+/// At most this much of an answer is read; a longer answer leaves the gate pending, saying so.
 pub const MAX_ANSWER_BYTES: u64 = 1 << 20;
 
 /// The commit and environment a request is about: its template variables.

@@ -173,3 +173,14 @@ fn a_post_sends_its_rendered_body_and_an_echoed_secret_is_redacted() {
     );
     assert!(!cannot.description.contains(SECRET), "{cannot:?}");
 }
+
+#[test]
+fn an_answer_over_a_megabyte_is_pending_and_says_so() {
+    let huge = "x".repeat(MAX_ANSWER_BYTES as usize + 1);
+    let (got, server) = answer(vec![Canned::json(200, huge)], request);
+    assert_eq!(got.state, GateState::Pending);
+    assert_eq!(
+        got.description,
+        format!("the answer from {} is longer than 1 MB", server.base_url)
+    );
+}
