@@ -3,6 +3,7 @@
 //! as its SCM and its git. Only for these reconcile tests; integration tests use real repositories
 //! and the sandbox forge.
 
+mod computed;
 mod effects;
 mod notes;
 mod scenarios;
