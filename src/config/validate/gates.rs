@@ -1,7 +1,8 @@
 //! The top-level `gates:` list (docs/gates.md): keys (lowercase, digits, `-`, 1–63, unique, not
 //! promoter's own), exactly one kind per entry, and each kind's values — cron expressions,
 //! durations, IANA time zones, expressions and templates that compile, URLs, variable names.
-//! Where a key is listed (proposed or active) is checked with the strategies (`strategy.rs`).
+//! Where a key is listed (proposed or active) is checked with the strategies (`strategy.rs`). Also
+//! `pullRequest.holdLabel`, the label that holds a promotion PR.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -479,6 +480,33 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+}
+
+/// The hold label is a gate of sorts: it stops the merge (docs/gates.md "Holding a promotion").
+impl Checker<'_> {
+    /// `pullRequest.holdLabel`: one line, 1 to 50 characters, as written without surrounding
+    /// spaces (SCMs trim label names).
+    pub(super) fn hold_label(&mut self, raw: Option<&str>) -> Option<String> {
+        let label = raw?.trim();
+        let path = "pullRequest.holdLabel";
+        let max = crate::config::PullRequestTemplates::MAX_HOLD_LABEL_CHARS;
+        if label.is_empty() || label.chars().any(char::is_control) {
+            self.at_value(path, "the hold label must be one line of visible text")
+                .hint = Some(format!(
+                "remove `holdLabel` to use `{}`",
+                crate::config::PullRequestTemplates::DEFAULT_HOLD_LABEL
+            ));
+            return None;
+        }
+        if label.chars().count() > max {
+            self.at_value(
+                path,
+                format!("the hold label is longer than the {max} characters a label may have"),
+            );
+            return None;
+        }
+        Some(label.to_owned())
     }
 }
 

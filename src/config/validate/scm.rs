@@ -293,32 +293,6 @@ impl Checker<'_> {
     }
 }
 
-impl Checker<'_> {
-    /// `pullRequest.holdLabel`: one line, 1 to 50 characters, as written without surrounding
-    /// spaces (SCMs trim label names).
-    fn hold_label(&mut self, raw: Option<&str>) -> Option<String> {
-        let label = raw?.trim();
-        let path = "pullRequest.holdLabel";
-        let max = PullRequestTemplates::MAX_HOLD_LABEL_CHARS;
-        if label.is_empty() || label.chars().any(char::is_control) {
-            self.at_value(path, "the hold label must be one line of visible text")
-                .hint = Some(format!(
-                "remove `holdLabel` to use `{}`",
-                PullRequestTemplates::DEFAULT_HOLD_LABEL
-            ));
-            return None;
-        }
-        if label.chars().count() > max {
-            self.at_value(
-                path,
-                format!("the hold label is longer than the {max} characters a label may have"),
-            );
-            return None;
-        }
-        Some(label.to_owned())
-    }
-}
-
 fn template_hint(message: &str) -> &'static str {
     if message.contains("undefined") {
         "validate renders templates with every documented variable set, so this name is not one of them (names are case-sensitive: `proposed.dry.shortSha`); see docs/configuration.md"
