@@ -68,6 +68,84 @@ pub enum Command {
     Where(WhereArgs),
     /// Deployment frequency and lead time for changes per environment, from git alone.
     Metrics(MetricsArgs),
+    /// Write or read one gate's commit status through the configured SCM, for any CI job.
+    #[command(subcommand)]
+    Gate(GateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Write KEY = STATE as a commit status on an environment's live tip (its staging tip with
+    /// `--proposed`) or on a commit.
+    Set(GateSetArgs),
+    /// Print the state of KEY on an environment's live tip (staging tip with `--proposed`) or on
+    /// a commit.
+    Get(GateGetArgs),
+}
+
+/// Which commit a `gate` command is about.
+#[derive(Debug, Args)]
+pub struct GateTarget {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The environment, by its live branch (e.g. `environment/prod`): its live tip, read with one
+    /// ref listing.
+    #[arg(
+        long,
+        value_name = "BRANCH",
+        required_unless_present = "sha",
+        conflicts_with = "sha"
+    )]
+    pub environment: Option<String>,
+    /// A commit, by its full SHA.
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+    /// The environment's staging tip (the promotion PR's head) instead of its live tip.
+    #[arg(long, requires = "environment", conflicts_with = "sha")]
+    pub proposed: bool,
+    /// The strategy of the environment, when several strategies share its live branch (monorepo
+    /// mode: each has its own staging branch).
+    #[arg(long, value_name = "NAME", requires = "environment")]
+    pub strategy: Option<String>,
+    /// Where the cached bare repositories live; else `PROMOTER_CACHE_DIR`, else
+    /// `${XDG_CACHE_HOME:-~/.cache}/promoter`.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GateSetArgs {
+    /// The gate key (the commit status name), as listed in promotion.yaml.
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    #[arg(value_name = "STATE", value_enum)]
+    pub state: GateStateArg,
+    /// Shown next to the status (cut to 140 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// A link from the status (e.g. the CI job).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub target: GateTarget,
+}
+
+#[derive(Debug, Args)]
+pub struct GateGetArgs {
+    /// The gate key (the commit status name).
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    #[command(flatten)]
+    pub target: GateTarget,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GateStateArg {
+    Success,
+    Pending,
+    Failure,
 }
 
 /// What the git-only commands (`history`, `where`, `metrics`) read.

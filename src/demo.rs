@@ -3,7 +3,8 @@
 //! hydrator and the health checks (Argo CD's part), and runs real reconcile passes — the same code
 //! that talks to github.com — printing the environment table after each pass.
 //!
-//! Act 1: one DRY change travels dev → staging → prod as health turns green behind it.
+//! Act 1: one DRY change travels dev → staging → prod as health turns green behind it; a commit
+//! rule (a computed gate, docs/gates.md) checks each staging tip and is written as its status.
 //! Act 2: a second change meets a failing health check on dev and stops there, showing why.
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ const NAME: &str = "deploy";
 const TOKEN: &str = "demo-token";
 const ENVIRONMENTS: [&str; 3] = ["environment/dev", "environment/staging", "environment/prod"];
 const HEALTH: &str = "argocd-health";
+/// A gate promoter computes itself (docs/gates.md): a rule over each staging tip's commit.
+const RULE: &str = "hydrated-commit";
 /// A pass that has not finished the act by then means something is wrong; stop instead of looping.
 const MAX_PASSES: usize = 8;
 
@@ -65,8 +68,12 @@ pub fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
         sandbox.base_url()
     );
     say!(
-        "environments: {}; active gate `{HEALTH}` (played by the demo)\n",
+        "environments: {}; active gate `{HEALTH}` (played by the demo); proposed gate `{RULE}`, \
+         a commit rule promoter computes itself",
         ENVIRONMENTS.join(" → ")
+    );
+    say!(
+        "  (gates: - key: {RULE}, commit: {{expression: 'commit.subject.startswith(\"Hydrate \")'}})\n"
     );
 
     let first = dry_change(&sandbox, "Scale guestbook to 3 replicas", 3)?;
@@ -203,7 +210,8 @@ fn report_health(sandbox: &Sandbox, state: GateState) -> Result<()> {
 fn demo_config(sandbox: &Sandbox, root: &Path) -> Result<Config> {
     let text = format!(
         "scm:\n  provider: github\n  apiUrl: {api}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {clone}\n\
-         strategies:\n  - name: guestbook\n    activeCommitStatuses:\n      - key: {HEALTH}\n    environments:\n{envs}",
+         strategies:\n  - name: guestbook\n    activeCommitStatuses:\n      - key: {HEALTH}\n    proposedCommitStatuses:\n      - key: {RULE}\n    environments:\n{envs}\
+         gates:\n  - key: {RULE}\n    commit:\n      expression: 'commit.subject.startswith(\"Hydrate \")'\n      description: a commit written by the hydrator\n",
         api = sandbox.api_url(),
         clone = sandbox.clone_url(OWNER, NAME),
         envs = ENVIRONMENTS

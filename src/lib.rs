@@ -9,6 +9,7 @@ pub mod dashboard;
 #[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod exit;
+pub mod gate_command;
 pub mod gates;
 pub mod git;
 pub mod github_actions;
@@ -137,6 +138,8 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
         Command::History(args) => insight::command::history(args, &cli.global, env),
         Command::Where(args) => insight::command::where_(args, &cli.global, env),
         Command::Metrics(args) => insight::command::metrics(args, &cli.global, env),
+        Command::Gate(cli::GateCommand::Set(args)) => gate_command::set(args, &cli.global, env),
+        Command::Gate(cli::GateCommand::Get(args)) => gate_command::get(args, &cli.global, env),
     }
 }
 

@@ -326,6 +326,23 @@ impl GateState {
     }
 }
 
+/// One hydrated commit as commit-rule gates see it (docs/gates.md "commit"): the git layer fills
+/// it, `gates::commit_rule` evaluates rules over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateCommit {
+    pub sha: Sha,
+    pub subject: String,
+    pub body: String,
+    /// E-mail address.
+    pub author: String,
+    pub author_name: String,
+    /// E-mail address.
+    pub committer: String,
+    pub committer_name: String,
+    /// Trailer key → its values, in message order.
+    pub trailers: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 /// The parsed `hydrator.metadata` of one hydrated commit (docs/design.md §1). The git layer fills it; the
 /// planner and the PR templates read it. Optional text fields are empty strings when absent.
 #[derive(Debug, Clone, PartialEq, Eq)]

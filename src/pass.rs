@@ -18,6 +18,7 @@ use crate::reconcile::apply::{
     ApplyEvent, EnvironmentOutcome, StepOutcome, apply_strategy_watched,
 };
 use crate::reconcile::observe::{Reads, observe_strategy};
+use crate::reconcile::observe_gates::GateIo;
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::app::{AppKey, InstallationTokens};
@@ -177,16 +178,7 @@ pub fn run_pass(
     progress: &mut dyn Progress,
 ) -> Result<PassReport> {
     let selected = select_strategies(config, options.strategy.as_deref(), options.shard.as_ref())?;
-    // What every client of the run shares: one `--max-wait` and one trust store.
-    let shared = RunShared::new(config, options);
-    let credentials = Credentials::resolve(config, env, options, &shared)?;
-    let scm = scm_client(
-        config,
-        credentials.token.as_ref(),
-        credentials.app.as_ref(),
-        options,
-        &shared,
-    )?;
+    let (shared, credentials, scm) = clients(config, env, options)?;
     let mut cache = synced_cache(
         config,
         env,
@@ -211,7 +203,11 @@ pub fn run_pass(
             Mode::Status => Reads::ForStatus,
             Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
         };
-        let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads);
+        let io = GateIo {
+            env,
+            trust: &shared.trust,
+        };
+        let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads, io);
         // A refused certificate is the run's problem, not each environment's: one error.
         if let Some(untrusted) = shared.trust.refusal() {
             progress.section_end(&section);
@@ -375,13 +371,13 @@ pub fn open_git(
 
 /// Opens the cache, with git's retries on the run's wait budget and the run's trust store, and
 /// syncs the wanted refs.
-fn synced_cache(
+/// Opens the cache with the run's credentials, retries and trust store.
+fn opened_cache(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
     credentials: &Credentials,
     shared: &RunShared,
-    selected: &[usize],
     progress: &mut dyn Progress,
 ) -> Result<GitCache> {
     let cache_root = git::cache_dir(options.cache_dir.as_deref(), env)?;
@@ -409,6 +405,51 @@ fn synced_cache(
     for warning in warnings {
         progress.info(&format!("warning: {warning}"));
     }
+    Ok(cache)
+}
+
+/// The SCM client and the git cache (not synced) of `config`, with the credentials, retries and
+/// trust store a pass uses: for `promoter gate`, which reads one ref and writes one status.
+pub fn connect(
+    config: &Config,
+    env: Env<'_>,
+    options: &PassOptions,
+    progress: &mut dyn Progress,
+) -> Result<(Box<dyn Scm>, GitCache)> {
+    let (shared, credentials, scm) = clients(config, env, options)?;
+    let cache = opened_cache(config, env, options, &credentials, &shared, progress)?;
+    Ok((scm, cache))
+}
+
+/// What every client of a run shares (one `--max-wait`, one trust store), its credentials, and
+/// the SCM client.
+fn clients(
+    config: &Config,
+    env: Env<'_>,
+    options: &PassOptions,
+) -> Result<(RunShared, Credentials, Box<dyn Scm>)> {
+    let shared = RunShared::new(config, options);
+    let credentials = Credentials::resolve(config, env, options, &shared)?;
+    let scm = scm_client(
+        config,
+        credentials.token.as_ref(),
+        credentials.app.as_ref(),
+        options,
+        &shared,
+    )?;
+    Ok((shared, credentials, scm))
+}
+
+fn synced_cache(
+    config: &Config,
+    env: Env<'_>,
+    options: &PassOptions,
+    credentials: &Credentials,
+    shared: &RunShared,
+    selected: &[usize],
+    progress: &mut dyn Progress,
+) -> Result<GitCache> {
+    let mut cache = opened_cache(config, env, options, credentials, shared, progress)?;
     let wanted: Vec<BranchName> = selected
         .iter()
         .flat_map(|&i| config.strategies[i].environments.iter())

@@ -51,6 +51,16 @@ pub fn text(report: &PassReport) -> String {
             if !gates.is_empty() {
                 let _ = writeln!(out, "  {:width$}  {gates}", "");
             }
+            // Computed gates' reasons: no other system shows them.
+            for gate in computed(&summary.proposed_gates, &summary.active_gates) {
+                let _ = writeln!(
+                    out,
+                    "  {:width$}  {}: {}",
+                    "",
+                    gate.key,
+                    gate.description.replace('\n', " ")
+                );
+            }
             for done in &env.done {
                 let _ = writeln!(
                     out,
@@ -110,7 +120,7 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
         .as_ref()
         .map(|pr| format!("[{}]({})", pr.number, untrusted::link_target(&pr.url)))
         .unwrap_or_else(|| "-".into());
-    let gates = gate_line(&summary.proposed_gates, &summary.active_gates);
+    let gates = gate_cell(&summary.proposed_gates, &summary.active_gates);
     format!(
         "| `{}` | {} | {} | {} | {} | {} |",
         env.branch,
@@ -148,6 +158,27 @@ fn gate_line(proposed: &[GateResult], active: &[GateResult]) -> String {
         .map(|gate| format!("{} {}", gate.key, gate_mark(gate.state)))
         .collect::<Vec<_>>()
         .join("  ")
+}
+
+/// The computed gates (docs/design.md §4.4) among an environment's gates.
+fn computed<'a>(
+    proposed: &'a [GateResult],
+    active: &'a [GateResult],
+) -> impl Iterator<Item = &'a GateResult> {
+    proposed.iter().chain(active).filter(|g| g.kind.is_some())
+}
+
+/// The Gates cell: the marks, then each computed gate's reason.
+fn gate_cell(proposed: &[GateResult], active: &[GateResult]) -> String {
+    let mut cell = gate_line(proposed, active);
+    for gate in computed(proposed, active) {
+        cell.push_str(&format!(
+            "<br>{}: {}",
+            gate.key,
+            escape_cell(&gate.description)
+        ));
+    }
+    cell
 }
 
 pub fn gate_mark(state: GateState) -> &'static str {
@@ -266,6 +297,41 @@ mod tests {
 
     fn sha(c: char) -> Sha {
         Sha::parse(&c.to_string().repeat(40)).unwrap()
+    }
+
+    #[test]
+    fn computed_gates_show_their_reason_in_text_markdown_and_json() {
+        let mut report = two_environment_report(Mode::Status);
+        let mut window = gate(
+            "business-hours",
+            GateState::Pending,
+            "closed until `office hours` opens at 2026-12-02T09:00:00+01:00 (Europe/Berlin)",
+        );
+        window.kind = Some("schedule");
+        report.strategies[0].environments[1]
+            .summary
+            .proposed_gates
+            .push(window);
+        let text = text(&report);
+        assert!(
+            text.contains("business-hours: closed until `office hours` opens at 2026-12-02T09:00:00+01:00 (Europe/Berlin)\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("security-scan: "),
+            "SCM gates keep one mark: {text}"
+        );
+        let markdown = markdown(&report);
+        assert!(
+            markdown.contains(
+                "business-hours …<br>business-hours: closed until `office hours` opens at"
+            ),
+            "{markdown}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
+        let gates = &json["strategies"][0]["environments"][1]["summary"]["proposedGates"];
+        assert_eq!(gates[2]["kind"], "schedule");
+        assert!(gates[0].get("kind").is_none(), "{gates}");
     }
 
     fn gate(key: &str, state: GateState, description: &str) -> GateResult {

@@ -92,9 +92,10 @@ fn gate_list(gates: &[Gate]) -> String {
     }
     gates
         .iter()
-        .map(|gate| match gate.soak_time {
-            Some(soak) => format!("{} (soak time {})", gate.key, format_duration(soak)),
-            None => gate.key.to_string(),
+        .map(|gate| match (gate.soak_time, &gate.computed) {
+            (_, Some(definition)) => format!("{} ({})", gate.key, definition.kind.name()),
+            (Some(soak), None) => format!("{} (soak time {})", gate.key, format_duration(soak)),
+            (None, None) => gate.key.to_string(),
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -10,16 +10,20 @@ pub mod describe;
 mod document;
 mod problem;
 pub mod raw;
+pub mod raw_gates;
 mod structure;
 mod validate;
 mod visible;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ci_env::{Env, var};
 use crate::model::{BranchName, GateKey, Secret};
+
+pub use crate::gates::computed::{ArgocdGate, ComputedGate, GateDefinition, WebRequest};
 
 pub use document::Pos;
 pub use problem::{ConfigErrors, Problem};
@@ -133,6 +137,8 @@ pub struct Config {
     pub strategies: Vec<Strategy>,
     /// The dashboard issue; `None` when it is off (the default).
     pub dashboard: Option<DashboardConfig>,
+    /// The top-level `gates:` list, in file order.
+    pub gates: Vec<Arc<GateDefinition>>,
 }
 
 /// `dashboard:` when `enabled: true` (docs/insight.md "Dashboard").
@@ -237,6 +243,21 @@ pub struct PullRequestTemplates {
     /// A minijinja template; `None` = the built-in default of docs/design.md §5.
     pub title: Option<String>,
     pub description: Option<String>,
+    /// `pullRequest.holdLabel`; `None` = [`PullRequestTemplates::DEFAULT_HOLD_LABEL`].
+    pub hold_label: Option<String>,
+}
+
+impl PullRequestTemplates {
+    /// A promotion PR with this label is not merged by promoter (docs/gates.md "Holding").
+    pub const DEFAULT_HOLD_LABEL: &str = "promoter:hold";
+    /// GitHub and Gitea refuse longer label names.
+    pub const MAX_HOLD_LABEL_CHARS: usize = 50;
+
+    pub fn hold_label(&self) -> &str {
+        self.hold_label
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_HOLD_LABEL)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -266,4 +287,17 @@ pub struct Gate {
     pub key: GateKey,
     /// Built-in soak gate: success once the live tip is at least this old. Active gates only.
     pub soak_time: Option<Duration>,
+    /// The `gates:` entry of this key: promoter computes the gate instead of reading it.
+    pub computed: Option<Arc<GateDefinition>>,
+}
+
+impl Gate {
+    /// A gate read from the SCM.
+    pub fn scm(key: GateKey) -> Self {
+        Gate {
+            key,
+            soak_time: None,
+            computed: None,
+        }
+    }
 }

@@ -34,6 +34,11 @@ pub struct RawConfig {
     /// kept up to date by `promoter reconcile`. Off unless `enabled: true`.
     #[serde(default)]
     pub dashboard: Option<RawDashboard>,
+    /// Gates promoter computes itself: deployment windows, commit rules, web requests, Argo CD
+    /// health (docs/gates.md). List a key from here under `activeCommitStatuses` or
+    /// `proposedCommitStatuses`; any other key there is read from the SCM.
+    #[serde(default)]
+    pub gates: Vec<super::raw_gates::RawGateDefinition>,
 }
 
 /// The dashboard issue (docs/insight.md "Dashboard").
@@ -127,6 +132,11 @@ pub struct RawPullRequest {
     /// Description template.
     #[serde(default)]
     pub description: Option<String>,
+    /// A label on a promotion PR that keeps promoter from merging it (default `promoter:hold`);
+    /// removing the label resumes. At most 50 characters.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 50))]
+    pub hold_label: Option<String>,
 }
 
 /// One promotion chain: environments promoted top to bottom.

@@ -124,7 +124,8 @@ impl<'a> Walker<'a> {
             .and_then(Value::as_array)
             .map(|keys| keys.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
+        let additional = schema.get("additionalProperties");
+        let closed = additional == Some(&Value::Bool(false));
 
         let keys: Vec<String> = map.keys().cloned().collect();
         // A misspelt required key is reported once, as unknown with its suggestion, not also missing.
@@ -135,6 +136,14 @@ impl<'a> Walker<'a> {
                 if closed {
                     suggested.extend(self.unknown_key(&key, &known, &key_path));
                     map.remove(&key);
+                } else if let Some(values) = additional.filter(|a| a.is_object()) {
+                    // A map (`headers`, a schedule's `environments`): every value has one schema.
+                    let keep = map
+                        .get_mut(&key)
+                        .is_some_and(|child| self.walk(values, child, &key_path));
+                    if !keep {
+                        map.remove(&key);
+                    }
                 }
                 continue;
             };

@@ -5,42 +5,64 @@
 //! Not here: reading reports from the SCM (that is `scm`), deciding what to write or merge (that is
 //! `reconcile::plan`).
 
+pub mod argocd;
+pub mod commit_rule;
+pub mod computed;
+pub mod cron;
+pub mod expr;
 pub mod previous;
+pub mod schedule;
+pub mod web;
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::config::{Gate, format_duration};
+use crate::config::{Gate, GateDefinition, format_duration};
+
 use crate::model::{BranchName, GateKey, GateState};
 use crate::scm::StatusReport;
+pub use computed::ComputedFacts;
 
 /// The status description cut lives with the SCM code that writes descriptions; the planner
 /// cuts with it before comparing.
 pub use crate::scm::{MAX_DESCRIPTION_CHARS, cut_description};
 
 /// How a gate's state is found. Built-ins are computed by promoter and written to the SCM under
-/// their key so people see them; more built-ins (deployment windows, manual hold) slot in here.
+/// their key so people see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateKind {
+pub enum GateKind<'a> {
     /// Read from commit statuses / check runs on the SCM.
     Scm,
     /// Success once the live tip has been live for this long.
     Soak(Duration),
+    /// A `gates:` entry (docs/design.md §4.4).
+    Computed(&'a GateDefinition),
 }
 
-impl GateKind {
-    pub fn of(gate: &Gate) -> Self {
-        match gate.soak_time {
-            Some(duration) => GateKind::Soak(duration),
-            None => GateKind::Scm,
+impl<'a> GateKind<'a> {
+    pub fn of(gate: &'a Gate) -> Self {
+        match (&gate.computed, gate.soak_time) {
+            (Some(definition), _) => GateKind::Computed(definition),
+            (None, Some(duration)) => GateKind::Soak(duration),
+            (None, None) => GateKind::Scm,
         }
     }
 
     /// Built-in gates are computed by promoter, not read.
     pub fn is_built_in(self) -> bool {
         !matches!(self, GateKind::Scm)
+    }
+}
+
+/// Whether the planner may write `gate`'s status: a built-in gate whose inputs were read in this
+/// pass (a gate not read is pending for the merge decision, but "not read" is no status to show).
+pub fn is_written(gate: &Gate, proposed: bool, facts: &ComputedFacts) -> bool {
+    match GateKind::of(gate) {
+        GateKind::Scm => false,
+        GateKind::Soak(_) => true,
+        GateKind::Computed(definition) => computed::was_read(definition, proposed, facts),
     }
 }
 
@@ -52,6 +74,11 @@ pub struct GateResult {
     pub state: GateState,
     pub description: String,
     pub target_url: Option<String>,
+    /// For computed gates, their kind (`schedule`, `commit`, `webRequest`, `argocd`): reports show
+    /// their reason, since no other system does. `None` for gates read from the SCM and the
+    /// previous-environment and soak gates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
 }
 
 impl GateResult {
@@ -61,6 +88,7 @@ impl GateResult {
             state,
             description: description.into(),
             target_url: None,
+            kind: None,
         }
     }
 
@@ -91,10 +119,20 @@ pub fn evaluate_reports(
     branch: &BranchName,
     reports: &[StatusReport],
 ) -> GateResult {
-    let scoped = format!("{key}/{branch}");
+    evaluate_named(key, Some(branch), reports)
+}
+
+/// [`evaluate_reports`]; without a branch only reports named exactly `key` count (`promoter
+/// gate get --sha`).
+pub fn evaluate_named(
+    key: &GateKey,
+    branch: Option<&BranchName>,
+    reports: &[StatusReport],
+) -> GateResult {
+    let scoped = branch.map(|branch| format!("{key}/{branch}"));
     let mut matching: Vec<&StatusReport> = reports
         .iter()
-        .filter(|r| r.name == key.as_str() || r.name == scoped)
+        .filter(|r| r.name == key.as_str() || Some(&r.name) == scoped.as_ref())
         .collect();
     matching.sort_by(|a, b| a.name.cmp(&b.name));
     let Some(state) = combine(matching.iter().map(|r| r.state)) else {
@@ -118,6 +156,7 @@ pub fn evaluate_reports(
         state,
         description,
         target_url: decisive.target_url.clone(),
+        kind: None,
     }
 }
 
@@ -161,17 +200,19 @@ pub fn evaluate_soak(
     }
 }
 
-/// An active gate of an environment, on its live tip. Built-ins are computed from git facts;
-/// SCM gates from the reports, or [`not_read`] when they were not read.
+/// An active gate of an environment, on its live tip. Built-ins are computed from git facts and
+/// the computed gates' inputs; SCM gates from the reports, or [`not_read`] when they were not read.
 pub fn evaluate_active(
     gate: &Gate,
     branch: &BranchName,
     live_since: OffsetDateTime,
     live_reports: Option<&[StatusReport]>,
+    facts: &ComputedFacts,
     now: OffsetDateTime,
 ) -> GateResult {
     match GateKind::of(gate) {
         GateKind::Soak(soak) => evaluate_soak(&gate.key, soak, live_since, now),
+        GateKind::Computed(definition) => computed::evaluate(definition, branch, false, facts, now),
         GateKind::Scm => match live_reports {
             Some(reports) => evaluate_reports(&gate.key, branch, reports),
             None => not_read(&gate.key),
@@ -184,10 +225,13 @@ pub fn evaluate_proposed(
     gate: &Gate,
     branch: &BranchName,
     staging_reports: Option<&[StatusReport]>,
+    facts: &ComputedFacts,
+    now: OffsetDateTime,
 ) -> GateResult {
-    match staging_reports {
-        Some(reports) => evaluate_reports(&gate.key, branch, reports),
-        None => not_read(&gate.key),
+    match (&gate.computed, staging_reports) {
+        (Some(definition), _) => computed::evaluate(definition, branch, true, facts, now),
+        (None, Some(reports)) => evaluate_reports(&gate.key, branch, reports),
+        (None, None) => not_read(&gate.key),
     }
 }
 
@@ -325,15 +369,31 @@ mod tests {
         let soak = Gate {
             key: key("soak"),
             soak_time: Some(Duration::from_secs(60)),
+            computed: None,
         };
         let failing = [report("soak", GateState::Failure)];
-        let got = evaluate_active(&soak, &branch(), live, Some(&failing), now);
+        let got = evaluate_active(
+            &soak,
+            &branch(),
+            live,
+            Some(&failing),
+            &ComputedFacts::default(),
+            now,
+        );
         assert_eq!(got.state, GateState::Success);
         let health = Gate {
             key: key("health"),
             soak_time: None,
+            computed: None,
         };
-        let got = evaluate_active(&health, &branch(), live, None, now);
+        let got = evaluate_active(
+            &health,
+            &branch(),
+            live,
+            None,
+            &ComputedFacts::default(),
+            now,
+        );
         assert_eq!(got.state, GateState::Pending);
         assert_eq!(got.description, "`health` was not read in this pass");
     }

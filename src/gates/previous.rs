@@ -104,6 +104,7 @@ fn first_unhealthy(p: &EarlierEnvironment<'_>) -> Option<GateResult> {
         state: GateState::Pending,
         description: format!("Waiting for `{}` on `{}`", gate.key, p.branch),
         target_url: gate.target_url.clone(),
+        kind: None,
     })
 }
 

@@ -27,10 +27,12 @@
 //!   to apply. `http.*` settings do not apply: git's HTTP is promoter's own (`git/http.rs`), with the
 //!   SCM API's proxy variables and trust store.
 
+mod gate_commit;
 mod http;
 mod location;
 mod merge;
 mod metadata;
+mod remote_tip;
 mod repair;
 mod transport;
 

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod git_writes;
 pub mod observe;
+pub mod observe_gates;
 pub mod plan;
 pub mod steps;
 pub mod text;
@@ -21,6 +22,7 @@ mod world_tests;
 use time::OffsetDateTime;
 
 use crate::config::{Config, Strategy};
+use crate::gates::ComputedFacts;
 use crate::gates::previous::DryState;
 use crate::model::{HydratorMetadata, Sha};
 use crate::scm::{PullRequest, StatusReport, StatusWrite};
@@ -47,6 +49,8 @@ pub struct EnvironmentObservation {
     /// metadata); `error` then says why.
     pub git: Option<GitFacts>,
     pub scm: ScmFacts,
+    /// Inputs of computed gates (docs/design.md §4.4), read where the SCM facts are.
+    pub computed: ComputedFacts,
     /// Why this environment could not be (fully) observed. Set → the environment is reported as
     /// `failure`, no step is planned for it, and later environments treat it as not promoted (when
     /// `git` is `None`) or use its git facts with unread gates pending (when only the SCM failed).
@@ -249,6 +253,7 @@ impl EnvironmentObservation {
         }
         self.scm.pull_request = PrLookup::NoneOpen;
         self.scm.live_statuses = Some(Vec::new());
+        self.computed.forget_live();
     }
 
     /// The SCM refused to open the PR because the staging branch is already in the live branch
@@ -258,7 +263,9 @@ impl EnvironmentObservation {
     pub fn record_promoted_elsewhere(&mut self, git: GitFacts) {
         if self.git.as_ref().map(|old| &old.staging_tip) != Some(&git.staging_tip) {
             self.scm.staging_statuses = None;
+            self.computed.forget_staging();
         }
+        self.computed.forget_live();
         self.git = Some(git);
         self.scm.pull_request = PrLookup::NoneOpen;
         self.scm.live_statuses = None;
@@ -272,6 +279,7 @@ impl EnvironmentObservation {
             git.conflict = false;
         }
         self.scm.staging_statuses = None;
+        self.computed.forget_staging();
     }
 }
 

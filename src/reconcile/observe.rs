@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use crate::config::{Config, Environment, Strategy};
 use crate::git::{GitCache, MetadataError};
 use crate::model::{HydratorMetadata, Sha};
+use crate::reconcile::observe_gates::{GateIo, computed_facts};
 use crate::reconcile::{
     EnvironmentObservation, GitFacts, PrLookup, StrategyObservation, needs_scm,
 };
@@ -29,6 +30,7 @@ pub fn observe_strategy(
     git: &GitCache,
     scm: &dyn Scm,
     reads: Reads,
+    io: GateIo<'_>,
 ) -> StrategyObservation {
     let strategy = &config.strategies[index];
     let environments = strategy
@@ -67,7 +69,9 @@ pub fn observe_strategy(
         if !need.any() {
             continue;
         }
-        if let Err(error) = scm_facts(env, env_config, need, scm) {
+        if let Err(error) = scm_facts(env, env_config, need, scm)
+            .and_then(|()| computed_facts(env, env_config, need, git, &strategy.name, io))
+        {
             env.error = Some(crate::reconcile::error_text(&error));
         }
     }

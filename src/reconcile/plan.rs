@@ -189,7 +189,7 @@ pub fn plan_environment(
     // environment needed them and their reports were read (never blind: that would not be idempotent).
     if let Some(reports) = &obs.scm.live_statuses {
         for (gate, result) in env_config.active_gates.iter().zip(&active_gates) {
-            if gates::GateKind::of(gate).is_built_in() {
+            if gates::is_written(gate, false, &obs.computed) {
                 push_status_if_changed(&mut plan.steps, &git.live_tip, reports, result, "live");
             }
         }
@@ -233,30 +233,38 @@ fn plan_promotion(
     let env_config = &strategy.environments[env];
     let obs = &observed.environments[env];
     let staging_reports = obs.scm.staging_statuses.as_deref();
-    let mut proposed: Vec<GateResult> = Vec::new();
+    // Each proposed gate, and whether promoter writes it on the staging tip: the
+    // previous-environment gate and computed gates whose inputs were read (docs/design.md §4.4).
+    let mut judged: Vec<(GateResult, bool)> = Vec::new();
     if env > 0 {
         let target = git
             .effective_dry_sha()
             .expect("something to promote implies staging metadata");
         let earlier = earlier_environments(strategy, observed, env, now);
-        let result = previous::evaluate(&earlier, target);
-        if let Some(reports) = staging_reports {
+        judged.push((previous::evaluate(&earlier, target), true));
+    }
+    for gate in &env_config.proposed_gates {
+        let result = evaluate_proposed(
+            gate,
+            &env_config.branch,
+            staging_reports,
+            &obs.computed,
+            now,
+        );
+        judged.push((result, gates::is_written(gate, true, &obs.computed)));
+    }
+    if let Some(reports) = staging_reports {
+        for (result, _) in judged.iter().filter(|(_, written)| *written) {
             push_status_if_changed(
                 &mut plan.steps,
                 &git.staging_tip,
                 reports,
-                &result,
+                result,
                 "staging",
             );
         }
-        proposed.push(result);
     }
-    proposed.extend(
-        env_config
-            .proposed_gates
-            .iter()
-            .map(|g| evaluate_proposed(g, &env_config.branch, staging_reports)),
-    );
+    let proposed: Vec<GateResult> = judged.into_iter().map(|(result, _)| result).collect();
     summary.proposed_gates = proposed.clone();
 
     let text = match text::render_pull_request(&TextInput {
@@ -332,6 +340,21 @@ fn plan_promotion(
             },
             reason: format!("the {what} changed"),
         });
+    }
+    // A person holds the promotion with a label (docs/gates.md "Holding a promotion"): the PR
+    // text and statuses stay up to date, only the merge waits; removing the label resumes.
+    let hold = config.pull_request.hold_label();
+    if pr
+        .labels
+        .iter()
+        .any(|label| label.eq_ignore_ascii_case(hold))
+    {
+        summary.reason = format!(
+            "held: {} has the `{hold}` label; remove it to resume",
+            pr.number
+        );
+        plan.summary = summary;
+        return;
     }
     if waiting.is_some() {
         plan.summary = summary;
@@ -411,6 +434,7 @@ fn active_gates(
                 &env.branch,
                 git.live_committed_at,
                 obs.scm.live_statuses.as_deref(),
+                &obs.computed,
                 now,
             )
         })

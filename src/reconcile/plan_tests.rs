@@ -28,6 +28,9 @@ struct Case {
     auto_merge: bool,
     /// The open PR's head, as the SCM shows it, is the observed staging tip.
     head_matches: bool,
+    /// The open PR has the hold label (in another case: labels compare case-insensitively, as
+    /// SCMs keep label names unique without case).
+    held: bool,
 }
 
 const NUMBER: PrNumber = PrNumber(7);
@@ -53,6 +56,12 @@ fn expected(case: Case) -> (Vec<&'static str>, String) {
         "`scan`: `scan` was not read in this pass"
     };
     let merge = [update.as_slice(), &["merge"]].concat();
+    if case.pr == Pr::Open && case.held {
+        return (
+            update,
+            "held: #7 has the `promoter:hold` label; remove it to resume".to_owned(),
+        );
+    }
     let (steps, reason) = match (
         case.pr,
         case.waiting,
@@ -81,7 +90,7 @@ fn expected(case: Case) -> (Vec<&'static str>, String) {
 fn every_case() -> Vec<Case> {
     let mut cases = Vec::new();
     for pr in [Pr::NotRead, Pr::NoneOpen, Pr::Open] {
-        for bits in 0..32u8 {
+        for bits in 0..64u8 {
             let bit = |n: u8| bits & (1 << n) != 0;
             cases.push(Case {
                 pr,
@@ -90,6 +99,7 @@ fn every_case() -> Vec<Case> {
                 gates_read: bit(2),
                 auto_merge: bit(3),
                 head_matches: bit(4),
+                held: bit(5),
             });
         }
     }
@@ -135,6 +145,7 @@ fn observe(case: Case, spec: &EnvSpec, pr: PrLookup) -> (Config, StrategyObserva
                 staging_statuses: case.gates_read.then_some(reports),
                 live_statuses: None,
             },
+            computed: Default::default(),
             error: None,
         }],
     };
@@ -174,6 +185,11 @@ fn plan_case_for(case: Case, spec: &EnvSpec) -> EnvironmentPlan {
             },
             head_branch: branch_name("environment/dev-next"),
             base_branch: branch_name("environment/dev"),
+            labels: if case.held {
+                vec!["documentation".into(), "Promoter:Hold".into()]
+            } else {
+                vec!["documentation".into()]
+            },
         }),
     };
     let (config, observed) = observe(case, spec, pr);
@@ -215,6 +231,7 @@ const READY: Case = Case {
     gates_read: true,
     auto_merge: true,
     head_matches: true,
+    held: false,
 };
 
 /// The Merge step of `plan`, or a panic showing the steps.

@@ -7,7 +7,7 @@
 //! `references`, and `url`, a link to the DRY commit), `active.hydratedSha`,
 //! `proposed.hydratedSha`, `repository.webUrl`; beyond docs/design.md §5: `compareUrl` (live dry → proposed
 //! dry; empty before the first promotion) and `gates` (this environment's proposed gates with
-//! `key`, `state`, `description`). Unknown values are empty strings, never undefined, so a
+//! `key`, `state`, `description`, `computed`). Unknown values are empty strings, never undefined, so a
 //! template that passes [`check_templates`] renders for every environment.
 //!
 //! Values promoter does not control — DRY commit `subject`, `body`, `author`, `repoUrl`, the
@@ -29,6 +29,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use time::OffsetDateTime;
 
+use crate::gates::expr::describe;
 use crate::untrusted;
 
 use crate::config::{Config, Environment as EnvConfig, Provider, PullRequestTemplates, Strategy};
@@ -69,11 +70,19 @@ References:
 {% endif %}
 
 {% if gates %}
+{% if gates | selectattr('computed') | list %}
+| Gate | State | Why |
+| --- | --- | --- |
+{% for gate in gates %}
+| `{{ gate.key }}` | {{ gate.state }} | {% if gate.computed %}{{ gate.description | replace('\\n', ' ') }}{% else %}-{% endif %} |
+{% endfor %}
+{% else %}
 | Gate | State |
 | --- | --- |
 {% for gate in gates %}
 | `{{ gate.key }}` | {{ gate.state }} |
 {% endfor %}
+{% endif %}
 {% else %}
 No gates: this promotion merges as soon as the PR is open.
 {% endif %}
@@ -294,15 +303,6 @@ fn render(source: &str, context: Value, escaping: Escaping) -> Result<String, mi
     env.render_str(source, context)
 }
 
-fn describe(err: &minijinja::Error) -> String {
-    match (err.detail(), err.line()) {
-        (Some(detail), Some(line)) => format!("{} at line {line}: {detail}", err.kind()),
-        (Some(detail), None) => format!("{}: {detail}", err.kind()),
-        (None, Some(line)) => format!("{} at line {line}", err.kind()),
-        (None, None) => err.kind().to_string(),
-    }
-}
-
 fn context(input: &TextInput<'_>) -> Value {
     let repo = &input.config.repository;
     let provider = input.config.scm.provider;
@@ -349,6 +349,9 @@ fn build_context(p: ContextParts<'_>) -> Value {
                 ("key", safe(g.key.as_str())),
                 ("state", safe(g.state.as_str())),
                 ("description", Value::from(g.description.as_str())),
+                // Computed gates' reasons go into the PR body; others' would rewrite it on
+                // every report a CI system posts.
+                ("computed", Value::from(g.kind.is_some())),
             ])
         })
         .collect();

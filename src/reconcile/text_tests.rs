@@ -101,6 +101,7 @@ fn custom_templates_see_every_documented_variable() {
              {{ proposed.dry.body }}"
                 .into(),
         ),
+        ..Default::default()
     };
     let text = render_with(templates, &git(Some(metadata('a'))), &gates()).unwrap();
     assert_eq!(
@@ -124,6 +125,7 @@ fn template_problems_are_reported_per_field_with_a_line() {
     let problems = check_templates(&PullRequestTemplates {
         title: Some("{{ proposed.dry.shortSha }} {{ environment.name }}".into()),
         description: Some("ok\n{% if %}".into()),
+        ..Default::default()
     });
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert_eq!(problems[0].field, TemplateField::Title);
@@ -140,6 +142,7 @@ fn template_problems_are_reported_per_field_with_a_line() {
         check_templates(&PullRequestTemplates {
             title: Some(DEFAULT_TITLE.into()),
             description: Some(DEFAULT_DESCRIPTION.into()),
+            ..Default::default()
         })
         .is_empty()
     );
@@ -156,6 +159,7 @@ fn the_merge_message_ends_with_sorted_upstream_trailers() {
         head_sha: sha('e'),
         head_branch: BranchName::parse("environment/prod-next").unwrap(),
         base_branch: BranchName::parse("environment/prod").unwrap(),
+        labels: Vec::new(),
     };
     let message = merge_message("Description.\n\n", &git, &pr, &gates());
     insta::assert_snapshot!(message);
@@ -205,6 +209,7 @@ fn values_from_commits_are_escaped_and_the_templates_own_text_is_not() {
             "<!-- kept --> **{{ proposed.dry.subject }}**\n{{ proposed.dry.body }}\n{{ proposed.dry.body | safe }}"
                 .into(),
         ),
+        ..Default::default()
     };
     let text = render_with(templates, &facts, &gates()).unwrap();
     assert_eq!(
@@ -247,6 +252,7 @@ fn a_template_that_loops_too_long_runs_out_of_fuel() {
                 .into(),
         ),
         description: None,
+        ..Default::default()
     });
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].message.contains("fuel"), "{problems:?}");

@@ -13,7 +13,7 @@ pub mod registry;
 mod repo_path;
 mod shared;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 
 pub use issues::{Issue, Issues};
 pub use registry::{Provider, ProviderInfo};
@@ -58,6 +58,8 @@ pub struct PullRequest {
     pub head_sha: Sha,
     pub head_branch: BranchName,
     pub base_branch: BranchName,
+    /// Label names, as the SCM lists them with the PR (a hold label stops the merge).
+    pub labels: Vec<String>,
 }
 
 /// What promoter asks the SCM to open.

@@ -197,6 +197,18 @@ pub(crate) struct HtmlPull {
     pub body: Option<String>,
     pub head: PullEnd,
     pub base: PullEnd,
+    /// Label objects; promoter reads their names (the hold label, docs/gates.md). GitHub: docs
+    /// pulls/list, `labels[].name` (<https://docs.github.com/en/rest/pulls/pulls#list-pull-requests>);
+    /// Gitea/Forgejo: swagger `PullRequest.labels` `[]Label`
+    /// (<https://gitea.com/api/swagger#/repository/repoListPullRequests>).
+    #[serde(default)]
+    pub labels: Vec<LabelName>,
+}
+
+/// A label object, of which promoter reads the name.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct LabelName {
+    pub name: String,
 }
 
 impl HtmlPull {
@@ -215,6 +227,7 @@ impl HtmlPull {
             head_sha: Sha::parse(&self.head.sha)?,
             head_branch: BranchName::parse(&self.head.name)?,
             base_branch: BranchName::parse(&self.base.name)?,
+            labels: self.labels.into_iter().map(|label| label.name).collect(),
         })
     }
 }

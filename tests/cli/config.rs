@@ -510,3 +510,15 @@ fn the_token_comes_from_promoter_token_then_token_env_then_the_provider_default(
         );
     }
 }
+
+#[test]
+fn validate_refuses_a_commit_rule_that_does_not_compile_with_its_location() {
+    promoter()
+        .args(["validate", "-c", "tests/data/invalid/computed-gates.yaml"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "tests/data/invalid/computed-gates.yaml:19:19: gates[0].commit.expression: the expression does not compile: syntax error",
+        ));
+}

@@ -26,6 +26,12 @@ fn demo_promotes_every_environment_then_stops_at_a_failing_health_check() {
         stdout.contains("The change is live everywhere."),
         "{stdout}"
     );
+    // The computed commit rule shows with its reason.
+    assert!(
+        stdout.contains("hydrated-commit: ")
+            && stdout.contains("passes a commit written by the hydrator"),
+        "{stdout}"
+    );
     // Act 2 ends with staging waiting on dev's failed health, and says so.
     let last_pass = stdout.rsplit("-- pass").next().unwrap();
     assert!(last_pass.contains("argocd-health ✗"), "{last_pass}");

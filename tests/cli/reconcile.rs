@@ -28,9 +28,11 @@ macro_rules! per_forge {
 mod bench;
 mod boundary;
 mod cache;
+mod computed;
 mod dashboard;
 mod faults;
 mod forge;
+mod gate_command;
 mod gates;
 mod lifecycle;
 mod noop;

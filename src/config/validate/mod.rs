@@ -10,13 +10,15 @@
 
 mod branch;
 mod dashboard;
+mod gates;
 mod scm;
 mod strategy;
 
 pub use scm::token_hint;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ci_env::Env;
@@ -64,6 +66,8 @@ pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErro
         file,
         env,
         problems: Vec::new(),
+        definitions: BTreeMap::new(),
+        schedule_branches: Vec::new(),
     };
     let config = checker.config(raw);
     // A set, so the filter stays linear: a hostile file can hold tens of thousands of problems.
@@ -159,11 +163,22 @@ struct Checker<'a> {
     file: &'a Path,
     env: Env<'a>,
     problems: Vec<Problem>,
+    /// The valid `gates:` entries by key, for the strategies' gate lists.
+    definitions: BTreeMap<String, Arc<crate::config::GateDefinition>>,
+    /// Branches listed under a schedule's `environments`, with their path; checked against the
+    /// live branches once the strategies are read.
+    schedule_branches: Vec<(crate::model::BranchName, String)>,
 }
 
 impl Checker<'_> {
     fn at_value(&mut self, path: &str, message: impl Into<String>) -> &mut Problem {
         let problem = Problem::new(self.doc.value_pos(path), path, message);
+        self.problems.push(problem);
+        self.problems.last_mut().expect("just pushed")
+    }
+
+    fn at_key(&mut self, path: &str, message: impl Into<String>) -> &mut Problem {
+        let problem = Problem::new(self.doc.key_pos(path), path, message);
         self.problems.push(problem);
         self.problems.last_mut().expect("just pushed")
     }
@@ -174,7 +189,15 @@ impl Checker<'_> {
             .as_ref()
             .and_then(|scm| self.repository(raw.repository.as_ref(), scm));
         let pull_request = self.pull_request(raw.pull_request.as_ref());
+        let gates = self.gate_definitions(&raw.gates);
         let strategies = self.strategies(&raw.strategies);
+        let live: BTreeSet<String> = raw
+            .strategies
+            .iter()
+            .flat_map(|s| &s.environments)
+            .map(|e| e.branch.clone())
+            .collect();
+        self.schedule_branches_exist(&live);
         let dashboard = self.dashboard(raw.dashboard.as_ref());
         Some(Config {
             path: self.file.to_owned(),
@@ -183,6 +206,7 @@ impl Checker<'_> {
             pull_request,
             strategies: strategies?,
             dashboard,
+            gates,
         })
     }
 }

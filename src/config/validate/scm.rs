@@ -274,6 +274,7 @@ impl Checker<'_> {
         let templates = PullRequestTemplates {
             title: raw.title.clone(),
             description: raw.description.clone(),
+            hold_label: self.hold_label(raw.hold_label.as_deref()),
         };
         // Rendered, not only parsed: a misspelt variable (`shortsha`) would otherwise pass here
         // and fail every environment of every run.
@@ -515,5 +516,35 @@ mod tests {
             ),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn the_hold_label_defaults_to_promoter_hold_and_is_one_short_line() {
+        let base = "scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\n";
+        let load = |extra: &str| {
+            parse(
+                &format!("{base}{extra}{STRATEGIES}"),
+                Path::new("promotion.yaml"),
+                &|_| None,
+            )
+        };
+        assert_eq!(load("").unwrap().pull_request.hold_label(), "promoter:hold");
+        assert_eq!(
+            load("pullRequest:\n  holdLabel: \" do-not-promote \"\n")
+                .unwrap()
+                .pull_request
+                .hold_label(),
+            "do-not-promote"
+        );
+        let long = "x".repeat(51);
+        for bad in ["\"  \"", "\"a\\nb\"", long.as_str()] {
+            let text = format!("{base}pullRequest:\n  holdLabel: {bad}\n{STRATEGIES}");
+            let got = problems(&text);
+            assert_eq!(got.len(), 1, "{bad}: {got:?}");
+            assert!(
+                got[0].starts_with("7:14 pullRequest.holdLabel: the hold label"),
+                "{got:?}"
+            );
+        }
     }
 }

@@ -2,13 +2,14 @@
 //! valid names per `branch.rs`, no file/folder clash), gates and soak times.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::{BranchName, GateKey, PREVIOUS_ENVIRONMENT};
 
 use super::super::document::{child_path, item_path};
 use super::super::raw::{RawActiveGate, RawEnvironment, RawProposedGate, RawStrategy};
 use super::super::visible::shown;
-use super::super::{Environment, Gate, Strategy};
+use super::super::{Environment, Gate, GateDefinition, Strategy};
 use super::{Checker, DURATION_HINT, branch, parse_duration};
 
 /// Where a branch is used in the file, for duplicate messages.
@@ -233,16 +234,60 @@ impl Checker<'_> {
             .iter()
             .map(|gate| (gate.key.as_str(), gate.soak_time.as_deref()))
             .collect();
-        self.gates(&entries, path)
+        self.gates(&entries, path, false)
     }
 
     fn proposed_gates(&mut self, raw: &[RawProposedGate], path: &str) -> Option<Vec<Gate>> {
         let entries: Vec<(&str, Option<&str>)> =
             raw.iter().map(|gate| (gate.key.as_str(), None)).collect();
-        self.gates(&entries, path)
+        self.gates(&entries, path, true)
     }
 
-    fn gates(&mut self, entries: &[(&str, Option<&str>)], path: &str) -> Option<Vec<Gate>> {
+    /// A key naming a `gates:` entry is computed; its kind must fit the list it is in, and it
+    /// takes no `soakTime`.
+    fn computed(
+        &mut self,
+        key: &str,
+        soak: bool,
+        proposed: bool,
+        gate_path: &str,
+    ) -> Option<Option<Arc<GateDefinition>>> {
+        let Some(definition) = self.definitions.get(key).cloned() else {
+            return Some(None);
+        };
+        let kind = definition.kind.name();
+        if soak {
+            self.at_value(
+                &child_path(gate_path, "soakTime"),
+                format!("`{key}` is a gate of kind `{kind}` from `gates:`; it takes no `soakTime`"),
+            )
+            .hint = Some("use another key for a soak timer".into());
+            return None;
+        }
+        if !definition.kind.allowed_as(proposed) {
+            let (here, there) = if proposed {
+                ("proposedCommitStatuses", "activeCommitStatuses")
+            } else {
+                ("activeCommitStatuses", "proposedCommitStatuses")
+            };
+            self.at_value(
+                &child_path(gate_path, "key"),
+                format!(
+                    "`{key}` is a gate of kind `{kind}`, which cannot be listed under `{here}`"
+                ),
+            )
+            .hint = Some(format!("move it to `{there}` (docs/gates.md)"));
+            return None;
+        }
+        Some(Some(definition))
+    }
+
+    fn gates(
+        &mut self,
+        entries: &[(&str, Option<&str>)],
+        path: &str,
+        proposed: bool,
+    ) -> Option<Vec<Gate>> {
         let mut gates = Some(Vec::new());
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (index, (key, soak)) in entries.iter().enumerate() {
@@ -287,9 +332,15 @@ impl Checker<'_> {
                     }
                 },
             };
+            let computed = self.computed(entries[index].0, soak.is_some(), proposed, &gate_path);
             let gate = key
                 .zip(soak_time)
-                .map(|(key, soak_time)| Gate { key, soak_time });
+                .zip(computed)
+                .map(|((key, soak_time), computed)| Gate {
+                    key,
+                    soak_time,
+                    computed,
+                });
             gates = gates.zip(gate).map(|(mut all, one)| {
                 all.push(one);
                 all

@@ -63,6 +63,7 @@ impl Scm for Effects<'_, '_> {
             body: new.body.clone(),
             open: true,
             merged: false,
+            labels: Vec::new(),
         };
         let view = world.pr_view(&pr);
         world.prs.push(pr);

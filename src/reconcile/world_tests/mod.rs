@@ -3,6 +3,7 @@
 //! as its SCM and its git. Only for these reconcile tests; integration tests use real repositories
 //! and the sandbox forge.
 
+mod computed;
 mod effects;
 mod notes;
 mod scenarios;
@@ -68,6 +69,7 @@ fn gate(key: &str, soak: Option<Duration>) -> Gate {
     Gate {
         key: GateKey::parse(key).unwrap(),
         soak_time: soak,
+        computed: None,
     }
 }
 
@@ -107,6 +109,7 @@ pub fn config(envs: &[EnvSpec]) -> Config {
                 .collect(),
         }],
         dashboard: None,
+        gates: Vec::new(),
     }
 }
 
@@ -149,6 +152,8 @@ pub struct FakePr {
     pub body: String,
     pub open: bool,
     pub merged: bool,
+    /// Label names a person put on the PR.
+    pub labels: Vec<String>,
 }
 
 /// The world: git branches and notes, SCM PRs and statuses, and a log of every SCM call.
@@ -327,6 +332,7 @@ impl World {
             head_sha: self.branches[i].staging.clone(),
             head_branch: pr.head.clone(),
             base_branch: pr.base.clone(),
+            labels: pr.labels.clone(),
         }
     }
 
@@ -370,6 +376,7 @@ impl World {
                 .map(|i| EnvironmentObservation {
                     git: Some(self.git_facts(i)),
                     scm: ScmFacts::default(),
+                    computed: Default::default(),
                     error: None,
                 })
                 .collect(),

@@ -346,6 +346,7 @@ fn an_open_pr_with_nothing_to_promote_is_left_alone_and_reported() {
         head_sha: git.staging_tip.clone(),
         head_branch: branch("environment/dev-next"),
         base_branch: branch("environment/dev"),
+        labels: Vec::new(),
     });
     let plan = plan_environment(&world.config, &observed, 0, world.now);
     assert_eq!(kinds(&plan), ["note"]);
@@ -373,6 +374,7 @@ fn no_merge_while_the_scm_shows_an_older_head_than_the_observed_staging_tip() {
         head_sha: dry('e'),
         head_branch: branch("environment/dev-next"),
         base_branch: branch("environment/dev"),
+        labels: Vec::new(),
     });
     let plan = plan_environment(&world.config, &observed, 0, world.now);
     assert_eq!(kinds(&plan), ["update-pr"]);
@@ -512,4 +514,28 @@ fn a_long_status_description_is_cut_to_140_characters_and_not_rewritten() {
             .starts_with("Waiting for the hydrator to process bbbbbbb for `environment/a-region")
     );
     assert!(written.description.ends_with('…'));
+}
+
+#[test]
+fn a_hold_label_keeps_a_ready_pr_unmerged_and_removing_it_resumes() {
+    let mut world = World::new(&[env("dev").proposed("scan")]);
+    world.hydrate("dev", 'b');
+    world.pass_then_stable();
+    let number = world.open_pr("dev").unwrap().number;
+    let labels = |world: &mut World, labels: &[&str]| {
+        let pr = world.prs.iter_mut().find(|p| p.number == number).unwrap();
+        pr.labels = labels.iter().map(|l| (*l).to_owned()).collect();
+    };
+    labels(&mut world, &["promoter:hold"]);
+    let tip = world.staging_tip("dev");
+    world.report(&tip, "scan", GateState::Success);
+    let plans = world.pass_then_stable();
+    assert_eq!(
+        plans[0].summary.reason,
+        "held: #1 has the `promoter:hold` label; remove it to resume"
+    );
+    assert!(world.merges.is_empty(), "a held PR is never merged");
+    labels(&mut world, &["infra"]);
+    world.pass_then_stable();
+    assert_eq!(world.live_dry("dev"), Some(dry('b')));
 }

@@ -36,6 +36,21 @@ fn a_pull_request_payload_maps_to_the_domain_pr() {
     );
     assert_eq!(pr.head_branch, branch("feature"));
     assert_eq!(pr.base_branch, branch("master"));
+    assert_eq!(pr.labels, Vec::<String>::new());
+}
+
+#[test]
+fn a_pull_requests_labels_map_to_their_names() {
+    let mut value: Value = serde_json::from_str(fixture!("pull.go-scm.json")).unwrap();
+    value["labels"] = json!([
+        {"id": 4, "name": "promoter:hold", "exclusive": false, "is_archived": false, "color": "e11d21", "description": "", "url": "https://try.gitea.io/api/v1/repos/jcitizen/my-repo/labels/4"},
+        {"id": 5, "name": "infra", "color": "207de5", "description": "", "url": ""}
+    ]);
+    let pr = serde_json::from_value::<Pull>(value)
+        .unwrap()
+        .into_domain()
+        .unwrap();
+    assert_eq!(pr.labels, ["promoter:hold", "infra"]);
 }
 
 #[test]

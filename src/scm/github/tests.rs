@@ -71,6 +71,8 @@ fn finding_adopts_the_same_repository_pr_and_never_a_forks() {
         .unwrap();
     assert_eq!(found.number, PrNumber(3));
     assert_eq!(found.head_sha, sha(HEAD_SHA));
+    // The documented example's label objects, by name (a hold label is one of them).
+    assert_eq!(found.labels, ["bug"]);
     let requests = server.requests();
     assert_eq!(
         (requests[0].method.as_str(), requests[0].url.as_str()),

@@ -106,6 +106,8 @@ fn finding_sends_the_project_path_encoded_and_private_token_and_maps_iid_sha_and
         .unwrap();
     assert_eq!(found.number, PrNumber(4));
     assert_eq!(found.head_sha, sha(HEAD_SHA));
+    // The documented example's labels: plain names.
+    assert_eq!(found.labels, ["Community contribution", "Manage"]);
     assert_eq!(
         found.url,
         "https://gitlab.example.com/acme/team/deploy/-/merge_requests/4"

@@ -36,6 +36,10 @@ pub(super) struct MergeRequest {
     pub merge_error: Option<String>,
     #[serde(default)]
     pub diff_refs: Option<DiffRefs>,
+    /// Label names (strings unless `with_labels_details=true`, docs merge_requests.md, "List
+    /// project merge requests": <https://docs.gitlab.com/api/merge_requests/>).
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +78,7 @@ impl MergeRequest {
             head_sha,
             head_branch: BranchName::parse(&self.source_branch)?,
             base_branch: BranchName::parse(&self.target_branch)?,
+            labels: self.labels,
         })
     }
 }
