@@ -18,13 +18,14 @@ use crate::reconcile::apply::{
     ApplyEvent, EnvironmentOutcome, StepOutcome, apply_strategy_watched,
 };
 use crate::reconcile::observe::{Reads, observe_strategy};
+use crate::reconcile::pacing::{WriteLimits, WritePacer, WriteSummary};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::gitea::{Flavor, Gitea};
 use crate::scm::github::GitHub;
 use crate::scm::github::app::{AppKey, InstallationTokens};
 use crate::scm::gitlab::GitLab;
-use crate::scm::http::{HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
+use crate::scm::http::{Clock, HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
 use crate::tls::Trust;
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
@@ -54,6 +55,9 @@ pub struct PassOptions {
     pub max_wait: Duration,
     /// Log every SCM request (method, path, status) on stderr.
     pub log_requests: bool,
+    /// `--max-writes`: the most writes this pass makes, instead of the provider's default
+    /// ([`WriteLimits::for_provider`]).
+    pub max_writes: Option<usize>,
 }
 
 /// What a pass did, for every renderer (text, JSON, Markdown, GitHub summary).
@@ -65,6 +69,10 @@ pub struct PassReport {
     pub repository: String,
     pub web_url: String,
     pub strategies: Vec<StrategyReport>,
+    /// The writes of a `reconcile` pass against its budget (docs/design.md §3 "Write budget");
+    /// absent for `--dry-run` and `status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes: Option<WriteSummary>,
     /// The dashboard issue after a `reconcile` pass with `dashboard.enabled` (docs/insight.md);
     /// absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,6 +117,10 @@ pub struct EnvironmentReport {
     pub done: Vec<StepOutcome>,
     /// Writes the plan would make (`--dry-run`) — empty otherwise.
     pub planned: Vec<Step>,
+    /// Writes left for the next pass because this pass's write budget ran out (reconcile);
+    /// absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<Step>,
 }
 
 impl EnvironmentReport {
@@ -119,6 +131,7 @@ impl EnvironmentReport {
             summary: outcome.plan.summary,
             done: outcome.done,
             planned: Vec::new(),
+            deferred: outcome.deferred,
         }
     }
 
@@ -137,6 +150,7 @@ impl EnvironmentReport {
             summary: plan.summary,
             done: Vec::new(),
             planned,
+            deferred: Vec::new(),
         }
     }
 }
@@ -200,6 +214,11 @@ pub fn run_pass(
     )?;
 
     let now = || OffsetDateTime::now_utc();
+    let mut writes = WritePacer::new(
+        WriteLimits::for_provider(config.scm.provider, options.max_writes),
+        Arc::clone(&shared.clock),
+        Arc::clone(&shared.budget),
+    );
     let mut strategies = Vec::new();
     for index in selected {
         let strategy = &config.strategies[index];
@@ -229,6 +248,7 @@ pub fn run_pass(
                 &mut cache,
                 scm.as_ref(),
                 &now,
+                &mut writes,
                 &mut |event| match event {
                     ApplyEvent::Starting { plan, step } => {
                         progress.environment(name, &plan.branch, &Activity::Writing(step));
@@ -265,6 +285,7 @@ pub fn run_pass(
         repository: config.repository.full_name(),
         web_url: config.repository.web_url.clone(),
         strategies,
+        writes: (options.mode == Mode::Reconcile).then(|| writes.summary()),
         dashboard: None,
     };
     // Only a reconcile pass writes it: `--dry-run` and `status` write nothing (docs/design.md §6).
@@ -282,8 +303,11 @@ pub fn run_pass(
             },
             None => {
                 progress.section_start("dashboard", "dashboard issue");
-                let outcome = crate::dashboard::publish(config, &report, &cache, scm.as_ref());
+                let outcome =
+                    crate::dashboard::publish(config, &report, &cache, scm.as_ref(), &mut writes);
                 progress.section_end("dashboard");
+                // The dashboard's write counts in the pass's writes.
+                report.writes = Some(writes.summary());
                 outcome.expect("config.dashboard is set")
             }
         });
@@ -302,17 +326,21 @@ fn log_retries(cache: &mut GitCache, progress: &mut dyn Progress) {
     }
 }
 
-/// What every client of one run shares: the `--max-wait` budget (SCM clients and git's retries
-/// draw on it) and the trust store (its roots are read only if a URL is `https://`).
+/// What every client of one run shares: the clock, the `--max-wait` budget (SCM clients, git's
+/// retries and the write pace draw on it) and the trust store (its roots are read only if a URL
+/// is `https://`).
 struct RunShared {
+    clock: Arc<dyn Clock>,
     budget: Arc<WaitBudget>,
     trust: Arc<Trust>,
 }
 
 impl RunShared {
     fn new(config: &Config, options: &PassOptions) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Self {
-            budget: WaitBudget::new(options.max_wait, Arc::new(SystemClock)),
+            budget: WaitBudget::new(options.max_wait, Arc::clone(&clock)),
+            clock,
             trust: Trust::new(config.scm.ca_file.clone()),
         }
     }

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod git_writes;
 pub mod observe;
+pub mod pacing;
 pub mod plan;
 pub mod steps;
 pub mod text;

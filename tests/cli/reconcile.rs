@@ -35,6 +35,7 @@ mod gates;
 mod lifecycle;
 mod noop;
 mod output;
+mod pacing;
 mod race;
 mod scenarios;
 mod strategies;

@@ -423,6 +423,7 @@ impl World {
             &mut git,
             &scm,
             &|| now,
+            &mut crate::reconcile::pacing::WritePacer::unlimited(),
             &mut |_, _| {},
         );
         outcomes
