@@ -18,7 +18,7 @@ use crate::reconcile::apply::{
     ApplyEvent, EnvironmentOutcome, StepOutcome, apply_strategy_watched,
 };
 use crate::reconcile::observe::{Reads, observe_strategy};
-use crate::reconcile::pacing::{WriteLimits, WritePacer, WriteSummary};
+use crate::reconcile::pacing::{WriteLimits, WriteLog, WritePacer, WriteSummary};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::gitea::{Flavor, Gitea};
@@ -214,11 +214,20 @@ pub fn run_pass(
     )?;
 
     let now = || OffsetDateTime::now_utc();
+    let limits = WriteLimits::for_provider(config.scm.provider, options.max_writes);
+    // The hourly limit spans passes: the writes of the last hour are kept beside the git cache.
+    let write_log = (options.mode == Mode::Reconcile && limits.per_hour.is_some())
+        .then(|| git::cache_dir(options.cache_dir.as_deref(), env).ok())
+        .flatten()
+        .map(|dir| WriteLog::path(&dir, &config.scm.api_url));
     let mut writes = WritePacer::new(
-        WriteLimits::for_provider(config.scm.provider, options.max_writes),
+        limits,
         Arc::clone(&shared.clock),
         Arc::clone(&shared.budget),
     );
+    if let Some(path) = &write_log {
+        writes = writes.with_log(&read_write_log(path, progress));
+    }
     let mut strategies = Vec::new();
     for index in selected {
         let strategy = &config.strategies[index];
@@ -312,8 +321,42 @@ pub fn run_pass(
             }
         });
     }
+    // Only after writes: a pass that wrote nothing leaves every file as it was.
+    if let Some(path) = write_log.as_ref().filter(|_| writes.summary().made > 0) {
+        save_write_log(path, &writes.log(), progress);
+    }
     progress.finish();
     Ok(report)
+}
+
+/// The writes of the last hour as earlier passes left them; none when there is no file yet. A
+/// file that cannot be read is a warning: the pass counts from zero.
+fn read_write_log(path: &std::path::Path, progress: &mut dyn Progress) -> WriteLog {
+    match std::fs::read_to_string(path) {
+        Ok(text) => WriteLog::parse(&text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => WriteLog::default(),
+        Err(error) => {
+            progress.info(&format!(
+                "warning: reading the write log {}: {error}; this pass counts GitHub's hourly write limit from zero",
+                path.display()
+            ));
+            WriteLog::default()
+        }
+    }
+}
+
+/// Replaces the write log whole (a temporary file renamed over it), so a pass that stops midway
+/// leaves the old one. A failure is a warning: the next pass counts from what it finds.
+fn save_write_log(path: &std::path::Path, log: &WriteLog, progress: &mut dyn Progress) {
+    let temporary = path.with_extension("log.tmp");
+    let saved =
+        std::fs::write(&temporary, log.text()).and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(error) = saved {
+        progress.info(&format!(
+            "warning: writing the write log {}: {error}; the next pass may count fewer of this hour's writes",
+            path.display()
+        ));
+    }
 }
 
 /// Git transfers tried again after a transient failure, for the verbose log (the SCM client's

@@ -393,6 +393,7 @@ mod tests {
                 made: 1,
                 budget: Some(80),
                 per_minute: Some(80),
+                per_hour: Some(500),
                 stopped: None,
             }),
             dashboard: None,
@@ -442,6 +443,7 @@ mod tests {
             made: 1,
             budget: Some(1),
             per_minute: Some(80),
+            per_hour: Some(500),
             stopped: Some("the write budget of 1 (`--max-writes`) is spent".into()),
         });
         report

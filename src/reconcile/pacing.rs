@@ -7,6 +7,9 @@
 //!
 //! Not here: which writes a pass wants (the plan) or the HTTP client's handling of a rate-limit
 //! answer (`scm::http`), which still applies when another client of the same token spent the limit.
+//!
+//! GitHub's hourly limit spans passes, so the times of the last hour's writes are kept in the cache
+//! directory ([`WriteLog`]); passes that share a cache share the count.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -24,13 +27,14 @@ use crate::scm::http::{Clock, SystemClock, WaitBudget};
 /// include actions taken on the GitHub web interface as well as via the REST API and GraphQL API."
 /// https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits
 pub const GITHUB_WRITES_PER_MINUTE: usize = 80;
-/// The hourly half of the same sentence. One pass does not know what earlier passes wrote, so
-/// promoter does not enforce it; the default budget keeps a pass within one minute's worth, and
-/// docs/design.md §3 says how often passes may run to stay under it.
+/// The hourly half of the same sentence, counted over the passes that share a cache
+/// ([`WriteLog`]).
 pub const GITHUB_WRITES_PER_HOUR: usize = 500;
 
 /// The window GitHub counts [`GITHUB_WRITES_PER_MINUTE`] in.
 const MINUTE: Duration = Duration::from_secs(60);
+/// The window of [`GITHUB_WRITES_PER_HOUR`].
+const HOUR: Duration = Duration::from_secs(3600);
 
 /// How many writes a pass may make, and how many in any one minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,6 +44,9 @@ pub struct WriteLimits {
     pub budget: Option<usize>,
     /// Most writes in any 60 seconds; `None`: not paced.
     pub per_minute: Option<usize>,
+    /// Most writes in any hour, this pass's and the logged ones of earlier passes; `None`: no
+    /// such limit.
+    pub per_hour: Option<usize>,
     /// Whether `budget` is `--max-writes` (else the provider's default).
     pub from_flag: bool,
 }
@@ -49,6 +56,7 @@ impl WriteLimits {
     pub const UNLIMITED: WriteLimits = WriteLimits {
         budget: None,
         per_minute: None,
+        per_hour: None,
         from_flag: false,
     };
 
@@ -61,13 +69,12 @@ impl WriteLimits {
     /// `Retry-After`, which the HTTP client honours): no default budget and no pace; `--max-writes`
     /// still sets a budget.
     pub fn for_provider(provider: Provider, max_writes: Option<usize>) -> WriteLimits {
-        let per_minute = match provider {
-            Provider::Github => Some(GITHUB_WRITES_PER_MINUTE),
-            Provider::Gitlab | Provider::Gitea | Provider::Forgejo => None,
-        };
+        let github = provider == Provider::Github;
+        let per_minute = github.then_some(GITHUB_WRITES_PER_MINUTE);
         WriteLimits {
             budget: max_writes.or(per_minute),
             per_minute,
+            per_hour: github.then_some(GITHUB_WRITES_PER_HOUR),
             from_flag: max_writes.is_some(),
         }
     }
@@ -88,6 +95,8 @@ pub struct WritePacer {
     made: usize,
     /// When the writes of the last minute were admitted, oldest first.
     recent: VecDeque<SystemTime>,
+    /// When the writes of the last hour were made, earlier passes' included, oldest first.
+    hour: VecDeque<SystemTime>,
     clock: Arc<dyn Clock>,
     waits: Arc<WaitBudget>,
     stopped: Option<WritesDeferred>,
@@ -100,9 +109,40 @@ impl WritePacer {
             limits,
             made: 0,
             recent: VecDeque::new(),
+            hour: VecDeque::new(),
             clock,
             waits,
             stopped: None,
+        }
+    }
+
+    /// Counts the earlier passes' writes of `log` in the hourly limit and in the minute's pace.
+    pub fn with_log(mut self, log: &WriteLog) -> Self {
+        let mut times = log.times.clone();
+        times.sort();
+        let now = self.clock.now();
+        for at in times {
+            let age = now.duration_since(at).unwrap_or(Duration::ZERO);
+            if age < HOUR {
+                self.hour.push_back(at);
+            }
+            if age < MINUTE {
+                self.recent.push_back(at);
+            }
+        }
+        self
+    }
+
+    /// The writes of the last hour, earlier passes' and this one's, for the next pass.
+    pub fn log(&self) -> WriteLog {
+        let now = self.clock.now();
+        WriteLog {
+            times: self
+                .hour
+                .iter()
+                .copied()
+                .filter(|at| now.duration_since(*at).unwrap_or(Duration::ZERO) < HOUR)
+                .collect(),
         }
     }
 
@@ -130,8 +170,19 @@ impl WritePacer {
             };
             return Err(self.stop(format!("the write budget of {budget} ({source}) is spent")));
         }
+        if let Some(per_hour) = self.limits.per_hour {
+            let now = self.clock.now();
+            forget_older(&mut self.hour, now, HOUR);
+            if self.hour.len() >= per_hour {
+                let oldest = self.hour.iter().min().copied().unwrap_or(now);
+                return Err(self.stop(format!(
+                    "{per_hour} writes were made in the last hour (GitHub's limit of content-creating requests an hour, counted by the passes sharing this cache); writing goes on after {}",
+                    crate::scm::http::rfc3339((oldest + HOUR).max(now))
+                )));
+            }
+        }
         if let Some(per_minute) = self.limits.per_minute {
-            self.forget_older_than_a_minute();
+            forget_older(&mut self.recent, self.clock.now(), MINUTE);
             if self.recent.len() >= per_minute {
                 let oldest = self.recent[self.recent.len() - per_minute];
                 let free_at = oldest + MINUTE;
@@ -144,9 +195,12 @@ impl WritePacer {
                         wait.as_secs().max(1)
                     )));
                 }
-                self.forget_older_than_a_minute();
+                forget_older(&mut self.recent, self.clock.now(), MINUTE);
             }
             self.recent.push_back(self.clock.now());
+        }
+        if self.limits.per_hour.is_some() {
+            self.hour.push_back(self.clock.now());
         }
         self.made += 1;
         Ok(())
@@ -163,6 +217,7 @@ impl WritePacer {
             made: self.made,
             budget: self.limits.budget,
             per_minute: self.limits.per_minute,
+            per_hour: self.limits.per_hour,
             stopped: self.stopped.as_ref().map(|s| s.reason.clone()),
         }
     }
@@ -172,16 +227,59 @@ impl WritePacer {
         self.stopped = Some(deferred.clone());
         deferred
     }
+}
 
-    fn forget_older_than_a_minute(&mut self) {
-        let now = self.clock.now();
-        while let Some(&first) = self.recent.front() {
-            if now.duration_since(first).unwrap_or(Duration::ZERO) >= MINUTE {
-                self.recent.pop_front();
-            } else {
-                break;
-            }
+/// Drops from the front of `times` (oldest first) what is `window` old or older at `now`. A time
+/// ahead of the clock (a clock set back) counts as recent: it frees nothing.
+fn forget_older(times: &mut VecDeque<SystemTime>, now: SystemTime, window: Duration) {
+    while let Some(&first) = times.front() {
+        if now.duration_since(first).unwrap_or(Duration::ZERO) >= window {
+            times.pop_front();
+        } else {
+            break;
         }
+    }
+}
+
+/// The times of the writes of the last hour, kept between passes in the cache directory: one Unix
+/// time in seconds a line. A line that does not read as one is left out; a file that cannot be
+/// read is an empty log (a warning, by the caller).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteLog {
+    times: Vec<SystemTime>,
+}
+
+impl WriteLog {
+    /// The file of the writes to the API at `api_url` in `cache_dir`, named like the git
+    /// caches beside it (a slug and a hash of the URL, without credentials).
+    pub fn path(cache_dir: &std::path::Path, api_url: &str) -> std::path::PathBuf {
+        let name = crate::git::RemoteUrl::parse(api_url)
+            .map(|url| url.cache_dir_name())
+            .unwrap_or_else(|_| "api".to_owned());
+        cache_dir.join(format!("writes-{name}.log"))
+    }
+
+    pub fn parse(text: &str) -> WriteLog {
+        WriteLog {
+            times: text
+                .lines()
+                .filter_map(|line| line.trim().parse::<u64>().ok())
+                .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+                .collect(),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.times
+            .iter()
+            .map(|at| {
+                let secs = at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO)
+                    .as_secs();
+                format!("{secs}\n")
+            })
+            .collect()
     }
 }
 
@@ -196,6 +294,8 @@ pub struct WriteSummary {
     pub budget: Option<usize>,
     /// The pace; `null`: not paced.
     pub per_minute: Option<usize>,
+    /// The hourly limit over the passes sharing the cache; `null`: none.
+    pub per_hour: Option<usize>,
     /// Why the pass stopped writing, when it did: its other writes are deferred to the next pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
@@ -265,6 +365,7 @@ mod tests {
             WriteLimits {
                 budget: Some(80),
                 per_minute: Some(80),
+                per_hour: Some(500),
                 from_flag: false
             }
         );
@@ -295,6 +396,7 @@ mod tests {
                 made: 2,
                 budget: Some(2),
                 per_minute: None,
+                per_hour: None,
                 stopped: Some(refused.reason),
             }
         );
@@ -334,6 +436,48 @@ mod tests {
         assert!(refused.reason.contains("`--max-wait`"), "{refused}");
         assert!(clock.slept().is_empty());
         assert_eq!(pacer.summary().made, 80);
+    }
+
+    #[test]
+    fn the_hour_counts_earlier_passes_writes_and_the_log_keeps_only_the_last_hour() {
+        let clock = StepClock::new();
+        let now = clock.now();
+        let ago = |secs: u64| now - Duration::from_secs(secs);
+        // 497 writes 30 minutes ago, one 2 hours ago (forgotten), two 10 s ago (in the minute).
+        let mut times = vec![ago(1800); 497];
+        times.extend([ago(7200), ago(10), ago(10)]);
+        let log = WriteLog { times };
+        let limits = WriteLimits::for_provider(Provider::Github, None);
+        let mut pacer = pacer(limits, &clock, Duration::ZERO).with_log(&log);
+        assert_eq!(pacer.admit(), Ok(()));
+        let refused = pacer.admit().unwrap_err();
+        assert!(
+            refused
+                .reason
+                .starts_with("500 writes were made in the last hour"),
+            "{refused}"
+        );
+        assert!(
+            refused.reason.ends_with("after 2023-11-14T22:43:20Z"),
+            "{refused}"
+        );
+        assert_eq!(pacer.summary().made, 1);
+        let kept = pacer.log();
+        assert_eq!(kept.times.len(), 500);
+        assert_eq!(WriteLog::parse(&kept.text()), kept);
+    }
+
+    #[test]
+    fn a_log_line_that_is_not_a_time_is_left_out() {
+        let log = WriteLog::parse("1700000000\nnot a time\n\n1700000060\n");
+        assert_eq!(log.text(), "1700000000\n1700000060\n");
+        let path = WriteLog::path(std::path::Path::new("/c"), "https://api.github.com/");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        assert!(name.starts_with("writes-api.github.com-"), "{name}");
+        assert!(name.ends_with(".log"), "{name}");
     }
 
     #[test]

@@ -296,3 +296,54 @@ fn a_spent_budget_leaves_the_dashboard_to_the_next_pass() {
     assert_eq!(json["dashboard"]["result"], "created", "{json:#}");
     assert_eq!(json["writes"]["made"], 13, "{json:#}");
 }
+
+/// GitHub's hourly limit spans passes: the times of the last hour's writes are kept in the cache
+/// directory, one line each, and a pass that finds 500 there writes nothing more.
+#[test]
+fn the_hourly_limit_counts_the_writes_of_earlier_passes_sharing_the_cache() {
+    let world = five_environments(Forge::Github);
+    json_pass(&world, &["--max-writes", "2"]);
+    let cache = world.dir.path().join("cache");
+    let logs: Vec<_> = std::fs::read_dir(&cache)
+        .expect("cache dir")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("writes-") && n.ends_with(".log"))
+        })
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let text = std::fs::read_to_string(&logs[0]).expect("write log");
+    let times: Vec<&str> = text.lines().collect();
+    assert_eq!(times.len(), 2, "{text}");
+
+    // As if earlier passes had made 497 more writes two minutes before (in the last hour, not in
+    // the last minute, so the pace does not wait): 499 in the last hour.
+    let before: u64 = times[0].parse::<u64>().expect("a Unix time") - 120;
+    let mut full = text.clone();
+    for _ in 0..497 {
+        full.push_str(&format!("{before}\n"));
+    }
+    std::fs::write(&logs[0], full).expect("write log");
+    world.clear();
+    let json = json_pass(&world, &[]);
+    assert_eq!(
+        writes(&world),
+        write_counts(0, 0, 1),
+        "{:?}",
+        world.writes()
+    );
+    let stopped = json["writes"]["stopped"].as_str().unwrap_or_default();
+    assert!(
+        stopped.starts_with("500 writes were made in the last hour"),
+        "{json:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&logs[0])
+            .expect("write log")
+            .lines()
+            .count(),
+        500
+    );
+}
