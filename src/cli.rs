@@ -242,8 +242,25 @@ pub struct ReconcileArgs {
     /// Observe and print the plan; write nothing (no push, no API write).
     #[arg(long)]
     pub dry_run: bool,
+    /// The most writes (PR create or update, merge, status, push, dashboard) this pass makes; the
+    /// environments left are reported as deferred and the next pass goes on. Default: 80 on
+    /// GitHub (its limit on content-creating requests a minute), no limit elsewhere.
+    #[arg(long, value_name = "N", value_parser = parse_max_writes, conflicts_with = "dry_run")]
+    pub max_writes: Option<usize>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+/// `--max-writes`: a whole number from 1. Zero is refused rather than meaning "read only", which
+/// is what `--dry-run` is for (one way to write nothing).
+fn parse_max_writes(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("0 writes nothing; use `--dry-run` for a pass that writes nothing".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "`{value}` is not a number of writes; give a whole number from 1, e.g. `--max-writes 40`"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -125,6 +125,7 @@ pub fn environments_json(report: &PassReport) -> serde_json::Value {
                     "strategy": strategy.name,
                     "branch": env.branch,
                     "phase": summary.phase.as_str(),
+                    "deferred": !env.deferred.is_empty(),
                     "liveDry": summary.live_dry,
                     "proposedDry": summary.proposed_dry,
                     "pullRequest": summary.pull_request.as_ref().map(|pr| pr.url.clone()),

@@ -89,7 +89,7 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             } else {
                 Mode::Reconcile
             };
-            let report = run_pass(&args.pass, mode, &cli.global, env)?;
+            let report = run_pass(&args.pass, mode, args.max_writes, &cli.global, env)?;
             let json = args.output == OutputFormat::Json;
             match args.output {
                 OutputFormat::Text => print(&report::text(&report))?,
@@ -111,7 +111,7 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             finish_pass(&report, &args.pass, json, cli, env)
         }
         Command::Status(args) => {
-            let report = run_pass(&args.pass, Mode::Status, &cli.global, env)?;
+            let report = run_pass(&args.pass, Mode::Status, None, &cli.global, env)?;
             let json = args.output == StatusFormat::Json;
             match args.output {
                 StatusFormat::Text => print(&report::text(&report))?,
@@ -152,6 +152,7 @@ fn stderr_color(cli: &Cli, env: Env<'_>) -> bool {
 fn run_pass(
     args: &PassArgs,
     mode: Mode,
+    max_writes: Option<usize>,
     global: &GlobalArgs,
     env: Env<'_>,
 ) -> Result<pass::PassReport, exit::CommandError> {
@@ -169,6 +170,7 @@ fn run_pass(
         cache_dir: args.cache_dir.clone(),
         max_wait: std::time::Duration::from_secs(args.max_wait),
         log_requests: global.verbose > 0 && !global.quiet,
+        max_writes,
     };
     let mut progress = progress_for(global, env);
     Ok(pass::run_pass(&config, env, &options, progress.as_mut())?)

@@ -19,10 +19,11 @@ use crate::reconcile::apply::{
 };
 use crate::reconcile::observe::{Reads, observe_strategy};
 use crate::reconcile::observe_gates::GateIo;
+use crate::reconcile::pacing::{WriteLimits, WriteLog, WritePacer, WriteSummary};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::app::{AppKey, InstallationTokens};
-use crate::scm::http::{HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
+use crate::scm::http::{Clock, HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
 use crate::scm::registry::Connect;
 use crate::tls::Trust;
 
@@ -53,6 +54,9 @@ pub struct PassOptions {
     pub max_wait: Duration,
     /// Log every SCM request (method, path, status) on stderr.
     pub log_requests: bool,
+    /// `--max-writes`: the most writes this pass makes, instead of the provider's default
+    /// ([`WriteLimits::for_provider`]).
+    pub max_writes: Option<usize>,
 }
 
 /// What a pass did, for every renderer (text, JSON, Markdown, GitHub summary).
@@ -64,6 +68,10 @@ pub struct PassReport {
     pub repository: String,
     pub web_url: String,
     pub strategies: Vec<StrategyReport>,
+    /// The writes of a `reconcile` pass against its budget (docs/design.md §3 "Write budget");
+    /// absent for `--dry-run` and `status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes: Option<WriteSummary>,
     /// The dashboard issue after a `reconcile` pass with `dashboard.enabled` (docs/insight.md);
     /// absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +116,10 @@ pub struct EnvironmentReport {
     pub done: Vec<StepOutcome>,
     /// Writes the plan would make (`--dry-run`) — empty otherwise.
     pub planned: Vec<Step>,
+    /// Writes left for the next pass because this pass's write budget ran out (reconcile);
+    /// absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<Step>,
 }
 
 impl EnvironmentReport {
@@ -118,6 +130,7 @@ impl EnvironmentReport {
             summary: outcome.plan.summary,
             done: outcome.done,
             planned: Vec::new(),
+            deferred: outcome.deferred,
         }
     }
 
@@ -136,6 +149,7 @@ impl EnvironmentReport {
             summary: plan.summary,
             done: Vec::new(),
             planned,
+            deferred: Vec::new(),
         }
     }
 }
@@ -190,6 +204,20 @@ pub fn run_pass(
     )?;
 
     let now = || OffsetDateTime::now_utc();
+    let limits = WriteLimits::for_provider(config.scm.provider, options.max_writes);
+    // The hourly limit spans passes: the writes of the last hour are kept beside the git cache.
+    let write_log = (options.mode == Mode::Reconcile && limits.per_hour.is_some())
+        .then(|| git::cache_dir(options.cache_dir.as_deref(), env).ok())
+        .flatten()
+        .map(|dir| WriteLog::path(&dir, &config.scm.api_url));
+    let mut writes = WritePacer::new(
+        limits,
+        Arc::clone(&shared.clock),
+        Arc::clone(&shared.budget),
+    );
+    if let Some(path) = &write_log {
+        writes = writes.with_log(&read_write_log(path, progress));
+    }
     let mut strategies = Vec::new();
     for index in selected {
         let strategy = &config.strategies[index];
@@ -223,6 +251,7 @@ pub fn run_pass(
                 &mut cache,
                 scm.as_ref(),
                 &now,
+                &mut writes,
                 &mut |event| match event {
                     ApplyEvent::Starting { plan, step } => {
                         progress.environment(name, &plan.branch, &Activity::Writing(step));
@@ -259,6 +288,7 @@ pub fn run_pass(
         repository: config.repository.full_name(),
         web_url: config.repository.web_url.clone(),
         strategies,
+        writes: (options.mode == Mode::Reconcile).then(|| writes.summary()),
         dashboard: None,
     };
     // Only a reconcile pass writes it: `--dry-run` and `status` write nothing (docs/design.md §6).
@@ -276,14 +306,51 @@ pub fn run_pass(
             },
             None => {
                 progress.section_start("dashboard", "dashboard issue");
-                let outcome = crate::dashboard::publish(config, &report, &cache, scm.as_ref());
+                let outcome =
+                    crate::dashboard::publish(config, &report, &cache, scm.as_ref(), &mut writes);
                 progress.section_end("dashboard");
+                // The dashboard's write counts in the pass's writes.
+                report.writes = Some(writes.summary());
                 outcome.expect("config.dashboard is set")
             }
         });
     }
+    // Only after writes: a pass that wrote nothing leaves every file as it was.
+    if let Some(path) = write_log.as_ref().filter(|_| writes.summary().made > 0) {
+        save_write_log(path, &writes.log(), progress);
+    }
     progress.finish();
     Ok(report)
+}
+
+/// The writes of the last hour as earlier passes left them; none when there is no file yet. A
+/// file that cannot be read is a warning: the pass counts from zero.
+fn read_write_log(path: &std::path::Path, progress: &mut dyn Progress) -> WriteLog {
+    match std::fs::read_to_string(path) {
+        Ok(text) => WriteLog::parse(&text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => WriteLog::default(),
+        Err(error) => {
+            progress.info(&format!(
+                "warning: reading the write log {}: {error}; this pass counts GitHub's hourly write limit from zero",
+                path.display()
+            ));
+            WriteLog::default()
+        }
+    }
+}
+
+/// Replaces the write log whole (a temporary file renamed over it), so a pass that stops midway
+/// leaves the old one. A failure is a warning: the next pass counts from what it finds.
+fn save_write_log(path: &std::path::Path, log: &WriteLog, progress: &mut dyn Progress) {
+    let temporary = path.with_extension("log.tmp");
+    let saved =
+        std::fs::write(&temporary, log.text()).and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(error) = saved {
+        progress.info(&format!(
+            "warning: writing the write log {}: {error}; the next pass may count fewer of this hour's writes",
+            path.display()
+        ));
+    }
 }
 
 /// Git transfers tried again after a transient failure, for the verbose log (the SCM client's
@@ -296,17 +363,21 @@ fn log_retries(cache: &mut GitCache, progress: &mut dyn Progress) {
     }
 }
 
-/// What every client of one run shares: the `--max-wait` budget (SCM clients and git's retries
-/// draw on it) and the trust store (its roots are read only if a URL is `https://`).
+/// What every client of one run shares: the clock, the `--max-wait` budget (SCM clients, git's
+/// retries and the write pace draw on it) and the trust store (its roots are read only if a URL
+/// is `https://`).
 struct RunShared {
+    clock: Arc<dyn Clock>,
     budget: Arc<WaitBudget>,
     trust: Arc<Trust>,
 }
 
 impl RunShared {
     fn new(config: &Config, options: &PassOptions) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Self {
-            budget: WaitBudget::new(options.max_wait, Arc::new(SystemClock)),
+            budget: WaitBudget::new(options.max_wait, Arc::clone(&clock)),
+            clock,
             trust: Trust::new(config.scm.ca_file.clone()),
         }
     }

@@ -72,7 +72,18 @@ pub fn text(report: &PassReport) -> String {
             for step in &env.planned {
                 let _ = writeln!(out, "  {:width$}  would {}", "", action_line(&step.action));
             }
+            for step in &env.deferred {
+                let _ = writeln!(
+                    out,
+                    "  {:width$}  deferred: {}",
+                    "",
+                    action_line(&step.action)
+                );
+            }
         }
+    }
+    if let Some(line) = deferral_line(report) {
+        let _ = writeln!(out, "{line}");
     }
     if report.mode == Mode::DryRun {
         out.push_str("dry run: nothing was written\n");
@@ -91,6 +102,9 @@ pub fn markdown(report: &PassReport) -> String {
             let _ = writeln!(out, "{}", markdown_row(report, env));
         }
         out.push('\n');
+    }
+    if let Some(line) = deferral_line(report) {
+        let _ = writeln!(out, "_{}._\n", escape_cell(&line));
     }
     // Printed on CI logs by `status --output markdown`: no secret, no runner command either.
     untrusted::for_log(&out)
@@ -124,12 +138,31 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
     format!(
         "| `{}` | {} | {} | {} | {} | {} |",
         env.branch,
-        summary.phase.as_str(),
+        if env.deferred.is_empty() {
+            summary.phase.as_str().to_owned()
+        } else {
+            format!("{}, deferred", summary.phase.as_str())
+        },
         dry,
         pr,
         if gates.is_empty() { "-".into() } else { gates },
         escape_cell(&summary.reason)
     )
+}
+
+/// When the pass stopped writing (docs/design.md §3 "Write budget"): how many environments wait
+/// for the next pass, and why.
+pub fn deferral_line(report: &PassReport) -> Option<String> {
+    let writes = report.writes.as_ref()?;
+    let reason = writes.stopped.as_ref()?;
+    let deferred = report
+        .environments()
+        .filter(|e| !e.deferred.is_empty())
+        .count();
+    let plural = if deferred == 1 { "" } else { "s" };
+    Some(format!(
+        "{deferred} environment{plural} deferred to the next pass: {reason} ({writes})"
+    ))
 }
 
 /// A table cell shows `text` literally, on one row, with promoter's `code` spans kept.
@@ -264,8 +297,10 @@ mod tests {
                     summary,
                     done: Vec::new(),
                     planned: Vec::new(),
+                    deferred: Vec::new(),
                 }],
             }],
+            writes: None,
             dashboard: None,
         }
     }
@@ -408,6 +443,7 @@ mod tests {
                         summary: dev_summary,
                         done: Vec::new(),
                         planned: Vec::new(),
+                        deferred: Vec::new(),
                     },
                     EnvironmentReport {
                         branch: BranchName::parse("environment/prod").unwrap(),
@@ -415,9 +451,17 @@ mod tests {
                         summary: prod_summary,
                         done,
                         planned,
+                        deferred: Vec::new(),
                     },
                 ],
             }],
+            writes: (mode == Mode::Reconcile).then_some(crate::reconcile::pacing::WriteSummary {
+                made: 1,
+                budget: Some(80),
+                per_minute: Some(80),
+                per_hour: Some(500),
+                stopped: None,
+            }),
             dashboard: None,
         }
     }
@@ -445,5 +489,60 @@ mod tests {
     #[test]
     fn the_markdown_report_links_commits_and_pull_requests() {
         insta::assert_snapshot!(markdown(&two_environment_report(Mode::Reconcile)));
+    }
+
+    /// prod's merge left for the next pass by a spent write budget.
+    fn deferred_report() -> PassReport {
+        let mut report = two_environment_report(Mode::Reconcile);
+        let prod = &mut report.strategies[0].environments[1];
+        prod.deferred = vec![Step {
+            action: Action::Merge {
+                number: PrNumber(42),
+                head_sha: sha('f'),
+                title: "Promote".into(),
+                message: String::new(),
+                reread_live_tip: false,
+            },
+            reason: "every gate passed".into(),
+        }];
+        report.writes = Some(crate::reconcile::pacing::WriteSummary {
+            made: 1,
+            budget: Some(1),
+            per_minute: Some(80),
+            per_hour: Some(500),
+            stopped: Some("the write budget of 1 (`--max-writes`) is spent".into()),
+        });
+        report
+    }
+
+    #[test]
+    fn a_deferred_environment_shows_the_writes_left_and_why_in_every_rendering() {
+        let report = deferred_report();
+        let line = "1 environment deferred to the next pass: the write budget of 1 (`--max-writes`) \
+                    is spent (1 write made, budget 1, at most 80 a minute)";
+        let text = text(&report);
+        assert!(
+            text.contains("      deferred: merge pull request #42 at fffffff\n"),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("{line}\n")), "{text}");
+        let markdown = markdown(&report);
+        assert!(
+            markdown.contains("| `environment/prod` | pending, deferred |"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("deferred to the next pass"), "{markdown}");
+        let json: serde_json::Value = serde_json::from_str(&json(&report)).unwrap();
+        let prod = &json["strategies"][0]["environments"][1];
+        assert_eq!(prod["deferred"][0]["action"]["kind"], "merge", "{json:#}");
+        assert!(
+            json["strategies"][0]["environments"][0]
+                .get("deferred")
+                .is_none()
+        );
+        assert_eq!(
+            json["writes"]["stopped"],
+            report.writes.unwrap().stopped.unwrap()
+        );
     }
 }

@@ -15,6 +15,7 @@
 mod markdown;
 pub mod render;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -24,6 +25,7 @@ use crate::config::Config;
 use crate::git::GitCache;
 use crate::model::Sha;
 use crate::pass::PassReport;
+use crate::reconcile::pacing::{WritePacer, WritesDeferred};
 use crate::scm::{Issue, Issues, issues::is_ambiguous};
 
 pub use render::MARKER;
@@ -43,7 +45,7 @@ pub enum DashboardReport {
     /// Its text was already what this pass shows: nothing was written.
     Unchanged { number: u64, url: String },
     /// A `--strategy` pass shows part of the repository; the dashboard shows all of it, so it
-    /// is left as the last full pass wrote it.
+    /// is left as the last full pass wrote it. Or the pass's write budget was spent.
     Skipped { reason: String },
     /// Reading or writing the issue failed. A warning; the pass's exit code does not change.
     Failed { error: String },
@@ -95,15 +97,25 @@ impl DashboardReport {
     }
 }
 
-/// Renders and writes the dashboard after a reconcile pass. Never fails: a failure is the
+/// Renders and writes the dashboard after a reconcile pass, its write admitted by the pass's
+/// `writes` like the promotions' (docs/design.md §3 "Write budget": when the budget is spent it
+/// is [`DashboardReport::Skipped`] until the next pass). Never fails: a failure is the
 /// [`DashboardReport::Failed`] outcome.
 pub fn publish(
     config: &Config,
     report: &PassReport,
     cache: &GitCache,
     scm: &dyn Issues,
+    writes: &mut WritePacer,
 ) -> Option<DashboardReport> {
     let dashboard = config.dashboard.as_ref()?;
+    let deferred = |reason: &WritesDeferred| DashboardReport::Skipped {
+        reason: format!("deferred to the next pass: {reason}"),
+    };
+    // Not even read: the pass already left promotions for the next one, which rewrites it.
+    if let Some(stopped) = writes.stopped() {
+        return Some(deferred(stopped));
+    }
     let subjects = subjects(config, report, cache);
     let inputs = render::BodyInputs {
         subjects: &subjects,
@@ -111,12 +123,43 @@ pub fn publish(
         limit: scm.issue_body_limit(),
     };
     let body = render::body(report, &inputs);
-    Some(match sync(scm, &dashboard.title, &body) {
+    let paced = PacedIssues {
+        inner: scm,
+        writes: RefCell::new(writes),
+    };
+    Some(match sync(&paced, &dashboard.title, &body) {
         Ok(outcome) => outcome,
-        Err(error) => DashboardReport::Failed {
-            error: crate::reconcile::error_text(&error),
+        Err(error) => match error.downcast_ref::<WritesDeferred>() {
+            Some(reason) => deferred(reason),
+            None => DashboardReport::Failed {
+                error: crate::reconcile::error_text(&error),
+            },
         },
     })
+}
+
+/// The SCM's issues with every write admitted by the pass's [`WritePacer`] first; a refused write
+/// is a [`WritesDeferred`] error, sent nowhere.
+struct PacedIssues<'a> {
+    inner: &'a dyn Issues,
+    writes: RefCell<&'a mut WritePacer>,
+}
+
+impl Issues for PacedIssues<'_> {
+    fn open_issues(&self) -> anyhow::Result<Vec<Issue>> {
+        self.inner.open_issues()
+    }
+    fn create_issue(&self, title: &str, body: &str) -> anyhow::Result<Issue> {
+        self.writes.borrow_mut().admit()?;
+        self.inner.create_issue(title, body)
+    }
+    fn update_issue(&self, number: u64, title: &str, body: &str) -> anyhow::Result<Issue> {
+        self.writes.borrow_mut().admit()?;
+        self.inner.update_issue(number, title, body)
+    }
+    fn issue_body_limit(&self) -> usize {
+        self.inner.issue_body_limit()
+    }
 }
 
 /// The dashboard among `issues`: the lowest-numbered open issue whose body starts with

@@ -8,6 +8,10 @@
 //! (another runner promoted it) is answered like a merge: the live branch is read again and the
 //! environment planned with the new facts (docs/design.md §3), when git confirms the refusal.
 //!
+//! Every write step is first admitted by the pass's [`WritePacer`] (docs/design.md §3, "Write
+//! budget"): once it refuses, the environment's remaining writes, and every later environment's,
+//! are reported as deferred to the next pass.
+//!
 //! Git is reached only through [`GitWrites`] and the SCM through [`Scm`], so the in-memory world
 //! of the reconcile tests runs this very loop.
 
@@ -18,6 +22,7 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::git::{BranchMoved, OursMerge};
 use crate::reconcile::git_writes::GitWrites;
+use crate::reconcile::pacing::WritePacer;
 use crate::reconcile::plan::{Action, EnvironmentPlan, Phase, Step, plan_environment};
 use crate::reconcile::{EnvironmentObservation, StrategyObservation};
 use crate::scm::{HeadInBase, MergeOutcome, Scm};
@@ -36,6 +41,9 @@ pub struct EnvironmentOutcome {
     pub plan: EnvironmentPlan,
     /// Every write attempted, in order, with its result.
     pub done: Vec<StepOutcome>,
+    /// The writes the plan still wanted when the pass's write budget ran out: left for the next
+    /// pass, which plans them again from what it reads.
+    pub deferred: Vec<Step>,
 }
 
 impl EnvironmentOutcome {
@@ -95,16 +103,18 @@ pub enum ApplyEvent<'a> {
     Done(&'a EnvironmentOutcome),
 }
 
-/// Applies the plan of every environment of one observed strategy, in order.
+/// Applies the plan of every environment of one observed strategy, in order, with every write
+/// admitted by `writes`.
 pub fn apply_strategy(
     config: &Config,
     observed: &mut StrategyObservation,
     git: &mut dyn GitWrites,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
+    writes: &mut WritePacer,
     on_step: &mut dyn FnMut(&EnvironmentPlan, &StepOutcome),
 ) -> Vec<EnvironmentOutcome> {
-    apply_strategy_watched(config, observed, git, scm, now, &mut |event| {
+    apply_strategy_watched(config, observed, git, scm, now, writes, &mut |event| {
         if let ApplyEvent::Finished { plan, outcome } = event {
             on_step(plan, outcome);
         }
@@ -119,17 +129,19 @@ pub fn apply_strategy_watched(
     git: &mut dyn GitWrites,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
+    writes: &mut WritePacer,
     on_event: &mut dyn FnMut(ApplyEvent<'_>),
 ) -> Vec<EnvironmentOutcome> {
     (0..observed.environments.len())
         .map(|env| {
-            let outcome = apply_environment(config, observed, env, git, scm, now, on_event);
+            let outcome = apply_environment(config, observed, env, git, scm, now, writes, on_event);
             on_event(ApplyEvent::Done(&outcome));
             outcome
         })
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_environment(
     config: &Config,
     observed: &mut StrategyObservation,
@@ -137,6 +149,7 @@ fn apply_environment(
     git: &mut dyn GitWrites,
     scm: &dyn Scm,
     now: &dyn Fn() -> OffsetDateTime,
+    writes: &mut WritePacer,
     on_event: &mut dyn FnMut(ApplyEvent<'_>),
 ) -> EnvironmentOutcome {
     let mut plan = plan_environment(config, observed, env, now());
@@ -149,7 +162,20 @@ fn apply_environment(
     let mut replans = 0;
     loop {
         let mut replan = false;
-        for step in plan.steps.iter().filter(|s| s.action.is_write()) {
+        let wanted: Vec<&Step> = plan.steps.iter().filter(|s| s.action.is_write()).collect();
+        for (index, step) in wanted.iter().copied().enumerate() {
+            if let Err(deferred) = writes.admit() {
+                let left = wanted[index..].iter().map(|&s| s.clone()).collect();
+                plan.summary.reason = format!(
+                    "{}; deferred to the next pass: {deferred}",
+                    plan.summary.reason
+                );
+                return EnvironmentOutcome {
+                    plan,
+                    done,
+                    deferred: left,
+                };
+            }
             on_event(ApplyEvent::Starting { plan: &plan, step });
             let result = execute(
                 &step.action,
@@ -177,7 +203,11 @@ fn apply_environment(
             if stop {
                 let last = done.last().expect("just pushed");
                 override_summary(&mut plan, &last.result);
-                return EnvironmentOutcome { plan, done };
+                return EnvironmentOutcome {
+                    plan,
+                    done,
+                    deferred: Vec::new(),
+                };
             }
         }
         if !replan || replans == MAX_REPLANS {
@@ -186,7 +216,11 @@ fn apply_environment(
         replans += 1;
         plan = plan_environment(config, observed, env, now());
     }
-    EnvironmentOutcome { plan, done }
+    EnvironmentOutcome {
+        plan,
+        done,
+        deferred: Vec::new(),
+    }
 }
 
 /// Reports an answer that ended the environment's pass early: the plan's summary was written

@@ -12,6 +12,7 @@ pub mod apply;
 pub mod git_writes;
 pub mod observe;
 pub mod observe_gates;
+pub mod pacing;
 pub mod plan;
 pub mod steps;
 pub mod text;

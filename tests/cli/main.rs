@@ -8,6 +8,7 @@ mod config;
 mod config_hostile;
 mod config_mutations;
 mod demo;
+mod dependencies;
 mod docs;
 mod examples;
 mod gitea;

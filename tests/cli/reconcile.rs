@@ -37,6 +37,7 @@ mod gates;
 mod lifecycle;
 mod noop;
 mod output;
+mod pacing;
 mod race;
 mod scenarios;
 mod strategies;

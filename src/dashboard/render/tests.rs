@@ -42,6 +42,7 @@ fn env(name: &str, phase: Phase, live: char, proposed: char, reason: &str) -> En
         },
         done: Vec::new(),
         planned: Vec::new(),
+        deferred: Vec::new(),
     }
 }
 
@@ -55,6 +56,7 @@ fn report(environments: Vec<EnvironmentReport>) -> PassReport {
             name: "app".into(),
             environments,
         }],
+        writes: None,
         dashboard: None,
     }
 }

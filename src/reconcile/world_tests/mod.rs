@@ -20,7 +20,8 @@ use crate::config::{
     Config, Environment, Gate, Provider, PullRequestTemplates, Repository, ScmConfig, Strategy,
 };
 use crate::model::{BranchName, GateKey, GateState, HydratorMetadata, PrNumber, Sha};
-use crate::reconcile::apply::{StepResult, apply_strategy};
+use crate::reconcile::apply::{EnvironmentOutcome, StepResult, apply_strategy};
+use crate::reconcile::pacing::{WriteLimits, WritePacer};
 use crate::reconcile::plan::{Action, EnvironmentPlan, plan_environment};
 use crate::reconcile::{
     EnvironmentObservation, GitFacts, PrLookup, ScmFacts, StrategyObservation, needs_scm,
@@ -419,6 +420,14 @@ impl World {
     /// One pass: observe, then the real `apply` with this world as its SCM and git. Returns the
     /// final plan of every environment.
     pub fn pass(&mut self) -> Vec<EnvironmentPlan> {
+        self.pass_with(&mut WritePacer::unlimited())
+            .into_iter()
+            .map(|outcome| outcome.plan)
+            .collect()
+    }
+
+    /// [`World::pass`] with every write admitted by `writes`; the outcome of every environment.
+    pub fn pass_with(&mut self, writes: &mut WritePacer) -> Vec<EnvironmentOutcome> {
         let mut observed = self.observe();
         let config = self.config.clone();
         let now = self.now;
@@ -430,20 +439,18 @@ impl World {
             &mut git,
             &scm,
             &|| now,
+            writes,
             &mut |_, _| {},
         );
+        for outcome in &outcomes {
+            for done in &outcome.done {
+                assert!(
+                    !matches!(done.result, StepResult::Failed { .. }),
+                    "a write failed in the world: {done:#?}"
+                );
+            }
+        }
         outcomes
-            .into_iter()
-            .map(|outcome| {
-                for done in &outcome.done {
-                    assert!(
-                        !matches!(done.result, StepResult::Failed { .. }),
-                        "a write failed in the world: {done:#?}"
-                    );
-                }
-                outcome.plan
-            })
-            .collect()
     }
 
     /// Runs a pass and asserts the world is then stable: planning again over it writes nothing.

@@ -539,3 +539,61 @@ fn a_hold_label_keeps_a_ready_pr_unmerged_and_removing_it_resumes() {
     world.pass_then_stable();
     assert_eq!(world.live_dry("dev"), Some(dry('b')));
 }
+
+/// A write budget splits one pass's writes over several passes without changing them: the same
+/// calls in the same order, each pass stopping where its budget ends and the next going on from
+/// what it reads (docs/design.md §3 "Write budget").
+#[test]
+fn a_write_budget_spreads_the_same_writes_over_passes() {
+    let mut unlimited = World::new(&three_envs(None));
+    hydrate_all(&mut unlimited, 'b');
+    unlimited.pass();
+    let all_writes: Vec<String> = unlimited
+        .take_calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("find-pr") && !c.starts_with("statuses"))
+        .collect();
+
+    let mut world = World::new(&three_envs(None));
+    hydrate_all(&mut world, 'b');
+    let mut writes_by_pass = Vec::new();
+    for _ in 0..4 {
+        let limits = WriteLimits::for_provider(Provider::Gitea, Some(3));
+        let outcomes = world.pass_with(&mut WritePacer::new(
+            limits,
+            std::sync::Arc::new(crate::scm::http::SystemClock),
+            crate::scm::http::WaitBudget::new(
+                Duration::ZERO,
+                std::sync::Arc::new(crate::scm::http::SystemClock),
+            ),
+        ));
+        let deferred: Vec<&str> = outcomes
+            .iter()
+            .filter(|o| !o.deferred.is_empty())
+            .map(|o| o.plan.branch.as_str())
+            .collect();
+        writes_by_pass.push((
+            world
+                .take_calls()
+                .into_iter()
+                .filter(|c| !c.starts_with("find-pr") && !c.starts_with("statuses"))
+                .collect::<Vec<_>>(),
+            deferred.join(" "),
+        ));
+    }
+    assert_eq!(
+        writes_by_pass,
+        [
+            (
+                all_writes[..3].to_vec(),
+                "environment/staging environment/prod".to_owned()
+            ),
+            (all_writes[3..6].to_vec(), "environment/prod".to_owned()),
+            (all_writes[6..].to_vec(), String::new()),
+            (Vec::new(), String::new()),
+        ]
+    );
+    for name in ["dev", "staging", "prod"] {
+        assert_eq!(world.live_dry(name), Some(dry('b')), "{name}");
+    }
+}
