@@ -160,6 +160,7 @@ fn resolve(
         cache_dir: args.cache_dir.clone(),
         max_wait: std::time::Duration::from_secs(120),
         log_requests: global.verbose > 0 && !global.quiet,
+        clock: std::sync::Arc::new(crate::scm::http::SystemClock),
     };
     if let Some(text) = &args.sha {
         let sha = Sha::parse(text).map_err(|e| {

@@ -22,7 +22,7 @@ use crate::reconcile::observe_gates::GateIo;
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::app::{AppKey, InstallationTokens};
-use crate::scm::http::{HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
+use crate::scm::http::{Clock, HttpOptions, RequestRecord, TokenSource, WaitBudget};
 use crate::scm::registry::Connect;
 use crate::tls::Trust;
 
@@ -53,6 +53,10 @@ pub struct PassOptions {
     pub max_wait: Duration,
     /// Log every SCM request (method, path, status) on stderr.
     pub log_requests: bool,
+    /// What the pass reads the time from and sleeps on (rate limits, backoff, soak times,
+    /// windows): [`crate::scm::http::SystemClock`] in a run; tests give a clock that moves without sleeping
+    /// (docs/design.md §11).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What a pass did, for every renderer (text, JSON, Markdown, GitHub summary).
@@ -189,7 +193,7 @@ pub fn run_pass(
         progress,
     )?;
 
-    let now = || OffsetDateTime::now_utc();
+    let now = || OffsetDateTime::from(options.clock.now());
     let mut strategies = Vec::new();
     for index in selected {
         let strategy = &config.strategies[index];
@@ -306,7 +310,7 @@ struct RunShared {
 impl RunShared {
     fn new(config: &Config, options: &PassOptions) -> Self {
         Self {
-            budget: WaitBudget::new(options.max_wait, Arc::new(SystemClock)),
+            budget: WaitBudget::new(options.max_wait, Arc::clone(&options.clock)),
             trust: Trust::new(config.scm.ca_file.clone()),
         }
     }
@@ -552,6 +556,7 @@ fn http_options(
         on_request,
         max_wait: options.max_wait,
         budget: Some(Arc::clone(&shared.budget)),
+        clock: Arc::clone(&options.clock),
         token_source: Some(
             token
                 .map(|(var, _)| var.clone())

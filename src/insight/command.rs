@@ -141,6 +141,7 @@ fn open(
         cache_dir: args.cache_dir.clone(),
         max_wait: std::time::Duration::from_secs(120),
         log_requests: false,
+        clock: std::sync::Arc::new(crate::scm::http::SystemClock),
     };
     let mut progress = crate::progress_for(global, env);
     let git = pass::open_git(

@@ -43,12 +43,16 @@ mod strategies;
 mod tls;
 mod transport;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use sandbox::{CommitSpec, Hydration, PullRecord, PullState, Sandbox};
 use sandbox::{Sha, Token};
 
 pub use forge::{Forge, Kind};
+
+use crate::support::clock::{InProcess, TestClock, run_in_process};
 
 /// Random-looking, as real tokens are: promoter redacts every 8-character piece of it, so a word
 /// like `reconcile` in a test token would be taken out of the reports.
@@ -203,6 +207,30 @@ impl World {
 
     pub fn reconcile(&self) -> assert_cmd::assert::Assert {
         self.promoter(&["reconcile"])
+    }
+
+    /// [`World::promoter`] run in this process on `clock`, for passes whose waits (backoff, rate
+    /// limits, soak) must take no real time (docs/design.md §11 "Time in tests").
+    pub fn promoter_on(&self, args: &[&str], clock: &Arc<TestClock>) -> InProcess {
+        let mut argv: Vec<OsString> = args.iter().map(OsString::from).collect();
+        argv.extend([
+            "-c".into(),
+            self.dir.path().join("promotion.yaml").into(),
+            "--cache-dir".into(),
+            self.dir.path().join("cache").into(),
+        ]);
+        let home = self.dir.path().to_string_lossy();
+        run_in_process(
+            &argv,
+            &[("PROMOTER_TOKEN", TOKEN), ("HOME", &home)],
+            &self.dir.path().join("report.json"),
+            Arc::clone(clock),
+        )
+    }
+
+    /// `promoter reconcile` in this process on `clock`.
+    pub fn reconcile_on(&self, clock: &Arc<TestClock>) -> InProcess {
+        self.promoter_on(&["reconcile"], clock)
     }
 
     /// Runs `promoter <args>`, asserting exit 0 and that environment 0 then has `dry` live;
