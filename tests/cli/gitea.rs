@@ -10,6 +10,7 @@ use sandbox::{CommitSpec, GiteaFlavor, Hydration, PullState, Sandbox};
 use sandbox::{Sha, Token};
 
 use crate::support::root;
+use crate::support::world::seed;
 
 const TOKEN: &str = "gitea-e2e-token-5f3a9c";
 const OWNER: &str = "acme";
@@ -28,32 +29,7 @@ impl Forge {
         let dir = tempfile::tempdir().unwrap();
         let sandbox = Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).unwrap();
         sandbox.set_gitea_flavor(flavor);
-        sandbox.create_repo(OWNER, NAME).unwrap();
-        sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "main",
-                &CommitSpec::new("init").file("README.md", "dry\n"),
-            )
-            .unwrap();
-        sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "environment/init",
-                &CommitSpec::new("init environments").file("README.md", "hydrated\n"),
-            )
-            .unwrap();
-        let envs: Vec<String> = ["dev", "staging", "prod"]
-            .iter()
-            .map(|e| format!("environment/{e}"))
-            .collect();
-        for env in &envs {
-            sandbox
-                .create_branch(OWNER, NAME, env, "environment/init")
-                .unwrap();
-        }
+        let envs = seed(&sandbox, OWNER, NAME, &["dev", "staging", "prod"]);
         Forge { sandbox, dir, envs }
     }
 

@@ -8,6 +8,8 @@ use promoter::scm::github::app::AppKey;
 use sandbox::{CommitSpec, Hydration, Sandbox};
 use sandbox::{Sha, Token};
 
+use crate::support::world::seed;
+
 const OWNER: &str = "acme";
 const NAME: &str = "deploy";
 const APP_ID: u64 = 31337;
@@ -34,20 +36,7 @@ impl AppWorld {
         let dir = tempfile::tempdir().unwrap();
         let sandbox =
             Sandbox::start(&dir.path().join("forge"), &Token::new("owner-only-token")).unwrap();
-        sandbox.create_repo(OWNER, NAME).unwrap();
-        sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "environment/init",
-                &CommitSpec::new("init").file("README.md", "hydrated\n"),
-            )
-            .unwrap();
-        for env in ENVS {
-            sandbox
-                .create_branch(OWNER, NAME, env, "environment/init")
-                .unwrap();
-        }
+        seed(&sandbox, OWNER, NAME, &["dev", "staging", "prod"]);
         let dry = sandbox
             .commit(
                 OWNER,

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use sandbox::{CommitSpec, Hydration, PullState, Sandbox};
 use sandbox::{Sha, Token};
 
+use crate::support::world::seed;
+
 const TOKEN: &str = "glpat-e2e-token";
 const OWNER: &str = "acme/platform";
 const NAME: &str = "deploy";
@@ -25,15 +27,7 @@ impl Project {
     fn new() -> (Project, Sha) {
         let dir = tempfile::tempdir().unwrap();
         let sandbox = Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).unwrap();
-        sandbox.create_repo(OWNER, NAME).unwrap();
-        sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "environment/init",
-                &CommitSpec::new("init").file("README.md", "hydrated\n"),
-            )
-            .unwrap();
+        let envs = seed(&sandbox, OWNER, NAME, &["dev", "staging", "prod"]);
         let dry = sandbox
             .commit(
                 OWNER,
@@ -42,14 +36,7 @@ impl Project {
                 &CommitSpec::new("bump replicas").file("values.yaml", "replicas: 2\n"),
             )
             .unwrap();
-        let envs: Vec<String> = ["dev", "staging", "prod"]
-            .iter()
-            .map(|e| format!("environment/{e}"))
-            .collect();
         for env in &envs {
-            sandbox
-                .create_branch(OWNER, NAME, env, "environment/init")
-                .unwrap();
             sandbox
                 .hydrate(
                     OWNER,

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod tls;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 
