@@ -235,24 +235,30 @@ fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_
     assert_eq!(first_api, expected, "{:?}", world.writes());
 }
 
-/// The retry path through the binary on the real clock: a 429 whose `retry-after: 0` is honoured
-/// at once (the per-forge scenario above runs in this process on a test clock).
+/// The retry path through the binary on the real clock, once per forge: a 429 whose
+/// `retry-after: 0` is honoured at once (the per-forge scenario above runs in this process on a
+/// test clock, docs/design.md §11 "Time in tests").
 #[test]
 fn through_the_binary_a_rate_limited_create_is_sent_again_when_the_forge_says() {
-    let forge = Forge::Github;
-    let mut world = World::new(forge, &["dev"]);
-    let dry = world.dry_change("bump replicas");
-    world.hydrate_all(&dry);
-    world.config("", &no_extra);
-    world.sandbox.inject(
-        Fault::new("POST", &forge.pulls_path())
-            .status(429)
-            .header("retry-after", "0")
-            .body(r#"{"message":"API rate limit exceeded"}"#),
-    );
-    world.promotes(&["reconcile"], dry.as_str());
-    assert_eq!(world.statuses_of("POST", &forge.pulls_path()), [429, 201]);
-    assert_eq!(world.pulls_of(0).len(), 1);
+    for forge in [Forge::Github, Forge::Gitlab, Forge::Gitea, Forge::Forgejo] {
+        let mut world = World::new(forge, &["dev"]);
+        let dry = world.dry_change("bump replicas");
+        world.hydrate_all(&dry);
+        world.config("", &no_extra);
+        world.sandbox.inject(
+            Fault::new("POST", &forge.pulls_path())
+                .status(429)
+                .header("retry-after", "0")
+                .body(r#"{"message":"API rate limit exceeded"}"#),
+        );
+        world.promotes(&["reconcile"], dry.as_str());
+        assert_eq!(
+            world.statuses_of("POST", &forge.pulls_path()),
+            [429, 201],
+            "{forge:?}"
+        );
+        assert_eq!(world.pulls_of(0).len(), 1, "{forge:?}");
+    }
 }
 
 fn a_wrong_token_fails_verbosely_without_showing_the_token_anywhere(forge: Forge) {
