@@ -53,6 +53,8 @@ pub fn seed(sandbox: &Sandbox, owner: &str, name: &str, envs: &[&str]) -> Vec<St
 /// empty initial commit for each environment.
 pub struct World {
     pub forge: Forge,
+    /// The repository's owner: [`OWNER`] unless made [`World::in_namespace`].
+    pub owner: &'static str,
     pub sandbox: Sandbox,
     pub dir: tempfile::TempDir,
     pub envs: Vec<String>,
@@ -61,12 +63,18 @@ pub struct World {
 
 impl World {
     pub fn new(forge: Forge, envs: &[&str]) -> World {
+        World::in_namespace(forge, OWNER, envs)
+    }
+
+    /// [`World::new`] with the repository `deploy` under `owner` (e.g. a GitLab group path).
+    pub fn in_namespace(forge: Forge, owner: &'static str, envs: &[&str]) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let sandbox =
             Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).expect("sandbox");
-        let envs = seed(&sandbox, OWNER, NAME, envs);
+        let envs = seed(&sandbox, owner, NAME, envs);
         World {
             forge,
+            owner,
             sandbox,
             dir,
             envs,
@@ -79,7 +87,7 @@ impl World {
         self.dry_commits += 1;
         self.sandbox
             .commit(
-                OWNER,
+                self.owner,
                 NAME,
                 "main",
                 &CommitSpec::new(subject)
@@ -93,7 +101,7 @@ impl World {
     pub fn hydrate(&self, env: usize, dry: &Sha) -> Sha {
         self.sandbox
             .hydrate(
-                OWNER,
+                self.owner,
                 NAME,
                 &Hydration::new(&self.envs[env], dry)
                     .file(
@@ -115,10 +123,11 @@ impl World {
     /// strategy (indented by 4), `env_extra(i)` in environment i (indented by 8).
     pub fn config(&self, strategy_extra: &str, env_extra: &dyn Fn(usize) -> String) -> PathBuf {
         let mut text = format!(
-            "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n  - name: app\n",
+            "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n  - name: app\n",
             self.forge.provider(),
             self.forge.api_url(&self.sandbox),
-            self.sandbox.clone_url(OWNER, NAME)
+            self.owner,
+            self.sandbox.clone_url(self.owner, NAME)
         );
         text.push_str(strategy_extra);
         text.push_str("    environments:\n");
@@ -218,7 +227,7 @@ impl World {
     pub fn hotfix_live(&self, env: usize) {
         self.sandbox
             .commit(
-                OWNER,
+                self.owner,
                 NAME,
                 &self.envs[env],
                 &CommitSpec::new("hotfix").file("manifest.yaml", "hotfix: true\n"),
@@ -238,7 +247,7 @@ impl World {
 
     pub fn tip(&self, branch: &str) -> Sha {
         self.sandbox
-            .branch_tip(OWNER, NAME, branch)
+            .branch_tip(self.owner, NAME, branch)
             .expect("read branch")
             .unwrap_or_else(|| panic!("{branch} exists"))
     }
@@ -248,7 +257,7 @@ impl World {
         let tip = self.tip(&self.envs[env]);
         let text = self
             .sandbox
-            .read_file(OWNER, NAME, &tip, "hydrator.metadata")
+            .read_file(self.owner, NAME, &tip, "hydrator.metadata")
             .expect("read file")?;
         let value: serde_json::Value = serde_json::from_str(&text).expect("metadata json");
         value["drySha"].as_str().map(str::to_owned)
@@ -298,7 +307,7 @@ impl World {
     /// The newest `(state, description)` of status `context` on `sha`.
     pub fn status(&self, sha: &Sha, context: &str) -> Option<(String, String)> {
         self.sandbox
-            .statuses(OWNER, NAME, sha)
+            .statuses(self.owner, NAME, sha)
             .into_iter()
             .find(|s| s.context == context)
             .map(|s| (s.state, s.description.unwrap_or_default()))
@@ -312,7 +321,14 @@ impl World {
     /// A CI-reported commit status `key` = `state` on `sha`.
     pub fn report(&self, sha: &Sha, key: &str, state: &str) {
         self.sandbox
-            .set_status(OWNER, NAME, sha, key, state, &format!("{key} is {state}"))
+            .set_status(
+                self.owner,
+                NAME,
+                sha,
+                key,
+                state,
+                &format!("{key} is {state}"),
+            )
             .expect("set status");
     }
 
@@ -320,10 +336,10 @@ impl World {
     pub fn pulls_of(&self, env: usize) -> Vec<PullRecord> {
         let staging = self.staging(env);
         self.sandbox
-            .pulls(OWNER, NAME)
+            .pulls(self.owner, NAME)
             .expect("pulls")
             .into_iter()
-            .filter(|p| p.head_branch == staging && p.head_repo == format!("{OWNER}/{NAME}"))
+            .filter(|p| p.head_branch == staging && p.head_repo == format!("{}/{NAME}", self.owner))
             .collect()
     }
 
