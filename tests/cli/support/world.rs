@@ -1,6 +1,8 @@
-//! The shared end-to-end world: a sandbox forge on 127.0.0.1 with seeded bare repositories
-//! ([`seed`]), promotion.yaml, promoter run as the binary ([`World::promoter`]) or in this process on
-//! a test clock ([`World::promoter_on`]), and what the forge saw (the exact [`Api`] count).
+//! The one end-to-end world of the integration tests (reconcile scenarios, GitLab, Gitea, GitHub
+//! App, CI log sections, Actions, insight): a sandbox forge on 127.0.0.1 with a seeded bare
+//! repository ([`seed`]), promotion.yaml, promoter run as the binary ([`World::promoter`]) or in
+//! this process on a test clock ([`World::promoter_on`]), and what the forge saw (the exact
+//! [`Api`] count). The forge dialects are `reconcile/forge.rs`'s [`Forge`].
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -10,7 +12,6 @@ use sandbox::{CommitSpec, Hydration, PullRecord, PullState, Sandbox};
 use sandbox::{Sha, Token};
 
 use crate::reconcile::{Forge, Kind};
-
 use crate::support::clock::{InProcess, TestClock, run_in_process};
 
 /// Random-looking, as real tokens are: promoter redacts every 8-character piece of it, so a word
@@ -22,7 +23,7 @@ pub const NAME: &str = "deploy";
 /// Seeds `owner/name` on `sandbox`: a DRY branch `main` with one commit, and a live branch
 /// `environment/<env>` for each of `envs`, all from one initial commit; returns the live branches.
 /// The one setup of every end-to-end test's forge.
-pub fn seed(sandbox: &Sandbox, owner: &str, name: &str, envs: &[&str]) -> Vec<String> {
+fn seed(sandbox: &Sandbox, owner: &str, name: &str, envs: &[&str]) -> Vec<String> {
     sandbox.create_repo(owner, name).expect("repo");
     sandbox
         .commit(
