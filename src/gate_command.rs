@@ -161,6 +161,7 @@ fn resolve(
         max_wait: std::time::Duration::from_secs(120),
         log_requests: global.verbose > 0 && !global.quiet,
         max_writes: None,
+        clock: std::sync::Arc::new(crate::scm::http::SystemClock),
     };
     if let Some(text) = &args.sha {
         let sha = Sha::parse(text).map_err(|e| {

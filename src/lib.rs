@@ -44,6 +44,17 @@ pub fn main_with(
     args: impl IntoIterator<Item = OsString>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> ExitCode {
+    main_with_clock(args, env, std::sync::Arc::new(scm::http::SystemClock))
+}
+
+/// [`main_with`] with the clock a pass reads the time from and sleeps on. The binary passes the
+/// system clock; only Rust callers (the integration tests) can pass another one, so there is no
+/// flag or variable that changes a user's run (docs/design.md §11 "Time in tests").
+pub fn main_with_clock(
+    args: impl IntoIterator<Item = OsString>,
+    env: &dyn Fn(&str) -> Option<String>,
+    clock: std::sync::Arc<dyn scm::http::Clock>,
+) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
@@ -53,7 +64,7 @@ pub fn main_with(
         }
     };
     let color = stderr_color(&cli, env);
-    match run(&cli, env) {
+    match run(&cli, env, clock) {
         Ok(exit) => exit.into(),
         Err(error) => {
             eprint!("{}", error.render(color));
@@ -76,7 +87,7 @@ pub fn wants_color(choice: ColorChoice, env: Env<'_>, is_terminal: bool) -> bool
     }
 }
 
-fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
+fn run(cli: &Cli, env: Env<'_>, clock: std::sync::Arc<dyn scm::http::Clock>) -> CommandResult {
     match &cli.command {
         Command::Validate(args) => validate(args, &cli.global, env),
         Command::Schema => {
@@ -89,7 +100,7 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             } else {
                 Mode::Reconcile
             };
-            let report = run_pass(&args.pass, mode, args.max_writes, &cli.global, env)?;
+            let report = run_pass(&args.pass, mode, args.max_writes, &cli.global, env, clock)?;
             let json = args.output == OutputFormat::Json;
             match args.output {
                 OutputFormat::Text => print(&report::text(&report))?,
@@ -111,7 +122,7 @@ fn run(cli: &Cli, env: Env<'_>) -> CommandResult {
             finish_pass(&report, &args.pass, json, cli, env)
         }
         Command::Status(args) => {
-            let report = run_pass(&args.pass, Mode::Status, None, &cli.global, env)?;
+            let report = run_pass(&args.pass, Mode::Status, None, &cli.global, env, clock)?;
             let json = args.output == StatusFormat::Json;
             match args.output {
                 StatusFormat::Text => print(&report::text(&report))?,
@@ -155,6 +166,7 @@ fn run_pass(
     max_writes: Option<usize>,
     global: &GlobalArgs,
     env: Env<'_>,
+    clock: std::sync::Arc<dyn scm::http::Clock>,
 ) -> Result<pass::PassReport, exit::CommandError> {
     let config = config::load_from(args.config.config.as_deref(), env)?;
     // A `--strategy` the file does not have is a usage error (exit 2), found before any network.
@@ -171,6 +183,7 @@ fn run_pass(
         max_wait: std::time::Duration::from_secs(args.max_wait),
         log_requests: global.verbose > 0 && !global.quiet,
         max_writes,
+        clock,
     };
     let mut progress = progress_for(global, env);
     Ok(pass::run_pass(&config, env, &options, progress.as_mut())?)

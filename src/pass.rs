@@ -23,7 +23,7 @@ use crate::reconcile::pacing::{WriteLimits, WriteLog, WritePacer, WriteSummary};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::app::{AppKey, InstallationTokens};
-use crate::scm::http::{Clock, HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
+use crate::scm::http::{Clock, HttpOptions, RequestRecord, TokenSource, WaitBudget};
 use crate::scm::registry::Connect;
 use crate::tls::Trust;
 
@@ -57,6 +57,10 @@ pub struct PassOptions {
     /// `--max-writes`: the most writes this pass makes, instead of the provider's default
     /// ([`WriteLimits::for_provider`]).
     pub max_writes: Option<usize>,
+    /// What the pass reads the time from and sleeps on (rate limits, backoff, soak times,
+    /// windows): [`crate::scm::http::SystemClock`] in a run; tests give a clock that moves without sleeping
+    /// (docs/design.md §11).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What a pass did, for every renderer (text, JSON, Markdown, GitHub summary).
@@ -203,7 +207,7 @@ pub fn run_pass(
         progress,
     )?;
 
-    let now = || OffsetDateTime::now_utc();
+    let now = || OffsetDateTime::from(options.clock.now());
     let limits = WriteLimits::for_provider(config.scm.provider, options.max_writes);
     // The hourly limit spans passes: the writes of the last hour are kept beside the git cache.
     let write_log = (options.mode == Mode::Reconcile && limits.per_hour.is_some())
@@ -374,10 +378,9 @@ struct RunShared {
 
 impl RunShared {
     fn new(config: &Config, options: &PassOptions) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Self {
-            budget: WaitBudget::new(options.max_wait, Arc::clone(&clock)),
-            clock,
+            budget: WaitBudget::new(options.max_wait, Arc::clone(&options.clock)),
+            clock: Arc::clone(&options.clock),
             trust: Trust::new(config.scm.ca_file.clone()),
         }
     }
@@ -623,6 +626,7 @@ fn http_options(
         on_request,
         max_wait: options.max_wait,
         budget: Some(Arc::clone(&shared.budget)),
+        clock: Arc::clone(&options.clock),
         token_source: Some(
             token
                 .map(|(var, _)| var.clone())

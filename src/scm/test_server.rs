@@ -110,7 +110,16 @@ impl ScriptedServer {
                     let canned = script.lock().expect("lock").pop_front().unwrap_or_else(|| {
                         Canned::json(599, r#"{"message":"no scripted answer"}"#)
                     });
-                    std::thread::sleep(canned.delay);
+                    // The delay ends early when the server is dropped: a test that gave up waiting
+                    // (a client timeout) does not then wait for the rest of it.
+                    let until = std::time::Instant::now() + canned.delay;
+                    while !stop.load(Ordering::SeqCst) {
+                        let left = until.saturating_duration_since(std::time::Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        std::thread::sleep(left.min(Duration::from_millis(20)));
+                    }
                     let mut response = tiny_http::Response::from_string(canned.body)
                         .with_status_code(canned.status);
                     for (name, value) in canned.headers {

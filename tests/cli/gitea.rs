@@ -6,165 +6,74 @@
 
 use std::path::{Path, PathBuf};
 
-use sandbox::{CommitSpec, GiteaFlavor, Hydration, PullState, Sandbox};
-use sandbox::{Sha, Token};
+use sandbox::{GiteaFlavor, PullState};
 
+use crate::reconcile::{Forge, NAME, OWNER, TOKEN, World};
 use crate::support::root;
 
-const TOKEN: &str = "gitea-e2e-token-5f3a9c";
-const OWNER: &str = "acme";
-const NAME: &str = "deploy";
-const PREVIOUS: &str = "promoter-previous-environment";
 const WORKFLOW: &str = "examples/gitea-workflow.yml";
 
-struct Forge {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    envs: Vec<String>,
+/// The shared world on the Gitea dialect in `flavor`, three environments, with a DRY change
+/// hydrated for each; returns the DRY SHA.
+fn gitea_world(flavor: GiteaFlavor) -> (World, String) {
+    let forge = match flavor {
+        GiteaFlavor::Forgejo => Forge::Forgejo,
+        _ => Forge::Gitea,
+    };
+    let mut world = World::new(forge, &["dev", "staging", "prod"]);
+    world.sandbox.set_gitea_flavor(flavor);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    (world, dry.as_str().to_owned())
 }
 
-impl Forge {
-    fn new(flavor: GiteaFlavor) -> Forge {
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox = Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).unwrap();
-        sandbox.set_gitea_flavor(flavor);
-        sandbox.create_repo(OWNER, NAME).unwrap();
-        sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "main",
-                &CommitSpec::new("init").file("README.md", "dry\n"),
-            )
-            .unwrap();
-        sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "environment/init",
-                &CommitSpec::new("init environments").file("README.md", "hydrated\n"),
-            )
-            .unwrap();
-        let envs: Vec<String> = ["dev", "staging", "prod"]
-            .iter()
-            .map(|e| format!("environment/{e}"))
-            .collect();
-        for env in &envs {
-            sandbox
-                .create_branch(OWNER, NAME, env, "environment/init")
-                .unwrap();
-        }
-        Forge { sandbox, dir, envs }
+/// promotion.yaml in `dir` for `provider`, with only `apiUrl` pointing at the forge (the clone URL
+/// is derived from it: `<base>/api/v1` → `<base>/acme/deploy.git`).
+fn config_in(world: &World, dir: &Path, provider: &str) -> PathBuf {
+    let mut text = format!(
+        "scm:\n  provider: {provider}\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\nstrategies:\n  - name: app\n    activeCommitStatuses:\n      - key: health\n    environments:\n",
+        world.sandbox.gitea_api_url()
+    );
+    for env in &world.envs {
+        text.push_str(&format!("      - branch: {env}\n"));
     }
+    let path = dir.join("promotion.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
 
-    /// A DRY change hydrated for every environment; returns the DRY SHA.
-    fn release(&self) -> Sha {
-        let dry = self
-            .sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "main",
-                &CommitSpec::new("bump replicas").file("values.yaml", "replicas: 2\n"),
-            )
-            .unwrap();
-        for env in &self.envs {
-            let hydration = Hydration::new(env, &dry)
-                .file("manifest.yaml", &format!("env: {env}\nreplicas: 2\n"))
-                .subject("bump replicas");
-            self.sandbox.hydrate(OWNER, NAME, &hydration).unwrap();
-        }
-        dry
-    }
+/// [`World::command`] with the token in `token_var` instead of `PROMOTER_TOKEN`.
+fn command(world: &World, args: &[&str], token_var: &str, token: &str) -> assert_cmd::Command {
+    let mut process = world.process(args, token);
+    process.env_remove("PROMOTER_TOKEN").env(token_var, token);
+    assert_cmd::Command::from_std(process)
+}
 
-    /// promotion.yaml in `dir` for `provider`, with only `apiUrl` pointing at the forge (the
-    /// clone URL is derived from it: `<base>/api/v1` → `<base>/acme/deploy.git`).
-    fn config_in(&self, dir: &Path, provider: &str) -> PathBuf {
-        let mut text = format!(
-            "scm:\n  provider: {provider}\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\nstrategies:\n  - name: app\n    activeCommitStatuses:\n      - key: health\n    environments:\n",
-            self.sandbox.gitea_api_url()
-        );
-        for env in &self.envs {
-            text.push_str(&format!("      - branch: {env}\n"));
-        }
-        let path = dir.join("promotion.yaml");
-        std::fs::write(&path, text).unwrap();
-        path
-    }
+fn report_health(world: &World, env: usize) {
+    world.report(&world.live_tip(env), "health", "success");
+}
 
-    fn command(&self, args: &[&str], token_var: &str, token: &str) -> assert_cmd::Command {
-        let mut command = crate::support::promoter();
-        command
-            .args(args)
-            .arg("-c")
-            .arg(self.dir.path().join("promotion.yaml"))
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .env(token_var, token)
-            .env("HOME", self.dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1");
-        command
-    }
+/// The live tip of `env` is a merge commit whose second parent is the staging tip.
+fn assert_merged_with_a_merge_commit(world: &World, env: usize) {
+    let parents = world
+        .sandbox
+        .parents(OWNER, NAME, &world.live_tip(env))
+        .unwrap();
+    assert_eq!(parents.len(), 2, "{} has a merge commit", world.envs[env]);
+    assert_eq!(parents[1], world.staging_tip(env));
+}
 
-    fn tip(&self, env: usize) -> Sha {
-        self.sandbox
-            .branch_tip(OWNER, NAME, &self.envs[env])
-            .unwrap()
-            .unwrap()
-    }
-
-    fn staging_tip(&self, env: usize) -> Sha {
-        let staging = format!("{}-next", self.envs[env]);
-        self.sandbox
-            .branch_tip(OWNER, NAME, &staging)
-            .unwrap()
-            .unwrap()
-    }
-
-    /// The DRY SHA the live tip of `env` was rendered from.
-    fn live_dry(&self, env: usize) -> Option<String> {
-        let text = self
-            .sandbox
-            .read_file(OWNER, NAME, &self.tip(env), "hydrator.metadata")
-            .unwrap()?;
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        value["drySha"].as_str().map(str::to_owned)
-    }
-
-    /// Newest `(state, description)` of `promoter-previous-environment` on env's PR head.
-    fn previous_gate(&self, env: usize) -> Option<(String, String)> {
-        self.sandbox
-            .statuses(OWNER, NAME, &self.staging_tip(env))
-            .into_iter()
-            .find(|s| s.context == PREVIOUS)
-            .map(|s| (s.state, s.description.unwrap_or_default()))
-    }
-
-    fn report_health(&self, env: usize) {
-        self.sandbox
-            .set_status(OWNER, NAME, &self.tip(env), "health", "success", "healthy")
-            .unwrap();
-    }
-
-    /// The live tip of `env` is a merge commit whose second parent is the staging tip.
-    fn assert_merged_with_a_merge_commit(&self, env: usize) {
-        let parents = self.sandbox.parents(OWNER, NAME, &self.tip(env)).unwrap();
-        assert_eq!(parents.len(), 2, "{} has a merge commit", self.envs[env]);
-        assert_eq!(parents[1], self.staging_tip(env));
-    }
-
-    /// Every API request went to the Gitea dialect; none to GitHub's.
-    fn assert_only_gitea_api(&self) {
-        let api: Vec<String> = self
-            .sandbox
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.starts_with("/api/"))
-            .map(|r| r.path)
-            .collect();
-        assert!(!api.is_empty());
-        assert!(api.iter().all(|p| p.starts_with("/api/v1/")), "{api:?}");
-    }
+/// Every API request went to the Gitea dialect; none to GitHub's.
+fn assert_only_gitea_api(world: &World) {
+    let api: Vec<String> = world
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .map(|r| r.path)
+        .collect();
+    assert!(!api.is_empty());
+    assert!(api.iter().all(|p| p.starts_with("/api/v1/")), "{api:?}");
 }
 
 fn text(assert: &assert_cmd::assert::Assert) -> String {
@@ -178,68 +87,64 @@ fn text(assert: &assert_cmd::assert::Assert) -> String {
 
 /// Three passes: each merges one environment once the previous one's live tip is healthy.
 fn promote_three_environments(flavor: GiteaFlavor, provider: &str, token_var: &str) {
-    let forge = Forge::new(flavor);
-    let dry = forge.release();
-    forge.config_in(forge.dir.path(), provider);
+    let (world, dry) = gitea_world(flavor);
+    config_in(&world, world.dir.path(), provider);
 
     let out = text(
-        &forge
-            .command(&["reconcile"], token_var, TOKEN)
+        &command(&world, &["reconcile"], token_var, TOKEN)
             .assert()
             .success(),
     );
-    assert_eq!(forge.live_dry(0).as_deref(), Some(dry.as_str()), "{out}");
-    assert_eq!(forge.live_dry(1), None, "{out}");
-    forge.assert_merged_with_a_merge_commit(0);
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{out}");
+    assert_eq!(world.live_dry(1), None, "{out}");
+    assert_merged_with_a_merge_commit(&world, 0);
     assert_eq!(
-        forge.previous_gate(1),
+        world.previous_gate(1),
         Some((
             "pending".to_owned(),
             "Waiting for `health` on `environment/dev`".to_owned()
         ))
     );
-    let message = forge
+    let message = world
         .sandbox
-        .commit_message(OWNER, NAME, &forge.tip(0))
+        .commit_message(OWNER, NAME, &world.live_tip(0))
         .unwrap();
     assert!(
         message.contains(dry.as_str()),
         "the merge text names the DRY SHA: {message}"
     );
 
-    forge.report_health(0);
+    report_health(&world, 0);
     let out = text(
-        &forge
-            .command(&["reconcile"], token_var, TOKEN)
+        &command(&world, &["reconcile"], token_var, TOKEN)
             .assert()
             .success(),
     );
-    assert_eq!(forge.live_dry(1).as_deref(), Some(dry.as_str()), "{out}");
-    assert_eq!(forge.live_dry(2), None, "{out}");
-    forge.assert_merged_with_a_merge_commit(1);
+    assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()), "{out}");
+    assert_eq!(world.live_dry(2), None, "{out}");
+    assert_merged_with_a_merge_commit(&world, 1);
 
-    forge.report_health(1);
+    report_health(&world, 1);
     let out = text(
-        &forge
-            .command(&["reconcile"], token_var, TOKEN)
+        &command(&world, &["reconcile"], token_var, TOKEN)
             .assert()
             .success(),
     );
-    assert_eq!(forge.live_dry(2).as_deref(), Some(dry.as_str()), "{out}");
-    forge.assert_merged_with_a_merge_commit(2);
+    assert_eq!(world.live_dry(2).as_deref(), Some(dry.as_str()), "{out}");
+    assert_merged_with_a_merge_commit(&world, 2);
     assert_eq!(
-        forge.previous_gate(2).map(|(state, _)| state).as_deref(),
+        world.previous_gate(2).map(|(state, _)| state).as_deref(),
         Some("success")
     );
 
-    let pulls = forge.sandbox.pulls(OWNER, NAME).unwrap();
+    let pulls = world.sandbox.pulls(OWNER, NAME).unwrap();
     assert_eq!(pulls.len(), 3, "one PR per environment");
     assert!(
         pulls
             .iter()
             .all(|p| p.state == PullState::Closed && p.merged.is_some())
     );
-    forge.assert_only_gitea_api();
+    assert_only_gitea_api(&world);
 }
 
 #[test]
@@ -263,12 +168,10 @@ fn a_wrong_token_fails_non_zero_and_is_shown_nowhere() {
         (GiteaFlavor::GiteaRelease, "gitea"),
         (GiteaFlavor::Forgejo, "forgejo"),
     ] {
-        let forge = Forge::new(flavor);
-        forge.release();
-        forge.config_in(forge.dir.path(), provider);
+        let (world, _) = gitea_world(flavor);
+        config_in(&world, world.dir.path(), provider);
         let wrong = "wrong-token-0f9e8d7c6b5a";
-        let assert = forge
-            .command(&["reconcile"], "PROMOTER_TOKEN", wrong)
+        let assert = command(&world, &["reconcile"], "PROMOTER_TOKEN", wrong)
             .assert()
             .failure();
         let out = text(&assert);
@@ -278,9 +181,9 @@ fn a_wrong_token_fails_non_zero_and_is_shown_nowhere() {
             out.contains("authentication failed") && out.contains("hint: check that"),
             "{provider}: {out}"
         );
-        assert_eq!(forge.live_dry(0), None);
+        assert_eq!(world.live_dry(0), None);
         assert!(
-            forge
+            world
                 .sandbox
                 .requests()
                 .iter()
@@ -318,26 +221,25 @@ fn the_actions_workflow_runs_reconcile_with_the_token_from_a_secret() {
     assert!(!run.contains("secrets."), "no token on the command line");
 
     // The step's command, as written, run in a checkout holding promotion.yaml.
-    let forge = Forge::new(GiteaFlavor::Forgejo);
-    let dry = forge.release();
-    let checkout = forge.dir.path().join("checkout");
+    let (world, dry) = gitea_world(GiteaFlavor::Forgejo);
+    let checkout = world.dir.path().join("checkout");
     std::fs::create_dir_all(&checkout).unwrap();
-    forge.config_in(&checkout, "forgejo");
+    config_in(&world, &checkout, "forgejo");
     let words: Vec<&str> = run.split_whitespace().collect();
     assert_eq!(words[0], "promoter");
     let out = text(
         &crate::support::promoter()
             .args(&words[1..])
             .arg("--cache-dir")
-            .arg(forge.dir.path().join("cache"))
+            .arg(world.dir.path().join("cache"))
             .current_dir(&checkout)
             .env("PROMOTER_TOKEN", TOKEN)
-            .env("HOME", forge.dir.path())
+            .env("HOME", world.dir.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .assert()
             .success(),
     );
-    assert_eq!(forge.live_dry(0).as_deref(), Some(dry.as_str()), "{out}");
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{out}");
     let report = std::fs::read_to_string(checkout.join("promoter-report.json")).unwrap();
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert!(report.is_object(), "{report}");

@@ -5,11 +5,10 @@
 //! URL is derived from the Enterprise `apiUrl` as it would be for `https://HOST/api/v3`.
 
 use promoter::scm::github::app::AppKey;
-use sandbox::{CommitSpec, Hydration, Sandbox};
-use sandbox::{Sha, Token};
+use sandbox::{CommitSpec, Sha};
 
-const OWNER: &str = "acme";
-const NAME: &str = "deploy";
+use crate::reconcile::{Forge, NAME, OWNER, TOKEN, World};
+
 const APP_ID: u64 = 31337;
 const INSTALLATION: u64 = 9001;
 const BOT: &str = "promoter-e2e[bot]";
@@ -21,52 +20,29 @@ fn test_key() -> String {
         .unwrap()
 }
 
+/// The shared [`World`] with the test App installed.
 struct AppWorld {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
+    world: World,
     dry: Sha,
+}
+
+impl std::ops::Deref for AppWorld {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.world
+    }
 }
 
 impl AppWorld {
     /// acme/deploy with a DRY commit hydrated for three environments, and the test app installed
     /// on the `acme` account. The owner's token is never given to promoter.
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox =
-            Sandbox::start(&dir.path().join("forge"), &Token::new("owner-only-token")).unwrap();
-        sandbox.create_repo(OWNER, NAME).unwrap();
-        sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "environment/init",
-                &CommitSpec::new("init").file("README.md", "hydrated\n"),
-            )
-            .unwrap();
-        for env in ENVS {
-            sandbox
-                .create_branch(OWNER, NAME, env, "environment/init")
-                .unwrap();
-        }
-        let dry = sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "main",
-                &CommitSpec::new("bump").file("values.yaml", "replicas: 2\n"),
-            )
-            .unwrap();
-        for env in ENVS {
-            sandbox
-                .hydrate(
-                    OWNER,
-                    NAME,
-                    &Hydration::new(env, &dry).file("manifest.yaml", &format!("env: {env}\n")),
-                )
-                .unwrap();
-        }
+        let mut world = World::new(Forge::Github, &["dev", "staging", "prod"]);
+        let dry = world.dry_change("bump");
+        world.hydrate_all(&dry);
         let public_key = AppKey::from_pem(&test_key()).unwrap().public_key_der();
-        sandbox
+        world
+            .sandbox
             .add_github_app(
                 APP_ID,
                 "promoter-e2e",
@@ -74,7 +50,7 @@ impl AppWorld {
                 &[(INSTALLATION, OWNER)],
             )
             .unwrap();
-        AppWorld { sandbox, dir, dry }
+        AppWorld { world, dry }
     }
 
     /// promotion.yaml with `githubApp` holding `app` (indented by 4), no token and no cloneUrl.
@@ -90,36 +66,20 @@ impl AppWorld {
         std::fs::write(self.dir.path().join("promotion.yaml"), text).unwrap();
     }
 
+    /// `promoter reconcile` with no token in the environment.
     fn command(&self) -> assert_cmd::Command {
-        let mut command = crate::support::promoter();
-        command
-            .arg("reconcile")
-            .arg("-c")
-            .arg(self.dir.path().join("promotion.yaml"))
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .env("HOME", self.dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1");
-        command
-    }
-
-    fn live_dry(&self, env: &str) -> Option<String> {
-        let tip = self.sandbox.branch_tip(OWNER, NAME, env).unwrap()?;
-        let text = self
-            .sandbox
-            .read_file(OWNER, NAME, &tip, "hydrator.metadata")
-            .unwrap()?;
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        value["drySha"].as_str().map(str::to_owned)
+        let mut process = self.process(&["reconcile"], "");
+        process.env_remove("PROMOTER_TOKEN");
+        assert_cmd::Command::from_std(process)
     }
 
     /// Every environment got the DRY commit through a PR the app's bot opened; every API call
     /// after minting and every authenticated git request was made with the installation token.
     fn assert_promoted_by_the_app(&self, output: &std::process::Output, runs: usize) {
         let stdout = String::from_utf8_lossy(&output.stdout);
-        for env in ENVS {
+        for (index, env) in ENVS.iter().enumerate() {
             assert_eq!(
-                self.live_dry(env).as_deref(),
+                self.live_dry(index).as_deref(),
                 Some(self.dry.as_str()),
                 "{env}\n{stdout}"
             );
@@ -221,7 +181,7 @@ fn a_github_app_key_file_relative_to_the_config_promotes_three_environments_as_t
     let output = world
         .command()
         // A token variable is ignored when the app is configured.
-        .env("PROMOTER_TOKEN", "owner-only-token")
+        .env("PROMOTER_TOKEN", TOKEN)
         .assert()
         .success()
         .get_output()

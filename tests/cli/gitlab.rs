@@ -6,144 +6,56 @@
 
 use std::path::{Path, PathBuf};
 
-use sandbox::{CommitSpec, Hydration, PullState, Sandbox};
-use sandbox::{Sha, Token};
+use sandbox::{PullState, Sha};
 
-const TOKEN: &str = "glpat-e2e-token";
+use crate::reconcile::{Forge, NAME, TOKEN, World};
+
 const OWNER: &str = "acme/platform";
-const NAME: &str = "deploy";
-const PREVIOUS: &str = "promoter-previous-environment";
 
-struct Project {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    envs: Vec<String>,
+/// The shared world with `acme/platform/deploy` and a DRY commit hydrated into three
+/// environments.
+fn project() -> (World, Sha) {
+    let mut world = World::in_namespace(Forge::Gitlab, OWNER, &["dev", "staging", "prod"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    (world, dry)
 }
 
-impl Project {
-    /// `acme/platform/deploy` with a DRY commit hydrated into three environments.
-    fn new() -> (Project, Sha) {
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox = Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).unwrap();
-        sandbox.create_repo(OWNER, NAME).unwrap();
-        sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "environment/init",
-                &CommitSpec::new("init").file("README.md", "hydrated\n"),
-            )
-            .unwrap();
-        let dry = sandbox
-            .commit(
-                OWNER,
-                NAME,
-                "main",
-                &CommitSpec::new("bump replicas").file("values.yaml", "replicas: 2\n"),
-            )
-            .unwrap();
-        let envs: Vec<String> = ["dev", "staging", "prod"]
-            .iter()
-            .map(|e| format!("environment/{e}"))
-            .collect();
-        for env in &envs {
-            sandbox
-                .create_branch(OWNER, NAME, env, "environment/init")
-                .unwrap();
-            sandbox
-                .hydrate(
-                    OWNER,
-                    NAME,
-                    &Hydration::new(env, &dry)
-                        .file("manifest.yaml", &format!("env: {env}\n"))
-                        .subject("bump replicas"),
-                )
-                .unwrap();
-        }
-        (Project { sandbox, dir, envs }, dry)
+/// promotion.yaml: `scm`/`repository` as given, then one strategy with an active `health` gate
+/// over the three environments.
+fn config(world: &World, scm: &str) -> PathBuf {
+    let mut text = scm.to_owned();
+    text.push_str("strategies:\n  - name: app\n    activeCommitStatuses:\n      - key: health\n    environments:\n");
+    for env in &world.envs {
+        text.push_str(&format!("      - branch: {env}\n"));
     }
+    let path = world.dir.path().join("promotion.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
 
-    /// promotion.yaml: `scm`/`repository` as given, then one strategy with an active `health`
-    /// gate over the three environments.
-    fn config(&self, scm: &str) -> PathBuf {
-        let mut text = scm.to_owned();
-        text.push_str("strategies:\n  - name: app\n    activeCommitStatuses:\n      - key: health\n    environments:\n");
-        for env in &self.envs {
-            text.push_str(&format!("      - branch: {env}\n"));
-        }
-        let path = self.dir.path().join("promotion.yaml");
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn explicit_config(&self) -> PathBuf {
-        self.config(&format!(
+fn explicit_config(world: &World) -> PathBuf {
+    config(
+        world,
+        &format!(
             "scm:\n  provider: gitlab\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n",
-            self.sandbox.gitlab_api_url()
-        ))
-    }
+            world.sandbox.gitlab_api_url()
+        ),
+    )
+}
 
-    fn command(&self) -> assert_cmd::Command {
-        let mut command = crate::support::promoter();
-        command
-            .env("HOME", self.dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1");
-        command
-    }
+/// The newest `promoter-previous-environment` state on environment `env`'s staging tip.
+fn previous_gate(world: &World, env: usize) -> Option<String> {
+    world.previous_gate(env).map(|(state, _)| state)
+}
 
-    fn reconcile(&self, token: &str) -> assert_cmd::assert::Assert {
-        self.command()
-            .args(["reconcile", "-c"])
-            .arg(self.dir.path().join("promotion.yaml"))
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .env("PROMOTER_TOKEN", token)
-            .assert()
-    }
+/// CI reports `health` = success on environment `env`'s live tip.
+fn healthy(world: &World, env: usize) {
+    world.report(&world.live_tip(env), "health", "success");
+}
 
-    fn tip(&self, branch: &str) -> Sha {
-        self.sandbox
-            .branch_tip(OWNER, NAME, branch)
-            .unwrap()
-            .unwrap()
-    }
-
-    fn live_dry(&self, env: usize) -> Option<String> {
-        let text = self
-            .sandbox
-            .read_file(OWNER, NAME, &self.tip(&self.envs[env]), "hydrator.metadata")
-            .unwrap()?;
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        value["drySha"].as_str().map(str::to_owned)
-    }
-
-    /// The newest `promoter-previous-environment` state on environment `env`'s staging tip.
-    fn previous_gate(&self, env: usize) -> Option<String> {
-        let staging = self.tip(&format!("{}-next", self.envs[env]));
-        self.sandbox
-            .statuses(OWNER, NAME, &staging)
-            .into_iter()
-            .find(|s| s.context == PREVIOUS)
-            .map(|s| s.state)
-    }
-
-    /// CI reports `health` = success on environment `env`'s live tip.
-    fn healthy(&self, env: usize) {
-        self.sandbox
-            .set_status(
-                OWNER,
-                NAME,
-                &self.tip(&self.envs[env]),
-                "health",
-                "success",
-                "healthy",
-            )
-            .unwrap();
-    }
-
-    fn stdout(assert: &assert_cmd::assert::Assert) -> String {
-        String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
-    }
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
 
 fn output_of(assert: &assert_cmd::assert::Assert) -> String {
@@ -157,32 +69,32 @@ fn output_of(assert: &assert_cmd::assert::Assert) -> String {
 
 #[test]
 fn three_environments_with_a_health_gate_promote_over_passes_through_gitlab_merge_requests() {
-    let (project, dry) = Project::new();
-    project.explicit_config();
+    let (project, dry) = project();
+    explicit_config(&project);
 
     // Pass 1: dev merges; staging waits for dev's health; prod waits for staging.
-    let first = project.reconcile(TOKEN).success();
+    let first = project.promoter_with_token(&["reconcile"], TOKEN).success();
     assert_eq!(
         project.live_dry(0).as_deref(),
         Some(dry.as_str()),
         "{}",
-        Project::stdout(&first)
+        stdout(&first)
     );
     assert_ne!(project.live_dry(1).as_deref(), Some(dry.as_str()));
-    assert_eq!(project.previous_gate(1).as_deref(), Some("pending"));
-    assert_eq!(project.previous_gate(2).as_deref(), Some("pending"));
+    assert_eq!(previous_gate(&project, 1).as_deref(), Some("pending"));
+    assert_eq!(previous_gate(&project, 2).as_deref(), Some("pending"));
     let mrs = project.sandbox.pulls(OWNER, NAME).unwrap();
     assert_eq!(mrs.len(), 3, "one merge request per environment");
 
     // Pass 2: dev is healthy, staging merges; prod's gate stays pending (a repeat GitLab refuses
     // with 400 "Cannot transition status", which is not an error).
-    project.healthy(0);
+    healthy(&project, 0);
     project.sandbox.clear_requests();
-    project.reconcile(TOKEN).success();
+    project.promoter_with_token(&["reconcile"], TOKEN).success();
     assert_eq!(project.live_dry(1).as_deref(), Some(dry.as_str()));
-    assert_eq!(project.previous_gate(1).as_deref(), Some("success"));
+    assert_eq!(previous_gate(&project, 1).as_deref(), Some("success"));
     assert_ne!(project.live_dry(2).as_deref(), Some(dry.as_str()));
-    assert_eq!(project.previous_gate(2).as_deref(), Some("pending"));
+    assert_eq!(previous_gate(&project, 2).as_deref(), Some("pending"));
     let status_writes: Vec<(String, u16)> = project
         .sandbox
         .requests()
@@ -214,8 +126,8 @@ fn three_environments_with_a_health_gate_promote_over_passes_through_gitlab_merg
     );
 
     // Pass 3: staging is healthy, prod merges.
-    project.healthy(1);
-    project.reconcile(TOKEN).success();
+    healthy(&project, 1);
+    project.promoter_with_token(&["reconcile"], TOKEN).success();
     for env in 0..3 {
         assert_eq!(
             project.live_dry(env).as_deref(),
@@ -231,7 +143,7 @@ fn three_environments_with_a_health_gate_promote_over_passes_through_gitlab_merg
             "{message}"
         );
     }
-    assert_eq!(project.previous_gate(2).as_deref(), Some("success"));
+    assert_eq!(previous_gate(&project, 2).as_deref(), Some("success"));
     let mrs = project.sandbox.pulls(OWNER, NAME).unwrap();
     assert!(
         mrs.iter()
@@ -251,7 +163,7 @@ fn three_environments_with_a_health_gate_promote_over_passes_through_gitlab_merg
 
     // A pass over the finished world writes nothing.
     project.sandbox.clear_requests();
-    project.reconcile(TOKEN).success();
+    project.promoter_with_token(&["reconcile"], TOKEN).success();
     let writes: Vec<String> = project
         .sandbox
         .requests()
@@ -278,11 +190,13 @@ fn example_job_arguments() -> Vec<String> {
     line.split_whitespace().skip(1).map(str::to_owned).collect()
 }
 
-fn ci_job(project: &Project, workdir: &Path) -> assert_cmd::Command {
-    let mut command = project.command();
+fn ci_job(project: &World, workdir: &Path) -> assert_cmd::Command {
+    let mut command = crate::support::promoter();
     command
         .current_dir(workdir)
         .args(example_job_arguments())
+        .env("HOME", project.dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GITLAB_CI", "true")
         .env("CI_API_V4_URL", project.sandbox.gitlab_api_url())
         .env("CI_SERVER_URL", project.sandbox.base_url())
@@ -294,8 +208,8 @@ fn ci_job(project: &Project, workdir: &Path) -> assert_cmd::Command {
 
 #[test]
 fn the_example_gitlab_job_works_from_ci_variables_and_gitlab_token_alone() {
-    let (project, dry) = Project::new();
-    project.config("scm:\n  provider: gitlab\n");
+    let (project, dry) = project();
+    config(&project, "scm:\n  provider: gitlab\n");
     let workdir = project.dir.path();
     let run = ci_job(&project, workdir)
         .env("GITLAB_TOKEN", TOKEN)
@@ -327,10 +241,10 @@ fn the_example_gitlab_job_works_from_ci_variables_and_gitlab_token_alone() {
 
 #[test]
 fn a_wrong_gitlab_token_fails_the_pass_and_is_never_shown() {
-    let (project, _) = Project::new();
-    project.explicit_config();
+    let (project, _) = project();
+    explicit_config(&project);
     let wrong = "glpat-wrong-and-secret";
-    let run = project.reconcile(wrong).failure();
+    let run = project.promoter_with_token(&["reconcile"], wrong).failure();
     let text = output_of(&run);
     assert!(!text.contains(wrong), "{text}");
     assert!(text.contains("authentication failed"), "{text}");

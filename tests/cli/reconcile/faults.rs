@@ -5,6 +5,7 @@
 use sandbox::Fault;
 
 use super::{Forge, Kind, NAME, OWNER, World, output};
+use crate::support::clock::TestClock;
 
 /// The forge's answer to a merge whose head moved, from its API docs.
 fn head_moved(forge: Forge) -> &'static str {
@@ -196,9 +197,10 @@ fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_
         _ => merge_limit.status(429).body(r#"{"message":"429 Too Many Requests"}"#),
     });
 
-    let first = world.reconcile();
-    let (stdout, stderr) = output(&first);
-    let code = first.get_output().status.code();
+    // In this process on a test clock: the backoffs and `retry-after` waits take no real time.
+    let clock = TestClock::now();
+    let first = world.reconcile_on(&clock);
+    let (stdout, stderr) = (&first.report, format!("waits: {:?}", clock.slept()));
     let first_api = world.api();
     if world.live_dry(1).as_deref() != Some(dry.as_str()) {
         world.clear();
@@ -216,7 +218,12 @@ fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_
     );
     assert_eq!(world.pulls_of(0).len(), 1);
     assert_eq!(world.pulls_of(1).len(), 1);
-    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(first.success(), "{stdout}{stderr}");
+    // The two `retry-after: 1` were waited for, on the pass's clock.
+    assert!(
+        clock.slept().iter().sum::<std::time::Duration>() >= std::time::Duration::from_secs(2),
+        "{stderr}"
+    );
     // Every faulty answer was retried once: 2 extra lookups, 1 extra gate-read request, 1 extra
     // create, 1 extra merge.
     let mut expected = world.budget(4, 2, 3, 0, 3, 1);
@@ -226,6 +233,32 @@ fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_
         expected.gate_reads += 1;
     }
     assert_eq!(first_api, expected, "{:?}", world.writes());
+}
+
+/// The retry path through the binary on the real clock, once per forge: a 429 whose
+/// `retry-after: 0` is honoured at once (the per-forge scenario above runs in this process on a
+/// test clock, docs/design.md §11 "Time in tests").
+#[test]
+fn through_the_binary_a_rate_limited_create_is_sent_again_when_the_forge_says() {
+    for forge in [Forge::Github, Forge::Gitlab, Forge::Gitea, Forge::Forgejo] {
+        let mut world = World::new(forge, &["dev"]);
+        let dry = world.dry_change("bump replicas");
+        world.hydrate_all(&dry);
+        world.config("", &no_extra);
+        world.sandbox.inject(
+            Fault::new("POST", &forge.pulls_path())
+                .status(429)
+                .header("retry-after", "0")
+                .body(r#"{"message":"API rate limit exceeded"}"#),
+        );
+        world.promotes(&["reconcile"], dry.as_str());
+        assert_eq!(
+            world.statuses_of("POST", &forge.pulls_path()),
+            [429, 201],
+            "{forge:?}"
+        );
+        assert_eq!(world.pulls_of(0).len(), 1, "{forge:?}");
+    }
 }
 
 fn a_wrong_token_fails_verbosely_without_showing_the_token_anywhere(forge: Forge) {
@@ -365,19 +398,26 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
     world.hydrate_all(&first);
     world.config("", &no_extra);
     let observed = world.staging_tip(0);
-    // The merge request waits 1.5 s at the forge; meanwhile the hydrator pushes a new commit.
+    // The merge request waits at the forge until the hydrator has pushed a new commit.
+    let (arrived, merge_arrived) = std::sync::mpsc::channel::<()>();
+    let (pushed_tx, pushed_rx) = std::sync::mpsc::channel::<()>();
+    let pushed_rx = std::sync::Mutex::new(pushed_rx);
     world.sandbox.inject(
-        Fault::new(forge.merge_method(), &forge.merge_glob())
-            .delay(std::time::Duration::from_millis(1500)),
+        Fault::new(forge.merge_method(), &forge.merge_glob()).before(move || {
+            let _ = arrived.send(());
+            let _ = pushed_rx.lock().unwrap().recv();
+        }),
     );
     let second = world.dry_change("second");
 
     let pushed = std::thread::scope(|scope| {
         let run = scope.spawn(|| world.reconcile().success());
-        while world.pulls_of(0).is_empty() {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        // A guard against a pass that never merges, not a timing assertion.
+        merge_arrived
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .expect("the merge request reached the forge");
         let pushed = world.hydrate(0, &second);
+        pushed_tx.send(()).unwrap();
         let (stdout, _) = output(&run.join().expect("reconcile thread"));
         assert!(
             stdout.contains("moved after its gates were read"),

@@ -2,6 +2,7 @@
 //! the merge, and the built-in soak timer; each pass's API requests are counted exactly.
 
 use super::{Forge, World, output};
+use crate::support::clock::TestClock;
 
 const PREVIOUS: &str = "promoter-previous-environment";
 
@@ -234,6 +235,10 @@ fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough(forg
             String::new()
         }
     });
+    // The forge commits merges an hour from now: the first pass (the binary, on the real clock)
+    // is inside the soak however slow the machine; the later passes run on a clock past its end.
+    let merged_at = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+    world.sandbox.set_merge_time(Some(merged_at));
 
     let (stdout, _) = output(&world.reconcile().success());
     assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()), "{stdout}");
@@ -261,9 +266,13 @@ fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough(forg
         world.writes()
     );
 
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    let after_soak = TestClock::at(
+        std::time::SystemTime::UNIX_EPOCH
+            + std::time::Duration::from_secs(u64::try_from(merged_at + 3).unwrap()),
+    );
     world.clear();
-    world.reconcile().success();
+    let second = world.reconcile_on(&after_soak);
+    assert!(second.success(), "{}", second.report);
     assert_eq!(world.live_dry(1).as_deref(), Some(dry.as_str()));
     assert_eq!(world.status(&live, "soak").map(|s| s.0), success());
     // dev's live statuses; staging: lookup, gate read; soak success, previous-environment
@@ -276,7 +285,8 @@ fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough(forg
     );
 
     world.clear();
-    world.reconcile().success();
+    let third = world.reconcile_on(&after_soak);
+    assert!(third.success(), "{}", third.report);
     assert_eq!(world.api().total(), 0, "steady state");
 }
 

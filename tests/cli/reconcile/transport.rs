@@ -6,6 +6,7 @@
 use sandbox::Fault;
 
 use super::{Forge, NAME, OWNER, World, output};
+use crate::support::clock::TestClock;
 
 const INFO_REFS: &str = "/acme/deploy.git/info/refs";
 const UPLOAD_PACK: &str = "/acme/deploy.git/git-upload-pack";
@@ -58,8 +59,14 @@ fn a_502_and_a_429_on_the_fetch_are_retried_and_the_pass_completes() {
             .status(429)
             .body("Too Many Requests"),
     );
-    promotes_with_the_usual_api_requests(&world, &dry, &["reconcile"]);
+    // In this process on a test clock: git's two backoffs take no real time.
+    let clock = TestClock::now();
+    let run = world.reconcile_on(&clock);
+    assert!(run.success(), "{}", run.report);
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
+    assert_eq!(world.api(), world.budget(1, 1, 1, 0, 1, 0));
     assert_eq!(world.statuses_of("POST", UPLOAD_PACK), [502, 429, 200]);
+    assert_eq!(clock.slept().len(), 2, "one backoff per failed try");
 }
 
 #[test]

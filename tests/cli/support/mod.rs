@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod clock;
 pub mod tls;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 
