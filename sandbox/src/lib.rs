@@ -29,6 +29,7 @@
 
 mod apps;
 mod bare;
+mod bitbucket;
 mod command;
 mod faults;
 mod gitea;
@@ -205,6 +206,11 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT/api/v4`, the GitLab dialect's REST API root (`provider: gitlab`).
     pub fn gitlab_api_url(&self) -> String {
         self.shared.gitlab_api_url()
+    }
+
+    /// `http://127.0.0.1:PORT/2.0`, the Bitbucket Cloud REST 2.0 root over the same repositories.
+    pub fn bitbucket_api_url(&self) -> String {
+        format!("{}/2.0", self.shared.base_url)
     }
 
     /// `http://127.0.0.1:PORT/<owner>/<name>.git`; `owner` may be a nested group (`group/sub`).
