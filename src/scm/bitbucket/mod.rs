@@ -533,14 +533,9 @@ impl Scm for Bitbucket {
         };
         let text = error.message().unwrap_or_default().to_owned();
         match error.status() {
-            // "one of the refs involved changed while attempting to merge".
-            Some(409) => match self.reread(number, head_sha).with_context(context)? {
-                Reread::Merged(hash) => self.merged(number, head_sha, hash).with_context(context),
-                Reread::HeadMoved => Ok(MergeOutcome::HeadMoved),
-                _ => Ok(MergeOutcome::Blocked {
-                    reason: format!("Bitbucket Cloud refused the merge: {text}"),
-                }),
-            },
+            // "One of the refs involved changed while attempting to merge": the source or the
+            // destination moved. Nothing merged; the next pass observes again (as a moved head).
+            Some(409) => Ok(MergeOutcome::HeadMoved),
             Some(400) | Some(403) => Ok(MergeOutcome::Blocked {
                 reason: refusal(&text),
             }),
@@ -633,7 +628,7 @@ fn hints(
             "Bitbucket refused the user name (scm.usernameEnv) and password in {variable}: check both; app passwords are deprecated by Atlassian, use an access token or an API token"
         )),
         401 if has_token => Some(format!(
-            "Bitbucket refused the access token in {variable}: check that it is valid and not expired (an app password or API token needs scm.usernameEnv)"
+            "Bitbucket refused the token in {variable}: check that it is a valid, unexpired access token (an app password or API token also needs scm.usernameEnv)"
         )),
         401 => Some(
             "no token was given: set PROMOTER_TOKEN, BITBUCKET_TOKEN or the variable named by scm.tokenEnv".to_owned(),
