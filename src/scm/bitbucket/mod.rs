@@ -376,7 +376,7 @@ impl Bitbucket {
             let task: wire::MergeTask = self.http.get_json(&path)?;
             match (task.task_status.as_str(), task.merge_result) {
                 ("SUCCESS", Some(pull)) => return Ok(pull),
-                ("SUCCESS", None) => return Ok(self.get_pull(number)?),
+                ("SUCCESS", None) => return self.get_pull(number),
                 _ => std::thread::sleep(self.http.options().backoff * (poll + 1)),
             }
         }
