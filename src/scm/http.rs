@@ -195,6 +195,12 @@ impl HttpClient {
         &self.base
     }
 
+    /// Sleeps `wait` on the run's wait budget (`--max-wait`), for a provider polling a task;
+    /// `false` (without sleeping) when the budget would be exceeded.
+    pub fn pause(&self, wait: Duration) -> bool {
+        self.wait(wait).is_ok()
+    }
+
     /// The path of the API root below its origin (`/2.0`, `/api/v3`; empty for an origin).
     pub fn base_path(&self) -> &str {
         self.base.strip_prefix(&self.origin).unwrap_or_default()

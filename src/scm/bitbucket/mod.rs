@@ -377,11 +377,16 @@ impl Bitbucket {
             match (task.task_status.as_str(), task.merge_result) {
                 ("SUCCESS", Some(pull)) => return Ok(pull),
                 ("SUCCESS", None) => return self.get_pull(number),
-                _ => std::thread::sleep(self.http.options().backoff * (poll + 1)),
+                // The wait counts against the run's `--max-wait` like every other.
+                _ => {
+                    if !self.http.pause(self.http.options().backoff * (poll + 1)) {
+                        break;
+                    }
+                }
             }
         }
         Err(anyhow!(
-            "the merge of pull request #{number} is still running after {MAX_TASK_POLLS} polls; the next pass sees whether it merged"
+            "the merge of pull request #{number} is still running (Bitbucket merges it as a task); the next pass sees whether it merged"
         ))
     }
 }
@@ -491,9 +496,8 @@ impl Scm for Bitbucket {
         match self.reread(number, head_sha).with_context(context)? {
             Reread::Open => {}
             Reread::HeadMoved => return Ok(MergeOutcome::HeadMoved),
-            Reread::Merged(hash) => {
-                return self.merged(number, head_sha, hash).with_context(context);
-            }
+            // Merged by someone else since the lookup: not promoter's merge, nothing to check.
+            Reread::Merged(_) => return Ok(MergeOutcome::Merged { merge_sha: None }),
             Reread::Closed(state) => {
                 return Err(anyhow!(
                     "pull request #{number} is {state} without being merged; promoter opens a new one next pass if it is still needed"
