@@ -6,7 +6,7 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{Answer, Forge, TOKEN, forge};
+use super::{Answer, Forge, TOKEN, forge, read};
 
 const REPO: &str = "/2.0/repositories/acme/deploy";
 
@@ -46,23 +46,7 @@ fn send(forge: &Forge, method: &str, path: &str, body: Option<Value>, auth: Auth
         None => agent.run(builder.body(()).expect("request")),
     }
     .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.to_string(),
-                value.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let text = response.into_body().read_to_string().expect("body");
-    Answer {
-        status,
-        headers,
-        text,
-    }
+    read(response)
 }
 
 fn call(forge: &Forge, method: &str, path: &str, body: Option<Value>) -> Answer {
