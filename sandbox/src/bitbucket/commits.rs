@@ -103,6 +103,13 @@ pub(super) fn create_status(call: &Call<'_>, hash: &str) -> Answer {
     let Some(key) = string_at(&body, "key")?.filter(|k| !k.is_empty()) else {
         return Err(field_error("key", "This field is required."));
     };
+    // Keys are at most 40 characters (what clients cut to, e.g. upstream gitops-promoter).
+    if key.chars().count() > 40 {
+        return Err(field_error(
+            "key",
+            "Ensure this value has at most 40 characters.",
+        ));
+    }
     let Some(state) = string_at(&body, "state")? else {
         return Err(field_error("state", "This field is required."));
     };

@@ -60,6 +60,9 @@ const PUBLIC_WEB: &str = "https://bitbucket.org";
 /// lists (<https://developer.atlassian.com/cloud/bitbucket/rest/intro/#pagination>).
 const PULL_PAGE: usize = 50;
 const STATUS_PAGE: usize = 100;
+/// The longest commit status `key` Bitbucket accepts (a longer one is refused; upstream
+/// gitops-promoter cuts its keys to this length, `bitbucket_cloud/commit_status.go`).
+const MAX_STATUS_KEY: usize = 40;
 /// Polls of a merge task answered 202 before giving up (the PR is re-read next pass).
 const MAX_TASK_POLLS: u32 = 10;
 
@@ -577,6 +580,15 @@ impl Scm for Bitbucket {
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {
         refuse_failing_previous(status)?;
+        // A cut key would be another gate when read back, so a long one is refused by name.
+        let length = status.context.chars().count();
+        if length > MAX_STATUS_KEY {
+            return Err(anyhow!(
+                "Bitbucket Cloud keeps commit status keys to {MAX_STATUS_KEY} characters and `{}` has {length}: shorten this gate key in promotion.yaml",
+                status.context
+            ))
+            .with_context(|| self.pulls().status_context(sha, status));
+        }
         // `url` is required ("Create a build status for a commit"); without a link of its own the
         // status points at the repository's page.
         let url = status.target_url.as_deref().unwrap_or(&self.page);

@@ -363,3 +363,19 @@ fn a_user_name_sends_basic_auth_and_a_status_without_link_points_at_the_reposito
         json!({"key": "promoter-previous-environment", "state": "INPROGRESS", "name": "promoter-previous-environment", "description": "waiting", "url": format!("{}/acme/deploy", server.base_url)})
     );
 }
+
+#[test]
+fn a_status_key_over_forty_characters_is_refused_before_sending() {
+    let server = ScriptedServer::start(vec![]);
+    let status = StatusWrite {
+        context: "k".repeat(41),
+        state: GateState::Success,
+        description: String::new(),
+        target_url: None,
+    };
+    let error = client(&server, None)
+        .write_status(&sha(HEAD), &status)
+        .unwrap_err();
+    assert!(format!("{error:#}").contains("40 characters"), "{error:#}");
+    assert!(server.requests().is_empty());
+}
