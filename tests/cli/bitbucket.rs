@@ -140,3 +140,46 @@ fn the_example_pipeline_reconciles_from_a_custom_pipeline_and_keeps_cache_and_re
     assert!(text.contains("PROMOTER_TOKEN"));
     assert!(!text.contains("$PROMOTER_TOKEN") && !text.contains("${PROMOTER_TOKEN}"));
 }
+
+#[test]
+fn validate_names_the_user_variable_and_warns_when_it_is_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("promotion.yaml");
+    fs::write(
+        &config,
+        "scm:\n  provider: bitbucket\n  usernameEnv: BB_USER\nrepository:\n  owner: acme\n  name: deploy\nstrategies:\n  - name: app\n    environments:\n      - branch: environment/dev\n",
+    )
+    .unwrap();
+    let run = |user: Option<&str>| {
+        let mut command = crate::support::promoter_process();
+        command
+            .args(["validate", "-c"])
+            .arg(&config)
+            .env_remove("BB_USER")
+            .env("BITBUCKET_TOKEN", "bb-token-value-0123456789");
+        if let Some(user) = user {
+            command.env("BB_USER", user);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success());
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (stdout, stderr) = run(None);
+    assert!(
+        stdout.contains("auth:       token from $PROMOTER_TOKEN, else $BITBUCKET_TOKEN, as the password of user $BB_USER"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("clone url:  https://bitbucket.org/acme/deploy.git"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("BB_USER (scm.usernameEnv) is not set"),
+        "{stderr}"
+    );
+    let (_, stderr) = run(Some("alice"));
+    assert!(!stderr.contains("usernameEnv"), "{stderr}");
+}
