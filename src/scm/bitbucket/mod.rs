@@ -343,6 +343,11 @@ impl Bitbucket {
         head_sha: &Sha,
         merge_hash: Option<String>,
     ) -> anyhow::Result<MergeOutcome> {
+        // An answer without the merge commit: the PR read once more shows it.
+        let merge_hash = match merge_hash {
+            Some(hash) => Some(hash),
+            None => self.get_pull(number)?.merge_commit.map(|c| c.hash),
+        };
         let Some(hash) = merge_hash else {
             return Err(anyhow!(
                 "Bitbucket says pull request #{number} in {} is merged but names no merge commit, so promoter cannot check that it merged {head_sha}; check the live branch",

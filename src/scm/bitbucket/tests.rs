@@ -379,3 +379,30 @@ fn a_status_key_over_forty_characters_is_refused_before_sending() {
     assert!(format!("{error:#}").contains("40 characters"), "{error:#}");
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn a_merge_answer_without_its_merge_commit_reads_the_pr_for_it() {
+    let mut answered = pull_json(7, "s", "l", "31c54529bd80");
+    answered["state"] = json!("MERGED");
+    answered["merge_commit"] = Value::Null;
+    let mut read = answered.clone();
+    read["merge_commit"] = json!({"hash": "7e57ab1e0000"});
+    let server = ScriptedServer::start(vec![
+        Canned::json(200, pull_json(7, "s", "l", "31c54529bd80").to_string()),
+        Canned::json(200, answered.to_string()),
+        Canned::json(200, read.to_string()),
+        Canned::json(200, commit_json(MERGE, &[BASE, HEAD])),
+    ]);
+    let outcome = client(&server, None)
+        .merge_pull_request(PrNumber(7), &sha(HEAD), "t", "")
+        .unwrap();
+    assert_eq!(
+        outcome,
+        MergeOutcome::Merged {
+            merge_sha: Some(sha(MERGE))
+        }
+    );
+    let urls: Vec<String> = server.requests().into_iter().map(|r| r.url).collect();
+    assert_eq!(urls[2], "/2.0/repositories/acme/deploy/pullrequests/7");
+    assert_eq!(urls[3], "/2.0/repositories/acme/deploy/commit/7e57ab1e0000");
+}
