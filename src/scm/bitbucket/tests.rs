@@ -406,3 +406,23 @@ fn a_merge_answer_without_its_merge_commit_reads_the_pr_for_it() {
     assert_eq!(urls[2], "/2.0/repositories/acme/deploy/pullrequests/7");
     assert_eq!(urls[3], "/2.0/repositories/acme/deploy/commit/7e57ab1e0000");
 }
+
+#[test]
+fn pipelines_variables_give_the_workspace_and_slug() {
+    let read = PROVIDER.ci.repository.as_ref().unwrap().read;
+    let full = |name: &str| (name == "BITBUCKET_REPO_FULL_NAME").then(|| "acme/deploy".to_owned());
+    assert_eq!(read(&full), Some(("acme".to_owned(), "deploy".to_owned())));
+    let split = |name: &str| match name {
+        "BITBUCKET_WORKSPACE" => Some("acme".to_owned()),
+        "BITBUCKET_REPO_SLUG" => Some("deploy".to_owned()),
+        _ => None,
+    };
+    assert_eq!(read(&split), Some(("acme".to_owned(), "deploy".to_owned())));
+    assert_eq!(read(&|_: &str| None), None);
+    let page = (PROVIDER.web.repository)("https://bitbucket.org", &RepoPath::new("acme", "deploy"));
+    assert_eq!(page, "https://bitbucket.org/acme/deploy");
+    assert_eq!(
+        (PROVIDER.web.commit)(&page, &sha(HEAD)),
+        format!("https://bitbucket.org/acme/deploy/commits/{HEAD}")
+    );
+}
