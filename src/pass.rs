@@ -389,6 +389,8 @@ impl RunShared {
 /// The token of a run (with where it came from) and, with `scm.githubApp`, the App's tokens.
 struct Credentials {
     token: Option<(String, Secret)>,
+    /// The user name from `scm.usernameEnv` (HTTP Basic with the token as password).
+    username: Option<String>,
     app: Option<Arc<InstallationTokens>>,
 }
 
@@ -417,7 +419,12 @@ impl Credentials {
             )),
             None => config.scm.token(env),
         };
-        Ok(Self { token, app })
+        let username = config.scm.username(env)?;
+        Ok(Self {
+            token,
+            username,
+            app,
+        })
     }
 }
 
@@ -459,7 +466,10 @@ fn opened_cache(
         .token
         .as_ref()
         .map(|(_, secret)| GitCredentials {
-            username: config.scm.provider.git_username().to_owned(),
+            username: credentials
+                .username
+                .clone()
+                .unwrap_or_else(|| config.scm.provider.git_username().to_owned()),
             token: secret.clone(),
         });
     let (mut cache, warnings) =
@@ -504,13 +514,7 @@ fn clients(
 ) -> Result<(RunShared, Credentials, Box<dyn Scm>)> {
     let shared = RunShared::new(config, options);
     let credentials = Credentials::resolve(config, env, options, &shared)?;
-    let scm = scm_client(
-        config,
-        credentials.token.as_ref(),
-        credentials.app.as_ref(),
-        options,
-        &shared,
-    )?;
+    let scm = scm_client(config, &credentials, options, &shared)?;
     Ok((shared, credentials, scm))
 }
 
@@ -640,17 +644,20 @@ fn http_options(
 /// The provider's client, built by its descriptor ([`crate::scm::ProviderInfo::connect`]).
 fn scm_client(
     config: &Config,
-    token: Option<&(String, Secret)>,
-    app: Option<&Arc<InstallationTokens>>,
+    credentials: &Credentials,
     options: &PassOptions,
     shared: &RunShared,
 ) -> Result<Box<dyn Scm>> {
+    let token = credentials.token.as_ref();
+    let app = credentials.app.as_ref();
+    let username = credentials.username.as_deref();
     let provider = config.scm.provider;
     (provider.info().connect)(Connect {
         provider,
         api_url: &config.scm.api_url,
         repository: &config.repository.path(),
         token: token.map(|(_, secret)| secret.clone()),
+        username: username.map(str::to_owned),
         // A GitHub App's installation token is asked for before every request.
         minted: app.map(InstallationTokens::auth),
         http: http_options(config, token, options, shared),

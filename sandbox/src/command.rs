@@ -1,6 +1,6 @@
 //! `promoter sandbox`: runs the forge in the foreground until Ctrl-C. The first stdout line is the
 //! base URL; then a ready `scm`/`repository` snippet for promotion.yaml, and comment lines with the
-//! GitLab and Gitea/Forgejo dialects' API URLs. The token is never
+//! GitLab, Gitea/Forgejo and Bitbucket dialects' API URLs. The token is never
 //! printed: the snippet names the environment variable to put it in.
 
 use std::io::{self, Write as _};
@@ -84,10 +84,11 @@ fn print(text: &str) -> io::Result<()> {
 
 fn snippet(sandbox: &Sandbox, owner: &str, name: &str) -> String {
     format!(
-        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}\n# GitLab dialect: provider: gitlab, apiUrl: {}\n# Gitea dialect: provider: gitea or forgejo, apiUrl: {}",
+        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}\n# GitLab dialect: provider: gitlab, apiUrl: {}\n# Gitea dialect: provider: gitea or forgejo, apiUrl: {}\n# Bitbucket dialect: provider: bitbucket, apiUrl: {}",
         sandbox.api_url(),
         sandbox.clone_url(owner, name),
         sandbox.gitlab_api_url(),
-        sandbox.gitea_api_url()
+        sandbox.gitea_api_url(),
+        sandbox.bitbucket_api_url()
     )
 }

@@ -9,14 +9,16 @@
 //!   requests and statuses. GitLab owners may be nested groups (`group/sub`), on disk too.
 //! - The Gitea/Forgejo REST v1 subset promoter uses, under `<base>/api/v1`, over the same state
 //!   ([`GiteaFlavor`] picks Gitea release, Gitea main or Forgejo behaviour).
+//! - The Bitbucket Cloud REST 2.0 subset promoter uses, under `<base>/2.0`, over the same state
+//!   (short hashes in pull requests, merges without a head guard, BBQL `q` filters).
 //! - Git smart HTTP at `<base>/<owner>/<name>.git` runs `git http-backend`: **this part needs the
 //!   git CLI on `PATH`**. The token is the basic-auth password (any user name).
 //! - Repositories are private: anonymous API calls get 404, as on GitHub.
 //! - Pull requests, statuses and check runs live in memory and end with the process; repositories
 //!   stay on disk and are adopted again by the next start on the same root.
 //!
-//! Layout: `store` (dialect-free forge state and rules) ← `github/`, `gitlab/`, `gitea/` (wire
-//! dialects);
+//! Layout: `store` (dialect-free forge state and rules) ← `github/`, `gitlab/`, `gitea/`,
+//! `bitbucket/` (wire dialects);
 //! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
 //! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
 //! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes), `values` (its
@@ -29,6 +31,7 @@
 
 mod apps;
 mod bare;
+mod bitbucket;
 mod command;
 mod faults;
 mod gitea;
@@ -205,6 +208,11 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT/api/v4`, the GitLab dialect's REST API root (`provider: gitlab`).
     pub fn gitlab_api_url(&self) -> String {
         self.shared.gitlab_api_url()
+    }
+
+    /// `http://127.0.0.1:PORT/2.0`, the Bitbucket Cloud REST 2.0 root over the same repositories.
+    pub fn bitbucket_api_url(&self) -> String {
+        format!("{}/2.0", self.shared.base_url)
     }
 
     /// `http://127.0.0.1:PORT/<owner>/<name>.git`; `owner` may be a nested group (`group/sub`).

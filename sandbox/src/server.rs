@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::faults::{Faults, LoggedRequest};
 use super::gitea::GiteaFlavor;
 use super::store::Store;
-use super::{gitea, github, gitlab, smart_http};
+use super::{bitbucket, gitea, github, gitlab, smart_http};
 
 /// Everything the worker threads share.
 #[derive(Debug)]
@@ -237,6 +237,8 @@ fn route(shared: &Shared, incoming: &Incoming) -> Reply {
         gitea::answer(shared, incoming)
     } else if gitlab::is_api_path(&incoming.path) {
         gitlab::answer(shared, incoming)
+    } else if bitbucket::is_api_path(&incoming.path) {
+        bitbucket::answer(shared, incoming)
     } else if smart_http::repo_of(&incoming.path).is_some() {
         smart_http::answer(shared, incoming)
     } else {

@@ -33,7 +33,14 @@ pub fn describe(config: &Config) -> String {
                 app.app_id
             )
         }
-        None => format!("token from ${PROMOTER_TOKEN}, else ${}", scm.token_env),
+        None => match &scm.username_env {
+            // HTTP Basic: the token is the password of the user the variable names.
+            Some(user) => format!(
+                "token from ${PROMOTER_TOKEN}, else ${}, as the password of user ${user}",
+                scm.token_env
+            ),
+            None => format!("token from ${PROMOTER_TOKEN}, else ${}", scm.token_env),
+        },
     };
     let _ = writeln!(out, "auth:       {auth}");
     let _ = writeln!(out, "repository: {}", repo.full_name());
@@ -103,6 +110,20 @@ fn gate_list(gates: &[Gate]) -> String {
 
 /// One warning (with a hint) per credential that is missing in `env`. Names variables, never values.
 pub fn credential_warnings(config: &Config, env: Env<'_>) -> Vec<(String, String)> {
+    let scm = &config.scm;
+    let mut warnings = token_warnings(config, env);
+    if let Some(name) = &scm.username_env
+        && var(env, name).is_none()
+    {
+        warnings.push((
+            format!("{name} (scm.usernameEnv) is not set: the run will stop before any request"),
+            format!("export {name} with the user name that goes with the token, or remove usernameEnv to send the token as an access token"),
+        ));
+    }
+    warnings
+}
+
+fn token_warnings(config: &Config, env: Env<'_>) -> Vec<(String, String)> {
     let scm = &config.scm;
     match &scm.github_app {
         Some(app) => match &app.private_key {

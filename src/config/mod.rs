@@ -178,6 +178,9 @@ pub struct ScmConfig {
     /// The variable named by `tokenEnv`, or the provider default; `PROMOTER_TOKEN` still wins (see
     /// [`ScmConfig::token`]).
     pub token_env: String,
+    /// `usernameEnv`: the variable holding the user name sent with the token as HTTP Basic (and
+    /// to git), for SCMs whose passwords need one (Bitbucket app passwords and API tokens).
+    pub username_env: Option<String>,
     pub github_app: Option<GithubApp>,
     /// `caFile`, resolved against the configuration file's directory.
     pub ca_file: Option<PathBuf>,
@@ -197,6 +200,22 @@ impl ScmConfig {
                     .filter(|v| !v.trim().is_empty())
                     .map(|v| (var.to_owned(), Secret::new(v.trim())))
             })
+    }
+}
+
+impl ScmConfig {
+    /// The user name from the variable `usernameEnv` names; `None` without `usernameEnv`. A named
+    /// variable that is unset or empty is an error: the token alone would be sent the wrong way.
+    pub fn username(&self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<String>> {
+        let Some(name) = &self.username_env else {
+            return Ok(None);
+        };
+        match env(name).map(|v| v.trim().to_owned()) {
+            Some(user) if !user.is_empty() => Ok(Some(user)),
+            _ => Err(anyhow::anyhow!(
+                "scm.usernameEnv names `{name}`, which is not set: set it to the user name that goes with the token, or remove `usernameEnv` to send the token as an access token"
+            )),
+        }
     }
 }
 

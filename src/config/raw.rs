@@ -77,6 +77,12 @@ pub struct RawScm {
     #[serde(default)]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub token_env: Option<String>,
+    /// Environment variable holding a user name: the token is then sent as its password with
+    /// HTTP Basic, to the API and to git (Bitbucket Cloud app passwords and API tokens). Not set:
+    /// the token is sent the provider's own way (Bitbucket: an access token, as Bearer).
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub username_env: Option<String>,
     /// Authenticate as a GitHub App instead of with a token (provider github only).
     #[serde(default)]
     pub github_app: Option<RawGithubApp>,

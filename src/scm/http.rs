@@ -190,6 +190,22 @@ impl HttpClient {
         &self.options
     }
 
+    /// The API root, without a trailing `/` (what request paths are relative to).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sleeps `wait` on the run's wait budget (`--max-wait`), for a provider polling a task;
+    /// `false` (without sleeping) when the budget would be exceeded.
+    pub fn pause(&self, wait: Duration) -> bool {
+        self.wait(wait).is_ok()
+    }
+
+    /// The path of the API root below its origin (`/2.0`, `/api/v3`; empty for an origin).
+    pub fn base_path(&self) -> &str {
+        self.base.strip_prefix(&self.origin).unwrap_or_default()
+    }
+
     /// Sends one request to `path` (relative to the API root, query included) and returns the 2xx
     /// answer, retrying and waiting as the module doc says.
     pub fn send(
@@ -451,6 +467,17 @@ impl HttpClient {
             let mut parts: Vec<String> = Vec::new();
             match map.get("message").or_else(|| map.get("error")) {
                 Some(serde_json::Value::String(m)) => parts.push(m.clone()),
+                // Bitbucket Cloud: `{"type": "error", "error": {"message", "detail"?}}`
+                // (https://developer.atlassian.com/cloud/bitbucket/rest/intro/#standardized-error-responses).
+                Some(serde_json::Value::Object(error))
+                    if error.get("message").is_some_and(|m| m.is_string()) =>
+                {
+                    parts.extend(
+                        ["message", "detail"]
+                            .into_iter()
+                            .filter_map(|key| error.get(key)?.as_str().map(str::to_owned)),
+                    );
+                }
                 Some(other) if !other.is_null() => parts.push(other.to_string()),
                 _ => {}
             }

@@ -179,6 +179,9 @@ pub struct Connect<'a> {
     pub repository: &'a RepoPath,
     /// The token of the run; `None`: anonymous.
     pub token: Option<Secret>,
+    /// The user name from `scm.usernameEnv`: the token is then a password sent with it as HTTP
+    /// Basic (Bitbucket app passwords and API tokens); `None`: the provider's own token scheme.
+    pub username: Option<String>,
     /// Credentials asked for before every request (a GitHub App's installation tokens); when
     /// set, they replace `token`.
     pub minted: Option<Auth>,
@@ -228,6 +231,7 @@ registry! {
     Gitlab => super::gitlab::PROVIDER,
     Gitea => super::gitea::GITEA,
     Forgejo => super::gitea::FORGEJO,
+    Bitbucket => super::bitbucket::PROVIDER,
 }
 
 impl Provider {

@@ -20,6 +20,7 @@ const LOADED_BY: &[(&str, &str)] = &[
     ("examples/gitlab-ci-parallel.yml", "examples"),
     ("examples/github-sharded-workflow.yml", "examples"),
     ("examples/gitea-workflow.yml", "gitea"),
+    ("examples/bitbucket-pipelines.yml", "bitbucket"),
     ("examples/hydrator/hydrate.sh", "examples"),
     ("examples/hydrator/github-workflow.yml", "examples"),
 ];

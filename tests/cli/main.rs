@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod actions;
+mod bitbucket;
 mod config;
 mod config_hostile;
 mod config_mutations;

@@ -14,6 +14,7 @@ macro_rules! per_forge {
         per_forge!(@forge gitlab Gitlab $($name),+);
         per_forge!(@forge gitea Gitea $($name),+);
         per_forge!(@forge forgejo Forgejo $($name),+);
+        per_forge!(@forge bitbucket Bitbucket $($name),+);
     };
     (@forge $module:ident $forge:ident $($name:ident),+) => {
         mod $module {

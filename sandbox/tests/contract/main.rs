@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_rules;
+mod bitbucket;
 mod git_http;
 mod gitlab;
 mod hydrator;
@@ -121,11 +122,17 @@ pub fn send(
         Auth::Token(token) => builder = builder.header("Authorization", format!("token {token}")),
         Auth::None => {}
     }
-    let response = match body {
-        Some(body) => agent.run(builder.body(body.to_owned()).expect("request")),
-        None => agent.run(builder.body(()).expect("request")),
-    }
-    .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
+    read(
+        match body {
+            Some(body) => agent.run(builder.body(body.to_owned()).expect("request")),
+            None => agent.run(builder.body(()).expect("request")),
+        }
+        .unwrap_or_else(|error| panic!("{method} {path}: {error}")),
+    )
+}
+
+/// A response read whole: status, headers and body text.
+pub fn read(response: ureq::http::Response<ureq::Body>) -> Answer {
     let status = response.status().as_u16();
     let headers = response
         .headers()

@@ -55,6 +55,12 @@ impl Checker<'_> {
             }
             None => provider.default_token_env().to_owned(),
         };
+        let username_env = raw.username_env.as_deref().map(|name| {
+            if let Err(message) = check_env_name(name) {
+                self.at_value("scm.usernameEnv", message);
+            }
+            name.to_owned()
+        });
         let github_app = match &raw.github_app {
             Some(app) => self.github_app(app, provider, raw.token_env.is_some()),
             None => Some(None),
@@ -73,6 +79,7 @@ impl Checker<'_> {
                 provider,
                 api_url: api_url?,
                 token_env,
+                username_env,
                 github_app: github_app?,
                 ca_file,
             },

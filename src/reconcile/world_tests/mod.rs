@@ -85,6 +85,7 @@ pub fn config(envs: &[EnvSpec]) -> Config {
             provider: Provider::Github,
             api_url: "https://api.github.com".into(),
             token_env: "GITHUB_TOKEN".into(),
+            username_env: None,
             github_app: None,
             ca_file: None,
         },

@@ -64,6 +64,7 @@ fn git_user(forge: Forge) -> &'static str {
         Forge::Github => "x-access-token",
         Forge::Gitlab => "oauth2",
         Forge::Gitea | Forge::Forgejo => "promoter",
+        Forge::Bitbucket => "x-token-auth",
     }
 }
 
@@ -234,7 +235,7 @@ fn an_overlong_title_and_body_are_cut_to_the_scms_limits_and_still_promote(forge
     let (title_limit, body_limit) = match forge {
         Forge::Github => (256, 65_536),
         Forge::Gitlab => (255, 1_048_576),
-        Forge::Gitea | Forge::Forgejo => (255, 1_048_576),
+        Forge::Gitea | Forge::Forgejo | Forge::Bitbucket => (255, 1_048_576),
     };
     let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("big");

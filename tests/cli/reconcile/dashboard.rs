@@ -35,7 +35,7 @@ fn issue_requests(world: &World) -> Vec<String> {
 
 fn update_method(forge: Forge) -> &'static str {
     match forge {
-        Forge::Gitlab => "PUT",
+        Forge::Gitlab | Forge::Bitbucket => "PUT",
         _ => "PATCH",
     }
 }

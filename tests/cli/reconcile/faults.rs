@@ -18,6 +18,10 @@ fn head_moved(forge: Forge) -> &'static str {
         Forge::Gitlab => r#"{"message":"SHA does not match HEAD of source branch: 0000000"}"#,
         // routers/api/v1/repo/pull.go: 409 when head_commit_id is not the PR head.
         Forge::Gitea | Forge::Forgejo => r#"{"message":"head out of date","url":"/api/swagger"}"#,
+        // api-group-pullrequests, merge: 409 when a ref changed while merging (no head guard).
+        Forge::Bitbucket => {
+            r#"{"type":"error","error":{"message":"One of the refs involved changed while attempting to merge."}}"#
+        }
     }
 }
 
@@ -71,14 +75,25 @@ fn every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the
     let merges = merge_bodies(&world);
     assert_eq!(merges.len(), 1);
     for (_, body) in merges {
-        assert_eq!(
-            body[forge.merge_guard_field()].as_str(),
-            Some(head.as_str())
-        );
+        match forge.merge_guard_field() {
+            Some(field) => assert_eq!(body[field].as_str(), Some(head.as_str())),
+            // No guard field: the guard read before the merge is folded into it (World::api).
+            None => {
+                let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
+                assert_eq!(
+                    keys,
+                    ["close_source_branch", "merge_strategy", "message", "type"],
+                    "no head field: the guard read before the merge stands in for it"
+                );
+            }
+        }
         match forge {
             Forge::Github => assert_eq!(body["merge_method"].as_str(), Some("merge")),
             Forge::Gitlab => assert_eq!(body["squash"].as_bool(), Some(false)),
             Forge::Gitea | Forge::Forgejo => assert_eq!(body["Do"].as_str(), Some("merge")),
+            Forge::Bitbucket => {
+                assert_eq!(body["merge_strategy"].as_str(), Some("merge_commit"));
+            }
         }
     }
 }
@@ -345,8 +360,9 @@ fn a_wrong_token_refused_by_the_api_fails_verbosely_without_showing_the_token_an
 /// The repository refuses merge commits: GitHub `allow_merge_commit: false`, a GitLab project with
 /// a fast-forward merge method, Gitea `allow_merge_commits: false`.
 fn a_repository_without_merge_commits_blocks_the_environment_as_a_state_not_a_crash(forge: Forge) {
-    // GitLab and Gitea answer 405 for many reasons, so their clients read the PR once to say which.
-    let reads = usize::from(forge != Forge::Github);
+    // GitLab and Gitea answer 405 for many reasons, so their clients read the PR once to say which;
+    // Bitbucket's 400 names the strategy.
+    let reads = usize::from(!matches!(forge, Forge::Github | Forge::Bitbucket));
     let mut world = World::new(forge, &["dev", "staging"]);
     let dry = world.dry_change("bump replicas");
     world.hydrate_all(&dry);
@@ -393,6 +409,9 @@ fn a_repository_without_merge_commits_blocks_the_environment_as_a_state_not_a_cr
 }
 
 fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
+    if !forge.guards_merge_by_head() {
+        return a_commit_pushed_between_the_guard_read_and_the_merge_fails_loudly(forge);
+    }
     let mut world = World::new(forge, &["dev"]);
     let first = world.dry_change("first");
     world.hydrate_all(&first);
@@ -429,7 +448,7 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
     let (status, body) = merge_bodies(&world).pop().expect("a merge request");
     assert_eq!(status, 409);
     assert_eq!(
-        body[forge.merge_guard_field()].as_str(),
+        body[forge.merge_guard_field().expect("a guarded merge")].as_str(),
         Some(observed.as_str())
     );
 
@@ -448,6 +467,88 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
     assert_eq!(
         world.api(),
         world.budget(1, 1, 0, 1, 1, 0),
+        "{:?}",
+        world.writes()
+    );
+}
+
+/// A commit on `branch` of the sandbox's bare repository with the tip's tree, written straight
+/// into it (as a push would) from inside the forge.
+fn push_in_place(bare: &std::path::Path, branch: &str) -> String {
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(bare)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "hydrator")
+            .env("GIT_AUTHOR_EMAIL", "hydrator@example.invalid")
+            .env("GIT_COMMITTER_NAME", "hydrator")
+            .env("GIT_COMMITTER_EMAIL", "hydrator@example.invalid")
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let reference = format!("refs/heads/{branch}");
+    let tip = git(&["rev-parse", &reference]);
+    let tree = git(&["rev-parse", &format!("{tip}^{{tree}}")]);
+    let new = git(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        &tip,
+        "-m",
+        "pushed during the merge",
+    ]);
+    git(&["update-ref", &reference, &new, &tip]);
+    new
+}
+
+/// Bitbucket's merge carries no head SHA (docs/bitbucket.md): a push that lands after the client's
+/// guard read and before the forge merges is merged. The client's check of the merge commit's
+/// second parent then fails the environment loudly, naming the SHA whose gates were read and the
+/// one merged. Deterministic: the push happens inside the forge, when the merge request arrives.
+fn a_commit_pushed_between_the_guard_read_and_the_merge_fails_loudly(forge: Forge) {
+    let mut world = World::new(forge, &["dev"]);
+    let first = world.dry_change("first");
+    world.hydrate_all(&first);
+    world.config("", &no_extra);
+    let observed = world.staging_tip(0);
+    let bare = world.sandbox.repo_path(OWNER, NAME);
+    let staging = world.staging(0);
+    let pushed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen = pushed.clone();
+    world.sandbox.inject(
+        Fault::new(forge.merge_method(), &forge.merge_glob()).before(move || {
+            *seen.lock().unwrap() = Some(push_in_place(&bare, &staging));
+        }),
+    );
+
+    let assert = world.reconcile().code(1);
+    let (stdout, stderr) = output(&assert);
+    let pushed = pushed
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("pushed during the merge");
+    let parents = world
+        .sandbox
+        .parents(OWNER, NAME, &world.live_tip(0))
+        .unwrap();
+    assert_eq!(parents[1].as_str(), pushed, "Bitbucket merged the new head");
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains(observed.as_str()) && all.contains(&pushed) && all.contains("second parent"),
+        "{all}"
+    );
+    // Lookup, gate read, create (+ resolve), guard read, merge, the merge commit read.
+    assert_eq!(
+        world.api(),
+        world.budget(1, 1, 1, 0, 1, 0),
         "{:?}",
         world.writes()
     );

@@ -1,6 +1,6 @@
 //! The forges the scenario suite runs against: one sandbox store (the same repositories, pull
-//! requests and statuses) behind the GitHub, GitLab and Gitea dialects; Forgejo is the Gitea
-//! dialect under `provider: forgejo`. Everything a scenario needs to know about a dialect lives
+//! requests and statuses) behind the GitHub, GitLab, Gitea and Bitbucket Cloud dialects; Forgejo
+//! is the Gitea dialect under `provider: forgejo`. Everything a scenario needs to know about a dialect lives
 //! here: its API root, how its requests count in the API budget, where to inject faults, and how
 //! a person merges by hand.
 
@@ -19,6 +19,7 @@ pub enum Forge {
     Gitlab,
     Gitea,
     Forgejo,
+    Bitbucket,
 }
 
 /// What one API request is in the budget of a pass.
@@ -34,6 +35,8 @@ pub enum Kind {
     Update,
     Merge,
     StatusWrite,
+    /// One commit read by hash (Bitbucket: a PR's short source hash resolved, a merge checked).
+    CommitRead,
 }
 
 impl Forge {
@@ -44,6 +47,7 @@ impl Forge {
             Forge::Gitlab => "gitlab",
             Forge::Gitea => "gitea",
             Forge::Forgejo => "forgejo",
+            Forge::Bitbucket => "bitbucket",
         }
     }
 
@@ -53,6 +57,7 @@ impl Forge {
             Forge::Github => "/api/v3",
             Forge::Gitlab => "/api/v4",
             Forge::Gitea | Forge::Forgejo => "/api/v1",
+            Forge::Bitbucket => "/2.0",
         }
     }
 
@@ -64,6 +69,7 @@ impl Forge {
     pub fn repo(self) -> String {
         match self {
             Forge::Gitlab => format!("/projects/{OWNER}%2F{NAME}"),
+            Forge::Bitbucket => format!("/repositories/{OWNER}/{NAME}"),
             _ => format!("/repos/{OWNER}/{NAME}"),
         }
     }
@@ -72,6 +78,7 @@ impl Forge {
     fn pulls_segment(self) -> &'static str {
         match self {
             Forge::Gitlab => "merge_requests",
+            Forge::Bitbucket => "pullrequests",
             _ => "pulls",
         }
     }
@@ -103,16 +110,31 @@ impl Forge {
         matches!(self, Forge::Gitea | Forge::Forgejo)
     }
 
+    /// Whether the forge's merge request carries the head SHA (descriptor
+    /// `merge_guarded_by_head_sha`). Bitbucket's does not: its client reads the PR right before
+    /// each merge (the guard read) and the merge commit right after one answered 200 (the check
+    /// of its second parent); `World::api` counts both as part of the merge.
+    pub fn guards_merge_by_head(self) -> bool {
+        self != Forge::Bitbucket
+    }
+
+    /// Whether a PR the forge answers with carries a short head hash the client resolves with one
+    /// commit read (Bitbucket: 12 characters); `World::api` counts it as part of the lookup or
+    /// create whose answer it resolves.
+    pub fn resolves_short_hashes(self) -> bool {
+        self == Forge::Bitbucket
+    }
+
     pub fn merge_method(self) -> &'static str {
         match self {
-            Forge::Gitea | Forge::Forgejo => "POST",
+            Forge::Gitea | Forge::Forgejo | Forge::Bitbucket => "POST",
             Forge::Github | Forge::Gitlab => "PUT",
         }
     }
 
     fn update_method(self) -> &'static str {
         match self {
-            Forge::Gitlab => "PUT",
+            Forge::Gitlab | Forge::Bitbucket => "PUT",
             _ => "PATCH",
         }
     }
@@ -139,6 +161,7 @@ impl Forge {
             Forge::Gitlab => "repository/commits/*/statuses",
             // The combined status: the latest per context.
             Forge::Gitea | Forge::Forgejo => "commits/*/status",
+            Forge::Bitbucket => "commit/*/statuses",
         };
         format!("{}{}/{statuses}", self.prefix(), self.repo())
     }
@@ -147,7 +170,9 @@ impl Forge {
     pub fn gate_read_last_glob(self) -> String {
         match self {
             Forge::Github => format!("{}{}/commits/*/check-runs", self.prefix(), self.repo()),
-            Forge::Gitlab | Forge::Gitea | Forge::Forgejo => self.gate_read_glob(),
+            Forge::Gitlab | Forge::Gitea | Forge::Forgejo | Forge::Bitbucket => {
+                self.gate_read_glob()
+            }
         }
     }
 
@@ -156,11 +181,13 @@ impl Forge {
         self.merge_glob().replace('*', &number.to_string())
     }
 
-    /// The name of the field carrying the head-SHA guard in a merge request body.
-    pub fn merge_guard_field(self) -> &'static str {
+    /// The name of the field carrying the head-SHA guard in a merge request body; `None` where
+    /// the merge has none (Bitbucket).
+    pub fn merge_guard_field(self) -> Option<&'static str> {
         match self {
-            Forge::Gitea | Forge::Forgejo => "head_commit_id",
-            Forge::Github | Forge::Gitlab => "sha",
+            Forge::Gitea | Forge::Forgejo => Some("head_commit_id"),
+            Forge::Github | Forge::Gitlab => Some("sha"),
+            Forge::Bitbucket => None,
         }
     }
 
@@ -178,7 +205,16 @@ impl Forge {
             "GET" if rest.ends_with("/statuses") || rest.ends_with("/status") => Kind::GateRead,
             "GET" if rest.ends_with("/check-runs") || rest == "/pipelines" => Kind::GateReadSecond,
             "POST" if rest == pulls => Kind::Create,
-            "POST" if rest.starts_with("/statuses/") => Kind::StatusWrite,
+            "POST" if rest.starts_with("/statuses/") || rest.ends_with("/statuses/build") => {
+                Kind::StatusWrite
+            }
+            "GET"
+                if rest
+                    .strip_prefix("/commit/")
+                    .is_some_and(|hash| !hash.contains('/')) =>
+            {
+                Kind::CommitRead
+            }
             m if m == self.merge_method() && rest.ends_with("/merge") => Kind::Merge,
             m if m == self.update_method() && is_pr(rest) => Kind::Update,
             _ => return None,
@@ -200,6 +236,10 @@ impl Forge {
             Forge::Gitea | Forge::Forgejo => (
                 ("Authorization", format!("token {token}")),
                 r#"{"Do":"merge"}"#,
+            ),
+            Forge::Bitbucket => (
+                ("Authorization", format!("Bearer {token}")),
+                r#"{"type":"pullrequest_merge_parameters","merge_strategy":"merge_commit"}"#,
             ),
         };
         let request = match self.merge_method() {

@@ -1,6 +1,6 @@
 //! Numbered scenarios of issue 5.
 
-use super::{Forge, World};
+use super::{Forge, World, output};
 
 fn no_extra(_: usize) -> String {
     String::new()
@@ -56,3 +56,60 @@ fn three_environments_without_gates_promote_in_one_pass(forge: Forge) {
 }
 
 per_forge!(three_environments_without_gates_promote_in_one_pass,);
+
+/// Bitbucket's requests beyond the per-forge budget, written out whole for one environment over
+/// two passes (docs/bitbucket.md "Requests per pass"): the commit read resolving the short hash of
+/// a PR found or opened, the guard read before the merge and the merge commit read after it.
+#[test]
+fn bitbucket_requests_beyond_the_budget_are_exactly_the_guard_reads_and_resolves() {
+    let mut world = World::new(Forge::Bitbucket, &["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config(
+        "    proposedCommitStatuses:\n      - key: scan\n",
+        &no_extra,
+    );
+    let repo = "/2.0/repositories/acme/deploy";
+
+    // Pass 1: no PR yet; one is opened; `scan` is missing, so it waits.
+    world.reconcile().success();
+    let staging = world.staging_tip(0);
+    let short = &staging.as_str()[..12];
+    assert_eq!(
+        world.api_requests(),
+        [
+            format!("GET {repo}/pullrequests"),
+            format!("GET {repo}/commit/{staging}/statuses"),
+            format!("POST {repo}/pullrequests"),
+            // The opened PR's source hash, resolved: the one extra request of the pass.
+            format!("GET {repo}/commit/{short}"),
+        ]
+    );
+    assert_eq!(world.api(), world.budget(1, 1, 1, 0, 0, 0));
+
+    // Pass 2: the gate passed; the PR is found and merged.
+    world.report(&staging, "scan", "success");
+    world.clear();
+    let (stdout, stderr) = output(&world.reconcile().success());
+    let live = world.live_tip(0);
+    let merge_short = &live.as_str()[..12];
+    assert_eq!(
+        world.api_requests(),
+        [
+            format!("GET {repo}/pullrequests"),
+            // The found PR's source hash, resolved.
+            format!("GET {repo}/commit/{short}"),
+            format!("GET {repo}/commit/{staging}/statuses"),
+            // The description now says the gate passed; the answer's hash is the one resolved.
+            format!("PUT {repo}/pullrequests/1"),
+            // The guard read: the source is still the SHA whose gates were read.
+            format!("GET {repo}/pullrequests/1"),
+            format!("POST {repo}/pullrequests/1/merge"),
+            // The check: the merge commit's second parent is that SHA.
+            format!("GET {repo}/commit/{merge_short}"),
+        ],
+        "{stdout}{stderr}"
+    );
+    assert_eq!(world.api(), world.budget(1, 1, 0, 1, 1, 0));
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
+}

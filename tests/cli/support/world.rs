@@ -351,29 +351,83 @@ impl World {
             .collect()
     }
 
-    /// What the API log shows since the last [`World::clear`], by kind.
+    /// What the API log shows since the last [`World::clear`], by kind. The requests a forge
+    /// needs on top of the others' are counted as part of the request they serve, each checked to
+    /// be exactly where its client sends it:
+    /// - Gitea answers a merge with an empty 200, so the client reads the PR once for the merge
+    ///   commit (routers/api/v1/repo/pull.go): part of the merge.
+    /// - Bitbucket's merge carries no head SHA, so the client reads the PR right before every
+    ///   merge (the guard read) and the merge commit right after every merge answered 200 (the
+    ///   second-parent check): both part of the merge. Its PR answers show 12-character source
+    ///   hashes, so a lookup that found a PR, or a create, is followed by one commit read that
+    ///   resolves the hash: part of that lookup or create (an update reuses the run's resolve).
+    ///   Per pass that is, exactly: 1 per PR found or opened, 1 per merge sent, 1 more per merge
+    ///   answered 200 (`bitbucket_requests_beyond_the_budget_are_exactly_the_guard_reads_and_resolves`
+    ///   writes one pass out whole).
     pub fn api(&self) -> Api {
         let mut api = Api::default();
+        let requests: Vec<(String, String, u16)> = self
+            .sandbox
+            .requests()
+            .into_iter()
+            .filter_map(|r| {
+                let path = r.path.strip_prefix(self.forge.prefix())?.to_owned();
+                Some((r.method, path, r.status))
+            })
+            .collect();
         let mut after_merge: Option<String> = None;
-        for r in self.sandbox.requests() {
-            let Some(path) = r.path.strip_prefix(self.forge.prefix()) else {
-                continue;
-            };
-            let method = r.method.as_str();
+        // The previous request, for a commit read to say what it follows.
+        let mut previous: Option<(Option<Kind>, u16)> = None;
+        for (i, (method, path, status)) in requests.iter().enumerate() {
+            let method = method.as_str();
+            let path = path.as_str();
             let kind = self.forge.classify(method, path);
-            // Gitea answers a merge with an empty 200, so the client reads the PR once for the
-            // merge commit: counted as part of the merge (and checked to be exactly that read).
+            let follows = previous.replace((kind, *status));
             if let Some(merge) = after_merge.take() {
-                if kind == Some(Kind::PrRead) && merge.strip_suffix("/merge") == Some(path) {
+                let read = match self.forge {
+                    Forge::Bitbucket => kind == Some(Kind::CommitRead),
+                    _ => kind == Some(Kind::PrRead) && merge.strip_suffix("/merge") == Some(path),
+                };
+                if read {
                     continue;
                 }
                 panic!(
-                    "{merge} answered 200 on {:?} without the PR read that follows it",
+                    "{merge} answered 200 on {:?} without the read that follows it",
                     self.forge
                 );
             }
-            if kind == Some(Kind::Merge) && r.status == 200 && self.forge.reads_after_merge() {
+            if kind == Some(Kind::Merge)
+                && *status == 200
+                && (self.forge.reads_after_merge() || !self.forge.guards_merge_by_head())
+            {
                 after_merge = Some(path.to_owned());
+            }
+            // Bitbucket's guard read: the PR read right before its merge.
+            if kind == Some(Kind::PrRead) && !self.forge.guards_merge_by_head() {
+                let next = requests.get(i + 1);
+                if next.is_some_and(|(m, p, _)| {
+                    self.forge.classify(m, p) == Some(Kind::Merge)
+                        && p.strip_suffix("/merge") == Some(path)
+                }) {
+                    continue;
+                }
+            }
+            if kind == Some(Kind::CommitRead) {
+                // A short hash resolved after a lookup that answered, a create that opened, or a
+                // PR read that found the PR merged already.
+                let resolves = self.forge.resolves_short_hashes()
+                    && matches!(
+                        follows,
+                        Some(
+                            (Some(Kind::PrLookup | Kind::PrRead), 200) | (Some(Kind::Create), 201)
+                        )
+                    );
+                assert!(
+                    resolves,
+                    "GET {path} follows {follows:?}, not a lookup, create or merge on {:?}",
+                    self.forge
+                );
+                continue;
             }
             match kind {
                 Some(Kind::PrLookup) => api.pr_lookups += 1,
@@ -384,7 +438,8 @@ impl World {
                 Some(Kind::Update) => api.updates += 1,
                 Some(Kind::Merge) => api.merges += 1,
                 Some(Kind::StatusWrite) => api.status_writes += 1,
-                None => api.other.push(format!("{method} {path} {}", r.status)),
+                Some(Kind::CommitRead) => unreachable!("counted above"),
+                None => api.other.push(format!("{method} {path} {status}")),
             }
         }
         api
