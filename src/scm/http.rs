@@ -190,6 +190,12 @@ impl HttpClient {
         &self.options
     }
 
+    /// Waits `wait` on the run's wait budget (a provider polling an asynchronous operation, e.g.
+    /// an Azure DevOps completion); `false`, without waiting, when the budget would be exceeded.
+    pub fn pause(&self, wait: Duration) -> bool {
+        self.wait(wait).is_ok()
+    }
+
     /// Sends one request to `path` (relative to the API root, query included) and returns the 2xx
     /// answer, retrying and waiting as the module doc says.
     pub fn send(

@@ -228,6 +228,7 @@ registry! {
     Gitlab => super::gitlab::PROVIDER,
     Gitea => super::gitea::GITEA,
     Forgejo => super::gitea::FORGEJO,
+    AzureDevops => super::azure::PROVIDER,
 }
 
 impl Provider {
