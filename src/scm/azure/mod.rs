@@ -696,4 +696,6 @@ fn hints(api_url: &str, repo: &RepoPath, has_token: bool, token_source: Option<S
 }
 
 #[cfg(test)]
+mod sandbox_tests;
+#[cfg(test)]
 mod tests;
