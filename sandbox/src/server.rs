@@ -197,7 +197,7 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
 }
 
 fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
-    let hit = lock(&shared.faults).take(&incoming.method, &incoming.path);
+    let hit = lock(&shared.faults).take(&incoming.method, &incoming.path, &incoming.body);
     if let Some(after) = hit.as_ref().and_then(|hit| hit.delay_after) {
         let reply = route(shared, incoming);
         std::thread::sleep(after);

@@ -14,6 +14,14 @@ macro_rules! per_forge {
         per_forge!(@forge gitlab Gitlab $($name),+);
         per_forge!(@forge gitea Gitea $($name),+);
         per_forge!(@forge forgejo Forgejo $($name),+);
+        per_forge!(@forge azure_devops AzureDevops $($name),+);
+    };
+    // Scenarios that need what one forge lacks (Azure DevOps: issues; a refusal of an empty PR).
+    (without azure_devops: $($name:ident),+ $(,)?) => {
+        per_forge!(@forge github Github $($name),+);
+        per_forge!(@forge gitlab Gitlab $($name),+);
+        per_forge!(@forge gitea Gitea $($name),+);
+        per_forge!(@forge forgejo Forgejo $($name),+);
     };
     (@forge $module:ident $forge:ident $($name:ident),+) => {
         mod $module {
@@ -143,9 +151,10 @@ impl World {
     /// strategy (indented by 4), `env_extra(i)` in environment i (indented by 8).
     pub fn config(&self, strategy_extra: &str, env_extra: &dyn Fn(usize) -> String) -> PathBuf {
         let mut text = format!(
-            "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n  - name: app\n",
+            "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n  - name: app\n",
             self.forge.provider(),
             self.forge.api_url(&self.sandbox),
+            self.forge.owner(),
             self.sandbox.clone_url(OWNER, NAME)
         );
         text.push_str(strategy_extra);
@@ -342,12 +351,19 @@ impl World {
     pub fn api(&self) -> Api {
         let mut api = Api::default();
         let mut after_merge: Option<String> = None;
+        let mut after_lookup = false;
         for r in self.sandbox.requests() {
             let Some(path) = r.path.strip_prefix(self.forge.prefix()) else {
                 continue;
             };
             let method = r.method.as_str();
-            let kind = self.forge.classify(method, path);
+            let kind = self.forge.classify(method, path, &r.body);
+            // Azure DevOps cuts descriptions in list answers, so a lookup that finds a PR with a
+            // long description reads it whole: counted as part of the lookup.
+            if std::mem::take(&mut after_lookup) && kind == Some(Kind::PrRead) {
+                continue;
+            }
+            after_lookup = kind == Some(Kind::PrLookup) && self.forge.reads_after_lookup();
             // Gitea answers a merge with an empty 200, so the client reads the PR once for the
             // merge commit: counted as part of the merge (and checked to be exactly that read).
             if let Some(merge) = after_merge.take() {

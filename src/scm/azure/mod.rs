@@ -653,13 +653,19 @@ fn no_issues(repo: &RepoPath) -> anyhow::Error {
 
 /// The reason shown for a refused completion of an active PR.
 fn refusal(message: &str) -> String {
-    // TF401027: "You need the Git 'PullRequestContribute' permission", or policies not met.
+    // Branch policy "Limit merge types" without "Basic merge (no fast-forward)".
+    // https://learn.microsoft.com/en-us/azure/devops/repos/git/branch-policies?view=azure-devops#limit-merge-types
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("merge strategy") || lower.contains("merge type") {
+        return format!(
+            "the target branch's policies do not allow merge commits, which promoter needs: allow \"Basic merge (no fast-forward)\" under the branch policy \"Limit merge types\" (Azure DevOps said: {message})"
+        );
+    }
     if message.trim().is_empty() {
         return "Azure DevOps refused to complete the pull request without a reason".to_owned();
     }
-    format!(
-        "Azure DevOps refused to complete the pull request (branch policies, required reviewers or the merge type `no fast-forward` not allowed on the target branch): {message}"
-    )
+    // TF401027 and others: policies not met (reviewers, builds, statuses), missing permissions.
+    format!("Azure DevOps refused to complete the pull request: {message}")
 }
 
 /// The advice under a 2xx sign-in page.

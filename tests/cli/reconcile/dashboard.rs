@@ -283,7 +283,9 @@ fn a_dashboard_the_forge_refuses_is_a_warning_not_a_failure(forge: Forge) {
     assert!(dashboards(&world).is_empty());
 }
 
+// Azure Repos has no issues: no dashboard there (docs/azure-devops.md).
 per_forge!(
+    without azure_devops:
     dashboard_is_written_once_then_only_read_then_updated_on_change,
     dashboard_is_found_again_after_a_restart_and_never_duplicated,
     a_hostile_commit_subject_is_inert_in_the_issue,

@@ -17,6 +17,10 @@ fn head_moved(forge: Forge) -> &'static str {
         Forge::Gitlab => r#"{"message":"SHA does not match HEAD of source branch: 0000000"}"#,
         // routers/api/v1/repo/pull.go: 409 when head_commit_id is not the PR head.
         Forge::Gitea | Forge::Forgejo => r#"{"message":"head out of date","url":"/api/swagger"}"#,
+        // Observed: 409 TF401192 when `lastMergeSourceCommit` is not the source head.
+        Forge::AzureDevops => {
+            r#"{"$id":"1","innerException":null,"message":"TF401192: The source branch has been modified since the last merge attempt.","typeName":"Microsoft.TeamFoundation.SourceControl.WebServer.GitPullRequestStaleException, Microsoft.TeamFoundation.SourceControl.WebServer","typeKey":"GitPullRequestStaleException","errorCode":0,"eventId":3000}"#
+        }
     }
 }
 
@@ -29,7 +33,7 @@ fn merge_bodies(world: &World) -> Vec<(u16, serde_json::Value)> {
         .filter(|r| {
             r.path
                 .strip_prefix(world.forge.prefix())
-                .and_then(|path| world.forge.classify(&r.method, path))
+                .and_then(|path| world.forge.classify(&r.method, path, &r.body))
                 == Some(Kind::Merge)
         })
         .map(|r| (r.status, serde_json::from_str(&r.body).expect("merge body")))
@@ -49,11 +53,9 @@ fn every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the
     world.config("", &no_extra);
     let head = world.staging_tip(0);
     let live = world.live_tip(0);
-    world.sandbox.inject(
-        Fault::new(forge.merge_method(), &forge.merge_glob())
-            .status(409)
-            .body(head_moved(forge)),
-    );
+    world
+        .sandbox
+        .inject(forge.merge_fault().status(409).body(head_moved(forge)));
 
     let (stdout, stderr) = output(&world.reconcile().success());
     assert_eq!(world.live_tip(0), live, "{stdout}{stderr}");
@@ -70,14 +72,15 @@ fn every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the
     let merges = merge_bodies(&world);
     assert_eq!(merges.len(), 1);
     for (_, body) in merges {
-        assert_eq!(
-            body[forge.merge_guard_field()].as_str(),
-            Some(head.as_str())
-        );
+        assert_eq!(forge.merge_guard(&body), Some(head.as_str()));
         match forge {
             Forge::Github => assert_eq!(body["merge_method"].as_str(), Some("merge")),
             Forge::Gitlab => assert_eq!(body["squash"].as_bool(), Some(false)),
             Forge::Gitea | Forge::Forgejo => assert_eq!(body["Do"].as_str(), Some("merge")),
+            Forge::AzureDevops => assert_eq!(
+                body["completionOptions"]["mergeStrategy"].as_str(),
+                Some("noFastForward")
+            ),
         }
     }
 }
@@ -188,8 +191,7 @@ fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_
             .header("retry-after", "1")
             .body(r#"{"message":"API rate limit exceeded"}"#),
     );
-    let merge_limit =
-        Fault::new(forge.merge_method(), &forge.merge_glob()).header("retry-after", "1");
+    let merge_limit = forge.merge_fault().header("retry-after", "1");
     world.sandbox.inject(match forge {
         // GitHub's secondary rate limit is a 403 (docs "Rate limits for the REST API").
         Forge::Github => merge_limit.status(403).body(r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#),
@@ -367,7 +369,8 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
     let observed = world.staging_tip(0);
     // The merge request waits 1.5 s at the forge; meanwhile the hydrator pushes a new commit.
     world.sandbox.inject(
-        Fault::new(forge.merge_method(), &forge.merge_glob())
+        forge
+            .merge_fault()
             .delay(std::time::Duration::from_millis(1500)),
     );
     let second = world.dry_change("second");
@@ -388,10 +391,7 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
     assert_eq!(world.live_dry(0), None, "nothing merged");
     let (status, body) = merge_bodies(&world).pop().expect("a merge request");
     assert_eq!(status, 409);
-    assert_eq!(
-        body[forge.merge_guard_field()].as_str(),
-        Some(observed.as_str())
-    );
+    assert_eq!(forge.merge_guard(&body), Some(observed.as_str()));
 
     world.clear();
     world.reconcile().success();
@@ -419,7 +419,8 @@ fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers(f
     world.hydrate_all(&dry);
     world.config("", &no_extra);
     world.sandbox.inject(
-        Fault::new(forge.merge_method(), &forge.merge_glob())
+        forge
+            .merge_fault()
             .status(500)
             .body(r#"{"message":"Server Error"}"#),
     );
@@ -440,7 +441,8 @@ fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers(f
     );
     assert!(
         row.contains(&format!(
-            "in acme/deploy: {} {} answered 500",
+            "in {}: {} {} answered 500",
+            forge.full_name(),
             forge.merge_method(),
             forge.merge_path(1)
         )),
