@@ -24,7 +24,6 @@ mod statuses;
 use std::collections::BTreeMap;
 use std::sync::MutexGuard;
 
-use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::github::timestamp_of;
@@ -210,20 +209,13 @@ fn authenticate(shared: &Shared, incoming: &Incoming) -> Result<User, Box<Reply>
     Err(Box::new(page))
 }
 
+/// Basic (the password) or Bearer; not GitHub's and Gitea's `token` scheme.
 fn token_of(header: &str) -> Option<String> {
-    let (scheme, value) = header.trim().split_once(' ')?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "bearer" => Some(value.trim().to_owned()),
-        "basic" => {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(value.trim())
-                .ok()?;
-            let text = String::from_utf8(decoded).ok()?;
-            text.split_once(':')
-                .map(|(_, password)| password.to_owned())
-        }
-        _ => None,
+    let scheme = header.trim().split_once(' ')?.0;
+    if scheme.eq_ignore_ascii_case("token") {
+        return None;
     }
+    super::github::token_of(header)
 }
 
 type Answer = Result<Reply, Reply>;

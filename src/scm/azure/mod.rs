@@ -288,6 +288,18 @@ impl Azure {
         })
     }
 
+    /// [`Azure::call`] with `body` as its JSON body.
+    fn write<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl serde::Serialize,
+        retry: Retry,
+    ) -> Result<T, HttpError> {
+        let value = serde_json::to_value(body).expect("wire bodies serialise");
+        self.call(method, path, Some(&value), retry)
+    }
+
     fn get_pull(&self, number: u64) -> anyhow::Result<wire::Pull> {
         // Pull Requests - Get Pull Request By Id (repository-scoped): the whole description.
         // https://learn.microsoft.com/en-us/rest/api/azure/devops/git/pull-requests/get-pull-request?view=azure-devops-rest-7.1
@@ -483,8 +495,7 @@ impl Scm for Azure {
         // a PR even when the source has nothing the target lacks (the web UI refuses), so there
         // is no "no changes" refusal to recognise.
         let refusals = CreateRefusals::new(409, |_, _| false);
-        let value = serde_json::to_value(&body).expect("wire bodies serialise");
-        match self.call::<wire::Pull>(Method::Post, &path, Some(&value), Retry::NotBlindly) {
+        match self.write::<wire::Pull>(Method::Post, &path, &body, Retry::NotBlindly) {
             Ok(pull) => self.domain(pull).with_context(context),
             Err(error) => {
                 refusals.adopt_existing(error, new, || self.find(&new.head, &new.base), &context)
@@ -499,15 +510,14 @@ impl Scm for Azure {
         body: &str,
     ) -> anyhow::Result<PullRequest> {
         let path = self.url(&format!("/pullrequests/{}", number.0), "");
-        let value = serde_json::to_value(wire::UpdateText {
+        let text = wire::UpdateText {
             title,
             description: body,
-        })
-        .expect("wire bodies serialise");
+        };
         // Pull Requests - Update: PATCH sets the fields given; the same text twice is one change.
         // https://learn.microsoft.com/en-us/rest/api/azure/devops/git/pull-requests/update?view=azure-devops-rest-7.1
         let pull: wire::Pull = self
-            .call(Method::Patch, &path, Some(&value), Retry::Idempotent)
+            .write(Method::Patch, &path, &text, Retry::Idempotent)
             .with_context(|| {
                 format!(
                     "updating {} in {}",
@@ -527,17 +537,15 @@ impl Scm for Azure {
     ) -> anyhow::Result<MergeOutcome> {
         let context = || self.pulls().merge_context(number, head_sha);
         let path = self.url(&format!("/pullrequests/{}", number.0), "");
-        let body = serde_json::to_value(wire::Complete::merge_commit(head_sha, title, message))
-            .expect("wire bodies serialise");
+        let body = wire::Complete::merge_commit(head_sha, title, message);
         // Pull Requests - Update with `status: completed`: "To complete a pull request, set
         // lastMergeSourceCommit" and `completionOptions`. The answer is the PR: `completed` with
         // `lastMergeCommit`, or still `active` with `completionQueueTime` while the server merges.
         // https://learn.microsoft.com/en-us/rest/api/azure/devops/git/pull-requests/update?view=azure-devops-rest-7.1
-        let error =
-            match self.call::<wire::Pull>(Method::Patch, &path, Some(&body), Retry::NotBlindly) {
-                Ok(pull) => return Ok(self.await_completion(number, head_sha, pull)),
-                Err(error) => error,
-            };
+        let error = match self.write::<wire::Pull>(Method::Patch, &path, &body, Retry::NotBlindly) {
+            Ok(pull) => return Ok(self.await_completion(number, head_sha, pull)),
+            Err(error) => error,
+        };
         let text = error.message().unwrap_or_default().to_owned();
         match error.status() {
             // The source moved since `lastMergeSourceCommit`: 409 "TF401192: The source branch
@@ -615,12 +623,11 @@ impl Scm for Azure {
             },
         };
         let path = self.url(&format!("/commits/{sha}/statuses"), "");
-        let value = serde_json::to_value(&body).expect("wire bodies serialise");
         // Statuses - Create: append-only, the newest per genre and name wins when read with
         // `latestOnly`, so a repeated write changes nothing a reader sees and may be resent.
         // https://learn.microsoft.com/en-us/rest/api/azure/devops/git/statuses/create?view=azure-devops-rest-7.1
         let _: serde_json::Value = self
-            .call(Method::Post, &path, Some(&value), Retry::Idempotent)
+            .write(Method::Post, &path, &body, Retry::Idempotent)
             .with_context(|| self.pulls().status_context(sha, status))?;
         Ok(())
     }
