@@ -113,6 +113,7 @@ impl Call<'_> {
             "displayName": user.login,
             "uniqueName": format!("{}@sandbox.invalid", user.login),
             "url": format!("{}/{ORGANIZATION}/_apis/Identities/{}", self.shared.base_url, user.id),
+            "imageUrl": format!("{}/{ORGANIZATION}/_api/_common/identityImage?id={}", self.shared.base_url, user.id),
         })
     }
 }

@@ -38,12 +38,35 @@ fn render(call: &Call<'_>, pull: &PullRecord, queued: Option<i64>) -> Value {
     } else {
         status_of(pull)
     };
+    let repo_id = format!(
+        "00000000-0000-0000-0000-{:012}",
+        call.store()
+            .repo(&call.full_name)
+            .map(|r| r.id)
+            .unwrap_or_default()
+    );
+    let project_id = format!(
+        "00000000-0000-0000-0001-{:012}",
+        project_number(&call.project)
+    );
+    let base = call.shared.base_url.as_str();
+    let org = super::ORGANIZATION;
+    let self_url = format!("{api}/pullRequests/{}", pull.number);
+    let href = |url: String| json!({"href": url});
     let mut value = json!({
         "repository": {
-            "id": format!("00000000-0000-0000-0000-{:012}", call.store().repo(&call.full_name).map(|r| r.id).unwrap_or_default()),
+            "id": repo_id,
             "name": call.repository,
             "url": api,
-            "project": {"name": call.project, "state": "wellFormed"},
+            "project": {
+                "id": project_id,
+                "name": call.project,
+                "description": "",
+                "url": format!("{base}/{org}/_apis/projects/{project_id}"),
+                "state": "wellFormed",
+                "revision": 1,
+            },
+            "remoteUrl": call.web_repo(),
             "webUrl": call.web_repo(),
         },
         "pullRequestId": pull.number,
@@ -59,12 +82,25 @@ fn render(call: &Call<'_>, pull: &PullRecord, queued: Option<i64>) -> Value {
             (None, Some(false)) => "conflicts",
             _ => "succeeded",
         },
+        "mergeId": format!("00000000-0000-0000-0002-{:012}", pull.id),
         "isDraft": false,
         "lastMergeSourceCommit": commit(&pull.head_sha),
         "lastMergeTargetCommit": commit(&pull.base_sha),
         "reviewers": [],
-        "url": format!("{api}/pullRequests/{}", pull.number),
+        "url": self_url,
+        "_links": {
+            "self": href(self_url.clone()),
+            "repository": href(api.clone()),
+            "workItems": href(format!("{self_url}/workitems")),
+            "sourceBranch": href(format!("{api}/refs")),
+            "targetBranch": href(format!("{api}/refs")),
+            "sourceCommit": href(format!("{api}/commits/{}", pull.head_sha)),
+            "targetCommit": href(format!("{api}/commits/{}", pull.base_sha)),
+            "createdBy": href(format!("{base}/{org}/_apis/Identities/{}", pull.author)),
+            "iterations": href(format!("{self_url}/iterations")),
+        },
         "supportsIterations": true,
+        "artifactId": format!("vstfs:///Git/PullRequestId/{project_id}%2f{repo_id}%2f{}", pull.number),
     });
     let object = value.as_object_mut().expect("an object");
     if !pull.body.is_empty() {
@@ -92,6 +128,14 @@ fn render(call: &Call<'_>, pull: &PullRecord, queued: Option<i64>) -> Value {
         );
     }
     value
+}
+
+/// A stable number for a project name (the sandbox has no project records).
+fn project_number(project: &str) -> u64 {
+    project
+        .bytes()
+        .fold(0, |n: u64, b| n.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % 1_000_000_000_000
 }
 
 /// The queued-completion answers left for PR `number`; each call uses one up.

@@ -9,6 +9,7 @@ use base64::Engine;
 use sandbox::AZURE_ORGANIZATION;
 use serde_json::{Value, json};
 
+use super::shapes::assert_same_shape;
 use super::{Answer, Forge, NAME, OWNER, TOKEN, forge};
 
 fn repo() -> String {
@@ -366,4 +367,62 @@ fn git_clones_from_the_repositorys_git_url() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.starts_with(forge.staging.as_str()), "{stdout}");
+}
+
+fn fixture(name: &str) -> Value {
+    // The repository's copies, shared with promoter's client tests (one level up from sandbox/).
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/scm/azure-devops")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+#[test]
+fn answers_carry_every_key_and_type_of_the_official_examples() {
+    let forge = forge();
+    let id = open(&forge, "described");
+    let one = azure(
+        &forge,
+        "GET",
+        &format!("{}/pullrequests/{id}?api-version=7.1", repo()),
+        None,
+    );
+    assert_same_shape(&fixture("pull-create.json"), &one.json(), "pull");
+    let listed = azure(
+        &forge,
+        "GET",
+        &format!("{}/pullrequests?api-version=7.1", repo()),
+        None,
+    );
+    let mut example = fixture("pulls-list-by-target.json");
+    // An active PR has no merge commit yet; the example's is a test merge.
+    example["value"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("lastMergeCommit");
+    assert_same_shape(&example, &listed.json(), "list");
+    let path = format!(
+        "{}/commits/{}/statuses?api-version=7.1",
+        repo(),
+        forge.staging.as_str()
+    );
+    let created = azure(
+        &forge,
+        "POST",
+        &path,
+        Some(fixture("commit-status-create.request.json")),
+    );
+    assert_same_shape(
+        &fixture("commit-status-create.json"),
+        &created.json(),
+        "status",
+    );
+    let statuses = azure(&forge, "GET", &path, None);
+    assert_same_shape(
+        &fixture("commit-statuses-list.json"),
+        &statuses.json(),
+        "statuses",
+    );
 }
