@@ -358,6 +358,10 @@ impl Azure {
         } else {
             pull
         };
+        // Completed or abandoned between the two reads: no longer the environment's open PR.
+        if !pull.is_active() {
+            return Ok(None);
+        }
         self.domain(pull).map(Some)
     }
 
