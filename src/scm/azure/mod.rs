@@ -277,7 +277,8 @@ impl Azure {
                 method,
                 path: shown,
                 status: answer.status,
-                message: "answered with a sign-in page instead of JSON".to_owned(),
+                message: "a sign-in page instead of JSON: the credential was not accepted"
+                    .to_owned(),
                 hint: Some(sign_in_hint(self.http.options().token_source.as_deref())),
             });
         }

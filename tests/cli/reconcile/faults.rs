@@ -483,3 +483,32 @@ per_forge!(
     a_commit_pushed_after_observation_is_never_merged_unverified,
     a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers,
 );
+
+/// Azure DevOps sends its HTML sign-in page (203) for a credential it does not accept when a
+/// client does not ask for a 401: an authentication error with a hint, never a JSON decoding
+/// error, and the token nowhere in the output.
+#[test]
+fn an_azure_devops_sign_in_page_is_an_authentication_error_with_a_hint() {
+    let forge = Forge::AzureDevops;
+    let mut world = World::new(forge, &["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config("", &no_extra);
+    world.sandbox.inject(
+        Fault::new("GET", &forge.pulls_path())
+            .status(203)
+            .header("content-type", "text/html; charset=utf-8")
+            .body("<html><head><title>Azure DevOps Services | Sign In</title></head></html>"),
+    );
+    let (stdout, stderr) = output(&world.reconcile().code(1));
+    assert!(
+        stderr.contains("answered 203: a sign-in page instead of JSON"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: Azure DevOps did not accept the credential"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains(super::TOKEN) && !stderr.contains(super::TOKEN));
+    assert_eq!(world.live_dry(0), None);
+}
