@@ -623,8 +623,8 @@ impl Scm for Azure {
             description: &status.description,
             target_url: status.target_url.as_deref(),
             context: wire::StatusContext {
-                name: status.context.as_str().into(),
-                genre: Some(wire::PROMOTER_GENRE.into()),
+                name: &status.context,
+                genre: Some(wire::PROMOTER_GENRE),
             },
         };
         let path = self.url(&format!("/commits/{sha}/statuses"), "");

@@ -131,8 +131,8 @@ fn the_status_body_has_the_documented_keys() {
         description: "The build is successful",
         target_url: Some("https://ci.fabrikam.com/my-project/build/123 "),
         context: StatusContext {
-            name: "Build123".into(),
-            genre: Some("continuous-integration".into()),
+            name: "Build123",
+            genre: Some("continuous-integration"),
         },
     })
     .unwrap();

@@ -59,8 +59,8 @@ pub(super) struct Pull {
     /// `notSet`, `queued`, `conflicts`, `succeeded`, `rejectedByPolicy`, `failure`
     /// (`PullRequestAsyncStatus`).
     pub merge_status: Option<String>,
-    /// "If set, auto-complete is enabled" / set when completion was asked for and is queued
-    /// (`completionQueueTime`): the PATCH to `completed` was accepted but has not finished.
+    /// "The date when the pull request was queued for completion": the PATCH to `completed` was
+    /// accepted and the server has not finished merging.
     pub completion_queue_time: Option<String>,
     /// `mergeFailureMessage`: why the last merge attempt failed, when it did.
     pub merge_failure_message: Option<String>,
@@ -195,13 +195,12 @@ impl<'a> Complete<'a> {
     }
 }
 
-/// `GitStatusContext`.
-#[derive(Debug, Serialize, Deserialize)]
+/// `GitStatusContext` as written: `name` (required) and `genre`.
+#[derive(Debug, Serialize)]
 pub(super) struct StatusContext<'a> {
-    #[serde(borrow)]
-    pub name: std::borrow::Cow<'a, str>,
-    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
-    pub genre: Option<std::borrow::Cow<'a, str>>,
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub genre: Option<&'a str>,
 }
 
 /// `GitStatus` as written (Statuses - Create; fixture `commit-status-create.request.json`).
