@@ -24,6 +24,7 @@
 //!   list is read with `latestOnly=true`.
 //! - Azure Repos has no issues: the dashboard is not available ([`Issues`] says so).
 
+mod issues;
 mod wire;
 
 use std::sync::Arc;
@@ -32,7 +33,6 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
-use super::issues::{Issue, Issues};
 use super::registry::{
     ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
 };
@@ -636,31 +636,6 @@ impl Scm for Azure {
             .with_context(|| self.pulls().status_context(sha, status))?;
         Ok(())
     }
-}
-
-impl Issues for Azure {
-    fn open_issues(&self) -> anyhow::Result<Vec<Issue>> {
-        Err(no_issues(&self.repo))
-    }
-
-    fn create_issue(&self, _title: &str, _body: &str) -> anyhow::Result<Issue> {
-        Err(no_issues(&self.repo))
-    }
-
-    fn update_issue(&self, _number: u64, _title: &str, _body: &str) -> anyhow::Result<Issue> {
-        Err(no_issues(&self.repo))
-    }
-
-    fn issue_body_limit(&self) -> usize {
-        0
-    }
-}
-
-/// Azure Repos has no issues (work items belong to Azure Boards, which promoter does not use).
-fn no_issues(repo: &RepoPath) -> anyhow::Error {
-    anyhow::anyhow!(
-        "Azure DevOps repositories have no issues, so {repo} cannot have a dashboard issue: set dashboard.enabled to false (docs/azure-devops.md, known limits)"
-    )
 }
 
 /// The reason shown for a refused completion of an active PR.
