@@ -10,7 +10,7 @@ use sandbox::AZURE_ORGANIZATION;
 use serde_json::{Value, json};
 
 use super::shapes::assert_same_shape;
-use super::{Answer, Forge, NAME, OWNER, TOKEN, forge};
+use super::{Answer, Forge, NAME, OWNER, TOKEN, exchange, forge};
 
 fn repo() -> String {
     format!("/{AZURE_ORGANIZATION}/{OWNER}/_apis/git/repositories/{NAME}")
@@ -26,10 +26,6 @@ fn send(
     password: Option<&str>,
     suppress: bool,
 ) -> Answer {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
     let mut builder = ureq::http::Request::builder()
         .method(method)
         .uri(format!("{}{path}", forge.sandbox.azure_api_url()));
@@ -40,33 +36,8 @@ fn send(
     if suppress {
         builder = builder.header("X-TFS-FedAuthRedirect", "Suppress");
     }
-    let response = match body {
-        Some(body) => agent.run(
-            builder
-                .header("Content-Type", "application/json")
-                .body(body.to_string())
-                .expect("request"),
-        ),
-        None => agent.run(builder.body(()).expect("request")),
-    }
-    .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.to_string(),
-                value.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let text = response.into_body().read_to_string().expect("body");
-    Answer {
-        status,
-        headers,
-        text,
-    }
+    let text = body.map(Value::to_string);
+    exchange(builder, text.as_deref().map(|t| ("application/json", t)))
 }
 
 fn azure(forge: &Forge, method: &str, path: &str, body: Option<Value>) -> Answer {
