@@ -383,3 +383,51 @@ fn a_completion_still_queued_after_the_polls_is_reported_as_merging() {
     assert!(reason.contains("still merging"), "{reason}");
     assert_eq!(server.requests().len(), 1 + COMPLETION_POLLS as usize);
 }
+
+#[test]
+fn a_409_tf401179_on_create_adopts_the_active_pr_found_by_the_search() {
+    let list = fixture!("pulls-list-by-target.json");
+    let server = ScriptedServer::start(vec![
+        Canned::json(
+            409,
+            fixture!("pull-create-409-already-exists.observed.json"),
+        ),
+        Canned::json(200, list),
+    ]);
+    let azure = client(&server);
+    let pr = azure
+        .create_pull_request(&NewPullRequest {
+            head: branch("some_branch"),
+            base: branch("master"),
+            title: "Promote".into(),
+            body: "body".into(),
+        })
+        .unwrap();
+    assert_eq!(pr.number, PrNumber(1));
+    let methods: Vec<String> = server.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET"]);
+}
+
+#[test]
+fn a_400_on_completion_is_read_again_and_reported_with_the_servers_words() {
+    let active = fixture!("pull-update-title.json");
+    let head: Value = serde_json::from_str(active).unwrap();
+    let head = Sha::parse(head["lastMergeSourceCommit"]["commitId"].as_str().unwrap()).unwrap();
+    let server = ScriptedServer::start(vec![
+        Canned::json(
+            400,
+            fixture!("pull-complete-400-missing-last-merge-source-commit.observed.json"),
+        ),
+        Canned::json(200, active),
+    ]);
+    let azure = client(&server);
+    let outcome = azure
+        .merge_pull_request(PrNumber(22), &head, "t", "m")
+        .unwrap();
+    let MergeOutcome::Blocked { reason } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(reason.contains("LastMergeSourceCommit"), "{reason}");
+    let body: Value = serde_json::from_str(&server.requests()[0].body).unwrap();
+    assert_eq!(body["lastMergeSourceCommit"]["commitId"], head.as_str());
+}
