@@ -41,6 +41,9 @@ pub struct Fault {
     body: Vec<u8>,
     ghost: bool,
     hook: Option<Hook>,
+    /// Only requests whose body contains this text (Azure DevOps updates and completes a PR
+    /// with the same `PATCH`).
+    body_contains: Option<String>,
 }
 
 impl Fault {
@@ -57,7 +60,14 @@ impl Fault {
             body: Vec::new(),
             ghost: false,
             hook: None,
+            body_contains: None,
         }
+    }
+
+    /// Matches only requests whose body contains `text`.
+    pub fn body_contains(mut self, text: &str) -> Self {
+        self.body_contains = Some(text.to_owned());
+        self
     }
 
     /// How many matching requests it applies to.
@@ -111,10 +121,14 @@ impl Fault {
         self
     }
 
-    fn matches(&self, method: &str, path: &str) -> bool {
+    fn matches(&self, method: &str, path: &str, body: &[u8]) -> bool {
         self.remaining > 0
             && (self.method == "*" || self.method.eq_ignore_ascii_case(method))
             && glob_matches(&self.path, path)
+            && self
+                .body_contains
+                .as_ref()
+                .is_none_or(|text| String::from_utf8_lossy(body).contains(text.as_str()))
     }
 }
 
@@ -152,11 +166,11 @@ impl Faults {
         self.0.push(fault);
     }
 
-    pub fn take(&mut self, method: &str, path: &str) -> Option<FaultHit> {
+    pub fn take(&mut self, method: &str, path: &str, body: &[u8]) -> Option<FaultHit> {
         let fault = self
             .0
             .iter_mut()
-            .find(|fault| fault.matches(method, path))?;
+            .find(|fault| fault.matches(method, path, body))?;
         fault.remaining -= 1;
         let hit = FaultHit {
             delay: fault.delay,
@@ -227,15 +241,36 @@ mod tests {
     fn a_fault_applies_to_exactly_its_count_of_matching_requests() {
         let mut faults = Faults::default();
         faults.push(Fault::new("get", "/p/*").times(2).status(500));
-        assert!(faults.take("POST", "/p/1").is_none());
+        assert!(faults.take("POST", "/p/1", b"").is_none());
         assert_eq!(
             faults
-                .take("GET", "/p/1")
+                .take("GET", "/p/1", b"")
                 .and_then(|hit| hit.answer)
                 .map(|a| a.0),
             Some(500)
         );
-        assert!(faults.take("GET", "/p/2").is_some());
-        assert!(faults.take("GET", "/p/3").is_none());
+        assert!(faults.take("GET", "/p/2", b"").is_some());
+        assert!(faults.take("GET", "/p/3", b"").is_none());
+    }
+
+    #[test]
+    fn a_fault_with_a_body_matcher_skips_other_bodies() {
+        let mut faults = Faults::default();
+        faults.push(
+            Fault::new("PATCH", "/p/*")
+                .body_contains("\"completed\"")
+                .status(409),
+        );
+        assert!(faults.take("PATCH", "/p/1", br#"{"title":"t"}"#).is_none());
+        assert!(
+            faults
+                .take("PATCH", "/p/1", br#"{"status":"completed"}"#)
+                .is_some()
+        );
+        assert!(
+            faults
+                .take("PATCH", "/p/1", br#"{"status":"completed"}"#)
+                .is_none()
+        );
     }
 }

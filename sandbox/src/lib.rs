@@ -30,6 +30,7 @@
 #![recursion_limit = "256"]
 
 mod apps;
+mod azure;
 mod bare;
 mod bitbucket;
 mod command;
@@ -54,6 +55,7 @@ use anyhow::{Context, Result, anyhow};
 use git2::Oid;
 
 pub use apps::MintedToken;
+pub use azure::ORGANIZATION as AZURE_ORGANIZATION;
 pub use bare::HYDRATOR_NOTES_REF;
 pub use command::{DEFAULT_TOKEN, SandboxOptions, run_command};
 pub use faults::{Fault, LoggedRequest};
@@ -166,6 +168,7 @@ impl Sandbox {
             rate_used: Mutex::new(BTreeMap::new()),
             rate_reset: store::now() + 3600,
             gitea_flavor: Mutex::new(GiteaFlavor::default()),
+            azure: Mutex::new(azure::State::default()),
         });
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
@@ -213,6 +216,28 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT/2.0`, the Bitbucket Cloud REST 2.0 root over the same repositories.
     pub fn bitbucket_api_url(&self) -> String {
         format!("{}/2.0", self.shared.base_url)
+    }
+
+    /// `http://127.0.0.1:PORT`: the Azure DevOps dialect's API root (`provider: azure-devops`),
+    /// where `repository.owner` is `{AZURE_ORGANIZATION}/<owner>` (the store's owner is the
+    /// project).
+    pub fn azure_api_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/{AZURE_ORGANIZATION}/<owner>/_git/<name>`: Azure DevOps' clone URL
+    /// of `<owner>/<name>`.
+    pub fn azure_clone_url(&self, owner: &str, name: &str) -> String {
+        format!(
+            "{}/{AZURE_ORGANIZATION}/{owner}/_git/{name}",
+            self.shared.base_url
+        )
+    }
+
+    /// How many answers after an Azure DevOps completion still show the PR `active` with
+    /// `completionQueueTime` (0, the default: completion is synchronous).
+    pub fn set_azure_queued_reads(&self, reads: usize) {
+        lock(&self.shared.azure).queued_reads = reads;
     }
 
     /// `http://127.0.0.1:PORT/<owner>/<name>.git`; `owner` may be a nested group (`group/sub`).

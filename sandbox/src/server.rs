@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::faults::{Faults, LoggedRequest};
 use super::gitea::GiteaFlavor;
 use super::store::Store;
-use super::{bitbucket, gitea, github, gitlab, smart_http};
+use super::{azure, bitbucket, gitea, github, gitlab, smart_http};
 
 /// Everything the worker threads share.
 #[derive(Debug)]
@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub rate_reset: i64,
     /// Which product the Gitea dialect (`/api/v1`) imitates.
     pub gitea_flavor: Mutex<GiteaFlavor>,
+    /// What the Azure DevOps dialect keeps beside the store.
+    pub azure: Mutex<azure::State>,
 }
 
 /// Locks a mutex; a poisoned lock (a worker panicked) still holds consistent forge data because
@@ -52,7 +54,7 @@ impl Shared {
 }
 
 /// One request, read whole.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Incoming {
     pub method: String,
     /// Raw (still percent-encoded) path, without the query.
@@ -169,7 +171,8 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
         Ok(_) => answer(shared, &incoming),
         Err(error) => Reply::text(400, &format!("could not read the request body: {error}")),
     };
-    let is_git = smart_http::repo_of(&incoming.path).is_some();
+    let is_git =
+        smart_http::repo_of(&incoming.path).is_some() || azure::git_path(&incoming.path).is_some();
     let caller = github::caller_of(shared, &incoming);
     lock(&shared.log).push(LoggedRequest {
         method: incoming.method.clone(),
@@ -194,7 +197,7 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
 }
 
 fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
-    let hit = lock(&shared.faults).take(&incoming.method, &incoming.path);
+    let hit = lock(&shared.faults).take(&incoming.method, &incoming.path, &incoming.body);
     if let Some(after) = hit.as_ref().and_then(|hit| hit.delay_after) {
         let reply = route(shared, incoming);
         std::thread::sleep(after);
@@ -239,6 +242,16 @@ fn route(shared: &Shared, incoming: &Incoming) -> Reply {
         gitlab::answer(shared, incoming)
     } else if bitbucket::is_api_path(&incoming.path) {
         bitbucket::answer(shared, incoming)
+    } else if azure::is_api_path(&incoming.path) {
+        azure::answer(shared, incoming)
+    } else if let Some(path) = azure::git_path(&incoming.path) {
+        smart_http::answer(
+            shared,
+            &Incoming {
+                path,
+                ..incoming.clone()
+            },
+        )
     } else if smart_http::repo_of(&incoming.path).is_some() {
         smart_http::answer(shared, incoming)
     } else {

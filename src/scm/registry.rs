@@ -232,6 +232,7 @@ registry! {
     Gitea => super::gitea::GITEA,
     Forgejo => super::gitea::FORGEJO,
     Bitbucket => super::bitbucket::PROVIDER,
+    AzureDevops => super::azure::PROVIDER,
 }
 
 impl Provider {

@@ -334,7 +334,7 @@ type DefaultsCase = (
 
 #[test]
 fn ci_environments_fill_in_the_repository_and_urls() {
-    let cases: [DefaultsCase; 4] = [
+    let cases: [DefaultsCase; 5] = [
         (
             "github",
             &[
@@ -383,6 +383,21 @@ fn ci_environments_fill_in_the_repository_and_urls() {
             "deploy",
             "https://gitlab.com/group/deploy.git",
             "https://gitlab.com/group/deploy",
+        ),
+        (
+            "azure-devops",
+            &[
+                ("TF_BUILD", "True"),
+                ("SYSTEM_COLLECTIONURI", "https://dev.azure.com/acme/"),
+                ("SYSTEM_TEAMPROJECT", "Web Apps"),
+                ("BUILD_REPOSITORY_NAME", "deploy"),
+                ("BUILD_REPOSITORY_PROVIDER", "TfsGit"),
+            ],
+            "https://dev.azure.com",
+            "acme/Web Apps",
+            "deploy",
+            "https://dev.azure.com/acme/Web%20Apps/_git/deploy",
+            "https://dev.azure.com/acme/Web%20Apps/_git/deploy",
         ),
     ];
     for (provider, env, api_url, owner, name, clone_url, web_url) in cases {

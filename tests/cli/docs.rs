@@ -136,6 +136,7 @@ fn every_promotion_yaml_shown_in_the_docs_validates() {
     for page in [
         "docs/gitlab.md",
         "docs/gitea.md",
+        "docs/azure-devops.md",
         "docs/github-app.md",
         "README.md",
     ] {

@@ -21,6 +21,7 @@ const LOADED_BY: &[(&str, &str)] = &[
     ("examples/github-sharded-workflow.yml", "examples"),
     ("examples/gitea-workflow.yml", "gitea"),
     ("examples/bitbucket-pipelines.yml", "bitbucket"),
+    ("examples/azure-pipelines.yml", "examples"),
     ("examples/hydrator/hydrate.sh", "examples"),
     ("examples/hydrator/github-workflow.yml", "examples"),
 ];
@@ -126,6 +127,39 @@ fn the_gitlab_job_runs_reconcile_on_schedule_one_at_a_time_and_keeps_the_report(
     assert!(text.contains("sha256sum --check"), "checksum not verified");
     assert!(text.contains("GITLAB_TOKEN") && text.contains("CI_JOB_TOKEN"));
     assert!(!text.contains("$GITLAB_TOKEN") && !text.contains("${GITLAB_TOKEN}"));
+}
+
+#[test]
+fn the_azure_pipeline_runs_reconcile_on_a_schedule_with_the_token_mapped_into_the_step() {
+    let pipeline = yaml("examples/azure-pipelines.yml");
+    assert_eq!(pipeline["trigger"], "none");
+    let schedule = &pipeline["schedules"][0];
+    assert!(schedule["cron"].as_str().is_some(), "no cron schedule");
+    assert_eq!(schedule["always"], true, "gates change without commits");
+    let steps = pipeline["steps"].as_sequence().expect("steps");
+    let reconcile = steps
+        .iter()
+        .find(|step| {
+            step["bash"]
+                .as_str()
+                .is_some_and(|run| run.starts_with("promoter reconcile"))
+        })
+        .expect("a `promoter reconcile` step");
+    assert!(
+        reconcile["bash"]
+            .as_str()
+            .unwrap()
+            .contains("--report-file"),
+        "{reconcile:?}"
+    );
+    // The provider's default token variable, from the pipeline's own token, through env only.
+    assert_eq!(
+        reconcile["env"]["AZURE_DEVOPS_TOKEN"],
+        "$(System.AccessToken)"
+    );
+    let text = fs::read_to_string(root().join("examples/azure-pipelines.yml")).unwrap();
+    assert!(text.contains("sha256sum --check"), "checksum not verified");
+    assert!(!text.contains("$AZURE_DEVOPS_TOKEN") && !text.contains("$(AZURE_DEVOPS_TOKEN)"));
 }
 
 #[test]

@@ -15,6 +15,15 @@ macro_rules! per_forge {
         per_forge!(@forge gitea Gitea $($name),+);
         per_forge!(@forge forgejo Forgejo $($name),+);
         per_forge!(@forge bitbucket Bitbucket $($name),+);
+        per_forge!(@forge azure_devops AzureDevops $($name),+);
+    };
+    // Scenarios that need what one forge lacks (Azure DevOps: issues; a refusal of an empty PR).
+    (without azure_devops: $($name:ident),+ $(,)?) => {
+        per_forge!(@forge github Github $($name),+);
+        per_forge!(@forge gitlab Gitlab $($name),+);
+        per_forge!(@forge gitea Gitea $($name),+);
+        per_forge!(@forge forgejo Forgejo $($name),+);
+        per_forge!(@forge bitbucket Bitbucket $($name),+);
     };
     (@forge $module:ident $forge:ident $($name:ident),+) => {
         mod $module {

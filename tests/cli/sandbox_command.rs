@@ -49,6 +49,14 @@ fn the_sandbox_command_prints_its_url_and_a_config_snippet_then_stops_on_ctrl_c(
         bitbucket,
         format!("# Bitbucket dialect: provider: bitbucket, apiUrl: {base}/2.0\n")
     );
+    let mut azure = String::new();
+    stdout.read_line(&mut azure).expect("azure line");
+    assert_eq!(
+        azure,
+        format!(
+            "# Azure DevOps dialect: provider: azure-devops, apiUrl: {base}, owner: sandbox/acme\n"
+        )
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

@@ -123,7 +123,7 @@ pub(crate) fn caller_of(shared: &Shared, incoming: &Incoming) -> Option<String> 
 }
 
 /// GitHub takes `Bearer <token>`, `token <token>`, or basic auth with the token as password.
-fn token_of(header: &str) -> Option<String> {
+pub(crate) fn token_of(header: &str) -> Option<String> {
     let (scheme, value) = header.trim().split_once(' ')?;
     match scheme.to_ascii_lowercase().as_str() {
         "bearer" | "token" => Some(value.trim().to_owned()),

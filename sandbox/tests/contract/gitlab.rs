@@ -6,7 +6,7 @@ use sandbox::{CommitSpec, Sandbox};
 use sandbox::{Sha, Token};
 use serde_json::{Value, json};
 
-use super::{Answer, Forge, NAME, OWNER, TOKEN, forge};
+use super::{Answer, Forge, NAME, OWNER, TOKEN, exchange, forge};
 
 const PROJECT: &str = "/projects/acme%2Fdeploy";
 
@@ -23,10 +23,6 @@ fn send_to(
     body: Option<(&str, &str)>,
     auth: Auth<'_>,
 ) -> Answer {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
     let mut builder = ureq::http::Request::builder()
         .method(method)
         .uri(format!("{base}{path}"));
@@ -35,33 +31,7 @@ fn send_to(
         Auth::Bearer(token) => builder = builder.header("Authorization", format!("Bearer {token}")),
         Auth::None => {}
     }
-    let response = match body {
-        Some((kind, text)) => agent.run(
-            builder
-                .header("Content-Type", kind)
-                .body(text.to_owned())
-                .expect("request"),
-        ),
-        None => agent.run(builder.body(()).expect("request")),
-    }
-    .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.to_string(),
-                value.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let text = response.into_body().read_to_string().expect("body");
-    Answer {
-        status,
-        headers,
-        text,
-    }
+    exchange(builder, body)
 }
 
 fn gitlab(forge: &Forge, method: &str, path: &str, body: Option<Value>) -> Answer {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_rules;
+mod azure;
 mod bitbucket;
 mod git_http;
 mod gitlab;
@@ -87,6 +88,53 @@ impl Answer {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Sends `builder`'s request (with `body` as `(content type, text)`) through an agent that
+/// returns error statuses as answers, and reads the answer whole.
+pub fn exchange(builder: ureq::http::request::Builder, body: Option<(&str, &str)>) -> Answer {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let what = format!(
+        "{} {}",
+        builder
+            .method_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        builder
+            .uri_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    );
+    let response = match body {
+        Some((kind, text)) => agent.run(
+            builder
+                .header("Content-Type", kind)
+                .body(text.to_owned())
+                .expect("request"),
+        ),
+        None => agent.run(builder.body(()).expect("request")),
+    }
+    .unwrap_or_else(|error| panic!("{what}: {error}"));
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                value.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let text = response.into_body().read_to_string().expect("body");
+    Answer {
+        status,
+        headers,
+        text,
     }
 }
 

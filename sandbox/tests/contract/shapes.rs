@@ -30,7 +30,7 @@ fn kind(value: &Value) -> &'static str {
 
 /// Every key of `expected` is in `actual` with the same JSON type (null on either side is allowed:
 /// the fields are nullable). Objects nest; arrays compare their first items when both have one.
-fn assert_same_shape(expected: &Value, actual: &Value, at: &str) {
+pub(super) fn assert_same_shape(expected: &Value, actual: &Value, at: &str) {
     match (expected, actual) {
         (Value::Object(want), Value::Object(have)) => {
             for (key, value) in want {

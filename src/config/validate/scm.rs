@@ -402,7 +402,7 @@ mod tests {
             owner_shape_problem(Provider::Github),
             (
                 "cannot contain `/`".to_owned(),
-                Some("only GitLab owners are namespace paths (`group/subgroup`)".to_owned())
+                Some("only GitLab owners are namespace paths (`group/subgroup`), Azure DevOps owners are `organization/project`".to_owned())
             )
         );
     }

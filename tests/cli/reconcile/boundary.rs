@@ -63,7 +63,7 @@ fn git_user(forge: Forge) -> &'static str {
     match forge {
         Forge::Github => "x-access-token",
         Forge::Gitlab => "oauth2",
-        Forge::Gitea | Forge::Forgejo => "promoter",
+        Forge::Gitea | Forge::Forgejo | Forge::AzureDevops => "promoter",
         Forge::Bitbucket => "x-token-auth",
     }
 }
@@ -236,6 +236,7 @@ fn an_overlong_title_and_body_are_cut_to_the_scms_limits_and_still_promote(forge
         Forge::Github => (256, 65_536),
         Forge::Gitlab => (255, 1_048_576),
         Forge::Gitea | Forge::Forgejo | Forge::Bitbucket => (255, 1_048_576),
+        Forge::AzureDevops => (400, 4000),
     };
     let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("big");
@@ -247,12 +248,12 @@ fn an_overlong_title_and_body_are_cut_to_the_scms_limits_and_still_promote(forge
         "    proposedCommitStatuses:\n      - key: scan\n",
         &no_gates,
     );
-    // A user template rendering a 301-character title.
+    // A user template rendering a 451-character title (over Azure DevOps' 400 too).
     let text = std::fs::read_to_string(&config).unwrap().replace(
         "strategies:\n",
         &format!(
             "pullRequest:\n  title: \"{{{{ proposed.dry.shortSha }}}} {}\"\nstrategies:\n",
-            "t".repeat(293)
+            "t".repeat(443)
         ),
     );
     std::fs::write(&config, text).unwrap();

@@ -283,7 +283,31 @@ fn a_dashboard_the_forge_refuses_is_a_warning_not_a_failure(forge: Forge) {
     assert!(dashboards(&world).is_empty());
 }
 
+/// Azure Repos has no issues: a dashboard asked for is a warning that says so, without a request,
+/// and the promotion goes on.
+#[test]
+fn azure_devops_has_no_dashboard_and_says_so_without_a_request() {
+    let mut world = World::new(Forge::AzureDevops, &["dev"]);
+    let a = world.dry_change("change A");
+    world.hydrate_all(&a);
+    config_with_dashboard(&world, "dashboard:\n  enabled: true\n");
+    let (stdout, stderr) = output(&world.reconcile().success());
+    assert!(
+        stderr.contains("warning: the dashboard issue was not written")
+            && stderr.contains("have no issues"),
+        "{stdout}{stderr}"
+    );
+    assert_eq!(world.live_dry(0).as_deref(), Some(a.as_str()));
+    assert!(
+        world.api_requests().iter().all(|r| !r.contains("issue")),
+        "{:?}",
+        world.api_requests()
+    );
+}
+
+// Azure Repos has no issues: no dashboard there (docs/azure-devops.md).
 per_forge!(
+    without azure_devops:
     dashboard_is_written_once_then_only_read_then_updated_on_change,
     dashboard_is_found_again_after_a_restart_and_never_duplicated,
     a_hostile_commit_subject_is_inert_in_the_issue,

@@ -22,6 +22,10 @@ fn head_moved(forge: Forge) -> &'static str {
         Forge::Bitbucket => {
             r#"{"type":"error","error":{"message":"One of the refs involved changed while attempting to merge."}}"#
         }
+        // Observed: 409 TF401192 when `lastMergeSourceCommit` is not the source head.
+        Forge::AzureDevops => {
+            r#"{"$id":"1","innerException":null,"message":"TF401192: The source branch has been modified since the last merge attempt.","typeName":"Microsoft.TeamFoundation.SourceControl.WebServer.GitPullRequestStaleException, Microsoft.TeamFoundation.SourceControl.WebServer","typeKey":"GitPullRequestStaleException","errorCode":0,"eventId":3000}"#
+        }
     }
 }
 
@@ -34,7 +38,7 @@ fn merge_bodies(world: &World) -> Vec<(u16, serde_json::Value)> {
         .filter(|r| {
             r.path
                 .strip_prefix(world.forge.prefix())
-                .and_then(|path| world.forge.classify(&r.method, path))
+                .and_then(|path| world.forge.classify(&r.method, path, &r.body))
                 == Some(Kind::Merge)
         })
         .map(|r| (r.status, serde_json::from_str(&r.body).expect("merge body")))
@@ -54,11 +58,9 @@ fn every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the
     world.config("", &no_extra);
     let head = world.staging_tip(0);
     let live = world.live_tip(0);
-    world.sandbox.inject(
-        Fault::new(forge.merge_method(), &forge.merge_glob())
-            .status(409)
-            .body(head_moved(forge)),
-    );
+    world
+        .sandbox
+        .inject(forge.merge_fault().status(409).body(head_moved(forge)));
 
     let (stdout, stderr) = output(&world.reconcile().success());
     assert_eq!(world.live_tip(0), live, "{stdout}{stderr}");
@@ -75,8 +77,8 @@ fn every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the
     let merges = merge_bodies(&world);
     assert_eq!(merges.len(), 1);
     for (_, body) in merges {
-        match forge.merge_guard_field() {
-            Some(field) => assert_eq!(body[field].as_str(), Some(head.as_str())),
+        match forge.merge_guard(&body) {
+            Some(guard) => assert_eq!(guard, head.as_str()),
             // No guard field: the guard read before the merge is folded into it (World::api).
             None => {
                 let keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
@@ -94,6 +96,10 @@ fn every_merge_carries_the_observed_head_and_a_409_leaves_nothing_broken_for_the
             Forge::Bitbucket => {
                 assert_eq!(body["merge_strategy"].as_str(), Some("merge_commit"));
             }
+            Forge::AzureDevops => assert_eq!(
+                body["completionOptions"]["mergeStrategy"].as_str(),
+                Some("noFastForward")
+            ),
         }
     }
 }
@@ -204,8 +210,7 @@ fn server_errors_and_rate_limits_still_complete_the_promotion_within_two_passes_
             .header("retry-after", "1")
             .body(r#"{"message":"API rate limit exceeded"}"#),
     );
-    let merge_limit =
-        Fault::new(forge.merge_method(), &forge.merge_glob()).header("retry-after", "1");
+    let merge_limit = forge.merge_fault().header("retry-after", "1");
     world.sandbox.inject(match forge {
         // GitHub's secondary rate limit is a 403 (docs "Rate limits for the REST API").
         Forge::Github => merge_limit.status(403).body(r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#),
@@ -421,12 +426,10 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
     let (arrived, merge_arrived) = std::sync::mpsc::channel::<()>();
     let (pushed_tx, pushed_rx) = std::sync::mpsc::channel::<()>();
     let pushed_rx = std::sync::Mutex::new(pushed_rx);
-    world.sandbox.inject(
-        Fault::new(forge.merge_method(), &forge.merge_glob()).before(move || {
-            let _ = arrived.send(());
-            let _ = pushed_rx.lock().unwrap().recv();
-        }),
-    );
+    world.sandbox.inject(forge.merge_fault().before(move || {
+        let _ = arrived.send(());
+        let _ = pushed_rx.lock().unwrap().recv();
+    }));
     let second = world.dry_change("second");
 
     let pushed = std::thread::scope(|scope| {
@@ -447,10 +450,7 @@ fn a_commit_pushed_after_observation_is_never_merged_unverified(forge: Forge) {
     assert_eq!(world.live_dry(0), None, "nothing merged");
     let (status, body) = merge_bodies(&world).pop().expect("a merge request");
     assert_eq!(status, 409);
-    assert_eq!(
-        body[forge.merge_guard_field().expect("a guarded merge")].as_str(),
-        Some(observed.as_str())
-    );
+    assert_eq!(forge.merge_guard(&body), Some(observed.as_str()));
 
     world.clear();
     world.reconcile().success();
@@ -560,7 +560,8 @@ fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers(f
     world.hydrate_all(&dry);
     world.config("", &no_extra);
     world.sandbox.inject(
-        Fault::new(forge.merge_method(), &forge.merge_glob())
+        forge
+            .merge_fault()
             .status(500)
             .body(r#"{"message":"Server Error"}"#),
     );
@@ -581,7 +582,8 @@ fn a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers(f
     );
     assert!(
         row.contains(&format!(
-            "in acme/deploy: {} {} answered 500",
+            "in {}: {} {} answered 500",
+            forge.full_name(),
             forge.merge_method(),
             forge.merge_path(1)
         )),
@@ -622,3 +624,32 @@ per_forge!(
     a_commit_pushed_after_observation_is_never_merged_unverified,
     a_failed_merge_fails_its_environment_with_exit_1_and_the_next_pass_recovers,
 );
+
+/// Azure DevOps sends its HTML sign-in page (203) for a credential it does not accept when a
+/// client does not ask for a 401: an authentication error with a hint, never a JSON decoding
+/// error, and the token nowhere in the output.
+#[test]
+fn an_azure_devops_sign_in_page_is_an_authentication_error_with_a_hint() {
+    let forge = Forge::AzureDevops;
+    let mut world = World::new(forge, &["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    world.config("", &no_extra);
+    world.sandbox.inject(
+        Fault::new("GET", &forge.pulls_path())
+            .status(203)
+            .header("content-type", "text/html; charset=utf-8")
+            .body("<html><head><title>Azure DevOps Services | Sign In</title></head></html>"),
+    );
+    let (stdout, stderr) = output(&world.reconcile().code(1));
+    assert!(
+        stderr.contains("answered 203: a sign-in page instead of JSON"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: Azure DevOps did not accept the credential"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains(super::TOKEN) && !stderr.contains(super::TOKEN));
+    assert_eq!(world.live_dry(0), None);
+}

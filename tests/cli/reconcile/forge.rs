@@ -1,11 +1,12 @@
 //! The forges the scenario suite runs against: one sandbox store (the same repositories, pull
-//! requests and statuses) behind the GitHub, GitLab, Gitea and Bitbucket Cloud dialects; Forgejo
-//! is the Gitea dialect under `provider: forgejo`. Everything a scenario needs to know about a dialect lives
+//! requests and statuses) behind the GitHub, GitLab, Gitea, Bitbucket Cloud and Azure DevOps
+//! dialects; Forgejo is the Gitea dialect under `provider: forgejo`. Azure DevOps addresses the
+//! store's `acme/deploy` as organization `sandbox`, project `acme`, repository `deploy`. Everything a scenario needs to know about a dialect lives
 //! here: its API root, how its requests count in the API budget, where to inject faults, and how
 //! a person merges by hand.
 
-use sandbox::Sandbox;
 use sandbox::Token;
+use sandbox::{Fault, Sandbox};
 
 use super::{NAME, OWNER};
 
@@ -20,6 +21,7 @@ pub enum Forge {
     Gitea,
     Forgejo,
     Bitbucket,
+    AzureDevops,
 }
 
 /// What one API request is in the budget of a pass.
@@ -48,21 +50,41 @@ impl Forge {
             Forge::Gitea => "gitea",
             Forge::Forgejo => "forgejo",
             Forge::Bitbucket => "bitbucket",
+            Forge::AzureDevops => "azure-devops",
         }
     }
 
-    /// The API root under the sandbox's base URL.
+    /// Where the API's paths start under the sandbox's base URL (Azure DevOps: the organization;
+    /// its API root is the base URL itself).
     pub fn prefix(self) -> &'static str {
         match self {
             Forge::Github => "/api/v3",
             Forge::Gitlab => "/api/v4",
             Forge::Gitea | Forge::Forgejo => "/api/v1",
             Forge::Bitbucket => "/2.0",
+            Forge::AzureDevops => "/sandbox",
         }
     }
 
     pub fn api_url(self, sandbox: &Sandbox) -> String {
-        format!("{}{}", sandbox.base_url(), self.prefix())
+        match self {
+            Forge::AzureDevops => sandbox.azure_api_url(),
+            _ => format!("{}{}", sandbox.base_url(), self.prefix()),
+        }
+    }
+
+    /// `repository.owner` in promotion.yaml.
+    pub fn owner(self) -> String {
+        self.config_owner(OWNER)
+    }
+
+    /// `repository.owner` for the sandbox's `store_owner`: Azure DevOps puts the store's owner
+    /// (the project) under the sandbox's one organization.
+    pub fn config_owner(self, store_owner: &str) -> String {
+        match self {
+            Forge::AzureDevops => format!("{}/{store_owner}", sandbox::AZURE_ORGANIZATION),
+            _ => store_owner.to_owned(),
+        }
     }
 
     /// The repository under the API root, as the sandbox logs it (percent-encoded).
@@ -70,6 +92,7 @@ impl Forge {
         match self {
             Forge::Gitlab => format!("/projects/{OWNER}%2F{NAME}"),
             Forge::Bitbucket => format!("/repositories/{OWNER}/{NAME}"),
+            Forge::AzureDevops => format!("/{OWNER}/_apis/git/repositories/{NAME}"),
             _ => format!("/repos/{OWNER}/{NAME}"),
         }
     }
@@ -79,6 +102,7 @@ impl Forge {
         match self {
             Forge::Gitlab => "merge_requests",
             Forge::Bitbucket => "pullrequests",
+            Forge::AzureDevops => "pullrequests",
             _ => "pulls",
         }
     }
@@ -100,6 +124,7 @@ impl Forge {
     pub fn pr_named(self, number: u64) -> String {
         match self {
             Forge::Gitlab => format!("merge request !{number}"),
+            Forge::AzureDevops => format!("pull request !{number}"),
             _ => format!("pull request #{number}"),
         }
     }
@@ -125,10 +150,19 @@ impl Forge {
         self == Forge::Bitbucket
     }
 
+    /// Whether a lookup that finds a PR may read it once more by id: Azure DevOps cuts
+    /// descriptions to 400 characters in list answers (Pull Requests - Get Pull Requests), so the
+    /// client reads a PR with a long description whole. Counted as part of the lookup.
+    pub fn reads_after_lookup(self) -> bool {
+        self == Forge::AzureDevops
+    }
+
     pub fn merge_method(self) -> &'static str {
         match self {
             Forge::Gitea | Forge::Forgejo | Forge::Bitbucket => "POST",
             Forge::Github | Forge::Gitlab => "PUT",
+            // Pull Requests - Update with `status: completed`.
+            Forge::AzureDevops => "PATCH",
         }
     }
 
@@ -141,12 +175,26 @@ impl Forge {
 
     /// Full path glob of the merge endpoint, for [`sandbox::Fault`].
     pub fn merge_glob(self) -> String {
+        let merge = match self {
+            Forge::AzureDevops => "",
+            _ => "/merge",
+        };
         format!(
-            "{}{}/{}/*/merge",
+            "{}{}/{}/*{merge}",
             self.prefix(),
             self.repo(),
             self.pulls_segment()
         )
+    }
+
+    /// A fault on merge requests only (Azure DevOps updates and completes a PR with the same
+    /// `PATCH`: its completions carry `"status":"completed"`).
+    pub fn merge_fault(self) -> Fault {
+        let fault = Fault::new(self.merge_method(), &self.merge_glob());
+        match self {
+            Forge::AzureDevops => fault.body_contains(r#""status":"completed""#),
+            _ => fault,
+        }
     }
 
     /// Full path of the PR list / create endpoint.
@@ -162,6 +210,7 @@ impl Forge {
             // The combined status: the latest per context.
             Forge::Gitea | Forge::Forgejo => "commits/*/status",
             Forge::Bitbucket => "commit/*/statuses",
+            Forge::AzureDevops => "commits/*/statuses",
         };
         format!("{}{}/{statuses}", self.prefix(), self.repo())
     }
@@ -170,9 +219,11 @@ impl Forge {
     pub fn gate_read_last_glob(self) -> String {
         match self {
             Forge::Github => format!("{}{}/commits/*/check-runs", self.prefix(), self.repo()),
-            Forge::Gitlab | Forge::Gitea | Forge::Forgejo | Forge::Bitbucket => {
-                self.gate_read_glob()
-            }
+            Forge::Gitlab
+            | Forge::Gitea
+            | Forge::Forgejo
+            | Forge::Bitbucket
+            | Forge::AzureDevops => self.gate_read_glob(),
         }
     }
 
@@ -181,24 +232,31 @@ impl Forge {
         self.merge_glob().replace('*', &number.to_string())
     }
 
-    /// The name of the field carrying the head-SHA guard in a merge request body; `None` where
-    /// the merge has none (Bitbucket).
-    pub fn merge_guard_field(self) -> Option<&'static str> {
+    /// The head-SHA guard in a merge request body; `None` where the merge has none (Bitbucket).
+    pub fn merge_guard(self, body: &serde_json::Value) -> Option<&str> {
         match self {
-            Forge::Gitea | Forge::Forgejo => Some("head_commit_id"),
-            Forge::Github | Forge::Gitlab => Some("sha"),
+            Forge::Gitea | Forge::Forgejo => body["head_commit_id"].as_str(),
+            Forge::Github | Forge::Gitlab => body["sha"].as_str(),
+            Forge::AzureDevops => body["lastMergeSourceCommit"]["commitId"].as_str(),
             Forge::Bitbucket => None,
         }
     }
 
-    /// Classifies a request path below the API root; `None` for anything else.
-    pub fn classify(self, method: &str, path: &str) -> Option<Kind> {
+    /// The repository as the client names it in messages.
+    pub fn full_name(self) -> String {
+        format!("{}/{NAME}", self.owner())
+    }
+
+    /// Classifies a request below the API root by its method, path and body; `None` for
+    /// anything else.
+    pub fn classify(self, method: &str, path: &str, body: &str) -> Option<Kind> {
         let rest = path.strip_prefix(&self.repo())?;
         let pulls = format!("/{}", self.pulls_segment());
         let is_pr = |tail: &str| {
             tail.strip_prefix(&format!("{pulls}/"))
                 .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
         };
+        let completes = self == Forge::AzureDevops && body.contains(r#""status":"completed""#);
         let kind = match method {
             "GET" if rest == pulls => Kind::PrLookup,
             "GET" if is_pr(rest) => Kind::PrRead,
@@ -215,6 +273,9 @@ impl Forge {
             {
                 Kind::CommitRead
             }
+            // Azure DevOps: `POST …/commits/{sha}/statuses`.
+            "POST" if rest.ends_with("/statuses") => Kind::StatusWrite,
+            "PATCH" if completes && is_pr(rest) => Kind::Merge,
             m if m == self.merge_method() && rest.ends_with("/merge") => Kind::Merge,
             m if m == self.update_method() && is_pr(rest) => Kind::Update,
             _ => return None,
@@ -241,6 +302,7 @@ impl Forge {
                 ("Authorization", format!("Bearer {token}")),
                 r#"{"type":"pullrequest_merge_parameters","merge_strategy":"merge_commit"}"#,
             ),
+            Forge::AzureDevops => return self.complete_by_hand(sandbox, number, token),
         };
         let request = match self.merge_method() {
             "PUT" => ureq::put(&url),
@@ -252,6 +314,39 @@ impl Forge {
             .header("Content-Type", "application/json")
             .send(body)
             .expect("a person merges the PR");
+        assert_eq!(answer.status(), 200, "{self:?} merge by hand");
+    }
+
+    /// A person completes Azure DevOps PR `number` with the source commit its page shows.
+    fn complete_by_hand(self, sandbox: &Sandbox, number: u64, token: &str) {
+        use base64::Engine;
+        let url = format!(
+            "{}{}{}/pullrequests/{number}?api-version=7.1",
+            sandbox.base_url(),
+            self.prefix(),
+            self.repo()
+        );
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(":{token}"))
+        );
+        let text = ureq::get(&url)
+            .header("Authorization", &auth)
+            .call()
+            .expect("a person reads the PR")
+            .into_body()
+            .read_to_string()
+            .expect("a PR");
+        let pull: serde_json::Value = serde_json::from_str(&text).expect("a PR as JSON");
+        let body = serde_json::json!({
+            "status": "completed",
+            "lastMergeSourceCommit": {"commitId": pull["lastMergeSourceCommit"]["commitId"]},
+        });
+        let answer = ureq::patch(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .expect("a person completes the PR");
         assert_eq!(answer.status(), 200, "{self:?} merge by hand");
     }
 }

@@ -96,4 +96,6 @@ fn a_head_in_base_refusal_that_git_contradicts_fails_the_environment_once() {
     assert_eq!(world.api(), world.budget(1, 1, 1, 0, 0, 0));
 }
 
-per_forge!(the_runner_that_loses_the_race_reports_the_environment_promoted);
+// Azure DevOps' REST API opens a PR whose source is already in its target instead of refusing
+// it, so the race does not end in a refusal there (docs/azure-devops.md, known limits).
+per_forge!(without azure_devops: the_runner_that_loses_the_race_reports_the_environment_promoted);

@@ -113,3 +113,37 @@ fn bitbucket_requests_beyond_the_budget_are_exactly_the_guard_reads_and_resolves
     assert_eq!(world.api(), world.budget(1, 1, 0, 1, 1, 0));
     assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
 }
+
+/// Without `cloneUrl`, Azure DevOps' clone URL follows from `apiUrl` and the path:
+/// `{apiUrl}/{organization}/{project}/_git/{repository}`, which the sandbox serves as git does.
+#[test]
+fn azure_devops_fetches_through_the_derived_git_url() {
+    let mut world = World::new(Forge::AzureDevops, &["dev"]);
+    let dry = world.dry_change("bump replicas");
+    world.hydrate_all(&dry);
+    let config = world.config("", &no_extra);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("cloneUrl:"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(text, without, "the config named a cloneUrl");
+    std::fs::write(&config, without).unwrap();
+
+    world.reconcile().success();
+    assert_eq!(world.live_dry(0).as_deref(), Some(dry.as_str()));
+    let git: Vec<String> = world
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/git-upload-pack"))
+        .map(|r| r.path)
+        .collect();
+    assert!(!git.is_empty());
+    assert!(
+        git.iter()
+            .all(|path| path == "/sandbox/acme/_git/deploy/git-upload-pack"),
+        "{git:?}"
+    );
+}

@@ -5,11 +5,12 @@ use super::{Forge, NAME, OWNER, World};
 /// Two strategies on one repository: `web` over dev and staging, `batch` over qa.
 fn two_strategies(world: &World) {
     let text = format!(
-        "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {}\n\
+        "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {}\n  name: {NAME}\n  cloneUrl: {}\n\
          strategies:\n  - name: web\n    environments:\n      - branch: environment/dev\n      - branch: environment/staging\n\
          \x20 - name: batch\n    environments:\n      - branch: environment/qa\n",
         world.forge.provider(),
         world.forge.api_url(&world.sandbox),
+        world.forge.owner(),
         world.sandbox.clone_url(OWNER, NAME)
     );
     std::fs::write(world.dir.path().join("promotion.yaml"), text).unwrap();

@@ -127,7 +127,7 @@ impl World {
             "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n  - name: app\n",
             self.forge.provider(),
             self.forge.api_url(&self.sandbox),
-            self.owner,
+            self.forge.config_owner(self.owner),
             self.sandbox.clone_url(self.owner, NAME)
         );
         text.push_str(strategy_extra);
@@ -366,23 +366,30 @@ impl World {
     ///   writes one pass out whole).
     pub fn api(&self) -> Api {
         let mut api = Api::default();
-        let requests: Vec<(String, String, u16)> = self
+        let requests: Vec<(String, String, u16, String)> = self
             .sandbox
             .requests()
             .into_iter()
             .filter_map(|r| {
                 let path = r.path.strip_prefix(self.forge.prefix())?.to_owned();
-                Some((r.method, path, r.status))
+                Some((r.method, path, r.status, r.body))
             })
             .collect();
         let mut after_merge: Option<String> = None;
+        let mut after_lookup = false;
         // The previous request, for a commit read to say what it follows.
         let mut previous: Option<(Option<Kind>, u16)> = None;
-        for (i, (method, path, status)) in requests.iter().enumerate() {
+        for (i, (method, path, status, body)) in requests.iter().enumerate() {
             let method = method.as_str();
             let path = path.as_str();
-            let kind = self.forge.classify(method, path);
+            let kind = self.forge.classify(method, path, body);
             let follows = previous.replace((kind, *status));
+            // Azure DevOps cuts descriptions in list answers, so a lookup that finds a PR with a
+            // long description reads it whole: counted as part of the lookup.
+            if std::mem::take(&mut after_lookup) && kind == Some(Kind::PrRead) {
+                continue;
+            }
+            after_lookup = kind == Some(Kind::PrLookup) && self.forge.reads_after_lookup();
             if let Some(merge) = after_merge.take() {
                 let read = match self.forge {
                     Forge::Bitbucket => kind == Some(Kind::CommitRead),
@@ -405,8 +412,8 @@ impl World {
             // Bitbucket's guard read: the PR read right before its merge.
             if kind == Some(Kind::PrRead) && !self.forge.guards_merge_by_head() {
                 let next = requests.get(i + 1);
-                if next.is_some_and(|(m, p, _)| {
-                    self.forge.classify(m, p) == Some(Kind::Merge)
+                if next.is_some_and(|(m, p, _, b)| {
+                    self.forge.classify(m, p, b) == Some(Kind::Merge)
                         && p.strip_suffix("/merge") == Some(path)
                 }) {
                     continue;
