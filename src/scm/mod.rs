@@ -4,6 +4,7 @@
 //! descriptor; `registry.rs` lists the descriptors ([`Provider`], [`ProviderInfo`]). The one HTTP
 //! path is `http.rs`; what several providers' clients share above it is `shared.rs`.
 
+pub mod bitbucket_server;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;

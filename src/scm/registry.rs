@@ -228,6 +228,7 @@ registry! {
     Gitlab => super::gitlab::PROVIDER,
     Gitea => super::gitea::GITEA,
     Forgejo => super::gitea::FORGEJO,
+    BitbucketServer => super::bitbucket_server::PROVIDER,
 }
 
 impl Provider {
@@ -364,6 +365,6 @@ mod tests {
             .filter(|p| p.info().api.default_url.is_none())
             .map(|p| p.as_str())
             .collect();
-        assert_eq!(required, ["gitea", "forgejo"]);
+        assert_eq!(required, ["gitea", "forgejo", "bitbucket-server"]);
     }
 }
