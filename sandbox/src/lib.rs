@@ -29,6 +29,7 @@
 
 mod apps;
 mod bare;
+mod bitbucket_server;
 mod command;
 mod faults;
 mod gitea;
@@ -163,6 +164,7 @@ impl Sandbox {
             rate_used: Mutex::new(BTreeMap::new()),
             rate_reset: store::now() + 3600,
             gitea_flavor: Mutex::new(GiteaFlavor::default()),
+            bitbucket_versions: Default::default(),
         });
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::faults::{Faults, LoggedRequest};
 use super::gitea::GiteaFlavor;
 use super::store::Store;
-use super::{gitea, github, gitlab, smart_http};
+use super::{bitbucket_server, gitea, github, gitlab, smart_http};
 
 /// Everything the worker threads share.
 #[derive(Debug)]
@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub rate_reset: i64,
     /// Which product the Gitea dialect (`/api/v1`) imitates.
     pub gitea_flavor: Mutex<GiteaFlavor>,
+    /// The PR versions the Bitbucket Data Center dialect handed out.
+    pub bitbucket_versions: bitbucket_server::Versions,
 }
 
 /// Locks a mutex; a poisoned lock (a worker panicked) still holds consistent forge data because
@@ -237,6 +239,8 @@ fn route(shared: &Shared, incoming: &Incoming) -> Reply {
         gitea::answer(shared, incoming)
     } else if gitlab::is_api_path(&incoming.path) {
         gitlab::answer(shared, incoming)
+    } else if bitbucket_server::is_api_path(&incoming.path) {
+        bitbucket_server::answer(shared, incoming)
     } else if smart_http::repo_of(&incoming.path).is_some() {
         smart_http::answer(shared, incoming)
     } else {

@@ -14,6 +14,7 @@ macro_rules! per_forge {
         per_forge!(@forge gitlab Gitlab $($name),+);
         per_forge!(@forge gitea Gitea $($name),+);
         per_forge!(@forge forgejo Forgejo $($name),+);
+        per_forge!(@forge bitbucket_server BitbucketServer $($name),+);
     };
     (@forge $module:ident $forge:ident $($name:ident),+) => {
         mod $module {
@@ -342,12 +343,28 @@ impl World {
     pub fn api(&self) -> Api {
         let mut api = Api::default();
         let mut after_merge: Option<String> = None;
-        for r in self.sandbox.requests() {
+        let requests = self.sandbox.requests();
+        let below = |i: usize| -> Option<(&str, &str)> {
+            let r = requests.get(i)?;
+            Some((r.method.as_str(), r.path.strip_prefix(self.forge.prefix())?))
+        };
+        for (i, r) in requests.iter().enumerate() {
             let Some(path) = r.path.strip_prefix(self.forge.prefix()) else {
                 continue;
             };
             let method = r.method.as_str();
             let kind = self.forge.classify(method, path);
+            // Bitbucket Data Center reads the PR right before merging it (the head check and the
+            // version): counted as part of the merge when the merge of that PR follows.
+            if kind == Some(Kind::PrRead) && self.forge.reads_before_merge() {
+                let merge = format!("{path}/merge");
+                let next = (i + 1..requests.len()).find_map(|j| below(j));
+                if next.is_some_and(|(m, p)| {
+                    self.forge.classify(m, p) == Some(Kind::Merge) && p == merge
+                }) {
+                    continue;
+                }
+            }
             // Gitea answers a merge with an empty 200, so the client reads the PR once for the
             // merge commit: counted as part of the merge (and checked to be exactly that read).
             if let Some(merge) = after_merge.take() {

@@ -64,6 +64,7 @@ fn git_user(forge: Forge) -> &'static str {
         Forge::Github => "x-access-token",
         Forge::Gitlab => "oauth2",
         Forge::Gitea | Forge::Forgejo => "promoter",
+        Forge::BitbucketServer => "x-token-auth",
     }
 }
 
@@ -235,6 +236,7 @@ fn an_overlong_title_and_body_are_cut_to_the_scms_limits_and_still_promote(forge
         Forge::Github => (256, 65_536),
         Forge::Gitlab => (255, 1_048_576),
         Forge::Gitea | Forge::Forgejo => (255, 1_048_576),
+        Forge::BitbucketServer => (255, 32_768),
     };
     let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("big");

@@ -19,6 +19,7 @@ pub enum Forge {
     Gitlab,
     Gitea,
     Forgejo,
+    BitbucketServer,
 }
 
 /// What one API request is in the budget of a pass.
@@ -44,6 +45,7 @@ impl Forge {
             Forge::Gitlab => "gitlab",
             Forge::Gitea => "gitea",
             Forge::Forgejo => "forgejo",
+            Forge::BitbucketServer => "bitbucket-server",
         }
     }
 
@@ -53,17 +55,23 @@ impl Forge {
             Forge::Github => "/api/v3",
             Forge::Gitlab => "/api/v4",
             Forge::Gitea | Forge::Forgejo => "/api/v1",
+            // Bitbucket Data Center: apiUrl is the base URL; every REST path is under /rest.
+            Forge::BitbucketServer => "/rest",
         }
     }
 
     pub fn api_url(self, sandbox: &Sandbox) -> String {
-        format!("{}{}", sandbox.base_url(), self.prefix())
+        match self {
+            Forge::BitbucketServer => sandbox.base_url(),
+            _ => format!("{}{}", sandbox.base_url(), self.prefix()),
+        }
     }
 
     /// The repository under the API root, as the sandbox logs it (percent-encoded).
     pub fn repo(self) -> String {
         match self {
             Forge::Gitlab => format!("/projects/{OWNER}%2F{NAME}"),
+            Forge::BitbucketServer => format!("/api/1.0/projects/{OWNER}/repos/{NAME}"),
             _ => format!("/repos/{OWNER}/{NAME}"),
         }
     }
@@ -72,6 +80,7 @@ impl Forge {
     fn pulls_segment(self) -> &'static str {
         match self {
             Forge::Gitlab => "merge_requests",
+            Forge::BitbucketServer => "pull-requests",
             _ => "pulls",
         }
     }
@@ -103,16 +112,23 @@ impl Forge {
         matches!(self, Forge::Gitea | Forge::Forgejo)
     }
 
+    /// Whether a merge is preceded by one read of the PR: Bitbucket Data Center's merge carries
+    /// the PR version, not a SHA, so the client checks the head (and takes the version) on a read
+    /// made immediately before it (docs/bitbucket-server.md).
+    pub fn reads_before_merge(self) -> bool {
+        self == Forge::BitbucketServer
+    }
+
     pub fn merge_method(self) -> &'static str {
         match self {
-            Forge::Gitea | Forge::Forgejo => "POST",
+            Forge::Gitea | Forge::Forgejo | Forge::BitbucketServer => "POST",
             Forge::Github | Forge::Gitlab => "PUT",
         }
     }
 
     fn update_method(self) -> &'static str {
         match self {
-            Forge::Gitlab => "PUT",
+            Forge::Gitlab | Forge::BitbucketServer => "PUT",
             _ => "PATCH",
         }
     }
@@ -134,11 +150,16 @@ impl Forge {
 
     /// Full path glob of the first request of a gate read.
     pub fn gate_read_glob(self) -> String {
+        if self == Forge::BitbucketServer {
+            // Build statuses are commit-wide: `/rest/build-status/1.0/commits/{sha}`.
+            return format!("{}/build-status/1.0/commits/*", self.prefix());
+        }
         let statuses = match self {
             Forge::Github => "commits/*/statuses",
             Forge::Gitlab => "repository/commits/*/statuses",
             // The combined status: the latest per context.
             Forge::Gitea | Forge::Forgejo => "commits/*/status",
+            Forge::BitbucketServer => unreachable!("answered above"),
         };
         format!("{}{}/{statuses}", self.prefix(), self.repo())
     }
@@ -147,7 +168,9 @@ impl Forge {
     pub fn gate_read_last_glob(self) -> String {
         match self {
             Forge::Github => format!("{}{}/commits/*/check-runs", self.prefix(), self.repo()),
-            Forge::Gitlab | Forge::Gitea | Forge::Forgejo => self.gate_read_glob(),
+            Forge::Gitlab | Forge::Gitea | Forge::Forgejo | Forge::BitbucketServer => {
+                self.gate_read_glob()
+            }
         }
     }
 
@@ -157,15 +180,24 @@ impl Forge {
     }
 
     /// The name of the field carrying the head-SHA guard in a merge request body.
-    pub fn merge_guard_field(self) -> &'static str {
+    /// `None` for Bitbucket Data Center, whose merge carries the PR version in its query instead.
+    pub fn merge_guard_field(self) -> Option<&'static str> {
         match self {
-            Forge::Gitea | Forge::Forgejo => "head_commit_id",
-            Forge::Github | Forge::Gitlab => "sha",
+            Forge::Gitea | Forge::Forgejo => Some("head_commit_id"),
+            Forge::Github | Forge::Gitlab => Some("sha"),
+            Forge::BitbucketServer => None,
         }
     }
 
     /// Classifies a request path below the API root; `None` for anything else.
     pub fn classify(self, method: &str, path: &str) -> Option<Kind> {
+        if self == Forge::BitbucketServer && path.starts_with("/build-status/1.0/commits/") {
+            return match method {
+                "GET" => Some(Kind::GateRead),
+                "POST" => Some(Kind::StatusWrite),
+                _ => None,
+            };
+        }
         let rest = path.strip_prefix(&self.repo())?;
         let pulls = format!("/{}", self.pulls_segment());
         let is_pr = |tail: &str| {
@@ -175,6 +207,10 @@ impl Forge {
         let kind = match method {
             "GET" if rest == pulls => Kind::PrLookup,
             "GET" if is_pr(rest) => Kind::PrRead,
+            // Bitbucket Data Center's merge check, read for the veto reasons after a refusal.
+            "GET" if rest.ends_with("/merge") && is_pr(rest.trim_end_matches("/merge")) => {
+                Kind::PrRead
+            }
             "GET" if rest.ends_with("/statuses") || rest.ends_with("/status") => Kind::GateRead,
             "GET" if rest.ends_with("/check-runs") || rest == "/pipelines" => Kind::GateReadSecond,
             "POST" if rest == pulls => Kind::Create,
@@ -191,6 +227,9 @@ impl Forge {
         let token = "alice-token";
         sandbox.add_user_token("alice", &Token::new(token));
         let url = format!("{}{}", sandbox.base_url(), self.merge_path(number));
+        if self == Forge::BitbucketServer {
+            return merge_by_hand_on_bitbucket_server(self, sandbox, number, token);
+        }
         let (auth, body) = match self {
             Forge::Github => (
                 ("Authorization", format!("Bearer {token}")),
@@ -201,6 +240,7 @@ impl Forge {
                 ("Authorization", format!("token {token}")),
                 r#"{"Do":"merge"}"#,
             ),
+            Forge::BitbucketServer => unreachable!("merged above"),
         };
         let request = match self.merge_method() {
             "PUT" => ureq::put(&url),
@@ -213,5 +253,33 @@ impl Forge {
             .send(body)
             .expect("a person merges the PR");
         assert_eq!(answer.status(), 200, "{self:?} merge by hand");
+    }
+}
+
+/// Bitbucket Data Center: the merge names the PR version, so a person's client reads it first.
+fn merge_by_hand_on_bitbucket_server(forge: Forge, sandbox: &Sandbox, number: u64, token: &str) {
+    let pr = format!("{}{}/pull-requests/{number}", sandbox.base_url(), forge.prefix_and_repo());
+    let auth = format!("Bearer {token}");
+    let read: serde_json::Value = ureq::get(&pr)
+        .header("Authorization", &auth)
+        .call()
+        .expect("a person reads the PR")
+        .into_body()
+        .read_to_string()
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .expect("a PR");
+    let version = read["version"].as_u64().expect("a version");
+    let answer = ureq::post(&format!("{pr}/merge?version={version}"))
+        .header("Authorization", &auth)
+        .header("Content-Type", "application/json")
+        .send("{}")
+        .expect("a person merges the PR");
+    assert_eq!(answer.status(), 200, "{forge:?} merge by hand");
+}
+
+impl Forge {
+    fn prefix_and_repo(self) -> String {
+        format!("{}{}", self.prefix(), self.repo())
     }
 }
