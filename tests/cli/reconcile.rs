@@ -358,7 +358,7 @@ impl World {
             // version): counted as part of the merge when the merge of that PR follows.
             if kind == Some(Kind::PrRead) && self.forge.reads_before_merge() {
                 let merge = format!("{path}/merge");
-                let next = (i + 1..requests.len()).find_map(|j| below(j));
+                let next = (i + 1..requests.len()).find_map(&below);
                 if next.is_some_and(|(m, p)| {
                     self.forge.classify(m, p) == Some(Kind::Merge) && p == merge
                 }) {

@@ -54,9 +54,13 @@ impl Versions {
 }
 
 pub(crate) fn is_api_path(path: &str) -> bool {
-    ["/rest/api/1.0/", "/rest/api/latest/", "/rest/build-status/1.0/"]
-        .iter()
-        .any(|prefix| path.starts_with(prefix))
+    [
+        "/rest/api/1.0/",
+        "/rest/api/latest/",
+        "/rest/build-status/1.0/",
+    ]
+    .iter()
+    .any(|prefix| path.starts_with(prefix))
 }
 
 /// A request that passed authentication.
@@ -138,7 +142,16 @@ fn route(call: &Call<'_>, words: &[&str]) -> Answer {
             "POST" => builds::create(call, sha),
             _ => Err(not_found("No such resource")),
         },
-        ["rest", "api", "1.0" | "latest", "projects", key, "repos", slug, rest @ ..] => {
+        [
+            "rest",
+            "api",
+            "1.0" | "latest",
+            "projects",
+            key,
+            "repos",
+            slug,
+            rest @ ..,
+        ] => {
             let full_name = repository(call, key, slug)?;
             let number = |text: &str| {
                 text.parse::<u64>()
@@ -170,11 +183,9 @@ fn repository(call: &Call<'_>, key: &str, slug: &str) -> Result<String, Reply> {
         .repo_names()
         .into_iter()
         .find(|full_name| {
-            full_name
-                .split_once('/')
-                .is_some_and(|(owner, name)| {
-                    owner.eq_ignore_ascii_case(key) && name.eq_ignore_ascii_case(slug)
-                })
+            full_name.split_once('/').is_some_and(|(owner, name)| {
+                owner.eq_ignore_ascii_case(key) && name.eq_ignore_ascii_case(slug)
+            })
         })
         .ok_or_else(|| {
             not_found(&format!(
@@ -192,7 +203,11 @@ pub(crate) fn error(status: u16, message: &str, exception: &str) -> Reply {
 }
 
 fn not_found(message: &str) -> Reply {
-    error(404, message, "com.atlassian.bitbucket.NoSuchEntityException")
+    error(
+        404,
+        message,
+        "com.atlassian.bitbucket.NoSuchEntityException",
+    )
 }
 
 /// The store's refusals not answered at the call site.

@@ -98,7 +98,10 @@ fn render(call: &Call<'_>, store: &Store, full_name: &str, pull: &PullRecord) ->
 /// newest first, paged.
 pub(super) fn list(call: &Call<'_>, full_name: &str) -> Answer {
     let params = call.incoming.params();
-    let state = params.get("state").map_or("OPEN", String::as_str).to_owned();
+    let state = params
+        .get("state")
+        .map_or("OPEN", String::as_str)
+        .to_owned();
     let outgoing = params
         .get("direction")
         .is_some_and(|d| d.eq_ignore_ascii_case("OUTGOING"));
@@ -205,7 +208,9 @@ pub(super) fn create(call: &Call<'_>, full_name: &str) -> Answer {
         )),
         Err(ForgeError::NoCommits { base, head }) => Err(error(
             409,
-            &format!("Repository \"{full_name}\" on branch \"{head}\" is already up-to-date with branch \"{base}\""),
+            &format!(
+                "Repository \"{full_name}\" on branch \"{head}\" is already up-to-date with branch \"{base}\""
+            ),
             "com.atlassian.bitbucket.pull.EmptyPullRequestException",
         )),
         Err(other) => Err(forge_error(other)),
@@ -247,7 +252,12 @@ pub(super) fn update(call: &Call<'_>, full_name: &str, number: u64) -> Answer {
     check_title(title.as_deref())?;
     let mut store = call.store();
     let pull = store.pull(full_name, number).map_err(forge_error)?;
-    check_version(call, full_name, &pull, body.get("version").and_then(Value::as_u64))?;
+    check_version(
+        call,
+        full_name,
+        &pull,
+        body.get("version").and_then(Value::as_u64),
+    )?;
     if pull.state != PullState::Open {
         return Err(error(
             409,
@@ -267,7 +277,11 @@ pub(super) fn merge_check(call: &Call<'_>, full_name: &str, number: u64) -> Answ
     let pull = store.pull(full_name, number).map_err(forge_error)?;
     let conflicted = store.mergeable(&pull).map_err(forge_error)? == Some(false);
     let mut vetoes = Vec::new();
-    if !store.repo(full_name).map_err(forge_error)?.allow_merge_commit {
+    if !store
+        .repo(full_name)
+        .map_err(forge_error)?
+        .allow_merge_commit
+    {
         vetoes.push(json!({
             "summaryMessage": "Merge strategy not enabled",
             "detailedMessage": "The merge commit strategy (no-ff) is not enabled for this repository."

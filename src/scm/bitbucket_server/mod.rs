@@ -328,11 +328,18 @@ impl BitbucketServer {
             .http
             .get_json(&format!("{}/merge", self.pr_path(number)));
         let reasons = check.map(|c| c.reasons()).unwrap_or_default();
-        let reason = if reasons.is_empty() {
-            format!("Bitbucket Data Center refused the merge ({status}): {message}")
+        let said = if reasons.is_empty() {
+            message
         } else {
-            format!("Bitbucket Data Center refused the merge ({status}): {reasons}")
+            &reasons
         };
+        let mut reason = format!("Bitbucket Data Center refused the merge ({status}): {said}");
+        // A repository whose merge strategies leave out "Merge commit" (`no-ff`) refuses it.
+        if said.contains("no-ff") || said.to_ascii_lowercase().contains("merge strategy") {
+            reason.push_str(
+                "; promoter needs merge commits: enable the \"Merge commit\" (no-ff) strategy in the repository settings, Merge strategies",
+            );
+        }
         MergeOutcome::Blocked {
             reason: crate::untrusted::one_line(&reason).into_owned(),
         }
@@ -535,16 +542,9 @@ impl Scm for BitbucketServer {
                     return Err(anyhow::Error::new(error)).with_context(context);
                 }
                 // 409 PullRequestMergeVetoedException (merge checks: approvals, builds, tasks),
-                // conflicts, a disabled merge strategy: a state, with the reasons.
-                400 | 405 | 409 => {
-                    if let Some(outcome) = self
-                        .outcome_from_pull(number, head_sha)
-                        .with_context(context)?
-                    {
-                        return Ok(outcome);
-                    }
-                    return Ok(self.refusal(number, status, &text_of));
-                }
+                // conflicts, a disabled merge strategy; 400 an unknown strategy: a state, with the
+                // reasons. The version matched, so the PR was open at the checked head: no re-read.
+                400 | 409 => return Ok(self.refusal(number, status, &text_of)),
                 _ => return Err(anyhow::Error::new(error)).with_context(context),
             }
         }

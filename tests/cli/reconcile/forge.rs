@@ -112,6 +112,11 @@ impl Forge {
         matches!(self, Forge::Gitea | Forge::Forgejo)
     }
 
+    /// Whether the forge has issues for the dashboard (Bitbucket Data Center has none).
+    pub fn has_issues(self) -> bool {
+        self != Forge::BitbucketServer
+    }
+
     /// Whether a merge is preceded by one read of the PR: Bitbucket Data Center's merge carries
     /// the PR version, not a SHA, so the client checks the head (and takes the version) on a read
     /// made immediately before it (docs/bitbucket-server.md).
@@ -258,7 +263,11 @@ impl Forge {
 
 /// Bitbucket Data Center: the merge names the PR version, so a person's client reads it first.
 fn merge_by_hand_on_bitbucket_server(forge: Forge, sandbox: &Sandbox, number: u64, token: &str) {
-    let pr = format!("{}{}/pull-requests/{number}", sandbox.base_url(), forge.prefix_and_repo());
+    let pr = format!(
+        "{}{}/pull-requests/{number}",
+        sandbox.base_url(),
+        forge.prefix_and_repo()
+    );
     let auth = format!("Bearer {token}");
     let read: serde_json::Value = ureq::get(&pr)
         .header("Authorization", &auth)
