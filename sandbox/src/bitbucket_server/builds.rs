@@ -3,7 +3,8 @@
 //! build status for commits"): post (`state`, `key`, `url` required; a key the commit has is
 //! replaced) and list (the newest per key, paged). Bitbucket stores them by commit, not by
 //! repository; the sandbox stores them in every repository that has the commit and lists them
-//! from all of those.
+//! from all of those. Also "Get commit" (`/rest/api/1.0/projects/{key}/repos/{slug}/commits/{id}`),
+//! which promoter reads for a merge commit's parents.
 
 use serde_json::{Value, json};
 
@@ -131,4 +132,37 @@ pub(super) fn list(call: &Call<'_>, sha: &str) -> Answer {
         }
     }
     Ok(Reply::json(200, &page(call, items)))
+}
+
+/// "Get commit": `id`, `displayId`, `message`, `parents` (`id`, `displayId`); 404
+/// NoSuchCommitException for a commit the repository lacks.
+pub(super) fn commit(call: &Call<'_>, full_name: &str, id: &str) -> Answer {
+    let missing = || {
+        error(
+            404,
+            &format!("Commit '{id}' does not exist in repository '{full_name}'."),
+            "com.atlassian.bitbucket.commit.NoSuchCommitException",
+        )
+    };
+    let store = call.store();
+    let full = store
+        .resolve(full_name, id)
+        .map_err(super::forge_error)?
+        .ok_or_else(missing)?;
+    let repo = store.git(full_name).map_err(super::forge_error)?;
+    let oid = git2::Oid::from_str(&full).map_err(|_| missing())?;
+    let commit = repo.find_commit(oid).map_err(|_| missing())?;
+    let parents: Vec<Value> = commit
+        .parent_ids()
+        .map(|p| json!({"id": p.to_string(), "displayId": &p.to_string()[..11]}))
+        .collect();
+    Ok(Reply::json(
+        200,
+        &json!({
+            "id": full,
+            "displayId": &full[..11],
+            "message": commit.message().unwrap_or_default(),
+            "parents": parents,
+        }),
+    ))
 }

@@ -168,6 +168,7 @@ fn route(call: &Call<'_>, words: &[&str]) -> Answer {
                 ("POST", ["pull-requests", id, "merge"]) => {
                     pulls::merge(call, &full_name, number(id)?)
                 }
+                ("GET", ["commits", id]) => builds::commit(call, &full_name, id),
                 _ => Err(not_found("No such resource")),
             }
         }

@@ -14,10 +14,10 @@
 //! - update: `PUT .../pull-requests/{id}` with the `version` the find or create answer showed (+
 //!   `GET .../pull-requests/{id}` first when this client has not seen the PR, and again once after
 //!   a 409 for a stale version)
-//! - merge: `GET .../pull-requests/{id}` (the head check and the version) then
-//!   `POST .../pull-requests/{id}/merge?version={v}` — one request more than the providers whose
-//!   merge carries the head SHA (+ `GET .../pull-requests/{id}/merge` for the veto reasons after a
-//!   refusal)
+//! - merge: `GET .../pull-requests/{id}` (the head check and the version), then
+//!   `POST .../pull-requests/{id}/merge?version={v}`, then `GET .../commits/{merge commit}` (the
+//!   second-parent check) — two requests more than the providers whose merge carries the head
+//!   SHA (+ `GET .../pull-requests/{id}/merge` for the veto reasons after a refusal)
 //! - gate read: `GET /rest/build-status/1.0/commits/{sha}?limit=100` (every page)
 //! - status write: `POST /rest/build-status/1.0/commits/{sha}`
 //!
@@ -27,9 +27,11 @@
 //!   `fromRef.latestCommit` is not the SHA whose gates were read the answer is `HeadMoved` and
 //!   nothing is sent. The merge then carries that read's `version`, and Bitbucket refuses it
 //!   (409, out of date) if the PR changed in between — a push to the staging branch changes the
-//!   version — so the gap between check and merge is closed by the server. A merged PR's
-//!   `properties.mergeCommit` is checked after the merge: its second parent is checked by the
-//!   caller through git like every provider's.
+//!   version — so the gap between check and merge is closed by the server. Bitbucket updates
+//!   the PR after a push asynchronously (a "rescope"), so after the merge the merge commit
+//!   (`properties.mergeCommit`) is read and its second parent must be the gated SHA; a mismatch
+//!   is an error that says so loudly (docs/design.md §7.2). A server that names no merge
+//!   commit (before 5.x) is not checked.
 //! - Build statuses use the commit-wide resource `/rest/build-status/1.0/commits/{sha}` (every
 //!   version since Bitbucket Server 4; deprecated but present in 8.x and 9.x) rather than the
 //!   per-repository `/rest/api/latest/.../commits/{sha}/builds` (7.4 and later), because only the
@@ -354,6 +356,24 @@ impl BitbucketServer {
         Ok(self.get_pull(number)?.decided(head_sha))
     }
 
+    /// docs/design.md §7.2: a merge not guarded by a SHA is checked after the fact. The merge
+    /// commit's second parent ("Get commit", `parents`) must be the SHA whose gates were read;
+    /// anything else is reported loudly, as an error naming both.
+    fn check_second_parent(&self, merge: &Sha, head_sha: &Sha) -> anyhow::Result<()> {
+        let commit: wire::Commit = self
+            .http
+            .get_json(&format!("{}/commits/{merge}", self.repo_path()))
+            .with_context(|| format!("reading the merge commit {}", merge.short()))?;
+        let second = commit.parents.get(1).map(|p| p.id.as_str());
+        if second.is_some_and(|id| id.eq_ignore_ascii_case(head_sha.as_str())) {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "MERGED A COMMIT WHOSE GATES WERE NOT READ: Bitbucket Data Center's merge commit {merge} has {} as its second parent, not {head_sha} (the head whose gates were read); check what reached the live branch and revert it if needed",
+            second.unwrap_or("no second parent")
+        )
+    }
+
     /// `POST .../merge?version={version}`.
     fn post_merge(
         &self,
@@ -508,9 +528,12 @@ impl Scm for BitbucketServer {
             let error = match self.post_merge(number, version, &text) {
                 // "Merge pull request", 200: the PR, `state: MERGED`.
                 Ok(merged) => {
-                    return Ok(MergeOutcome::Merged {
-                        merge_sha: merged.merge_sha(),
-                    });
+                    let merge_sha = merged.merge_sha();
+                    if let Some(merge) = &merge_sha {
+                        self.check_second_parent(merge, head_sha)
+                            .with_context(context)?;
+                    }
+                    return Ok(MergeOutcome::Merged { merge_sha });
                 }
                 Err(error) => error,
             };

@@ -277,9 +277,12 @@ fn an_update_sends_the_version_and_reviewers_seen_and_retries_once_when_stale() 
 fn a_merge_checks_the_head_first_and_sends_the_version_it_read() {
     let mut merged: Value = serde_json::from_str(fixture!("pull-request-merged.json")).unwrap();
     merged["id"] = json!(7);
+    let merge_commit = json!({"id": "0a943a29376f2336b78312d99e65da17048951db",
+        "parents": [{"id": "cafebabecafebabecafebabecafebabecafebabe"}, {"id": HEAD}]});
     let server = ScriptedServer::start(vec![
         Canned::json(200, pull(7, 6).to_string()),
         Canned::json(200, merged.to_string()),
+        Canned::json(200, merge_commit.to_string()),
     ]);
     let outcome = client(&server)
         .merge_pull_request(PrNumber(7), &sha(HEAD), "Promote", "body")
@@ -298,6 +301,10 @@ fn a_merge_checks_the_head_first_and_sends_the_version_it_read() {
             (
                 "POST".to_owned(),
                 format!("{REPO}/pull-requests/7/merge?version=6")
+            ),
+            (
+                "GET".to_owned(),
+                format!("{REPO}/commits/0a943a29376f2336b78312d99e65da17048951db")
             )
         ]
     );
@@ -305,6 +312,26 @@ fn a_merge_checks_the_head_first_and_sends_the_version_it_read() {
     assert_eq!(body["strategyId"], "no-ff");
     assert_eq!(body["message"], "Promote\n\nbody");
     assert_eq!(body["autoSubject"], false);
+}
+
+#[test]
+fn a_merge_commit_whose_second_parent_is_not_the_gated_head_is_reported_loudly() {
+    let mut merged: Value = serde_json::from_str(fixture!("pull-request-merged.json")).unwrap();
+    merged["id"] = json!(7);
+    let other = "3".repeat(40);
+    let merge_commit = json!({"id": "0a943a29376f2336b78312d99e65da17048951db",
+        "parents": [{"id": "cafebabecafebabecafebabecafebabecafebabe"}, {"id": other}]});
+    let server = ScriptedServer::start(vec![
+        Canned::json(200, pull(7, 6).to_string()),
+        Canned::json(200, merged.to_string()),
+        Canned::json(200, merge_commit.to_string()),
+    ]);
+    let error = client(&server)
+        .merge_pull_request(PrNumber(7), &sha(HEAD), "Promote", "")
+        .unwrap_err();
+    let text = format!("{error:#}");
+    assert!(text.contains("GATES WERE NOT READ"), "{text}");
+    assert!(text.contains(&other) && text.contains(HEAD), "{text}");
 }
 
 #[test]

@@ -327,6 +327,18 @@ impl MergeCheck {
     }
 }
 
+/// A commit (`GET .../commits/{commitId}`, "Get commit"): its parents, first parent first.
+#[derive(Debug, Deserialize)]
+pub(super) struct Commit {
+    #[serde(default)]
+    pub parents: Vec<Parent>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Parent {
+    pub id: String,
+}
+
 /// A build status (`GET /rest/build-status/1.0/commits/{sha}` values).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -109,7 +109,16 @@ impl Forge {
     /// Whether a merge answered 200 is followed by one read of the PR: Gitea's merge answer is
     /// empty, so the client reads the merge commit from the PR (routers/api/v1/repo/pull.go).
     pub fn reads_after_merge(self) -> bool {
-        matches!(self, Forge::Gitea | Forge::Forgejo)
+        matches!(self, Forge::Gitea | Forge::Forgejo | Forge::BitbucketServer)
+    }
+
+    /// Whether `path` is the read that follows a merge answered 200 at `merge`: Gitea's PR read;
+    /// Bitbucket Data Center's read of the merge commit (its second-parent check).
+    pub fn is_read_after_merge(self, merge: &str, path: &str) -> bool {
+        match self {
+            Forge::BitbucketServer => path.starts_with(&format!("{}/commits/", self.repo())),
+            _ => merge.strip_suffix("/merge") == Some(path),
+        }
     }
 
     /// Whether the forge has issues for the dashboard (Bitbucket Data Center has none).
@@ -212,6 +221,10 @@ impl Forge {
         let kind = match method {
             "GET" if rest == pulls => Kind::PrLookup,
             "GET" if is_pr(rest) => Kind::PrRead,
+            // Bitbucket Data Center's read of a merge commit (`/commits/{sha}`).
+            "GET" if self == Forge::BitbucketServer && rest.starts_with("/commits/") => {
+                Kind::PrRead
+            }
             // Bitbucket Data Center's merge check, read for the veto reasons after a refusal.
             "GET" if rest.ends_with("/merge") && is_pr(rest.trim_end_matches("/merge")) => {
                 Kind::PrRead
