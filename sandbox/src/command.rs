@@ -84,10 +84,11 @@ fn print(text: &str) -> io::Result<()> {
 
 fn snippet(sandbox: &Sandbox, owner: &str, name: &str) -> String {
     format!(
-        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}\n# GitLab dialect: provider: gitlab, apiUrl: {}\n# Gitea dialect: provider: gitea or forgejo, apiUrl: {}",
+        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}\n# GitLab dialect: provider: gitlab, apiUrl: {}\n# Gitea dialect: provider: gitea or forgejo, apiUrl: {}\n# Bitbucket Data Center dialect: provider: bitbucket-server, apiUrl: {}",
         sandbox.api_url(),
         sandbox.clone_url(owner, name),
         sandbox.gitlab_api_url(),
-        sandbox.gitea_api_url()
+        sandbox.gitea_api_url(),
+        sandbox.base_url()
     )
 }

@@ -9,14 +9,16 @@
 //!   requests and statuses. GitLab owners may be nested groups (`group/sub`), on disk too.
 //! - The Gitea/Forgejo REST v1 subset promoter uses, under `<base>/api/v1`, over the same state
 //!   ([`GiteaFlavor`] picks Gitea release, Gitea main or Forgejo behaviour).
+//! - The Bitbucket Data Center REST 1.0 subset promoter uses, under `<base>/rest` (its `apiUrl` is
+//!   `<base>` itself), over the same state, with PR versions and commit-wide build statuses.
 //! - Git smart HTTP at `<base>/<owner>/<name>.git` runs `git http-backend`: **this part needs the
 //!   git CLI on `PATH`**. The token is the basic-auth password (any user name).
 //! - Repositories are private: anonymous API calls get 404, as on GitHub.
 //! - Pull requests, statuses and check runs live in memory and end with the process; repositories
 //!   stay on disk and are adopted again by the next start on the same root.
 //!
-//! Layout: `store` (dialect-free forge state and rules) ← `github/`, `gitlab/`, `gitea/` (wire
-//! dialects);
+//! Layout: `store` (dialect-free forge state and rules) ← `github/`, `gitlab/`, `gitea/`,
+//! `bitbucket_server/` (wire dialects);
 //! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
 //! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
 //! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes), `values` (its

@@ -1,6 +1,6 @@
 //! The HTTP side of the sandbox: a tiny_http listener on 127.0.0.1 with a few worker threads, each
 //! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`), the
-//! Gitea API (`/api/v1/...`), the GitLab API (`/api/v4/...`) or to git smart HTTP (`/{owner}/{name}.git/...`),
+//! Gitea API (`/api/v1/...`), the GitLab API (`/api/v4/...`), the Bitbucket Data Center API (`/rest/...`) or to git smart HTTP (`/{owner}/{name}.git/...`),
 //! answered and logged. Owns no forge rules.
 
 use std::collections::BTreeMap;

@@ -43,6 +43,12 @@ fn the_sandbox_command_prints_its_url_and_a_config_snippet_then_stops_on_ctrl_c(
         gitea,
         format!("# Gitea dialect: provider: gitea or forgejo, apiUrl: {base}/api/v1\n")
     );
+    let mut bitbucket = String::new();
+    stdout.read_line(&mut bitbucket).expect("bitbucket line");
+    assert_eq!(
+        bitbucket,
+        format!("# Bitbucket Data Center dialect: provider: bitbucket-server, apiUrl: {base}\n")
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
