@@ -655,4 +655,6 @@ fn hints(api_url: &str, full_name: &str, has_token: bool, token_source: Option<S
 }
 
 #[cfg(test)]
+mod sandbox_tests;
+#[cfg(test)]
 mod tests;
