@@ -28,7 +28,8 @@ pub struct ProviderInfo {
     pub product: &'static str,
     /// The variable read for the token when `tokenEnv` is not set.
     pub default_token_env: &'static str,
-    /// The user name git sends with the token as password over HTTPS.
+    /// The user name git sends with the token as password over HTTPS; empty: git sends the token
+    /// as `Authorization: Bearer` (Bitbucket Data Center).
     pub git_username: &'static str,
     /// What the SCM calls a pull request, in messages (`pull request`, GitLab `merge request`).
     pub pr_noun: &'static str,

@@ -78,11 +78,11 @@ pub const PROVIDER: ProviderInfo = ProviderInfo {
     name: "bitbucket-server",
     product: "Bitbucket Data Center",
     default_token_env: "BITBUCKET_SERVER_TOKEN",
-    // HTTP access tokens over git: "use your token as the password" with the token owner's user
-    // name, or any name for project and repository tokens
-    // (https://confluence.atlassian.com/bitbucketserver/http-access-tokens-939515499.html).
-    // Bearer is not accepted by git's basic auth, so git sends a fixed user name.
-    git_username: "x-token-auth",
+    // Empty: git sends the token as `Authorization: Bearer`. "In Git and API calls, you can use
+    // the project and repository level token only with Bearer authentication", and a personal
+    // token over basic auth needs its owner's user name, which promoter does not know
+    // (https://confluence.atlassian.com/bitbucketserver091/http-access-tokens-1443038354.html).
+    git_username: "",
     pr_noun: "pull request",
     pr_sigil: '#',
     text_limits: TEXT_LIMITS,
@@ -644,7 +644,7 @@ fn hints(api_url: &str, full_name: &str, has_token: bool, token_source: Option<S
                 .to_owned(),
         ),
         403 => Some(format!(
-            "the HTTP access token lacks a permission on {full_name}: it needs Repository write (merging may need Repository admin where merge checks require it); build statuses need a licensed user's token"
+            "the HTTP access token lacks a permission on {full_name}: use a personal token of a licensed service account with Repository write (project and repository tokens cannot merge or write build statuses); merge checks may need Repository admin"
         )),
         404 => Some(format!(
             "repository {full_name} is not visible to this token, or scm.apiUrl ({api_url}) is wrong: it is the instance's base URL, without /rest/api/1.0; repository.owner is the project key, repository.name the slug"

@@ -64,7 +64,8 @@ fn git_user(forge: Forge) -> &'static str {
         Forge::Github => "x-access-token",
         Forge::Gitlab => "oauth2",
         Forge::Gitea | Forge::Forgejo => "promoter",
-        Forge::BitbucketServer => "x-token-auth",
+        // Bearer over git: no user name.
+        Forge::BitbucketServer => "",
     }
 }
 
