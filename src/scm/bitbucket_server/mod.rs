@@ -57,11 +57,11 @@ use super::{
 };
 use crate::model::{BranchName, PrNumber, Secret, Sha};
 
-/// PR title and description limits. Bitbucket stores the title in a 255-character column
-/// (`sta_pull_request.title`, answered 400 "title must be less than 255 characters") and the
-/// description as text; promoter cuts the description at 32,768 characters, the most the
-/// pull request page renders without truncating (server setting `page.max.pullrequest.description`
-/// is not exposed), which also keeps requests small.
+/// PR title and description limits. The REST reference states no limit for pull requests; 255
+/// characters is the width Bitbucket gives its other short texts (build-status fields "are limited
+/// to 255 characters", REST reference "Build-status") and is assumed for titles (unverified).
+/// Descriptions are cut at 32,768 characters, promoter's own bound, so a runaway commit body never
+/// meets a server's request size limit.
 pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     title: 255,
     body: 32_768,

@@ -52,7 +52,8 @@ pub(super) struct Pull {
     pub reviewers: Vec<Participant>,
     #[serde(default)]
     pub links: Links,
-    /// `properties.mergeCommit` on a merged PR (Bitbucket 5.x and later; absent before).
+    /// `properties.mergeCommit` on a merged PR, on servers that send it (absent: the merge commit
+    /// is read from git by the caller, and the second-parent check is skipped).
     #[serde(default)]
     pub properties: Option<Properties>,
 }
@@ -274,8 +275,9 @@ impl ReviewerOut {
 
 /// `POST .../pull-requests/{id}/merge?version={v}` body ("Merge pull request"): `message` is
 /// the merge commit's message; `strategyId` `no-ff` is "Merge commit" (promotion history relies
-/// on merge commits, docs/design.md §3); `autoSubject: false` keeps Bitbucket from putting its
-/// own subject line above the message.
+/// on merge commits, docs/design.md §3); `autoSubject: false` uses the message "as-is" instead of
+/// prepending Bitbucket's subject (since 5.7: javadoc `PullRequestMergeRequest.Builder.autoSubject`,
+/// <https://docs.atlassian.com/bitbucket-server/javadoc/9.3.0/api/com/atlassian/bitbucket/pull/PullRequestMergeRequest.Builder.html>).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct MergePull<'a> {
