@@ -14,7 +14,7 @@ pub mod registry;
 mod repo_path;
 mod shared;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 
 pub use issues::{Issue, Issues};
 pub use registry::{Provider, ProviderInfo};
