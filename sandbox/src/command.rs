@@ -84,13 +84,14 @@ fn print(text: &str) -> io::Result<()> {
 
 fn snippet(sandbox: &Sandbox, owner: &str, name: &str) -> String {
     format!(
-        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}\n# GitLab dialect: provider: gitlab, apiUrl: {}\n# Gitea dialect: provider: gitea or forgejo, apiUrl: {}\n# Bitbucket dialect: provider: bitbucket, apiUrl: {}\n# Azure DevOps dialect: provider: azure-devops, apiUrl: {}, owner: {}/{owner}",
+        "scm:\n  provider: github\n  apiUrl: {}\n  tokenEnv: SANDBOX_TOKEN\nrepository:\n  owner: {owner}\n  name: {name}\n  cloneUrl: {}\n# GitLab dialect: provider: gitlab, apiUrl: {}\n# Gitea dialect: provider: gitea or forgejo, apiUrl: {}\n# Bitbucket dialect: provider: bitbucket, apiUrl: {}\n# Azure DevOps dialect: provider: azure-devops, apiUrl: {}, owner: {}/{owner}\n# Bitbucket Data Center dialect: provider: bitbucket-server, apiUrl: {}",
         sandbox.api_url(),
         sandbox.clone_url(owner, name),
         sandbox.gitlab_api_url(),
         sandbox.gitea_api_url(),
         sandbox.bitbucket_api_url(),
         sandbox.azure_api_url(),
-        crate::AZURE_ORGANIZATION
+        crate::AZURE_ORGANIZATION,
+        sandbox.base_url()
     )
 }

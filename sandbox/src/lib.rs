@@ -11,6 +11,8 @@
 //!   ([`GiteaFlavor`] picks Gitea release, Gitea main or Forgejo behaviour).
 //! - The Bitbucket Cloud REST 2.0 subset promoter uses, under `<base>/2.0`, over the same state
 //!   (short hashes in pull requests, merges without a head guard, BBQL `q` filters).
+//! - The Bitbucket Data Center REST 1.0 subset promoter uses, under `<base>/rest` (its `apiUrl` is
+//!   `<base>` itself), over the same state, with PR versions and commit-wide build statuses.
 //! - Git smart HTTP at `<base>/<owner>/<name>.git` runs `git http-backend`: **this part needs the
 //!   git CLI on `PATH`**. The token is the basic-auth password (any user name).
 //! - Repositories are private: anonymous API calls get 404, as on GitHub.
@@ -19,6 +21,7 @@
 //!
 //! Layout: `store` (dialect-free forge state and rules) ← `github/`, `gitlab/`, `gitea/`,
 //! `bitbucket/` (wire dialects);
+//! `bitbucket_server/` (wire dialects);
 //! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
 //! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
 //! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes), `values` (its
@@ -33,6 +36,7 @@ mod apps;
 mod azure;
 mod bare;
 mod bitbucket;
+mod bitbucket_server;
 mod command;
 mod faults;
 mod gitea;
@@ -169,6 +173,7 @@ impl Sandbox {
             rate_reset: store::now() + 3600,
             gitea_flavor: Mutex::new(GiteaFlavor::default()),
             azure: Mutex::new(azure::State::default()),
+            bitbucket_versions: Default::default(),
         });
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));

@@ -1,6 +1,6 @@
 //! The HTTP side of the sandbox: a tiny_http listener on 127.0.0.1 with a few worker threads, each
 //! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`), the
-//! Gitea API (`/api/v1/...`), the GitLab API (`/api/v4/...`) or to git smart HTTP (`/{owner}/{name}.git/...`),
+//! Gitea API (`/api/v1/...`), the GitLab API (`/api/v4/...`), the Bitbucket Data Center API (`/rest/...`) or to git smart HTTP (`/{owner}/{name}.git/...`),
 //! answered and logged. Owns no forge rules.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::faults::{Faults, LoggedRequest};
 use super::gitea::GiteaFlavor;
 use super::store::Store;
-use super::{azure, bitbucket, gitea, github, gitlab, smart_http};
+use super::{azure, bitbucket, bitbucket_server, gitea, github, gitlab, smart_http};
 
 /// Everything the worker threads share.
 #[derive(Debug)]
@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub gitea_flavor: Mutex<GiteaFlavor>,
     /// What the Azure DevOps dialect keeps beside the store.
     pub azure: Mutex<azure::State>,
+    /// The PR versions the Bitbucket Data Center dialect handed out.
+    pub bitbucket_versions: bitbucket_server::Versions,
 }
 
 /// Locks a mutex; a poisoned lock (a worker panicked) still holds consistent forge data because
@@ -252,6 +254,8 @@ fn route(shared: &Shared, incoming: &Incoming) -> Reply {
                 ..incoming.clone()
             },
         )
+    } else if bitbucket_server::is_api_path(&incoming.path) {
+        bitbucket_server::answer(shared, incoming)
     } else if smart_http::repo_of(&incoming.path).is_some() {
         smart_http::answer(shared, incoming)
     } else {

@@ -47,7 +47,15 @@ pub(crate) fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
 
 /// The login of the token given as the basic-auth password, if it is a known token.
 fn basic_auth_user(shared: &Shared, incoming: &Incoming) -> Option<String> {
-    let encoded = incoming.header("authorization")?.strip_prefix("Basic ")?;
+    let header = incoming.header("authorization")?;
+    // Bitbucket Data Center takes HTTP access tokens for git as `Authorization: Bearer` (project
+    // and repository tokens only so).
+    if let Some(token) = header.strip_prefix("Bearer ") {
+        return lock(&shared.store)
+            .token_owner(token.trim())
+            .map(|user| user.login);
+    }
+    let encoded = header.strip_prefix("Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;

@@ -421,7 +421,7 @@ strategies:
         assert_eq!(
             found,
             [
-                "2:13 scm.provider: the string `gitlap` is not one of `github`, `gitlab`, `gitea`, `forgejo`, `bitbucket`, `azure-devops` / did you mean `gitlab`?",
+                "2:13 scm.provider: the string `gitlap` is not one of `github`, `gitlab`, `gitea`, `forgejo`, `bitbucket`, `azure-devops`, `bitbucket-server` / did you mean `gitlab`?",
                 "6:20 strategies[0].environments[0].autoMerge: expected true or false, found the string `false` / write false without quotes",
                 "5:17 strategies[0].environments[0].branch: expected a string, found the number 12 / quote it: \"12\"",
                 "4:5 strategies[0].name: missing required key `name` in `strategies[0]` / add `name:` here",

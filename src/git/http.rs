@@ -142,8 +142,21 @@ impl HttpSubtransport {
             .tls_config(tls)
             .build();
         let authorization = self.state.credentials.as_ref().map(|credentials| {
-            // Sent as `Basic base64(user:token)`: that form must never be shown either.
+            // No user name: the token goes as `Authorization: Bearer` (Bitbucket Data Center's
+            // project and repository HTTP access tokens work over git only so,
+            // https://confluence.atlassian.com/bitbucketserver091/http-access-tokens-1443038354.html).
+            // Either form is registered for redaction (a server may echo what it expected).
             crate::redact::register_basic_auth(&credentials.username, credentials.token.expose());
+            if credentials.username.is_empty() {
+                let mut value =
+                    HeaderValue::try_from(format!("Bearer {}", credentials.token.expose()))
+                        // A token with characters a header cannot hold is sent as no token: the
+                        // server's 401 then says authentication failed, with its hint.
+                        .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
+                value.set_sensitive(true);
+                return value;
+            }
+            // Sent as `Basic base64(user:token)`: that form must never be shown either.
             let pair = format!("{}:{}", credentials.username, credentials.token.expose());
             let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
             let mut value = HeaderValue::try_from(format!("Basic {encoded}"))

@@ -110,7 +110,8 @@ fn is_transient(error: &git2::Error) -> bool {
 /// through its credentials callback, never put in a URL or in the cache's config.
 ///
 /// User names the SCMs expect with a token as password: GitHub `x-access-token`, GitLab
-/// `oauth2`, Gitea/Forgejo any name (the token is checked, the name is not).
+/// `oauth2`, Gitea/Forgejo any name (the token is checked, the name is not). An empty user name
+/// sends the token as `Authorization: Bearer` instead (Bitbucket Data Center).
 #[derive(Clone, Debug)]
 pub struct GitCredentials {
     pub username: String,

@@ -6,6 +6,7 @@
 
 pub mod azure;
 pub mod bitbucket;
+pub mod bitbucket_server;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;

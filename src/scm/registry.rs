@@ -28,7 +28,8 @@ pub struct ProviderInfo {
     pub product: &'static str,
     /// The variable read for the token when `tokenEnv` is not set.
     pub default_token_env: &'static str,
-    /// The user name git sends with the token as password over HTTPS.
+    /// The user name git sends with the token as password over HTTPS; empty: git sends the token
+    /// as `Authorization: Bearer` (Bitbucket Data Center).
     pub git_username: &'static str,
     /// What the SCM calls a pull request, in messages (`pull request`, GitLab `merge request`).
     pub pr_noun: &'static str,
@@ -233,6 +234,7 @@ registry! {
     Forgejo => super::gitea::FORGEJO,
     Bitbucket => super::bitbucket::PROVIDER,
     AzureDevops => super::azure::PROVIDER,
+    BitbucketServer => super::bitbucket_server::PROVIDER,
 }
 
 impl Provider {
@@ -369,6 +371,6 @@ mod tests {
             .filter(|p| p.info().api.default_url.is_none())
             .map(|p| p.as_str())
             .collect();
-        assert_eq!(required, ["gitea", "forgejo"]);
+        assert_eq!(required, ["gitea", "forgejo", "bitbucket-server"]);
     }
 }

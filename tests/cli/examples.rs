@@ -22,6 +22,7 @@ const LOADED_BY: &[(&str, &str)] = &[
     ("examples/gitea-workflow.yml", "gitea"),
     ("examples/bitbucket-pipelines.yml", "bitbucket"),
     ("examples/azure-pipelines.yml", "examples"),
+    ("examples/bitbucket-server-Jenkinsfile", "examples"),
     ("examples/hydrator/hydrate.sh", "examples"),
     ("examples/hydrator/github-workflow.yml", "examples"),
 ];
@@ -422,4 +423,25 @@ fn the_sharded_workflow_gives_each_matrix_job_one_shard_of_as_many() {
         args,
         format!("--shard ${{{{ matrix.shard }}}}/{}", shards.len())
     );
+}
+
+/// The Jenkins pipeline for Bitbucket Data Center runs one pass on a schedule, takes the token
+/// from a Jenkins credential (never a literal) into PROMOTER_TOKEN, and keeps the git cache.
+#[test]
+fn the_bitbucket_server_jenkinsfile_runs_a_pass_with_the_token_from_a_credential() {
+    let text = fs::read_to_string(root().join("examples/bitbucket-server-Jenkinsfile")).unwrap();
+    let code: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("//"))
+        .collect();
+    let has = |needle: &str| code.iter().any(|line| line.contains(needle));
+    assert!(has("PROMOTER_TOKEN = credentials('"), "{text}");
+    assert!(has("sh 'promoter reconcile"), "{text}");
+    assert!(has("triggers { cron('"), "{text}");
+    assert!(has("disableConcurrentBuilds()"), "{text}");
+    assert!(has("PROMOTER_CACHE_DIR"), "{text}");
+    // Braces balance: a pasted pipeline that Jenkins would refuse to parse fails here first.
+    let opened = text.matches('{').count();
+    assert_eq!(opened, text.matches('}').count(), "{text}");
 }

@@ -16,6 +16,7 @@ macro_rules! per_forge {
         per_forge!(@forge forgejo Forgejo $($name),+);
         per_forge!(@forge bitbucket Bitbucket $($name),+);
         per_forge!(@forge azure_devops AzureDevops $($name),+);
+        per_forge!(@forge bitbucket_server BitbucketServer $($name),+);
     };
     // Scenarios that need what one forge lacks (Azure DevOps: issues; a refusal of an empty PR).
     (without azure_devops: $($name:ident),+ $(,)?) => {
@@ -24,6 +25,7 @@ macro_rules! per_forge {
         per_forge!(@forge gitea Gitea $($name),+);
         per_forge!(@forge forgejo Forgejo $($name),+);
         per_forge!(@forge bitbucket Bitbucket $($name),+);
+        per_forge!(@forge bitbucket_server BitbucketServer $($name),+);
     };
     (@forge $module:ident $forge:ident $($name:ident),+) => {
         mod $module {

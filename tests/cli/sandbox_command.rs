@@ -57,6 +57,14 @@ fn the_sandbox_command_prints_its_url_and_a_config_snippet_then_stops_on_ctrl_c(
             "# Azure DevOps dialect: provider: azure-devops, apiUrl: {base}, owner: sandbox/acme\n"
         )
     );
+    let mut bitbucket_server = String::new();
+    stdout
+        .read_line(&mut bitbucket_server)
+        .expect("bitbucket server line");
+    assert_eq!(
+        bitbucket_server,
+        format!("# Bitbucket Data Center dialect: provider: bitbucket-server, apiUrl: {base}\n")
+    );
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

@@ -10,13 +10,13 @@ use super::{Answer, Forge, NAME, OWNER, TOKEN, exchange, forge};
 
 const PROJECT: &str = "/projects/acme%2Fdeploy";
 
-enum Auth<'a> {
+pub(crate) enum Auth<'a> {
     PrivateToken(&'a str),
     Bearer(&'a str),
     None,
 }
 
-fn send_to(
+pub(crate) fn send_to(
     base: &str,
     method: &str,
     path: &str,

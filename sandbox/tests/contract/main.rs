@@ -7,6 +7,7 @@
 mod api_rules;
 mod azure;
 mod bitbucket;
+mod bitbucket_server;
 mod git_http;
 mod gitlab;
 mod hydrator;

@@ -268,3 +268,32 @@ fn a_moved_repository_is_followed_and_the_fetch_goes_where_it_moved() {
         1
     );
 }
+
+/// A provider whose git user name is empty (Bitbucket Data Center) sends the token as
+/// `Authorization: Bearer`, the only form its project and repository tokens accept over git.
+#[test]
+fn an_empty_user_name_sends_the_token_as_bearer() {
+    use crate::scm::test_server::{Canned, ScriptedServer};
+    let server = ScriptedServer::start(vec![Canned::json(404, "{}")]);
+    let origin = Origin::new();
+    let credentials = GitCredentials {
+        username: String::new(),
+        token: Secret::new(TOKEN),
+    };
+    let url = format!("{}/scm/acme/deploy.git", server.base_url);
+    let (mut cache, _) = GitCache::open(&origin.cache_root, &url, Some(credentials)).unwrap();
+    let error = format!(
+        "{:#}",
+        cache.sync(&[branch("environment/dev")]).unwrap_err()
+    );
+    assert!(!error.contains(TOKEN), "{error}");
+    let requests = server.requests();
+    assert!(
+        requests[0]
+            .url
+            .starts_with("/scm/acme/deploy.git/info/refs"),
+        "{requests:?}"
+    );
+    let expected = format!("Bearer {TOKEN}");
+    assert_eq!(requests[0].header("authorization"), Some(expected.as_str()));
+}

@@ -65,6 +65,8 @@ fn git_user(forge: Forge) -> &'static str {
         Forge::Gitlab => "oauth2",
         Forge::Gitea | Forge::Forgejo | Forge::AzureDevops => "promoter",
         Forge::Bitbucket => "x-token-auth",
+        // Bearer over git: no user name.
+        Forge::BitbucketServer => "",
     }
 }
 
@@ -237,6 +239,7 @@ fn an_overlong_title_and_body_are_cut_to_the_scms_limits_and_still_promote(forge
         Forge::Gitlab => (255, 1_048_576),
         Forge::Gitea | Forge::Forgejo | Forge::Bitbucket => (255, 1_048_576),
         Forge::AzureDevops => (400, 4000),
+        Forge::BitbucketServer => (255, 32_768),
     };
     let mut world = World::new(forge, &["dev"]);
     let dry = world.dry_change("big");

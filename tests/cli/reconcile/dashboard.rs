@@ -68,6 +68,9 @@ fn settle(world: &World) -> usize {
 }
 
 fn dashboard_is_written_once_then_only_read_then_updated_on_change(forge: Forge) {
+    if !forge.has_issues() {
+        return a_forge_without_issues_refuses_the_dashboard_without_a_request(forge);
+    }
     let mut world = World::new(forge, &["dev", "prod"]);
     let a = world.dry_change("change A");
     world.hydrate_all(&a);
@@ -136,6 +139,9 @@ fn dashboard_is_written_once_then_only_read_then_updated_on_change(forge: Forge)
 }
 
 fn dashboard_is_found_again_after_a_restart_and_never_duplicated(forge: Forge) {
+    if !forge.has_issues() {
+        return a_forge_without_issues_refuses_the_dashboard_without_a_request(forge);
+    }
     let mut world = World::new(forge, &["dev"]);
     let a = world.dry_change("change A");
     world.hydrate_all(&a);
@@ -213,6 +219,9 @@ fn dashboard_is_found_again_after_a_restart_and_never_duplicated(forge: Forge) {
 }
 
 fn a_hostile_commit_subject_is_inert_in_the_issue(forge: Forge) {
+    if !forge.has_issues() {
+        return a_forge_without_issues_refuses_the_dashboard_without_a_request(forge);
+    }
     let mut world = World::new(forge, &["dev", "prod"]);
     let hostile = "<img src=x onerror=alert(1)> @admin [x](https://evil.test) | `y`";
     let dry = world.dry_change(hostile);
@@ -306,6 +315,23 @@ fn azure_devops_has_no_dashboard_and_says_so_without_a_request() {
 }
 
 // Azure Repos has no issues: no dashboard there (docs/azure-devops.md).
+/// Bitbucket Data Center has no issue tracker: the dashboard is a warning, the promotion goes
+/// on, and no issue request is sent.
+fn a_forge_without_issues_refuses_the_dashboard_without_a_request(forge: Forge) {
+    let mut world = World::new(forge, &["dev"]);
+    let a = world.dry_change("change A");
+    world.hydrate_all(&a);
+    config_with_dashboard(&world, "dashboard:\n  enabled: true\n");
+    let (_, stderr) = output(&world.reconcile().success());
+    assert!(
+        stderr.contains("warning: the dashboard issue was not written")
+            && stderr.contains("no issue tracker"),
+        "{stderr}"
+    );
+    assert_eq!(issue_requests(&world), Vec::<String>::new());
+    assert_eq!(world.live_dry(0).as_deref(), Some(a.as_str()));
+}
+
 per_forge!(
     without azure_devops:
     dashboard_is_written_once_then_only_read_then_updated_on_change,

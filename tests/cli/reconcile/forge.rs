@@ -22,6 +22,7 @@ pub enum Forge {
     Forgejo,
     Bitbucket,
     AzureDevops,
+    BitbucketServer,
 }
 
 /// What one API request is in the budget of a pass.
@@ -51,6 +52,7 @@ impl Forge {
             Forge::Forgejo => "forgejo",
             Forge::Bitbucket => "bitbucket",
             Forge::AzureDevops => "azure-devops",
+            Forge::BitbucketServer => "bitbucket-server",
         }
     }
 
@@ -63,12 +65,15 @@ impl Forge {
             Forge::Gitea | Forge::Forgejo => "/api/v1",
             Forge::Bitbucket => "/2.0",
             Forge::AzureDevops => "/sandbox",
+            // Bitbucket Data Center: apiUrl is the base URL; every REST path is under /rest.
+            Forge::BitbucketServer => "/rest",
         }
     }
 
     pub fn api_url(self, sandbox: &Sandbox) -> String {
         match self {
             Forge::AzureDevops => sandbox.azure_api_url(),
+            Forge::BitbucketServer => sandbox.base_url(),
             _ => format!("{}{}", sandbox.base_url(), self.prefix()),
         }
     }
@@ -93,6 +98,7 @@ impl Forge {
             Forge::Gitlab => format!("/projects/{OWNER}%2F{NAME}"),
             Forge::Bitbucket => format!("/repositories/{OWNER}/{NAME}"),
             Forge::AzureDevops => format!("/{OWNER}/_apis/git/repositories/{NAME}"),
+            Forge::BitbucketServer => format!("/api/1.0/projects/{OWNER}/repos/{NAME}"),
             _ => format!("/repos/{OWNER}/{NAME}"),
         }
     }
@@ -103,6 +109,7 @@ impl Forge {
             Forge::Gitlab => "merge_requests",
             Forge::Bitbucket => "pullrequests",
             Forge::AzureDevops => "pullrequests",
+            Forge::BitbucketServer => "pull-requests",
             _ => "pulls",
         }
     }
@@ -132,7 +139,28 @@ impl Forge {
     /// Whether a merge answered 200 is followed by one read of the PR: Gitea's merge answer is
     /// empty, so the client reads the merge commit from the PR (routers/api/v1/repo/pull.go).
     pub fn reads_after_merge(self) -> bool {
-        matches!(self, Forge::Gitea | Forge::Forgejo)
+        matches!(self, Forge::Gitea | Forge::Forgejo | Forge::BitbucketServer)
+    }
+
+    /// Whether `path` is the read that follows a merge answered 200 at `merge`: Gitea's PR read;
+    /// Bitbucket Data Center's read of the merge commit (its second-parent check).
+    pub fn is_read_after_merge(self, merge: &str, path: &str) -> bool {
+        match self {
+            Forge::BitbucketServer => path.starts_with(&format!("{}/commits/", self.repo())),
+            _ => merge.strip_suffix("/merge") == Some(path),
+        }
+    }
+
+    /// Whether the forge has issues for the dashboard (Bitbucket Data Center has none).
+    pub fn has_issues(self) -> bool {
+        self != Forge::BitbucketServer
+    }
+
+    /// Whether a merge is preceded by one read of the PR: Bitbucket Data Center's merge carries
+    /// the PR version, not a SHA, so the client checks the head (and takes the version) on a read
+    /// made immediately before it (docs/bitbucket-server.md).
+    pub fn reads_before_merge(self) -> bool {
+        self == Forge::BitbucketServer
     }
 
     /// Whether the forge's merge request carries the head SHA (descriptor
@@ -159,7 +187,7 @@ impl Forge {
 
     pub fn merge_method(self) -> &'static str {
         match self {
-            Forge::Gitea | Forge::Forgejo | Forge::Bitbucket => "POST",
+            Forge::Gitea | Forge::Forgejo | Forge::Bitbucket | Forge::BitbucketServer => "POST",
             Forge::Github | Forge::Gitlab => "PUT",
             // Pull Requests - Update with `status: completed`.
             Forge::AzureDevops => "PATCH",
@@ -168,7 +196,7 @@ impl Forge {
 
     fn update_method(self) -> &'static str {
         match self {
-            Forge::Gitlab | Forge::Bitbucket => "PUT",
+            Forge::Gitlab | Forge::Bitbucket | Forge::BitbucketServer => "PUT",
             _ => "PATCH",
         }
     }
@@ -204,6 +232,10 @@ impl Forge {
 
     /// Full path glob of the first request of a gate read.
     pub fn gate_read_glob(self) -> String {
+        if self == Forge::BitbucketServer {
+            // Build statuses are commit-wide: `/rest/build-status/1.0/commits/{sha}`.
+            return format!("{}/build-status/1.0/commits/*", self.prefix());
+        }
         let statuses = match self {
             Forge::Github => "commits/*/statuses",
             Forge::Gitlab => "repository/commits/*/statuses",
@@ -211,6 +243,7 @@ impl Forge {
             Forge::Gitea | Forge::Forgejo => "commits/*/status",
             Forge::Bitbucket => "commit/*/statuses",
             Forge::AzureDevops => "commits/*/statuses",
+            Forge::BitbucketServer => unreachable!("answered above"),
         };
         format!("{}{}/{statuses}", self.prefix(), self.repo())
     }
@@ -223,7 +256,8 @@ impl Forge {
             | Forge::Gitea
             | Forge::Forgejo
             | Forge::Bitbucket
-            | Forge::AzureDevops => self.gate_read_glob(),
+            | Forge::AzureDevops
+            | Forge::BitbucketServer => self.gate_read_glob(),
         }
     }
 
@@ -232,13 +266,14 @@ impl Forge {
         self.merge_glob().replace('*', &number.to_string())
     }
 
-    /// The head-SHA guard in a merge request body; `None` where the merge has none (Bitbucket).
+    /// The head-SHA guard in a merge request body; `None` where the merge has none (Bitbucket
+    /// Cloud; Bitbucket Data Center carries the PR version in its query instead).
     pub fn merge_guard(self, body: &serde_json::Value) -> Option<&str> {
         match self {
             Forge::Gitea | Forge::Forgejo => body["head_commit_id"].as_str(),
             Forge::Github | Forge::Gitlab => body["sha"].as_str(),
             Forge::AzureDevops => body["lastMergeSourceCommit"]["commitId"].as_str(),
-            Forge::Bitbucket => None,
+            Forge::Bitbucket | Forge::BitbucketServer => None,
         }
     }
 
@@ -250,6 +285,13 @@ impl Forge {
     /// Classifies a request below the API root by its method, path and body; `None` for
     /// anything else.
     pub fn classify(self, method: &str, path: &str, body: &str) -> Option<Kind> {
+        if self == Forge::BitbucketServer && path.starts_with("/build-status/1.0/commits/") {
+            return match method {
+                "GET" => Some(Kind::GateRead),
+                "POST" => Some(Kind::StatusWrite),
+                _ => None,
+            };
+        }
         let rest = path.strip_prefix(&self.repo())?;
         let pulls = format!("/{}", self.pulls_segment());
         let is_pr = |tail: &str| {
@@ -260,6 +302,14 @@ impl Forge {
         let kind = match method {
             "GET" if rest == pulls => Kind::PrLookup,
             "GET" if is_pr(rest) => Kind::PrRead,
+            // Bitbucket Data Center's read of a merge commit (`/commits/{sha}`).
+            "GET" if self == Forge::BitbucketServer && rest.starts_with("/commits/") => {
+                Kind::PrRead
+            }
+            // Bitbucket Data Center's merge check, read for the veto reasons after a refusal.
+            "GET" if rest.ends_with("/merge") && is_pr(rest.trim_end_matches("/merge")) => {
+                Kind::PrRead
+            }
             "GET" if rest.ends_with("/statuses") || rest.ends_with("/status") => Kind::GateRead,
             "GET" if rest.ends_with("/check-runs") || rest == "/pipelines" => Kind::GateReadSecond,
             "POST" if rest == pulls => Kind::Create,
@@ -288,6 +338,9 @@ impl Forge {
         let token = "alice-token";
         sandbox.add_user_token("alice", &Token::new(token));
         let url = format!("{}{}", sandbox.base_url(), self.merge_path(number));
+        if self == Forge::BitbucketServer {
+            return merge_by_hand_on_bitbucket_server(self, sandbox, number, token);
+        }
         let (auth, body) = match self {
             Forge::Github => (
                 ("Authorization", format!("Bearer {token}")),
@@ -303,6 +356,7 @@ impl Forge {
                 r#"{"type":"pullrequest_merge_parameters","merge_strategy":"merge_commit"}"#,
             ),
             Forge::AzureDevops => return self.complete_by_hand(sandbox, number, token),
+            Forge::BitbucketServer => unreachable!("merged above"),
         };
         let request = match self.merge_method() {
             "PUT" => ureq::put(&url),
@@ -348,5 +402,37 @@ impl Forge {
             .send(body.to_string())
             .expect("a person completes the PR");
         assert_eq!(answer.status(), 200, "{self:?} merge by hand");
+    }
+}
+
+/// Bitbucket Data Center: the merge names the PR version, so a person's client reads it first.
+fn merge_by_hand_on_bitbucket_server(forge: Forge, sandbox: &Sandbox, number: u64, token: &str) {
+    let pr = format!(
+        "{}{}/pull-requests/{number}",
+        sandbox.base_url(),
+        forge.prefix_and_repo()
+    );
+    let auth = format!("Bearer {token}");
+    let read: serde_json::Value = ureq::get(&pr)
+        .header("Authorization", &auth)
+        .call()
+        .expect("a person reads the PR")
+        .into_body()
+        .read_to_string()
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .expect("a PR");
+    let version = read["version"].as_u64().expect("a version");
+    let answer = ureq::post(&format!("{pr}/merge?version={version}"))
+        .header("Authorization", &auth)
+        .header("Content-Type", "application/json")
+        .send("{}")
+        .expect("a person merges the PR");
+    assert_eq!(answer.status(), 200, "{forge:?} merge by hand");
+}
+
+impl Forge {
+    fn prefix_and_repo(self) -> String {
+        format!("{}{}", self.prefix(), self.repo())
     }
 }

@@ -393,7 +393,7 @@ impl World {
             if let Some(merge) = after_merge.take() {
                 let read = match self.forge {
                     Forge::Bitbucket => kind == Some(Kind::CommitRead),
-                    _ => kind == Some(Kind::PrRead) && merge.strip_suffix("/merge") == Some(path),
+                    _ => kind == Some(Kind::PrRead) && self.forge.is_read_after_merge(&merge, path),
                 };
                 if read {
                     continue;
@@ -409,8 +409,11 @@ impl World {
             {
                 after_merge = Some(path.to_owned());
             }
-            // Bitbucket's guard read: the PR read right before its merge.
-            if kind == Some(Kind::PrRead) && !self.forge.guards_merge_by_head() {
+            // Bitbucket's guard read, and Bitbucket Data Center's read for the head check and the
+            // version: the PR read right before its merge, counted as part of the merge.
+            if kind == Some(Kind::PrRead)
+                && (!self.forge.guards_merge_by_head() || self.forge.reads_before_merge())
+            {
                 let next = requests.get(i + 1);
                 if next.is_some_and(|(m, p, _, b)| {
                     self.forge.classify(m, p, b) == Some(Kind::Merge)
