@@ -223,6 +223,31 @@ impl Scm for GitHub {
             .with_context(|| self.pulls().find_context(head, base))
     }
 
+    fn find_open_pull_requests(
+        &self,
+        pairs: &[(BranchName, BranchName)],
+    ) -> Vec<anyhow::Result<Option<PullRequest>>> {
+        // Docs pulls/list (https://docs.github.com/en/rest/pulls/pulls#list-pull-requests):
+        // without `head`/`base` every open PR of the repository, `per_page` at most 100, paged by
+        // `link`. Picked per pair below with the same checks as a single lookup.
+        let path = format!("{}/pulls?state=open&per_page=100", self.repo_path());
+        let mut listed: Vec<wire::Pull> = Vec::new();
+        match self.http.get_pages(&path, |page: Vec<wire::Pull>| {
+            listed.extend(page);
+        }) {
+            Ok(()) => super::pick_pairs(&self.pulls(), listed, pairs, |pull, head, base| {
+                pull.is_promotion_pr(&self.full_name, head, base)
+            }),
+            Err(error) => super::shared_failure(
+                anyhow::Error::new(error).context(format!(
+                    "listing the open pull requests of {}",
+                    self.full_name
+                )),
+                pairs.len(),
+            ),
+        }
+    }
+
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
         let body = CreateHtmlPull {
             title: &new.title,
