@@ -21,6 +21,7 @@ use crate::reconcile::observe::{Reads, observe_strategy};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::app::{AppKey, InstallationTokens};
+use crate::scm::http::validators::Validators;
 use crate::scm::http::{HttpOptions, RequestRecord, SystemClock, TokenSource, WaitBudget};
 use crate::scm::registry::Connect;
 use crate::tls::Trust;
@@ -178,7 +179,7 @@ pub fn run_pass(
 ) -> Result<PassReport> {
     let selected = select_strategies(config, options.strategy.as_deref(), options.shard.as_ref())?;
     // What every client of the run shares: one `--max-wait` and one trust store.
-    let shared = RunShared::new(config, options);
+    let shared = RunShared::new(config, env, options);
     let credentials = Credentials::resolve(config, env, options, &shared)?;
     let scm = scm_client(
         config,
@@ -212,6 +213,7 @@ pub fn run_pass(
             Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
         };
         let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads);
+        shared.take_warnings(progress);
         // A refused certificate is the run's problem, not each environment's: one error.
         if let Some(untrusted) = shared.trust.refusal() {
             progress.section_end(&section);
@@ -305,13 +307,29 @@ fn log_retries(cache: &mut GitCache, progress: &mut dyn Progress) {
 struct RunShared {
     budget: Arc<WaitBudget>,
     trust: Arc<Trust>,
+    /// The conditional-request store in the cache directory (`<cache>/http/`), which the Action
+    /// and the GitLab job already keep between runs (docs/performance.md, "Free waiting").
+    validators: Option<Arc<Validators>>,
 }
 
 impl RunShared {
-    fn new(config: &Config, options: &PassOptions) -> Self {
+    fn new(config: &Config, env: Env<'_>, options: &PassOptions) -> Self {
         Self {
             budget: WaitBudget::new(options.max_wait, Arc::new(SystemClock)),
             trust: Trust::new(config.scm.ca_file.clone()),
+            // No cache directory: every GET is sent in full (the git cache fails the run anyway).
+            validators: git::cache_dir(options.cache_dir.as_deref(), env)
+                .ok()
+                .map(|root| Arc::new(Validators::new(root.join("http")))),
+        }
+    }
+
+    /// Damaged conditional-request files met so far, as warnings.
+    fn take_warnings(&self, progress: &mut dyn Progress) {
+        if let Some(validators) = &self.validators {
+            for warning in validators.take_warnings() {
+                progress.info(&format!("warning: {warning}"));
+            }
         }
     }
 }
@@ -360,7 +378,7 @@ pub fn open_git(
     selected: &[usize],
     progress: &mut dyn Progress,
 ) -> Result<GitCache> {
-    let shared = RunShared::new(config, options);
+    let shared = RunShared::new(config, env, options);
     let credentials = Credentials::resolve(config, env, options, &shared)?;
     synced_cache(
         config,
@@ -517,6 +535,7 @@ fn http_options(
                 .unwrap_or_else(|| config.scm.token_env.clone()),
         ),
         trust: Arc::clone(&shared.trust),
+        validators: shared.validators.clone(),
         ..HttpOptions::default()
     }
 }
