@@ -192,6 +192,14 @@ impl HttpClient {
         &self.options
     }
 
+    /// Whether a GET of `path` would be sent conditionally (its validators are kept).
+    pub fn has_validators(&self, path: &str) -> bool {
+        self.options
+            .validators
+            .as_ref()
+            .is_some_and(|store| store.get(&format!("{}{path}", self.base)).is_some())
+    }
+
     /// Sends one request to `path` (relative to the API root, query included) and returns the 2xx
     /// answer, retrying and waiting as the module doc says.
     pub fn send(

@@ -5,6 +5,7 @@
 
 mod apps;
 mod commits;
+mod graphql;
 mod issues;
 mod json;
 mod pulls;
@@ -23,8 +24,12 @@ pub(crate) use json::{Urls, timestamp as timestamp_of};
 const API_PREFIX: &str = "/api/v3";
 const DOCS: &str = "https://docs.github.com/rest";
 
+/// GitHub Enterprise Server's GraphQL endpoint beside the REST root (docs "Forming calls with
+/// GraphQL": `http(s)://HOSTNAME/api/graphql`).
+const GRAPHQL_PATH: &str = "/api/graphql";
+
 pub(crate) fn is_api_path(path: &str) -> bool {
-    path == API_PREFIX || path.starts_with("/api/v3/")
+    path == API_PREFIX || path.starts_with("/api/v3/") || path == GRAPHQL_PATH
 }
 
 /// A request that passed GitHub's gate: who is calling, and the decoded path segments.
@@ -81,6 +86,11 @@ pub(crate) fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
             web: shared.base_url.clone(),
         },
     };
+    if incoming.path == GRAPHQL_PATH {
+        let mut reply = graphql::answer(&call, caller.is_some());
+        add_rate_headers(shared, incoming, &mut reply);
+        return reply;
+    }
     let segments: Vec<String> = incoming.path[API_PREFIX.len()..]
         .split('/')
         .filter(|segment| !segment.is_empty())
