@@ -84,6 +84,7 @@ fn scm_facts(
         })
         .collect();
     let found = match pairs.as_slice() {
+        [] => Vec::new(),
         // One environment: the filtered lookup is one request whatever the repository holds.
         [(head, base)] => vec![scm.find_open_pull_request(head, base)],
         _ => scm.find_open_pull_requests(&pairs),

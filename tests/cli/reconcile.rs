@@ -343,6 +343,14 @@ impl World {
         let mut api = Api::default();
         let mut after_merge: Option<String> = None;
         for r in self.sandbox.requests() {
+            // A 304 does not count against GitHub's rate limit: counted apart (`not_modified`).
+            if r.status == 304 {
+                continue;
+            }
+            if r.path == "/api/graphql" && self.forge == Forge::Github {
+                api.gate_queries += 1;
+                continue;
+            }
             let Some(path) = r.path.strip_prefix(self.forge.prefix()) else {
                 continue;
             };
@@ -388,10 +396,15 @@ impl World {
         merges: usize,
         status_writes: usize,
     ) -> Api {
+        // GitHub reads the gates of three or more commits never read before in one GraphQL
+        // query (src/scm/github/mod.rs, `GRAPHQL_MIN_SHAS`).
+        let by_graphql = self.forge == Forge::Github && gate_reads >= 3;
+        let gate_reads = if by_graphql { 0 } else { gate_reads };
         Api {
             pr_lookups,
             pr_reads: 0,
             gate_reads,
+            gate_queries: usize::from(by_graphql),
             gate_read_seconds: if self.forge.paired_gate_reads() {
                 gate_reads
             } else {
@@ -403,6 +416,16 @@ impl World {
             status_writes,
             other: Vec::new(),
         }
+    }
+
+    /// API requests answered `304 Not Modified` since the last [`World::clear`]: conditional
+    /// reads whose answer had not changed, free against GitHub's rate limit.
+    pub fn not_modified(&self) -> usize {
+        self.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.status == 304 && r.path.starts_with(self.forge.prefix()))
+            .count()
     }
 
     pub fn clear(&self) {
@@ -423,6 +446,8 @@ pub struct Api {
     /// PRs read by number (re-reads after an ambiguous merge answer).
     pub pr_reads: usize,
     pub gate_reads: usize,
+    /// GitHub GraphQL queries reading the gates of several commits at once.
+    pub gate_queries: usize,
     /// Second requests of gate reads: GitHub check runs, GitLab pipelines.
     pub gate_read_seconds: usize,
     pub creates: usize,
@@ -438,6 +463,7 @@ impl Api {
         self.pr_lookups
             + self.pr_reads
             + self.gate_reads
+            + self.gate_queries
             + self.gate_read_seconds
             + self.creates
             + self.updates
