@@ -25,6 +25,7 @@ macro_rules! per_forge {
     };
 }
 
+mod batched;
 mod bench;
 mod boundary;
 mod cache;

@@ -219,6 +219,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rollup_contexts_map_to_the_rest_states_and_a_long_rollup_goes_to_rest() {
+        let answer: Answer = serde_json::from_value(serde_json::json!({"data": {"repository": {
+            "c0": {"statusCheckRollup": {"contexts": {"pageInfo": {"hasNextPage": false}, "nodes": [
+                {"__typename": "StatusContext", "context": "health", "state": "SUCCESS",
+                 "description": "ok", "targetUrl": "https://ci/1", "createdAt": "2026-01-01T00:00:00Z"},
+                {"__typename": "StatusContext", "context": "scan", "state": "EXPECTED",
+                 "description": null, "targetUrl": null, "createdAt": "2026-01-01T00:00:00Z"},
+                {"__typename": "CheckRun", "name": "build", "status": "COMPLETED",
+                 "conclusion": "TIMED_OUT", "title": "Build", "detailsUrl": null,
+                 "url": "https://github.com/o/r/runs/1", "startedAt": "2026-01-01T00:00:00Z",
+                 "completedAt": "2026-01-01T00:01:00Z"},
+                {"__typename": "CheckRun", "name": "lint", "status": "IN_PROGRESS",
+                 "conclusion": null, "title": null, "detailsUrl": null, "url": null,
+                 "startedAt": "2026-01-01T00:00:00Z", "completedAt": null}
+            ]}}},
+            "c1": {"statusCheckRollup": {"contexts": {"pageInfo": {"hasNextPage": true}, "nodes": []}}},
+            "c2": {"statusCheckRollup": null}
+        }}}))
+        .unwrap();
+        let mut read = read(answer, 3).unwrap().into_iter();
+        let (statuses, runs) = read.next().unwrap().unwrap();
+        let states: Vec<(String, crate::model::GateState)> =
+            super::super::wire::reduce(statuses, runs)
+                .into_iter()
+                .map(|r| (r.name, r.state))
+                .collect();
+        use crate::model::GateState::{Failure, Pending, Success};
+        assert_eq!(
+            states,
+            [
+                ("build".to_owned(), Failure),
+                ("health".to_owned(), Success),
+                ("lint".to_owned(), Pending),
+                ("scan".to_owned(), Pending),
+            ]
+        );
+        assert!(read.next().unwrap().is_none(), "more than 100 contexts: REST");
+        assert_eq!(read.next().unwrap().unwrap().0.len(), 0);
+    }
+
+    #[test]
+    fn an_answer_with_errors_means_graphql_is_unavailable() {
+        let answer: Answer = serde_json::from_value(serde_json::json!({
+            "data": {"repository": {"c0": null}},
+            "errors": [{"message": "Field 'statusCheckRollup' doesn't exist on type 'Commit'"}]
+        }))
+        .unwrap();
+        assert!(matches!(read(answer, 1), Err(Failure::Unavailable)));
+    }
+
+    #[test]
     fn the_endpoint_follows_the_rest_root() {
         assert_eq!(
             endpoint("https://api.github.com"),
