@@ -36,9 +36,9 @@ use ureq::http::{HeaderMap, Uri};
 
 pub use error::{HttpError, hint};
 pub use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord, TokenSource};
+use validators::Cached;
 pub(crate) use wait::backoff;
 pub use wait::{Clock, SystemClock, WaitBudget, rfc3339};
-use validators::Cached;
 use wait::{Limit, SECONDARY_WAIT};
 
 /// At most this many pages are followed for one listing.

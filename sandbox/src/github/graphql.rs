@@ -29,7 +29,9 @@ pub(super) fn answer(call: &Call<'_>, authenticated: bool) -> Reply {
     let query = body["query"].as_str().unwrap_or_default();
     let owner = body["variables"]["owner"].as_str().unwrap_or_default();
     let name = body["variables"]["name"].as_str().unwrap_or_default();
-    if !query.contains("statusCheckRollup") || !query.contains("repository(owner: $owner, name: $name)") {
+    if !query.contains("statusCheckRollup")
+        || !query.contains("repository(owner: $owner, name: $name)")
+    {
         return graphql_error("the sandbox serves only promoter's statusCheckRollup query");
     }
     let full_name = format!("{owner}/{name}");

@@ -255,7 +255,10 @@ mod tests {
                 ("scan".to_owned(), Pending),
             ]
         );
-        assert!(read.next().unwrap().is_none(), "more than 100 contexts: REST");
+        assert!(
+            read.next().unwrap().is_none(),
+            "more than 100 contexts: REST"
+        );
         assert_eq!(read.next().unwrap().unwrap().0.len(), 0);
     }
 

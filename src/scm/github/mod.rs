@@ -452,9 +452,8 @@ impl Scm for GitHub {
                         chosen.len(),
                         self.full_name
                     ));
-                    for (&i, failure) in fresh
-                        .iter()
-                        .zip(super::shared_failure(error, chosen.len()))
+                    for (&i, failure) in
+                        fresh.iter().zip(super::shared_failure(error, chosen.len()))
                     {
                         done[i] = Some(failure);
                     }

@@ -68,7 +68,8 @@ impl Validators {
     }
 
     fn path_of(&self, url: &str) -> PathBuf {
-        self.dir.join(format!("{:016x}.json", fnv1a(url.as_bytes())))
+        self.dir
+            .join(format!("{:016x}.json", fnv1a(url.as_bytes())))
     }
 
     /// The earlier answer to GET `url`, if one was kept and is readable.
@@ -96,8 +97,7 @@ impl Validators {
     /// Keeps `cached` (when it has a validator and a body of bounded size). Failing to write is
     /// not an error of the request: the next pass just asks unconditionally.
     pub fn put(&self, cached: &Cached) {
-        if (cached.etag.is_none() && cached.last_modified.is_none())
-            || cached.body.len() > MAX_BODY
+        if (cached.etag.is_none() && cached.last_modified.is_none()) || cached.body.len() > MAX_BODY
         {
             return;
         }

@@ -38,7 +38,12 @@ fn a_second_pass_over_an_unchanged_waiting_environment_gets_only_304s() {
     world.reconcile().success();
     assert_eq!(world.writes(), Vec::<String>::new());
     assert_eq!(world.api(), world.budget(1, 2, 0, 0, 0, 0));
-    assert_eq!(world.not_modified(), world.api().total(), "{:?}", world.api());
+    assert_eq!(
+        world.not_modified(),
+        world.api().total(),
+        "{:?}",
+        world.api()
+    );
 
     // Health posted on dev: the check of dev's live tip changed (200), the rest is still 304,
     // and prod promotes.
