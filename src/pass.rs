@@ -288,6 +288,7 @@ pub fn run_pass(
             }
         });
     }
+    shared.take_warnings(progress);
     progress.finish();
     Ok(report)
 }

@@ -11,7 +11,8 @@
 //! One file per URL under `<cache dir>/http/`, named by a hash of the URL (the file also holds the
 //! URL, so a hash collision is a miss, not a wrong answer). Written to a temporary file and
 //! renamed, so a reader never sees half a file. Bounded: a body over [`MAX_BODY`] is not kept,
-//! and past [`MAX_FILES`] files the oldest are removed. A file that cannot be read or parsed is
+//! and once per run, past [`MAX_FILES`] files or [`MAX_BYTES`] in all, the oldest are removed down
+//! to half of either. A file that cannot be read or parsed is
 //! ignored (and replaced by the next answer) with a warning; it never stops a pass. Tokens are
 //! never written: the key is the URL, which carries none.
 
@@ -25,6 +26,8 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Past this many files, the oldest (by modification time) are removed down to [`KEEP_FILES`].
 pub const MAX_FILES: usize = 4096;
 const KEEP_FILES: usize = MAX_FILES / 2;
+/// Past this many bytes in all, the oldest are removed down to half of it.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What one earlier answer left: its validators, the headers a caller reads (`link`) and the body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -125,19 +128,26 @@ impl Validators {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
             .filter_map(Result::ok)
             .filter_map(|entry| {
-                let modified = entry.metadata().ok()?.modified().ok()?;
-                Some((modified, entry.path()))
+                let meta = entry.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), entry.path()))
             })
             .collect();
-        if files.len() <= MAX_FILES {
+        let mut bytes: u64 = files.iter().map(|(_, len, _)| len).sum();
+        if files.len() <= MAX_FILES && bytes <= MAX_BYTES {
             return;
         }
         files.sort();
-        for (_, path) in files.iter().take(files.len() - KEEP_FILES) {
+        let mut left = files.len();
+        for (_, len, path) in &files {
+            if left <= KEEP_FILES && bytes <= MAX_BYTES / 2 {
+                break;
+            }
             let _ = std::fs::remove_file(path);
+            left -= 1;
+            bytes = bytes.saturating_sub(*len);
         }
     }
 
@@ -218,6 +228,25 @@ mod tests {
         assert!(warnings[0].contains("damaged"), "{warnings:?}");
         store.put(&cached("http://x/a"));
         assert_eq!(store.get("http://x/a"), Some(cached("http://x/a")));
+    }
+
+    #[test]
+    fn past_the_byte_limit_the_oldest_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let http = dir.path().join("http");
+        std::fs::create_dir_all(&http).unwrap();
+        let big = vec![b' '; usize::try_from(MAX_BYTES / 4).unwrap()];
+        for n in 0..5 {
+            std::fs::write(http.join(format!("{n}.json")), &big).unwrap();
+        }
+        let store = Validators::new(http.clone());
+        store.put(&cached("http://x/a"));
+        let bytes: u64 = std::fs::read_dir(&http)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert!(bytes <= MAX_BYTES / 2 + 1024, "{bytes} bytes left");
+        assert!(store.get("http://x/a").is_some());
     }
 
     #[test]
