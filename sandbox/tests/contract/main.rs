@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_rules;
+mod conditional;
 mod git_http;
 mod gitlab;
 mod hydrator;
