@@ -23,6 +23,7 @@ use crate::reconcile::pacing::{WriteLimits, WriteLog, WritePacer, WriteSummary};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
 use crate::scm::Scm;
 use crate::scm::github::app::{AppKey, InstallationTokens};
+use crate::scm::http::validators::Validators;
 use crate::scm::http::{Clock, HttpOptions, RequestRecord, TokenSource, WaitBudget};
 use crate::scm::registry::Connect;
 use crate::tls::Trust;
@@ -240,6 +241,7 @@ pub fn run_pass(
             trust: &shared.trust,
         };
         let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads, io);
+        shared.take_warnings(progress);
         // A refused certificate is the run's problem, not each environment's: one error.
         if let Some(untrusted) = shared.trust.refusal() {
             progress.section_end(&section);
@@ -323,6 +325,7 @@ pub fn run_pass(
     if let Some(path) = write_log.as_ref().filter(|_| writes.summary().made > 0) {
         save_write_log(path, &writes.log(), progress);
     }
+    shared.take_warnings(progress);
     progress.finish();
     Ok(report)
 }
@@ -374,14 +377,30 @@ struct RunShared {
     clock: Arc<dyn Clock>,
     budget: Arc<WaitBudget>,
     trust: Arc<Trust>,
+    /// The conditional-request store in the cache directory (`<cache>/http/`), which the Action
+    /// and the GitLab job already keep between runs (docs/performance.md, "Free waiting").
+    validators: Option<Arc<Validators>>,
 }
 
 impl RunShared {
-    fn new(config: &Config, options: &PassOptions) -> Self {
+    fn new(config: &Config, env: Env<'_>, options: &PassOptions) -> Self {
         Self {
             budget: WaitBudget::new(options.max_wait, Arc::clone(&options.clock)),
             clock: Arc::clone(&options.clock),
             trust: Trust::new(config.scm.ca_file.clone()),
+            // No cache directory: every GET is sent in full (the git cache fails the run anyway).
+            validators: git::cache_dir(options.cache_dir.as_deref(), env)
+                .ok()
+                .map(|root| Arc::new(Validators::new(root.join("http")))),
+        }
+    }
+
+    /// Damaged conditional-request files met so far, as warnings.
+    fn take_warnings(&self, progress: &mut dyn Progress) {
+        if let Some(validators) = &self.validators {
+            for warning in validators.take_warnings() {
+                progress.info(&format!("warning: {warning}"));
+            }
         }
     }
 }
@@ -437,7 +456,7 @@ pub fn open_git(
     selected: &[usize],
     progress: &mut dyn Progress,
 ) -> Result<GitCache> {
-    let shared = RunShared::new(config, options);
+    let shared = RunShared::new(config, env, options);
     let credentials = Credentials::resolve(config, env, options, &shared)?;
     synced_cache(
         config,
@@ -512,7 +531,7 @@ fn clients(
     env: Env<'_>,
     options: &PassOptions,
 ) -> Result<(RunShared, Credentials, Box<dyn Scm>)> {
-    let shared = RunShared::new(config, options);
+    let shared = RunShared::new(config, env, options);
     let credentials = Credentials::resolve(config, env, options, &shared)?;
     let scm = scm_client(config, &credentials, options, &shared)?;
     Ok((shared, credentials, scm))
@@ -637,6 +656,7 @@ fn http_options(
                 .unwrap_or_else(|| config.scm.token_env.clone()),
         ),
         trust: Arc::clone(&shared.trust),
+        validators: shared.validators.clone(),
         ..HttpOptions::default()
     }
 }

@@ -548,6 +548,15 @@ impl Sandbox {
             .count()
     }
 
+    /// How many logged requests were answered `304 Not Modified` (conditional GETs whose answer
+    /// had not changed): counted apart because GitHub does not count them against the rate limit.
+    pub fn not_modified_count(&self) -> usize {
+        lock(&self.shared.log)
+            .iter()
+            .filter(|request| request.status == 304)
+            .count()
+    }
+
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
     }

@@ -6,12 +6,12 @@ use anyhow::{Context, Result};
 
 use crate::config::{Config, Environment, Strategy};
 use crate::git::{GitCache, MetadataError};
-use crate::model::{HydratorMetadata, Sha};
+use crate::model::{BranchName, HydratorMetadata, Sha};
 use crate::reconcile::observe_gates::{GateIo, computed_facts};
 use crate::reconcile::{
     EnvironmentObservation, GitFacts, PrLookup, StrategyObservation, needs_scm,
 };
-use crate::scm::Scm;
+use crate::scm::{Scm, StatusReport};
 
 /// How much of the SCM to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,61 +60,113 @@ pub fn observe_strategy(
             need.live_statuses |= !env.active_gates.is_empty() && obs.git.is_some();
         }
     }
-    for ((env, need), env_config) in observed
+    scm_facts(&mut observed.environments, strategy, &needs, scm);
+    // The gates promoter computes, after the SCM's reads (an environment whose reads failed is
+    // not judged).
+    for ((env, &need), env_config) in observed
         .environments
         .iter_mut()
-        .zip(needs)
+        .zip(&needs)
         .zip(&strategy.environments)
     {
-        if !need.any() {
+        if !need.any() || env.error.is_some() {
             continue;
         }
-        if let Err(error) = scm_facts(env, env_config, need, scm)
-            .and_then(|()| computed_facts(env, env_config, need, git, &strategy.name, io))
-        {
+        if let Err(error) = computed_facts(env, env_config, need, git, &strategy.name, io) {
             env.error = Some(crate::reconcile::error_text(&error));
         }
     }
     observed
 }
 
+/// The SCM reads of one strategy, batched (docs/performance.md, "Batched reads"): the open PRs of
+/// every environment that needs one first — one listing of the repository's open PRs when two or
+/// more need it, the single filtered lookup when one does —, then the gate reports of every SHA
+/// that is needed, in one call the provider may answer with one query. An environment whose PR
+/// could not be read gets the error and no gate read, as before batching.
 fn scm_facts(
-    env: &mut EnvironmentObservation,
-    env_config: &Environment,
-    need: crate::reconcile::ScmNeeds,
+    environments: &mut [EnvironmentObservation],
+    strategy: &Strategy,
+    needs: &[crate::reconcile::ScmNeeds],
     scm: &dyn Scm,
-) -> Result<()> {
-    let git = env
-        .git
-        .clone()
-        .expect("needs_scm asks only for environments with git facts");
-    if need.pull_request {
-        let (head, base) = (&env_config.staging_branch, &env_config.branch);
-        env.scm.pull_request = match scm.find_open_pull_request(head, base)? {
-            Some(pr) => PrLookup::Open(pr),
-            None => PrLookup::NoneOpen,
-        };
+) {
+    let wants_pr: Vec<usize> = (0..environments.len())
+        .filter(|&e| needs[e].pull_request && environments[e].git.is_some())
+        .collect();
+    let pairs: Vec<(BranchName, BranchName)> = wants_pr
+        .iter()
+        .map(|&e| {
+            let env = &strategy.environments[e];
+            (env.staging_branch.clone(), env.branch.clone())
+        })
+        .collect();
+    let found = match pairs.as_slice() {
+        [] => Vec::new(),
+        // One environment: the filtered lookup is one request whatever the repository holds.
+        [(head, base)] => vec![scm.find_open_pull_request(head, base)],
+        _ => scm.find_open_pull_requests(&pairs),
+    };
+    for (&e, lookup) in wants_pr.iter().zip(found) {
+        match lookup {
+            Ok(Some(pr)) => environments[e].scm.pull_request = PrLookup::Open(pr),
+            Ok(None) => environments[e].scm.pull_request = PrLookup::NoneOpen,
+            Err(error) => environments[e].error = Some(crate::reconcile::error_text(&error)),
+        }
     }
-    if need.staging_statuses {
-        env.scm.staging_statuses = Some(read_reports(
-            scm,
-            &git.staging_tip,
-            &env_config.staging_branch,
-        )?);
-    }
-    if need.live_statuses {
-        env.scm.live_statuses = Some(read_reports(scm, &git.live_tip, &env_config.branch)?);
-    }
-    Ok(())
-}
 
-fn read_reports(
-    scm: &dyn Scm,
-    sha: &Sha,
-    branch: &crate::model::BranchName,
-) -> Result<Vec<crate::scm::StatusReport>> {
-    scm.status_reports(sha)
-        .with_context(|| format!("reading gate results on {branch} ({})", sha.short()))
+    // Which SHA each wanted report list is read on; a SHA wanted twice is read once.
+    let mut shas: Vec<Sha> = Vec::new();
+    let mut wanted: Vec<(usize, bool, usize)> = Vec::new();
+    for (e, (env, need)) in environments.iter().zip(needs).enumerate() {
+        let Some(git) = env.git.as_ref().filter(|_| env.error.is_none()) else {
+            continue;
+        };
+        for (staging, needed, sha) in [
+            (true, need.staging_statuses, &git.staging_tip),
+            (false, need.live_statuses, &git.live_tip),
+        ] {
+            if !needed {
+                continue;
+            }
+            let at = shas.iter().position(|s| s == sha).unwrap_or_else(|| {
+                shas.push(sha.clone());
+                shas.len() - 1
+            });
+            wanted.push((e, staging, at));
+        }
+    }
+    if shas.is_empty() {
+        return;
+    }
+    // A failed read is kept as its text (an error cannot be cloned) so every reader of the SHA
+    // reports it; the text carries the hint line as `error_text` renders it.
+    let read: Vec<Result<Vec<StatusReport>, String>> = scm
+        .status_reports_of(&shas)
+        .into_iter()
+        .map(|result| result.map_err(|error| crate::reconcile::error_text(&error)))
+        .collect();
+    for (e, staging, at) in wanted {
+        let env_config = &strategy.environments[e];
+        let env = &mut environments[e];
+        if env.error.is_some() {
+            continue;
+        }
+        match (&read[at], staging) {
+            (Ok(reports), true) => env.scm.staging_statuses = Some(reports.clone()),
+            (Ok(reports), false) => env.scm.live_statuses = Some(reports.clone()),
+            (Err(text), _) => {
+                let branch = if staging {
+                    &env_config.staging_branch
+                } else {
+                    &env_config.branch
+                };
+                env.error = Some(format!(
+                    "reading gate results on {branch} ({}): {text}",
+                    shas[at].short()
+                ));
+            }
+        }
+    }
 }
 
 /// The git facts of environment `env` of strategy `index` as the cache has them now: for apply,

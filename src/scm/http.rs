@@ -23,6 +23,7 @@
 mod error;
 mod numbered;
 mod options;
+pub mod validators;
 mod wait;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use ureq::http::{HeaderMap, Uri};
 
 pub use error::{HttpError, hint};
 pub use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord, TokenSource};
+use validators::Cached;
 pub(crate) use wait::backoff;
 pub use wait::{Clock, SystemClock, WaitBudget, rfc3339};
 use wait::{Limit, SECONDARY_WAIT};
@@ -206,6 +208,14 @@ impl HttpClient {
         self.base.strip_prefix(&self.origin).unwrap_or_default()
     }
 
+    /// Whether a GET of `path` would be sent conditionally (its validators are kept).
+    pub fn has_validators(&self, path: &str) -> bool {
+        self.options
+            .validators
+            .as_ref()
+            .is_some_and(|store| store.get(&format!("{}{path}", self.base)).is_some())
+    }
+
     /// Sends one request to `path` (relative to the API root, query included) and returns the 2xx
     /// answer, retrying and waiting as the module doc says.
     pub fn send(
@@ -294,13 +304,28 @@ impl HttpClient {
         let body = body.map(|b| serde_json::to_vec(b).expect("a JSON value serialises"));
         // Asked once per request, so a token about to expire is refreshed before it is sent.
         let token = self.auth.as_ref().map(Auth::current).transpose()?;
+        // A GET answered before with a validator is asked "changed since?" (validators.rs).
+        let cached = match (method, &self.options.validators) {
+            (Method::Get, Some(store)) => store.get(url),
+            _ => None,
+        };
+        let conditional: Vec<(&'static str, &str)> = cached
+            .iter()
+            .flat_map(|c| {
+                [
+                    c.etag.as_deref().map(|v| ("if-none-match", v)),
+                    c.last_modified.as_deref().map(|v| ("if-modified-since", v)),
+                ]
+            })
+            .flatten()
+            .collect();
         let mut attempt = 0;
         let mut failed_tries = 0;
         let mut limit_waits = 0;
         let mut secondary_waited = false;
         loop {
             attempt += 1;
-            let result = self.try_once(method, url, body.as_deref(), token.as_ref());
+            let result = self.try_once(method, url, body.as_deref(), token.as_ref(), &conditional);
             if let Some(hook) = &self.options.on_request {
                 hook(&RequestRecord {
                     method,
@@ -310,7 +335,16 @@ impl HttpClient {
                 });
             }
             let error = match result {
-                Ok(answer) if (200..300).contains(&answer.status) => return Ok(answer),
+                // RFC 9110 §15.4.5: 304 means the kept body is still the answer.
+                Ok(answer) if answer.status == 304 && cached.is_some() => {
+                    return Ok(not_modified(cached.expect("checked above")));
+                }
+                Ok(answer) if (200..300).contains(&answer.status) => {
+                    if method == Method::Get {
+                        self.remember(url, &answer);
+                    }
+                    return Ok(answer);
+                }
                 Ok(answer) => {
                     let message = self.message_of(&answer.body);
                     let now = self.options.clock.now();
@@ -380,18 +414,36 @@ impl HttpClient {
         }
     }
 
+    /// Keeps a GET answer's validators and body for the next pass, when a store is set.
+    fn remember(&self, url: &str, answer: &Answer) {
+        let Some(store) = &self.options.validators else {
+            return;
+        };
+        store.put(&Cached {
+            url: url.to_owned(),
+            etag: answer.header("etag").map(str::to_owned),
+            last_modified: answer.header("last-modified").map(str::to_owned),
+            link: answer.header("link").map(str::to_owned),
+            body: answer.body.clone(),
+        });
+    }
+
     fn try_once(
         &self,
         method: Method,
         url: &str,
         body: Option<&[u8]>,
         token: Option<&crate::model::Secret>,
+        extra: &[(&'static str, &str)],
     ) -> Result<Answer, Transport> {
         let mut builder = ureq::http::Request::builder()
             .method(method.as_str())
             .uri(url);
         for (name, value) in &self.fixed_headers {
             builder = builder.header(*name, value);
+        }
+        for (name, value) in extra {
+            builder = builder.header(*name, *value);
         }
         if let (Some(auth), Some(token)) = (&self.auth, token) {
             let mut value =
@@ -511,6 +563,22 @@ impl HttpClient {
     fn shown_path(&self, url: &str) -> String {
         let below = url.strip_prefix(&self.origin).unwrap_or(url);
         strip_query(below).to_owned()
+    }
+}
+
+/// The answer a 304 stands for: the kept body and `link` header, status 304 so logs can tell.
+fn not_modified(cached: Cached) -> Answer {
+    let mut headers = HeaderMap::new();
+    if let Some(link) = cached
+        .link
+        .and_then(|l| ureq::http::HeaderValue::try_from(l).ok())
+    {
+        headers.insert("link", link);
+    }
+    Answer {
+        status: 304,
+        headers,
+        body: cached.body,
     }
 }
 

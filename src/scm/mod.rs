@@ -139,7 +139,74 @@ pub trait Scm: Issues {
     ) -> anyhow::Result<MergeOutcome>;
     /// Every report on `sha`, newest per name, states mapped per docs/design.md §4.1.
     fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>>;
+    /// The open PR of each `(head, base)` pair, in the order of `pairs`, from as few reads as the
+    /// provider allows (one listing of the repository's open PRs instead of one lookup per pair;
+    /// docs/performance.md, "Batched reads"). A read that fails for every pair is each pair's
+    /// error. The default asks [`Scm::find_open_pull_request`] once per pair, so a provider works
+    /// without batching.
+    fn find_open_pull_requests(
+        &self,
+        pairs: &[(BranchName, BranchName)],
+    ) -> Vec<anyhow::Result<Option<PullRequest>>> {
+        pairs
+            .iter()
+            .map(|(head, base)| self.find_open_pull_request(head, base))
+            .collect()
+    }
+    /// [`Scm::status_reports`] of each SHA, in the order of `shas`, from as few reads as the
+    /// provider allows. The default reads each SHA on its own.
+    fn status_reports_of(&self, shas: &[Sha]) -> Vec<anyhow::Result<Vec<StatusReport>>> {
+        shas.iter().map(|sha| self.status_reports(sha)).collect()
+    }
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()>;
+}
+
+/// Each of `count` callers gets the failure of a read they shared (one listing, one query): the
+/// first the error itself, the others a copy that renders the same way (its text and hint), since
+/// an error cannot be cloned.
+pub(crate) fn shared_failure<T>(error: anyhow::Error, count: usize) -> Vec<anyhow::Result<T>> {
+    // The text the reports show for an error (reconcile's `error_text`, which this layer cannot
+    // import): the chain, and the provider's hint when it has one.
+    let text = match http::hint(&error) {
+        Some(hint) => format!("{error:#}\nhint: {hint}"),
+        None => format!("{error:#}"),
+    };
+    let mut all = Vec::with_capacity(count);
+    if count > 0 {
+        all.push(Err(error));
+    }
+    all.extend((1..count).map(|_| Err(anyhow::Error::msg(text.clone()))));
+    all
+}
+
+/// Picks each `(head, base)` pair's open PR out of one listing: `is_pair(pull, head, base)` says
+/// whether a listed PR is that pair's (same repository, never a fork's); the lowest number wins
+/// ([`shared::Pulls::lowest`]).
+pub(crate) fn pick_pairs<P: shared::WirePull>(
+    pulls: &shared::Pulls<'_>,
+    listed: Vec<P>,
+    pairs: &[(BranchName, BranchName)],
+    is_pair: impl Fn(&P, &BranchName, &BranchName) -> bool,
+) -> Vec<anyhow::Result<Option<PullRequest>>> {
+    let mut per_pair: Vec<Vec<P>> = pairs.iter().map(|_| Vec::new()).collect();
+    for pull in listed {
+        if let Some(at) = pairs
+            .iter()
+            .position(|(head, base)| is_pair(&pull, head, base))
+        {
+            per_pair[at].push(pull);
+        }
+    }
+    per_pair
+        .into_iter()
+        .zip(pairs)
+        .map(|(found, (head, base))| {
+            use anyhow::Context;
+            pulls
+                .lowest(found)
+                .with_context(|| pulls.find_context(head, base))
+        })
+        .collect()
 }
 
 /// The SCM refused to open a PR because its head has no commit its base lacks: the staging branch

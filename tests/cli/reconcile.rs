@@ -37,6 +37,7 @@ macro_rules! per_forge {
     };
 }
 
+mod batched;
 mod bench;
 mod boundary;
 mod cache;

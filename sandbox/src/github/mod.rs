@@ -5,6 +5,7 @@
 
 mod apps;
 mod commits;
+mod graphql;
 mod issues;
 mod json;
 mod pulls;
@@ -23,8 +24,12 @@ pub(crate) use json::{Urls, timestamp as timestamp_of};
 const API_PREFIX: &str = "/api/v3";
 const DOCS: &str = "https://docs.github.com/rest";
 
+/// GitHub Enterprise Server's GraphQL endpoint beside the REST root (docs "Forming calls with
+/// GraphQL": `http(s)://HOSTNAME/api/graphql`).
+const GRAPHQL_PATH: &str = "/api/graphql";
+
 pub(crate) fn is_api_path(path: &str) -> bool {
-    path == API_PREFIX || path.starts_with("/api/v3/")
+    path == API_PREFIX || path.starts_with("/api/v3/") || path == GRAPHQL_PATH
 }
 
 /// A request that passed GitHub's gate: who is calling, and the decoded path segments.
@@ -81,6 +86,11 @@ pub(crate) fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
             web: shared.base_url.clone(),
         },
     };
+    if incoming.path == GRAPHQL_PATH {
+        let mut reply = graphql::answer(&call, caller.is_some());
+        add_rate_headers(shared, incoming, &mut reply);
+        return reply;
+    }
     let segments: Vec<String> = incoming.path[API_PREFIX.len()..]
         .split('/')
         .filter(|segment| !segment.is_empty())
@@ -89,8 +99,39 @@ pub(crate) fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
     let mut reply = match route(&call, caller.is_some(), &segments) {
         Ok(reply) | Err(reply) => reply,
     };
+    conditional(incoming, &mut reply);
     add_rate_headers(shared, incoming, &mut reply);
     reply
+}
+
+/// `ETag` on every 200 answer to a GET, and `304 Not Modified` (empty body, same `ETag`) when the
+/// request's `If-None-Match` names it: docs "Best practices for using the REST API" → "Use
+/// conditional requests if appropriate"
+/// (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
+/// The tag is a weak hash of the body, as GitHub's `W/"…"` tags are; a 304 does not count
+/// against the rate limit ([`add_rate_headers`]).
+fn conditional(incoming: &Incoming, reply: &mut Reply) {
+    if incoming.method != "GET" || reply.status != 200 {
+        return;
+    }
+    let tag = format!("W/\"{:016x}\"", fnv1a(&reply.body));
+    let matches = incoming.header("if-none-match").is_some_and(|header| {
+        header
+            .split(',')
+            .any(|candidate| candidate.trim() == tag || candidate.trim() == "*")
+    });
+    reply.set_header("etag", &tag);
+    if matches {
+        reply.status = 304;
+        reply.body.clear();
+    }
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// `Ok(None)` = anonymous; `Err` = 401 "Bad credentials" for any token the forge does not know.
@@ -148,7 +189,9 @@ pub(crate) fn add_rate_headers(shared: &Shared, incoming: &Incoming, reply: &mut
         .and_then(|token| lock(&shared.store).token_owner(&token))
         .map(|user| user.login);
     let limit: u64 = if owner.is_some() { 5000 } else { 60 };
-    let counts = !incoming.path.ends_with("/rate_limit");
+    // A 304 to a conditional request does not count (docs "Best practices for using the REST
+    // API" → "Use conditional requests if appropriate").
+    let counts = !incoming.path.ends_with("/rate_limit") && reply.status != 304;
     let used = {
         let mut used = lock(&shared.rate_used);
         let entry = used.entry(owner.unwrap_or_default()).or_insert(0);

@@ -8,6 +8,7 @@ mod api_rules;
 mod azure;
 mod bitbucket;
 mod bitbucket_server;
+mod conditional;
 mod git_http;
 mod gitlab;
 mod hydrator;

@@ -324,30 +324,50 @@ impl Azure {
         // refs), `searchCriteria.status` (`active`), `$top`/`$skip`; answer `{"value", "count"}`.
         // https://learn.microsoft.com/en-us/rest/api/azure/devops/git/pull-requests/get-pull-requests?view=azure-devops-rest-7.1
         let criteria = format!(
-            "searchCriteria.sourceRefName={}&searchCriteria.targetRefName={}&searchCriteria.status=active&",
+            "searchCriteria.sourceRefName={}&searchCriteria.targetRefName={}&",
             encode(&wire::full_ref(head)),
             encode(&wire::full_ref(base)),
         );
+        let listed = self.list_active(&criteria)?;
+        self.pick(listed, head, base)
+    }
+
+    /// Every active PR the search `criteria` (empty: the whole repository) finds, all pages.
+    fn list_active(&self, criteria: &str) -> anyhow::Result<Vec<wire::Pull>> {
         let mut found: Vec<wire::Pull> = Vec::new();
         for page in 0..MAX_PAGES {
-            let query = format!("{criteria}$top={PAGE_SIZE}&$skip={}&", page * PAGE_SIZE);
+            let query = format!(
+                "{criteria}searchCriteria.status=active&$top={PAGE_SIZE}&$skip={}&",
+                page * PAGE_SIZE
+            );
             let path = self.url("/pullrequests", &query);
             let list: wire::List<wire::Pull> =
                 self.call(Method::Get, &path, None, Retry::Idempotent)?;
             let count = list.value.len();
-            found.extend(
-                list.value
-                    .into_iter()
-                    .filter(|p| p.is_promotion_pr(head, base)),
-            );
+            found.extend(list.value);
             // No total is given: a short page is the last one.
             if count < PAGE_SIZE {
                 break;
             }
         }
+        Ok(found)
+    }
+
+    /// The open promotion PR from `head` into `base` among `listed`, read whole when the list cut
+    /// its description.
+    fn pick(
+        &self,
+        listed: Vec<wire::Pull>,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> anyhow::Result<Option<PullRequest>> {
         // Azure DevOps refuses a second active PR for one source and target (409 TF401179), so
         // there is at most one; the lowest id keeps the choice deterministic anyway.
-        let Some(pull) = found.into_iter().min_by_key(|p| p.pull_request_id) else {
+        let Some(pull) = listed
+            .into_iter()
+            .filter(|p| p.is_promotion_pr(head, base))
+            .min_by_key(|p| p.pull_request_id)
+        else {
             return Ok(None);
         };
         let cut = pull
@@ -476,6 +496,43 @@ impl Scm for Azure {
     ) -> anyhow::Result<Option<PullRequest>> {
         self.find(head, base)
             .with_context(|| self.pulls().find_context(head, base))
+    }
+
+    fn find_open_pull_requests(
+        &self,
+        pairs: &[(BranchName, BranchName)],
+    ) -> Vec<anyhow::Result<Option<PullRequest>>> {
+        // One search without source/target criteria lists every active PR of the repository
+        // (docs/performance.md, "Batched reads"); each pair is picked from it as `find` does.
+        let listed = match self.list_active("") {
+            Ok(listed) => listed,
+            Err(error) => {
+                return super::shared_failure(
+                    error.context(format!(
+                        "listing the active pull requests of {}",
+                        self.full_name
+                    )),
+                    pairs.len(),
+                );
+            }
+        };
+        let mut per_pair: Vec<Vec<wire::Pull>> = pairs.iter().map(|_| Vec::new()).collect();
+        for pull in listed {
+            if let Some(at) = pairs
+                .iter()
+                .position(|(head, base)| pull.is_promotion_pr(head, base))
+            {
+                per_pair[at].push(pull);
+            }
+        }
+        per_pair
+            .into_iter()
+            .zip(pairs)
+            .map(|(mine, (head, base))| {
+                self.pick(mine, head, base)
+                    .with_context(|| self.pulls().find_context(head, base))
+            })
+            .collect()
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {

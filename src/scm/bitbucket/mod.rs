@@ -431,6 +431,49 @@ impl Scm for Bitbucket {
             .with_context(|| self.pulls().find_context(head, base))
     }
 
+    fn find_open_pull_requests(
+        &self,
+        pairs: &[(BranchName, BranchName)],
+    ) -> Vec<anyhow::Result<Option<PullRequest>>> {
+        // "List pull requests" without `q`: every open PR of the repository, paged by `next`
+        // (docs/performance.md, "Batched reads"); each pair is picked with `find`'s checks, and
+        // only the PRs picked have their short hash resolved.
+        let path = format!(
+            "{}/pullrequests?state=OPEN&pagelen={PULL_PAGE}",
+            self.repo_path()
+        );
+        let mut per_pair: Vec<Vec<wire::Pull>> = pairs.iter().map(|_| Vec::new()).collect();
+        let listed = self.get_all(&path, |pull: wire::Pull| {
+            if let Some(at) = pairs
+                .iter()
+                .position(|(head, base)| pull.is_promotion_pr(&self.full_name, head, base))
+            {
+                per_pair[at].push(pull);
+            }
+        });
+        if let Err(error) = listed {
+            return super::shared_failure(
+                error.context(format!(
+                    "listing the open pull requests of {}",
+                    self.full_name
+                )),
+                pairs.len(),
+            );
+        }
+        per_pair
+            .into_iter()
+            .zip(pairs)
+            .map(|(found, (head, base))| {
+                // Bitbucket keeps one open PR per source and destination; the lowest id decides.
+                match found.into_iter().min_by_key(|p| p.id) {
+                    Some(pull) => self.domain(pull).map(Some),
+                    None => Ok(None),
+                }
+                .with_context(|| self.pulls().find_context(head, base))
+            })
+            .collect()
+    }
+
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
         let context = || {
             format!(

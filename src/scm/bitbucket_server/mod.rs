@@ -336,6 +336,34 @@ impl Scm for BitbucketServer {
             .with_context(|| self.pulls().find_context(head, base))
     }
 
+    fn find_open_pull_requests(
+        &self,
+        pairs: &[(BranchName, BranchName)],
+    ) -> Vec<anyhow::Result<Option<PullRequest>>> {
+        // "Get pull requests for repository" without `at`: every open PR of the repository, paged
+        // (docs/performance.md, "Batched reads"); each pair is picked with `find`'s checks.
+        let path = format!("{}/pull-requests?state=OPEN", self.repo_path());
+        let mut listed: Vec<wire::Pull> = Vec::new();
+        if let Err(error) = self.get_paged(&path, |page: Vec<wire::Pull>| listed.extend(page)) {
+            return super::shared_failure(
+                error.context(format!(
+                    "listing the open pull requests of {}",
+                    self.full_name
+                )),
+                pairs.len(),
+            );
+        }
+        let is_pair = |p: &wire::Pull, head: &BranchName, base: &BranchName| {
+            p.is_promotion_pr(&self.key, &self.slug, head, base)
+        };
+        for pull in &listed {
+            if pairs.iter().any(|(head, base)| is_pair(pull, head, base)) {
+                self.remember(pull);
+            }
+        }
+        super::pick_pairs(&self.pulls(), listed, pairs, is_pair)
+    }
+
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
         let body = wire::CreatePull {
             title: &new.title,

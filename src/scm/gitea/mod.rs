@@ -188,20 +188,27 @@ impl Gitea {
     }
 
     fn find(&self, head: &BranchName, base: &BranchName) -> anyhow::Result<Option<PullRequest>> {
-        // swagger repoListPullRequests: filters are only state/sort/milestone/labels (no head or
-        // base), so every page of open PRs is read and filtered here (upstream gitops-promoter read
-        // only the first page and missed PRs past it).
-        let path = format!("{}/pulls?state=open&limit={PAGE_SIZE}", self.repo_path());
-        let mut found: Vec<wire::Pull> = Vec::new();
-        self.http
-            .get_numbered_pages(&path, PAGE_SIZE, |page: Vec<wire::Pull>| {
-                found.extend(
-                    page.into_iter()
-                        .filter(|p| p.is_promotion_pr(&self.full_name, head, base)),
-                );
-            })?;
+        let found: Vec<wire::Pull> = self
+            .open_pulls()?
+            .into_iter()
+            .filter(|p| p.is_promotion_pr(&self.full_name, head, base))
+            .collect();
         // Gitea refuses a second open PR for the same head and base (409 on create).
         self.pulls().lowest(found)
+    }
+
+    /// Every open PR of the repository. swagger repoListPullRequests: filters are only
+    /// state/sort/milestone/labels (no head or base), so every page of open PRs is read and
+    /// filtered by the caller (upstream gitops-promoter read only the first page and missed PRs
+    /// past it). One lookup and a batch of them cost the same listing.
+    fn open_pulls(&self) -> Result<Vec<wire::Pull>, super::http::HttpError> {
+        let path = format!("{}/pulls?state=open&limit={PAGE_SIZE}", self.repo_path());
+        let mut listed: Vec<wire::Pull> = Vec::new();
+        self.http
+            .get_numbered_pages(&path, PAGE_SIZE, |page: Vec<wire::Pull>| {
+                listed.extend(page);
+            })?;
+        Ok(listed)
     }
 
     fn pulls(&self) -> Pulls<'_> {
@@ -248,6 +255,24 @@ impl Scm for Gitea {
     ) -> anyhow::Result<Option<PullRequest>> {
         self.find(head, base)
             .with_context(|| self.pulls().find_context(head, base))
+    }
+
+    fn find_open_pull_requests(
+        &self,
+        pairs: &[(BranchName, BranchName)],
+    ) -> Vec<anyhow::Result<Option<PullRequest>>> {
+        match self.open_pulls() {
+            Ok(listed) => super::pick_pairs(&self.pulls(), listed, pairs, |pull, head, base| {
+                pull.is_promotion_pr(&self.full_name, head, base)
+            }),
+            Err(error) => super::shared_failure(
+                anyhow::Error::new(error).context(format!(
+                    "listing the open pull requests of {}",
+                    self.full_name
+                )),
+                pairs.len(),
+            ),
+        }
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {

@@ -19,10 +19,12 @@
 //!   description with the cut text so an unchanged long description is not rewritten every pass.
 
 pub mod app;
+mod graphql;
 mod issues;
 mod wire;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
@@ -113,10 +115,19 @@ pub fn cut_description(text: &str) -> String {
 #[derive(Debug)]
 pub struct GitHub {
     http: HttpClient,
+    /// The GraphQL endpoint (`graphql.rs`), for gate reads of many commits in one query.
+    graphql: HttpClient,
+    /// GraphQL answered that it cannot serve the query: REST for the rest of the run.
+    graphql_off: AtomicBool,
     repo: RepoPath,
     /// `owner/repo`, compared case-insensitively with `head.repo.full_name`.
     full_name: String,
 }
+
+/// Gate reads go to GraphQL when at least this many commits have no REST validators kept: below
+/// it REST costs at most 4 requests, and its answers can be asked again conditionally next pass
+/// (a 304 costs nothing against the rate limit), which a GraphQL POST cannot.
+pub const GRAPHQL_MIN_SHAS: usize = 3;
 
 impl GitHub {
     /// `api_url`: `https://api.github.com` or `https://HOST/api/v3`. Without a token, requests
@@ -140,6 +151,10 @@ impl GitHub {
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
         let hint = hints(api_url, repo, auth.is_some(), options.token_source.clone());
+        let graphql_url = graphql::endpoint(api_url);
+        let graphql = HttpClient::new(&graphql_url, auth.clone(), options.clone())
+            .with_context(|| format!("setting up the GitHub GraphQL client for {graphql_url}"))?
+            .with_hint(hint.clone());
         let http = HttpClient::new(api_url, auth, options)
             .with_context(|| format!("setting up the GitHub client for {api_url}"))?
             // Docs "Getting started with the REST API" → "Headers": the media type and the pinned
@@ -149,6 +164,8 @@ impl GitHub {
             .with_hint(hint);
         Ok(Self {
             http,
+            graphql,
+            graphql_off: AtomicBool::new(false),
             repo: repo.clone(),
             full_name: repo.full_name(),
         })
@@ -190,6 +207,41 @@ impl GitHub {
         Pulls::new(&PROVIDER, &self.http, &self.full_name)
     }
 
+    /// The REST paths of `sha`'s gate read: commit statuses and check runs.
+    fn gate_paths(&self, sha: &Sha) -> [String; 2] {
+        let commit = format!("{}/commits/{}", self.repo_path(), sha);
+        [
+            format!("{commit}/statuses?per_page=100"),
+            format!("{commit}/check-runs?per_page=100"),
+        ]
+    }
+
+    /// The gate reports of `shas` by GraphQL (`graphql.rs`), [`graphql::MAX_SHAS`] a query;
+    /// `None` for a commit REST must read.
+    fn graphql_reports(
+        &self,
+        shas: &[Sha],
+    ) -> Result<Vec<Option<Vec<StatusReport>>>, graphql::Failure> {
+        let mut all = Vec::with_capacity(shas.len());
+        for chunk in shas.chunks(graphql::MAX_SHAS) {
+            let body = serde_json::json!({
+                "query": graphql::query(chunk),
+                "variables": {"owner": self.repo.owner(), "name": self.repo.name()},
+            });
+            // A query reads only, so it may be sent again like a GET.
+            let answer: graphql::Answer = self
+                .graphql
+                .send_json(Method::Post, "", &body, Retry::Idempotent)
+                .map_err(graphql::Failure::of)?;
+            all.extend(
+                graphql::read(answer, chunk.len())?
+                    .into_iter()
+                    .map(|per| per.map(|(statuses, runs)| wire::reduce(statuses, runs))),
+            );
+        }
+        Ok(all)
+    }
+
     /// After a merge answer that does not say what happened: the PR shows whether it merged.
     fn merge_outcome_from_pull(
         &self,
@@ -221,6 +273,31 @@ impl Scm for GitHub {
     ) -> anyhow::Result<Option<PullRequest>> {
         self.find(head, base)
             .with_context(|| self.pulls().find_context(head, base))
+    }
+
+    fn find_open_pull_requests(
+        &self,
+        pairs: &[(BranchName, BranchName)],
+    ) -> Vec<anyhow::Result<Option<PullRequest>>> {
+        // Docs pulls/list (https://docs.github.com/en/rest/pulls/pulls#list-pull-requests):
+        // without `head`/`base` every open PR of the repository, `per_page` at most 100, paged by
+        // `link`. Picked per pair below with the same checks as a single lookup.
+        let path = format!("{}/pulls?state=open&per_page=100", self.repo_path());
+        let mut listed: Vec<wire::Pull> = Vec::new();
+        match self.http.get_pages(&path, |page: Vec<wire::Pull>| {
+            listed.extend(page);
+        }) {
+            Ok(()) => super::pick_pairs(&self.pulls(), listed, pairs, |pull, head, base| {
+                pull.is_promotion_pr(&self.full_name, head, base)
+            }),
+            Err(error) => super::shared_failure(
+                anyhow::Error::new(error).context(format!(
+                    "listing the open pull requests of {}",
+                    self.full_name
+                )),
+                pairs.len(),
+            ),
+        }
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
@@ -324,25 +401,69 @@ impl Scm for GitHub {
                 self.full_name
             )
         };
-        let commit = format!("{}/commits/{}", self.repo_path(), sha);
+        let [statuses_path, runs_path] = self.gate_paths(sha);
         let mut statuses = Vec::new();
         // Docs repos/list-commit-statuses-for-ref: every status, newest first, paginated.
         self.http
-            .get_pages(
-                &format!("{commit}/statuses?per_page=100"),
-                |page: Vec<wire::CommitStatus>| statuses.extend(page),
-            )
+            .get_pages(&statuses_path, |page: Vec<wire::CommitStatus>| {
+                statuses.extend(page);
+            })
             .with_context(context)?;
         let mut runs = Vec::new();
         // Docs checks/list-for-ref: `filter=latest` (the default) gives the latest run per suite;
         // the body is `{total_count, check_runs}`, paginated by `link`.
         self.http
-            .get_pages(
-                &format!("{commit}/check-runs?per_page=100"),
-                |page: wire::CheckRuns| runs.extend(page.check_runs),
-            )
+            .get_pages(&runs_path, |page: wire::CheckRuns| {
+                runs.extend(page.check_runs);
+            })
             .with_context(context)?;
         Ok(wire::reduce(statuses, runs))
+    }
+
+    /// Commits whose REST reads were answered before (validators kept) are read by REST again,
+    /// where an unchanged answer is a free 304; the others by one GraphQL query when there are
+    /// [`GRAPHQL_MIN_SHAS`] or more (docs/performance.md, "Batched reads").
+    fn status_reports_of(&self, shas: &[Sha]) -> Vec<anyhow::Result<Vec<StatusReport>>> {
+        let mut done: Vec<Option<anyhow::Result<Vec<StatusReport>>>> =
+            shas.iter().map(|_| None).collect();
+        let fresh: Vec<usize> = (0..shas.len())
+            .filter(|&i| {
+                !self
+                    .gate_paths(&shas[i])
+                    .iter()
+                    .all(|path| self.http.has_validators(path))
+            })
+            .collect();
+        if fresh.len() >= GRAPHQL_MIN_SHAS && !self.graphql_off.load(Ordering::Relaxed) {
+            let chosen: Vec<Sha> = fresh.iter().map(|&i| shas[i].clone()).collect();
+            match self.graphql_reports(&chosen) {
+                Ok(read) => {
+                    for (&i, reports) in fresh.iter().zip(read) {
+                        done[i] = reports.map(Ok);
+                    }
+                }
+                // No GraphQL here: REST below, and for the rest of the run.
+                Err(graphql::Failure::Unavailable) => {
+                    self.graphql_off.store(true, Ordering::Relaxed);
+                }
+                Err(graphql::Failure::Failed(error)) => {
+                    let error = anyhow::Error::new(error).context(format!(
+                        "reading commit statuses and check runs of {} commits in {} by GraphQL",
+                        chosen.len(),
+                        self.full_name
+                    ));
+                    for (&i, failure) in
+                        fresh.iter().zip(super::shared_failure(error, chosen.len()))
+                    {
+                        done[i] = Some(failure);
+                    }
+                }
+            }
+        }
+        done.into_iter()
+            .zip(shas)
+            .map(|(result, sha)| result.unwrap_or_else(|| self.status_reports(sha)))
+            .collect()
     }
 
     fn write_status(&self, sha: &Sha, status: &StatusWrite) -> anyhow::Result<()> {

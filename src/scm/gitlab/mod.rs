@@ -244,6 +244,33 @@ impl Scm for GitLab {
             .with_context(|| self.pulls().find_context(head, base))
     }
 
+    fn find_open_pull_requests(
+        &self,
+        pairs: &[(BranchName, BranchName)],
+    ) -> Vec<anyhow::Result<Option<PullRequest>>> {
+        // Docs merge_requests.md "List project merge requests"
+        // (https://docs.gitlab.com/api/merge_requests/#list-project-merge-requests): without
+        // `source_branch`/`target_branch` every opened merge request of the project, `per_page`
+        // at most 100, paged by `link`. Picked per pair with the same checks as a single lookup.
+        let path = format!("{}/merge_requests?state=opened&per_page=100", self.project);
+        let mut listed: Vec<wire::MergeRequest> = Vec::new();
+        match self
+            .http
+            .get_pages(&path, |page: Vec<wire::MergeRequest>| listed.extend(page))
+        {
+            Ok(()) => super::pick_pairs(&self.pulls(), listed, pairs, |mr, head, base| {
+                mr.is_promotion_mr(head, base)
+            }),
+            Err(error) => super::shared_failure(
+                anyhow::Error::new(error).context(format!(
+                    "listing the open merge requests of {}",
+                    self.full_path
+                )),
+                pairs.len(),
+            ),
+        }
+    }
+
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
         let body = wire::CreateMergeRequest {
             source_branch: new.head.as_str(),

@@ -135,6 +135,9 @@ pub struct HttpOptions {
     pub token_source: Option<String>,
     /// The roots an `https://` API is checked against; loaded when the client is built for one.
     pub trust: Arc<Trust>,
+    /// Where GET answers' validators are kept for conditional requests (`validators.rs`);
+    /// `None`: every GET is sent in full.
+    pub validators: Option<Arc<super::validators::Validators>>,
 }
 
 impl Default for HttpOptions {
@@ -150,6 +153,7 @@ impl Default for HttpOptions {
             on_request: None,
             token_source: None,
             trust: Trust::new(None),
+            validators: None,
         }
     }
 }

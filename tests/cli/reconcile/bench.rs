@@ -225,3 +225,96 @@ fn bench_steady_pass_against_git_ls_remote() {
         );
     }
 }
+
+/// A world of `size` environments whose staging branches are each one hydrated commit (its own,
+/// as a hydrator writes them) ahead of their live branches: every environment has something to
+/// promote.
+fn active_world(size: usize, strategy_extra: &str) -> (World, String) {
+    let names: Vec<String> = (0..size).map(|i| format!("e{i:04}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut world = World::new(Forge::Github, &names);
+    let dry = world.dry_change("change");
+    world.hydrate_all(&dry);
+    world.config(strategy_extra, &|_| String::new());
+    (world, dry.as_str().to_owned())
+}
+
+/// API requests since `seen`: `(all, answered 304, GraphQL queries, reads that count, writes)`.
+/// A 304 does not count against GitHub's rate limit.
+fn api_counts(world: &World, seen: usize) -> (usize, usize, usize, usize, usize) {
+    let api: Vec<_> = world.sandbox.requests()[seen..]
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .cloned()
+        .collect();
+    let not_modified = api.iter().filter(|r| r.status == 304).count();
+    let graphql = api.iter().filter(|r| r.path == "/api/graphql").count();
+    let writes = api
+        .iter()
+        .filter(|r| r.method != "GET" && r.path != "/api/graphql")
+        .count();
+    let counted_reads = api.len() - writes - not_modified;
+    (api.len(), not_modified, graphql, counted_reads, writes)
+}
+
+#[test]
+#[ignore = "a benchmark: cargo test --release --test cli bench -- --ignored --nocapture"]
+fn bench_active_pass_of_100_environments() {
+    let (world, dry) = active_world(100, "");
+    world.clear();
+    let (elapsed, _) = pass(&world);
+    let (all, not_modified, graphql, reads, writes) = api_counts(&world, 0);
+    assert_eq!(world.live_dry(99).as_deref(), Some(dry.as_str()));
+    eprintln!(
+        "active pass, 1×100 environments, no gates: {} ms; API requests {all}: reads {reads} \
+         (GraphQL queries {graphql}, 304s {not_modified}), writes {writes}",
+        elapsed.as_millis()
+    );
+}
+
+#[test]
+#[ignore = "a benchmark: cargo test --release --test cli bench -- --ignored --nocapture"]
+fn bench_gated_chain_of_100_environments() {
+    let size = 100;
+    let (world, dry) = active_world(size, "    activeCommitStatuses:\n      - key: health\n");
+    world.clear();
+    // The first environment promotes (and opens every other environment's PR); the next pass
+    // sees those PRs for the first time; the one after is over an unchanged world (everyone
+    // waits for health on the first): what waiting costs.
+    pass(&world);
+    pass(&world);
+    let seen = world.sandbox.requests().len();
+    pass(&world);
+    let (all, not_modified, graphql, reads, writes) = api_counts(&world, seen);
+    eprintln!(
+        "gated chain 1×{size}, a waiting pass (nothing changed): API requests {all}: reads that \
+         count {reads} (GraphQL queries {graphql}), 304s {not_modified}, writes {writes}"
+    );
+    let (mut passes, mut next) = (3, 0);
+    let started = Instant::now();
+    while next < size && world.live_dry(next).as_deref() == Some(dry.as_str()) {
+        world.report(&world.live_tip(next), "health", "success");
+        next += 1;
+    }
+    while next < size {
+        passes += 1;
+        assert!(
+            passes <= size + 5,
+            "the chain stalled at environment {next}"
+        );
+        pass(&world);
+        // Health success on every environment this pass promoted.
+        while next < size && world.live_dry(next).as_deref() == Some(dry.as_str()) {
+            world.report(&world.live_tip(next), "health", "success");
+            next += 1;
+        }
+    }
+    let (all, not_modified, graphql, reads, writes) = api_counts(&world, 0);
+    let health_posts = size; // `World::report` writes through the store, not the API.
+    eprintln!(
+        "gated chain 1×{size}: {passes} passes in {} ms; API requests {all}: reads that count \
+         {reads} (GraphQL queries {graphql}), 304s {not_modified}, writes {writes} \
+         ({health_posts} health statuses posted by the test outside the API)",
+        started.elapsed().as_millis()
+    );
+}

@@ -45,15 +45,17 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
     assert_eq!(world.open_pulls_of(0).len(), 0);
     assert_eq!(world.open_pulls_of(1).len(), 1);
     assert_eq!(world.open_pulls_of(2).len(), 1);
-    assert_eq!(world.api(), world.budget(3, 3, 3, 0, 1, 2), "pass 1");
+    // The open PRs of every environment that needs one come from one listing (observe.rs).
+    assert_eq!(world.api(), world.budget(1, 3, 3, 0, 1, 2), "pass 1");
 
     // Nothing changed: the same pass again writes nothing.
     world.clear();
     world.reconcile().success();
     let steady = world.api();
+    // One listing for both waiting environments' PRs (observe.rs).
     assert_eq!(
         steady,
-        world.budget(2, 3, 0, 0, 0, 0),
+        world.budget(1, 3, 0, 0, 0, 0),
         "pass 1 again: + health on dev"
     );
 
@@ -77,9 +79,10 @@ fn an_active_health_gate_holds_each_next_environment_until_the_previous_live_tip
         "the report says why, on every forge: {stdout}"
     );
     assert_eq!(world.previous_gate(2), pending(prod_waits));
+    // One listing for both environments' PRs (observe.rs).
     assert_eq!(
         world.api(),
-        world.budget(2, 3, 0, 1, 1, status_writes),
+        world.budget(1, 3, 0, 1, 1, status_writes),
         "pass 2 {:?}",
         world.writes()
     );
@@ -258,10 +261,11 @@ fn soak_time_holds_the_next_environment_until_the_live_commit_is_old_enough(forg
         pending("Waiting for `soak` on `environment/dev`")
     );
     // dev: lookup, gate read, create, merge, soak status on the new live tip; staging: lookup,
+    // The open PRs of every environment that needs one come from one listing (observe.rs).
     // gate read, create, pending status.
     assert_eq!(
         world.api(),
-        world.budget(2, 2, 2, 0, 1, 2),
+        world.budget(1, 2, 2, 0, 1, 2),
         "{:?}",
         world.writes()
     );

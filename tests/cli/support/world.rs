@@ -366,6 +366,18 @@ impl World {
     ///   writes one pass out whole).
     pub fn api(&self) -> Api {
         let mut api = Api::default();
+        // GitHub's GraphQL endpoint is beside the REST root, not under it: each query reads the
+        // gates of several commits (src/scm/github/graphql.rs).
+        if self.forge == Forge::Github {
+            api.gate_queries = self
+                .sandbox
+                .requests()
+                .iter()
+                .filter(|r| r.path == "/api/graphql")
+                .count();
+        }
+        // A 304 is counted under its kind like any request sent; `not_modified` says how many of
+        // them were free against GitHub's rate limit.
         let requests: Vec<(String, String, u16, String)> = self
             .sandbox
             .requests()
@@ -377,13 +389,18 @@ impl World {
             .collect();
         let mut after_merge: Option<String> = None;
         let mut after_lookup = false;
-        // The previous request, for a commit read to say what it follows.
+        // The last request other than a commit read, for a commit read to say what it follows.
         let mut previous: Option<(Option<Kind>, u16)> = None;
         for (i, (method, path, status, body)) in requests.iter().enumerate() {
             let method = method.as_str();
             let path = path.as_str();
             let kind = self.forge.classify(method, path, body);
-            let follows = previous.replace((kind, *status));
+            // A listing that found several PRs is followed by one resolve per PR found: what a
+            // commit read follows is the last request that was not one.
+            let follows = previous;
+            if kind != Some(Kind::CommitRead) {
+                previous = Some((kind, *status));
+            }
             // Azure DevOps cuts descriptions in list answers, so a lookup that finds a PR with a
             // long description reads it whole: counted as part of the lookup.
             if std::mem::take(&mut after_lookup) && kind == Some(Kind::PrRead) {
@@ -466,10 +483,15 @@ impl World {
         merges: usize,
         status_writes: usize,
     ) -> Api {
+        // GitHub reads the gates of three or more commits never read before in one GraphQL
+        // query (src/scm/github/mod.rs, `GRAPHQL_MIN_SHAS`).
+        let by_graphql = self.forge == Forge::Github && gate_reads >= 3;
+        let gate_reads = if by_graphql { 0 } else { gate_reads };
         Api {
             pr_lookups,
             pr_reads: 0,
             gate_reads,
+            gate_queries: usize::from(by_graphql),
             gate_read_seconds: if self.forge.paired_gate_reads() {
                 gate_reads
             } else {
@@ -481,6 +503,16 @@ impl World {
             status_writes,
             other: Vec::new(),
         }
+    }
+
+    /// API requests answered `304 Not Modified` since the last [`World::clear`]: conditional
+    /// reads whose answer had not changed, free against GitHub's rate limit.
+    pub fn not_modified(&self) -> usize {
+        self.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.status == 304 && r.path.starts_with(self.forge.prefix()))
+            .count()
     }
 
     pub fn clear(&self) {
@@ -501,6 +533,8 @@ pub struct Api {
     /// PRs read by number (re-reads after an ambiguous merge answer).
     pub pr_reads: usize,
     pub gate_reads: usize,
+    /// GitHub GraphQL queries reading the gates of several commits at once.
+    pub gate_queries: usize,
     /// Second requests of gate reads: GitHub check runs, GitLab pipelines.
     pub gate_read_seconds: usize,
     pub creates: usize,
@@ -516,6 +550,7 @@ impl Api {
         self.pr_lookups
             + self.pr_reads
             + self.gate_reads
+            + self.gate_queries
             + self.gate_read_seconds
             + self.creates
             + self.updates
