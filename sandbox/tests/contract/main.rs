@@ -11,6 +11,7 @@ mod bitbucket_server;
 mod git_http;
 mod gitlab;
 mod hydrator;
+mod labels;
 mod merges;
 mod pulls;
 mod shapes;
