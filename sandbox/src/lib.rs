@@ -522,6 +522,25 @@ impl Sandbox {
         Ok(lock(&self.shared.store).pull(&format!("{owner}/{name}"), number)?)
     }
 
+    /// Replaces the labels of PR `number` (tags on Azure DevOps), as a person would in the web UI;
+    /// the dialects that have PR labels show them (docs/sandbox.md).
+    pub fn set_pull_labels(
+        &self,
+        owner: &str,
+        name: &str,
+        number: u64,
+        labels: &[&str],
+    ) -> Result<()> {
+        let full_name = format!("{owner}/{name}");
+        lock(&self.shared.store)
+            .set_pull_labels(
+                &full_name,
+                number,
+                labels.iter().map(|label| (*label).to_owned()).collect(),
+            )
+            .with_context(|| format!("labelling pull request #{number} of {full_name}"))
+    }
+
     /// Every PR of the repository, newest first.
     pub fn pulls(&self, owner: &str, name: &str) -> Result<Vec<PullRecord>> {
         Ok(lock(&self.shared.store).pulls(&format!("{owner}/{name}"))?)

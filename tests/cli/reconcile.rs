@@ -1,6 +1,6 @@
 //! End-to-end reconcile scenarios (issue 5): the real binary against the sandbox forge over HTTP on
 //! 127.0.0.1 and real bare repositories. `World` (in `support/world.rs`) holds the setup; each file below is a group:
-//! `scenarios` (1), `gates` (2, 3, 14), `lifecycle` (4–7), `faults` (8–12), `noop` (13), and
+//! `scenarios` (1), `gates` (2, 3, 14), `hold` (issue 15, the hold label), `lifecycle` (4–7), `faults` (8–12), `noop` (13), and
 //! `boundary` (issue 11: secrets, hostile text, SCM limits). Scenario 16
 //! (the API budget) is the exact `Api` count asserted after every pass in all of them.
 //!
@@ -27,6 +27,14 @@ macro_rules! per_forge {
         per_forge!(@forge bitbucket Bitbucket $($name),+);
         per_forge!(@forge bitbucket_server BitbucketServer $($name),+);
     };
+    // Scenarios of PR labels, which Bitbucket Cloud and Data Center PRs do not have.
+    (with pr labels: $($name:ident),+ $(,)?) => {
+        per_forge!(@forge github Github $($name),+);
+        per_forge!(@forge gitlab Gitlab $($name),+);
+        per_forge!(@forge gitea Gitea $($name),+);
+        per_forge!(@forge forgejo Forgejo $($name),+);
+        per_forge!(@forge azure_devops AzureDevops $($name),+);
+    };
     (@forge $module:ident $forge:ident $($name:ident),+) => {
         mod $module {
             $(#[test]
@@ -47,6 +55,7 @@ mod faults;
 mod forge;
 mod gate_command;
 mod gates;
+mod hold;
 mod lifecycle;
 mod noop;
 mod output;

@@ -11,7 +11,9 @@ use super::{
     timestamp,
 };
 use crate::server::Reply;
-use crate::store::{ForgeError, MergeMethod, MergeRequest, NewPull, PullRecord, PullState, now};
+use crate::store::{
+    ForgeError, MergeMethod, MergeRequest, NewPull, PullRecord, PullState, now, stable_number,
+};
 
 /// Descriptions in list answers are cut to this many characters ("description field will be
 /// truncated up to 400 symbols in the result").
@@ -121,6 +123,20 @@ fn render(call: &Call<'_>, pull: &PullRecord, queued: Option<i64>) -> Value {
     } else if let Some(at) = pull.closed_at {
         object.insert("closedDate".into(), json!(timestamp(at)));
     }
+    // `labels`: the PR's tags as `WebApiTagDefinition` (`active`, `id`, `name`, `url`), left out
+    // when it has none (as in the documented answers; Pull Requests - Get Pull Requests,
+    // https://learn.microsoft.com/en-us/rest/api/azure/devops/git/pull-requests/get-pull-requests?view=azure-devops-rest-7.1).
+    if !pull.labels.is_empty() {
+        let tags: Vec<Value> = pull
+            .labels
+            .iter()
+            .map(|name| {
+                let id = format!("00000000-0000-0000-0003-{:012}", stable_number(name));
+                json!({"id": id, "name": name, "active": true, "url": format!("{self_url}/labels/{id}")})
+            })
+            .collect();
+        object.insert("labels".into(), Value::Array(tags));
+    }
     if pull.head_repo != pull.base_repo {
         object.insert(
             "forkSource".into(),
@@ -132,10 +148,7 @@ fn render(call: &Call<'_>, pull: &PullRecord, queued: Option<i64>) -> Value {
 
 /// A stable number for a project name (the sandbox has no project records).
 fn project_number(project: &str) -> u64 {
-    project
-        .bytes()
-        .fold(0, |n: u64, b| n.wrapping_mul(31).wrapping_add(u64::from(b)))
-        % 1_000_000_000_000
+    stable_number(project)
 }
 
 /// The queued-completion answers left for PR `number`; each call uses one up.

@@ -1,12 +1,12 @@
 //! Gitea's response bodies (`User`, `Repository`, `PullRequest`, `CommitStatus`,
 //! `CombinedStatus`), built from store records with the keys of the swagger definitions and the
-//! captured payloads in `tests/fixtures/scm/gitea/`. Values the sandbox does not model (labels,
-//! stars, sizes) are empty or zero.
+//! captured payloads in `tests/fixtures/scm/gitea/`. Values the sandbox does not model (stars,
+//! sizes) are empty or zero.
 
 use serde_json::{Value, json};
 
 use crate::github::timestamp_of as timestamp;
-use crate::store::{PullRecord, PullState, RepoRecord, StatusRecord, User};
+use crate::store::{PullRecord, PullState, RepoRecord, StatusRecord, User, stable_number};
 
 /// The API root and the web host.
 #[derive(Debug, Clone)]
@@ -88,6 +88,25 @@ pub struct Sides {
     pub base_repo_id: u64,
 }
 
+/// A PR's `labels`: swagger `Label` objects (`id`, `name`, `exclusive`, `is_archived`, `color`,
+/// `description`, `url`) on list items and single PRs, Gitea and Forgejo alike
+/// (https://gitea.com/api/swagger#/repository/repoGetPullRequest).
+fn labels(urls: &Urls, full_name: &str, names: &[String]) -> Value {
+    let label = |name: &String| {
+        let id = stable_number(name);
+        json!({
+            "id": id,
+            "name": name,
+            "exclusive": false,
+            "is_archived": false,
+            "color": "ededed",
+            "description": "",
+            "url": format!("{}/repos/{full_name}/labels/{id}", urls.api)
+        })
+    };
+    Value::Array(names.iter().map(label).collect())
+}
+
 /// `PullRequest` (list items, get, create and edit answers).
 pub fn pull(
     urls: &Urls,
@@ -111,7 +130,7 @@ pub fn pull(
         "user": user(urls, &sides.author),
         "title": pull.title,
         "body": pull.body,
-        "labels": [],
+        "labels": labels(urls, &pull.base_repo, &pull.labels),
         "milestone": null,
         "assignee": null,
         "assignees": null,

@@ -1,12 +1,12 @@
 //! GitHub's response bodies, built from store records with the keys and value types of GitHub's
 //! official examples (REST description 2022-11-28; copies in `tests/fixtures/scm/github/`).
-//! Values the sandbox does not model (labels, reviews, line counts) are empty or zero.
+//! Values the sandbox does not model (reviews, line counts) are empty or zero.
 
 use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::store::{
-    CheckRunRecord, PullRecord, PullState, RepoRecord, StatusRecord, User, UserKind,
+    CheckRunRecord, PullRecord, PullState, RepoRecord, StatusRecord, User, UserKind, stable_number,
 };
 
 /// The two URL roots: the API (`…/api/v3`) and the web/git host.
@@ -177,6 +177,25 @@ pub struct PullContext<'a> {
     pub base_owner: &'a User,
 }
 
+/// A PR's `labels`: `label` objects (`id`, `node_id`, `url`, `name`, `description`, `color`,
+/// `default`), on list items and single PRs alike
+/// (https://docs.github.com/en/rest/pulls/pulls#list-pull-requests). `api` is the repository's API URL.
+fn labels(api: &str, names: &[String]) -> Value {
+    let label = |name: &String| {
+        let id = stable_number(name);
+        json!({
+            "id": id,
+            "node_id": node_id("010:Label", id),
+            "url": format!("{api}/labels/{name}"),
+            "name": name,
+            "description": null,
+            "color": "ededed",
+            "default": false
+        })
+    };
+    Value::Array(names.iter().map(label).collect())
+}
+
 /// `pull-request-simple` (list items).
 pub fn pull_simple(urls: &Urls, pull: &PullRecord, context: &PullContext<'_>) -> Value {
     let api = format!("{}/repos/{}", urls.api, pull.base_repo);
@@ -205,7 +224,7 @@ pub fn pull_simple(urls: &Urls, pull: &PullRecord, context: &PullContext<'_>) ->
         "title": pull.title,
         "user": user(urls, context.author),
         "body": pull.body,
-        "labels": [],
+        "labels": labels(&api, &pull.labels),
         "milestone": null,
         "active_lock_reason": null,
         "created_at": timestamp(pull.created_at),

@@ -84,7 +84,9 @@ fn render(call: &Call<'_>, store: &Store, pull: &PullRecord) -> Result<Value, Re
         "reviewers": [],
         "source_project_id": head.id,
         "target_project_id": base.id,
-        "labels": [],
+        // Label names as strings (objects only with `with_labels_details=true`; docs
+        // https://docs.gitlab.com/api/merge_requests/#list-merge-requests).
+        "labels": pull.labels,
         "draft": false,
         "work_in_progress": false,
         "milestone": null,

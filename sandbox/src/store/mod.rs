@@ -96,6 +96,8 @@ pub struct PullRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub closed_at: Option<i64>,
+    /// Label names, in the order they were set (Azure DevOps calls them tags).
+    pub labels: Vec<String>,
 }
 
 impl PullRecord {
@@ -104,6 +106,14 @@ impl PullRecord {
         let owner = self.head_repo.split('/').next().unwrap_or_default();
         format!("{owner}:{}", self.head_branch)
     }
+}
+
+/// A stable number for a name the sandbox keeps no record of (a label, an Azure DevOps project):
+/// the same name has the same id in every answer, as a forge's record would.
+pub fn stable_number(name: &str) -> u64 {
+    name.bytes()
+        .fold(0, |n: u64, b| n.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % 1_000_000_000_000
 }
 
 /// One commit status as a CI or promoter wrote it. History is kept; the newest per context wins.

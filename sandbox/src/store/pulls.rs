@@ -145,6 +145,7 @@ impl Store {
             created_at: now(),
             updated_at: now(),
             closed_at: None,
+            labels: Vec::new(),
         };
         self.head_tip_in(&base_git, &probe)?;
         if bare::contains(&base_git, base_tip, head_tip)? {
@@ -211,6 +212,19 @@ impl Store {
         }
         record.updated_at = now();
         self.pull(full_name, number)
+    }
+
+    /// Replaces the PR's labels (names kept as given; an open or closed PR alike, as on GitHub).
+    pub fn set_pull_labels(
+        &mut self,
+        full_name: &str,
+        number: u64,
+        labels: Vec<String>,
+    ) -> Result<(), ForgeError> {
+        let record = self.find_pull_mut(full_name, number)?;
+        record.labels = labels;
+        record.updated_at = now();
+        Ok(())
     }
 
     /// Merges an open PR: the merge (or squash) commit is built in memory from the current tips,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::shapes::assert_same_shape;
 use super::{Answer, Forge, NAME, OWNER, TOKEN, exchange, forge};
 
-fn repo() -> String {
+pub(super) fn repo() -> String {
     format!("/{AZURE_ORGANIZATION}/{OWNER}/_apis/git/repositories/{NAME}")
 }
 
@@ -40,7 +40,7 @@ fn send(
     exchange(builder, text.as_deref().map(|t| ("application/json", t)))
 }
 
-fn azure(forge: &Forge, method: &str, path: &str, body: Option<Value>) -> Answer {
+pub(super) fn azure(forge: &Forge, method: &str, path: &str, body: Option<Value>) -> Answer {
     send(forge, method, path, body.as_ref(), Some(TOKEN), true)
 }
 

@@ -12,6 +12,7 @@ mod conditional;
 mod git_http;
 mod gitlab;
 mod hydrator;
+mod labels;
 mod merges;
 mod pulls;
 mod shapes;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{api, forge, open_dev_pull, repo_path};
 
-fn fixture(name: &str) -> Value {
+pub(super) fn fixture(name: &str) -> Value {
     // The repository's copies, shared with promoter's client tests (one level up from sandbox/).
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixtures/scm/github")
