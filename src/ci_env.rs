@@ -3,11 +3,11 @@
 //! environment. Owns detection only; what the variables mean for promotion.yaml is in `config`.
 
 /// The environment as promoter sees it: a lookup by variable name.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The CI system promoter runs in, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ci {
+pub(crate) enum Ci {
     /// `GITHUB_ACTIONS=true` (also set by Gitea and Forgejo Actions).
     GithubActions,
     /// `GITLAB_CI=true`.
@@ -15,7 +15,7 @@ pub enum Ci {
 }
 
 /// Detects the CI system from its documented marker variable.
-pub fn detect(env: Env<'_>) -> Option<Ci> {
+pub(crate) fn detect(env: Env<'_>) -> Option<Ci> {
     if is_github_actions(env) {
         Some(Ci::GithubActions)
     } else if is_gitlab_ci(env) {
@@ -27,17 +27,17 @@ pub fn detect(env: Env<'_>) -> Option<Ci> {
 
 /// GitHub Actions sets `GITHUB_ACTIONS=true` in every step
 /// (docs.github.com/actions/reference/variables-reference#default-environment-variables).
-pub fn is_github_actions(env: Env<'_>) -> bool {
+pub(crate) fn is_github_actions(env: Env<'_>) -> bool {
     var(env, "GITHUB_ACTIONS").as_deref() == Some("true")
 }
 
 /// GitLab CI sets `GITLAB_CI=true` in every job (docs.gitlab.com/ci/variables/predefined_variables).
-pub fn is_gitlab_ci(env: Env<'_>) -> bool {
+pub(crate) fn is_gitlab_ci(env: Env<'_>) -> bool {
     var(env, "GITLAB_CI").as_deref() == Some("true")
 }
 
 /// A variable's value, trimmed; unset and blank are the same.
-pub fn var(env: Env<'_>, name: &str) -> Option<String> {
+pub(crate) fn var(env: Env<'_>, name: &str) -> Option<String> {
     env(name)
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty())

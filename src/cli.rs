@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Promotes GitOps configuration through environments, only through pull requests"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -18,7 +18,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// More detail on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -38,14 +38,14 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Args)]
-pub struct ConfigArg {
+pub(crate) struct ConfigArg {
     /// promotion.yaml to read; else `PROMOTER_CONFIG`, else ./promotion.yaml.
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check promotion.yaml without touching the network; print the resolved strategies.
     Validate(ConfigArg),
     /// Print the JSON Schema (draft 2020-12) of promotion.yaml.
@@ -74,7 +74,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum GateCommand {
+pub(crate) enum GateCommand {
     /// Write KEY = STATE as a commit status on an environment's live tip (its staging tip with
     /// `--proposed`) or on a commit.
     Set(GateSetArgs),
@@ -85,7 +85,7 @@ pub enum GateCommand {
 
 /// Which commit a `gate` command is about.
 #[derive(Debug, Args)]
-pub struct GateTarget {
+pub(crate) struct GateTarget {
     #[command(flatten)]
     pub config: ConfigArg,
     /// The environment, by its live branch (e.g. `environment/prod`): its live tip, read with one
@@ -114,7 +114,7 @@ pub struct GateTarget {
 }
 
 #[derive(Debug, Args)]
-pub struct GateSetArgs {
+pub(crate) struct GateSetArgs {
     /// The gate key (the commit status name), as listed in promotion.yaml.
     #[arg(value_name = "KEY")]
     pub key: String,
@@ -131,7 +131,7 @@ pub struct GateSetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GateGetArgs {
+pub(crate) struct GateGetArgs {
     /// The gate key (the commit status name).
     #[arg(value_name = "KEY")]
     pub key: String,
@@ -142,7 +142,7 @@ pub struct GateGetArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GateStateArg {
+pub(crate) enum GateStateArg {
     Success,
     Pending,
     Failure,
@@ -150,7 +150,7 @@ pub enum GateStateArg {
 
 /// What the git-only commands (`history`, `where`, `metrics`) read.
 #[derive(Debug, Args)]
-pub struct GitReadArgs {
+pub(crate) struct GitReadArgs {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Only this strategy.
@@ -168,7 +168,7 @@ pub struct GitReadArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     #[command(flatten)]
     pub read: GitReadArgs,
     /// Only promotions merged since: a date (`2026-11-01`), an RFC 3339 time, or a duration
@@ -178,7 +178,7 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct WhereArgs {
+pub(crate) struct WhereArgs {
     /// The DRY commit: 4 to 64 hex digits (a prefix is enough).
     #[arg(value_name = "DRY_SHA")]
     pub dry_sha: String,
@@ -187,7 +187,7 @@ pub struct WhereArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct MetricsArgs {
+pub(crate) struct MetricsArgs {
     #[command(flatten)]
     pub read: GitReadArgs,
     /// Start of the window: a date, an RFC 3339 time, or a duration back from `--until`.
@@ -200,7 +200,7 @@ pub struct MetricsArgs {
 
 #[cfg(feature = "sandbox")]
 #[derive(Debug, Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Directory holding the bare repositories (`<owner>/<name>.git`); created when missing.
     #[arg(long, value_name = "DIR")]
     pub root: PathBuf,
@@ -213,7 +213,7 @@ pub struct SandboxArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PassArgs {
+pub(crate) struct PassArgs {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Only this strategy.
@@ -236,7 +236,7 @@ pub struct PassArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ReconcileArgs {
+pub(crate) struct ReconcileArgs {
     #[command(flatten)]
     pub pass: PassArgs,
     /// Observe and print the plan; write nothing (no push, no API write).
@@ -264,7 +264,7 @@ fn parse_max_writes(value: &str) -> Result<usize, String> {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     #[command(flatten)]
     pub pass: PassArgs,
     #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
@@ -272,13 +272,13 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StatusFormat {
+pub(crate) enum StatusFormat {
     Text,
     Json,
     Markdown,
@@ -286,7 +286,7 @@ pub enum StatusFormat {
 
 #[cfg(feature = "sandbox")]
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Keep the forge's repositories and the cache in DIR to inspect them afterwards.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,

@@ -38,7 +38,7 @@ macro_rules! say {
     };
 }
 
-pub fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
+pub(crate) fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
     let temp;
     let root: PathBuf = match &args.keep {
         Some(dir) => {

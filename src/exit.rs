@@ -3,7 +3,7 @@
 //! `error: …`, `caused by: …`, `hint: …` on stderr.
 //!
 //! Commands return [`CommandResult`]. Any `anyhow::Error` converts to a [`CommandError`] with exit
-//! code 1; [`CommandError::usage`] (or [`ResultExt::or_usage`]) makes it 2; `.hint(…)` adds hints.
+//! code 1; [`CommandError::usage`] makes it 2; `.hint(…)` adds hints.
 //! A [`crate::config::LoadError`] converts to exit code 2 with its problems listed.
 //!
 //! A pass whose environments failed is not a failed command (the other environments were
@@ -50,11 +50,11 @@ impl From<Exit> for ExitCode {
 }
 
 /// What a command returns: how it ended, or why it failed.
-pub type CommandResult = Result<Exit, CommandError>;
+pub(crate) type CommandResult = Result<Exit, CommandError>;
 
 /// A failed command: the error with its causes, optional detail lines, hints and the exit code.
 #[derive(Debug)]
-pub struct CommandError {
+pub(crate) struct CommandError {
     exit: Exit,
     error: anyhow::Error,
     /// Printed verbatim after the `error:` line (e.g. one line per config problem).
@@ -64,12 +64,12 @@ pub struct CommandError {
 
 impl CommandError {
     /// A run-time failure: exit code 1.
-    pub fn failure(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn failure(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Exit::Failure, error.into())
     }
 
     /// A usage or configuration error: exit code 2.
-    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn usage(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Exit::Usage, error.into())
     }
 
@@ -83,27 +83,23 @@ impl CommandError {
     }
 
     /// Adds a `hint:` line.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
         self
     }
 
     /// Adds lines printed right after the `error:` line.
-    pub fn details(mut self, details: impl Into<String>) -> Self {
+    pub(crate) fn details(mut self, details: impl Into<String>) -> Self {
         self.details = Some(details.into());
         self
     }
 
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         self.exit
     }
 
-    pub fn error(&self) -> &anyhow::Error {
-        &self.error
-    }
-
     /// The text printed on stderr, `error:` first; labels are coloured when `color` is true.
-    pub fn render(&self, color: bool) -> String {
+    pub(crate) fn render(&self, color: bool) -> String {
         let paint = |label: &str, style: console::Style| {
             style.force_styling(color).apply_to(label).to_string()
         };
@@ -159,7 +155,7 @@ impl From<LoadError> for CommandError {
 
 /// One `error: strategy <name>, <branch>: <cause>` block per failed environment of `report`, with
 /// the cause's `hint:` (and any other) lines after it; empty when nothing failed.
-pub fn environment_errors(report: &crate::pass::PassReport, color: bool) -> String {
+pub(crate) fn environment_errors(report: &crate::pass::PassReport, color: bool) -> String {
     let paint =
         |label: &str, style: console::Style| style.force_styling(color).apply_to(label).to_string();
     let error = paint("error:", console::Style::new().red().bold());
@@ -194,24 +190,6 @@ pub fn environment_errors(report: &crate::pass::PassReport, color: bool) -> Stri
     out
 }
 
-/// Turns any `Result` into one a command can return with `?`.
-pub trait ResultExt<T> {
-    /// On error: exit code 2 (usage or configuration).
-    fn or_usage(self) -> Result<T, CommandError>;
-    /// On error: exit code 1, with a hint.
-    fn or_hint(self, hint: impl Into<String>) -> Result<T, CommandError>;
-}
-
-impl<T, E: Into<anyhow::Error>> ResultExt<T> for Result<T, E> {
-    fn or_usage(self) -> Result<T, CommandError> {
-        self.map_err(CommandError::usage)
-    }
-
-    fn or_hint(self, hint: impl Into<String>) -> Result<T, CommandError> {
-        self.map_err(|error| CommandError::failure(error).hint(hint))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use anyhow::Context as _;
@@ -220,10 +198,12 @@ mod tests {
 
     #[test]
     fn renders_error_causes_and_hints_in_order() {
-        let error = Err::<(), _>(std::io::Error::other("connection refused"))
-            .context("fetching environment/dev")
-            .or_hint("check the network")
-            .unwrap_err();
+        let error = CommandError::failure(
+            Err::<(), _>(std::io::Error::other("connection refused"))
+                .context("fetching environment/dev")
+                .unwrap_err(),
+        )
+        .hint("check the network");
         assert_eq!(error.exit(), Exit::Failure);
         assert_eq!(
             error.render(false),

@@ -18,7 +18,7 @@ use crate::model::{BranchName, GateKey, GateState, PREVIOUS_ENVIRONMENT, Sha};
 use crate::pass::{self, Mode, PassOptions};
 use crate::scm::{Scm, StatusWrite};
 
-pub fn set(args: &GateSetArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
+pub(crate) fn set(args: &GateSetArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
     let config = config::load_from(args.target.config.config.as_deref(), env)?;
     let key = settable_key(&config, &args.key)?;
     if let Some(url) = &args.url
@@ -66,7 +66,7 @@ pub fn set(args: &GateSetArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResu
     Ok(Exit::Success)
 }
 
-pub fn get(args: &GateGetArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
+pub(crate) fn get(args: &GateGetArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
     let config = config::load_from(args.target.config.config.as_deref(), env)?;
     let key = GateKey::parse(&args.key).map_err(|e| CommandError::usage(anyhow!(e)))?;
     let target = resolve(&config, &args.target, global, env)?;

@@ -17,11 +17,11 @@ use crate::reconcile::plan::Phase;
 
 /// The report file written in Actions when `--report-file` is not given:
 /// `$RUNNER_TEMP/promoter-report.json`, else next to the `$GITHUB_OUTPUT` file.
-pub const DEFAULT_REPORT_NAME: &str = "promoter-report.json";
+pub(crate) const DEFAULT_REPORT_NAME: &str = "promoter-report.json";
 
 /// What [`publish`] did, for the caller to print.
 #[derive(Debug, Default)]
-pub struct Published {
+pub(crate) struct Published {
     /// Workflow command lines (`::error …`), each ending with a newline; empty outside Actions.
     pub annotations: String,
 }
@@ -29,7 +29,11 @@ pub struct Published {
 /// After a pass: writes the report file (`report_file`, or in Actions the default one), and in
 /// Actions appends the step summary and the step outputs. Variables that are unset are skipped:
 /// a step without `GITHUB_OUTPUT` simply gets no outputs.
-pub fn publish(report: &PassReport, env: Env<'_>, report_file: Option<&Path>) -> Result<Published> {
+pub(crate) fn publish(
+    report: &PassReport,
+    env: Env<'_>,
+    report_file: Option<&Path>,
+) -> Result<Published> {
     let in_actions = ci_env::is_github_actions(env);
     let report_path = match report_file {
         Some(path) => Some(path.to_path_buf()),
@@ -69,7 +73,7 @@ fn default_report_path(env: Env<'_>) -> Option<PathBuf> {
 
 /// Writes `text` to a temporary file in `path`'s directory, then renames it over `path`, so a
 /// reader never sees half a report.
-pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -94,7 +98,7 @@ fn append(path: &Path, text: &str) -> Result<()> {
 }
 
 /// The step summary: a heading naming the command and repository, then `report::markdown`.
-pub fn step_summary(report: &PassReport) -> String {
+pub(crate) fn step_summary(report: &PassReport) -> String {
     let command = match report.mode {
         Mode::Reconcile => "reconcile",
         Mode::DryRun => "reconcile --dry-run",
@@ -114,7 +118,7 @@ pub fn step_summary(report: &PassReport) -> String {
 }
 
 /// The compact `environments` output: one object per environment, in report order.
-pub fn environments_json(report: &PassReport) -> serde_json::Value {
+pub(crate) fn environments_json(report: &PassReport) -> serde_json::Value {
     let list: Vec<serde_json::Value> = report
         .strategies
         .iter()
@@ -143,7 +147,7 @@ pub fn environments_json(report: &PassReport) -> serde_json::Value {
 /// warns that a known delimiter lets a value end the heredoc and set outputs of its own). Names are
 /// fixed here, never taken from the report; `environments` is one line of JSON, redacted and
 /// escaped ([`crate::untrusted::json_document`]).
-pub fn outputs(report: &PassReport, report_path: Option<&Path>) -> String {
+pub(crate) fn outputs(report: &PassReport, report_path: Option<&Path>) -> String {
     let mut out = String::new();
     output_line(
         &mut out,
@@ -175,7 +179,7 @@ fn output_line(out: &mut String, name: &str, value: &str) {
 }
 
 /// `::error` for every failed environment and `::warning` for every failing gate.
-pub fn annotations(report: &PassReport) -> String {
+pub(crate) fn annotations(report: &PassReport) -> String {
     let mut out = String::new();
     for strategy in &report.strategies {
         for env in &strategy.environments {
@@ -223,7 +227,7 @@ fn command(out: &mut String, name: &str, title: &str, message: &str) {
 
 /// Escapes a workflow command's message: `%`, `\r`, `\n` as percent-encodings, as the runner
 /// decodes them (actions/toolkit packages/core/src/command.ts `escapeData`).
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
@@ -231,7 +235,7 @@ pub fn escape_data(text: &str) -> String {
 
 /// Escapes a workflow command's property value: as [`escape_data`], plus `:` and `,`, which end a
 /// property (actions/toolkit packages/core/src/command.ts `escapeProperty`).
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -201,7 +201,7 @@ impl fmt::Debug for BranchName {
 pub struct GateKey(String);
 
 /// The commit status promoter writes on a staging tip to order environments (docs/design.md §3).
-pub const PREVIOUS_ENVIRONMENT: &str = "promoter-previous-environment";
+pub(crate) const PREVIOUS_ENVIRONMENT: &str = "promoter-previous-environment";
 
 impl GateKey {
     pub const MAX_LEN: usize = 63;
@@ -329,7 +329,7 @@ impl GateState {
 /// One hydrated commit as commit-rule gates see it (docs/gates.md "commit"): the git layer fills
 /// it, `gates::commit_rule` evaluates rules over it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GateCommit {
+pub(crate) struct GateCommit {
     pub sha: Sha,
     pub subject: String,
     pub body: String,

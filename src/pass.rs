@@ -29,11 +29,11 @@ use crate::scm::registry::Connect;
 use crate::tls::Trust;
 
 /// The version of the JSON document printed by `--output json` (docs/output.md).
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Observe, plan and apply.
     Reconcile,
     /// Observe and plan; write nothing.
@@ -43,7 +43,7 @@ pub enum Mode {
 }
 
 #[derive(Debug, Clone)]
-pub struct PassOptions {
+pub(crate) struct PassOptions {
     pub mode: Mode,
     /// Only this strategy (`--strategy NAME`).
     pub strategy: Option<String>,
@@ -67,7 +67,7 @@ pub struct PassOptions {
 /// What a pass did, for every renderer (text, JSON, Markdown, GitHub summary).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PassReport {
+pub(crate) struct PassReport {
     pub schema_version: u32,
     pub mode: Mode,
     pub repository: String,
@@ -85,13 +85,13 @@ pub struct PassReport {
 
 impl PassReport {
     /// Whether an environment could not be reconciled (exit code 1).
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.environments()
             .any(|e| e.summary.phase == Phase::Failure)
     }
 
     /// Whether this pass wrote anything (a push, a PR, a merge, a status).
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         self.environments().any(|e| {
             e.done
                 .iter()
@@ -99,21 +99,21 @@ impl PassReport {
         })
     }
 
-    pub fn environments(&self) -> impl Iterator<Item = &EnvironmentReport> {
+    pub(crate) fn environments(&self) -> impl Iterator<Item = &EnvironmentReport> {
         self.strategies.iter().flat_map(|s| s.environments.iter())
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StrategyReport {
+pub(crate) struct StrategyReport {
     pub name: String,
     pub environments: Vec<EnvironmentReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EnvironmentReport {
+pub(crate) struct EnvironmentReport {
     pub branch: BranchName,
     pub staging_branch: BranchName,
     pub summary: crate::reconcile::plan::Summary,
@@ -161,7 +161,7 @@ impl EnvironmentReport {
 
 /// Callbacks for people watching the pass (progress lines, verbose logs). Never sees a token.
 /// Everything but `info` and `step` has a no-op default, for implementors that draw nothing.
-pub trait Progress {
+pub(crate) trait Progress {
     fn info(&mut self, line: &str);
     fn step(&mut self, plan: &EnvironmentPlan, outcome: &StepOutcome);
     /// The fetch is receiving objects; called many times a second while it runs.
@@ -179,7 +179,7 @@ pub trait Progress {
 
 /// What an environment is doing, for [`Progress::environment`].
 #[derive(Debug, Clone, Copy)]
-pub enum Activity<'a> {
+pub(crate) enum Activity<'a> {
     /// Reading its branches, `hydrator.metadata` and gates.
     Reading,
     /// A write is under way.
@@ -190,7 +190,7 @@ pub enum Activity<'a> {
 
 /// Runs one pass. Errors returned here stop the whole pass (config, credentials, the cache, the
 /// remote unreachable); errors of one environment are in its report instead.
-pub fn run_pass(
+pub(crate) fn run_pass(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
@@ -449,7 +449,7 @@ impl Credentials {
 
 /// The cache of the repository, synced with the remote for the live and staging branches of the
 /// `selected` strategies. For the commands that read git only (`history`, `where`, `metrics`).
-pub fn open_git(
+pub(crate) fn open_git(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
@@ -513,7 +513,7 @@ fn opened_cache(
 
 /// The SCM client and the git cache (not synced) of `config`, with the credentials, retries and
 /// trust store a pass uses: for `promoter gate`, which reads one ref and writes one status.
-pub fn connect(
+pub(crate) fn connect(
     config: &Config,
     env: Env<'_>,
     options: &PassOptions,
@@ -579,7 +579,7 @@ fn synced_cache(
 
 /// The indices of the strategies a pass covers: all, or the one named by `--strategy`, and of
 /// those the ones in `shard` (which may be none: another shard has them all).
-pub fn select_strategies(
+pub(crate) fn select_strategies(
     config: &Config,
     only: Option<&str>,
     shard: Option<&crate::shard::Shard>,

@@ -27,24 +27,24 @@ use std::sync::RwLock;
 use base64::Engine as _;
 
 /// Fragments this long or longer are redacted; shorter forms are not registered.
-pub const MIN_FRAGMENT: usize = 8;
+pub(crate) const MIN_FRAGMENT: usize = 8;
 
 /// What a redacted run of text is replaced with.
-pub const MARK: &str = "***";
+pub(crate) const MARK: &str = "***";
 
 static WINDOWS: RwLock<Windows> = RwLock::new(HashSet::with_hasher(BuildHasherDefault::new()));
 
 type Windows = HashSet<u64, BuildHasherDefault<WindowHasher>>;
 
 /// Registers `secret` as it is sent (a header value, a JWT): all its 8-byte windows.
-pub fn register(secret: &str) {
+pub(crate) fn register(secret: &str) {
     register_windows(secret.as_bytes(), 0);
 }
 
 /// Registers the Basic credential git sends for `user` and `token`: `base64(user:token)` (RFC
 /// 7617 §2; libgit2 builds it from the credential callback's user name and password). Windows made
 /// only of the encoded user name are left out: they are not secret.
-pub fn register_basic_auth(user: &str, token: &str) {
+pub(crate) fn register_basic_auth(user: &str, token: &str) {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
     // Character `i` of base64 carries bits up to byte `(6i + 5) / 8` of the input; a window is
     // secret when its last character reaches into the token, after `user:`.
@@ -70,7 +70,7 @@ fn register_windows(form: &[u8], first_window: usize) {
 
 /// `text` with every run of registered fragments replaced by [`MARK`]. Borrowed when nothing was
 /// found.
-pub fn text(text: &str) -> Cow<'_, str> {
+pub(crate) fn text(text: &str) -> Cow<'_, str> {
     let windows = WINDOWS.read().unwrap_or_else(|e| e.into_inner());
     let bytes = text.as_bytes();
     if windows.is_empty() || bytes.len() < MIN_FRAGMENT {
@@ -113,7 +113,7 @@ pub fn text(text: &str) -> Cow<'_, str> {
 
 /// Every string in `value` redacted (a JSON document is redacted value by value, so a mark never
 /// lands inside an escape sequence).
-pub fn json(value: &mut serde_json::Value) {
+pub(crate) fn json(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) => {
             if let Cow::Owned(redacted) = text(s) {

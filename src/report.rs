@@ -13,14 +13,14 @@ use crate::untrusted;
 
 /// One JSON document, pretty-printed, ending with a newline; secrets redacted and hazards
 /// escaped ([`untrusted::json_document`]).
-pub fn json(report: &PassReport) -> String {
+pub(crate) fn json(report: &PassReport) -> String {
     let mut text = untrusted::json_document(report, true);
     text.push('\n');
     text
 }
 
 /// The human table: per strategy, one line per environment, then what was done or planned.
-pub fn text(report: &PassReport) -> String {
+pub(crate) fn text(report: &PassReport) -> String {
     let mut out = String::new();
     let width = report
         .environments()
@@ -92,7 +92,7 @@ pub fn text(report: &PassReport) -> String {
 }
 
 /// A Markdown table, for `status --output markdown` and CI summaries.
-pub fn markdown(report: &PassReport) -> String {
+pub(crate) fn markdown(report: &PassReport) -> String {
     let mut out = String::new();
     for strategy in &report.strategies {
         let _ = writeln!(out, "### {}\n", strategy.name);
@@ -152,7 +152,7 @@ fn markdown_row(report: &PassReport, env: &EnvironmentReport) -> String {
 
 /// When the pass stopped writing (docs/design.md §3 "Write budget"): how many environments wait
 /// for the next pass, and why.
-pub fn deferral_line(report: &PassReport) -> Option<String> {
+pub(crate) fn deferral_line(report: &PassReport) -> Option<String> {
     let writes = report.writes.as_ref()?;
     let reason = writes.stopped.as_ref()?;
     let deferred = report
@@ -214,7 +214,7 @@ fn gate_cell(proposed: &[GateResult], active: &[GateResult]) -> String {
     cell
 }
 
-pub fn gate_mark(state: GateState) -> &'static str {
+pub(crate) fn gate_mark(state: GateState) -> &'static str {
     match state {
         GateState::Success => "✓",
         GateState::Pending => "…",
@@ -237,7 +237,7 @@ fn done_line(step: &Step, result: &StepResult) -> String {
 }
 
 /// What an action does, in a few words.
-pub fn action_line(action: &Action) -> String {
+pub(crate) fn action_line(action: &Action) -> String {
     match action {
         Action::PushOursMerge {
             live_branch,

@@ -16,7 +16,7 @@ use crate::ci_env::{self, Env};
 
 /// One shard of N.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
+pub(crate) struct Shard {
     /// 1-based, at most `total`.
     index: u64,
     total: u64,
@@ -24,7 +24,7 @@ pub struct Shard {
 
 impl Shard {
     /// `K/N` with `1 <= K <= N`.
-    pub fn parse(text: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str) -> Result<Self> {
         let Some((index, total)) = text.trim().split_once('/') else {
             bail!("`--shard {text}` is not K/N (e.g. `--shard 1/3`)");
         };
@@ -34,7 +34,7 @@ impl Shard {
     /// `--shard` if given, else GitLab's `CI_NODE_INDEX`/`CI_NODE_TOTAL`, which a job with
     /// `parallel: N` gets (1-based index; docs.gitlab.com/ci/variables/predefined_variables).
     /// Neither: no sharding.
-    pub fn resolve(flag: Option<&str>, env: Env<'_>) -> Result<Option<Self>> {
+    pub(crate) fn resolve(flag: Option<&str>, env: Env<'_>) -> Result<Option<Self>> {
         if let Some(flag) = flag {
             return Self::parse(flag).map(Some);
         }
@@ -68,7 +68,7 @@ impl Shard {
     }
 
     /// Whether the strategy named `name` is this shard's.
-    pub fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         fnv1a64(name.as_bytes()) % self.total == self.index - 1
     }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// Writes `text` to stdout and flushes it. A closed stdout is remembered and not an error.
-pub fn print(text: &str) -> io::Result<()> {
+pub(crate) fn print(text: &str) -> io::Result<()> {
     if closed() {
         return Ok(());
     }
@@ -28,6 +28,6 @@ pub fn print(text: &str) -> io::Result<()> {
 }
 
 /// Whether the reader of stdout went away: a command with more to print may stop early.
-pub fn closed() -> bool {
+pub(crate) fn closed() -> bool {
     CLOSED.load(Ordering::Relaxed)
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 /// The hint every certificate failure carries.
-pub const CERTIFICATE_HINT: &str = "if the server uses a private or company CA, set scm.caFile in \
+pub(crate) const CERTIFICATE_HINT: &str = "if the server uses a private or company CA, set scm.caFile in \
      promotion.yaml to that CA's PEM file, or SSL_CERT_FILE to a bundle that includes it; \
      see docs/troubleshooting.md";
 
@@ -123,7 +123,7 @@ fn read_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>, String> {
 
 /// When `error` (or what caused it) is a refused server certificate: one sentence naming the
 /// host and rustls' reason, followed by [`CERTIFICATE_HINT`] on a `hint:` line.
-pub fn certificate_problem(error: &ureq::Error, host: &str) -> Option<String> {
+pub(crate) fn certificate_problem(error: &ureq::Error, host: &str) -> Option<String> {
     let reason = match error {
         ureq::Error::Rustls(rustls::Error::InvalidCertificate(reason)) => reason,
         ureq::Error::Io(io) => match io

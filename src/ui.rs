@@ -5,8 +5,8 @@
 //!
 //! Which of the two a run gets is [`wants_bars`]; docs/output.md describes both.
 
-pub mod bars;
-pub mod sections;
+pub(crate) mod bars;
+pub(crate) mod sections;
 
 use std::io::Write as _;
 
@@ -17,12 +17,12 @@ use crate::pass::Progress;
 use crate::reconcile::apply::{StepOutcome, StepResult};
 use crate::reconcile::plan::{Action, EnvironmentPlan};
 
-pub use bars::TerminalProgress;
-pub use sections::LogSections;
+pub(crate) use bars::TerminalProgress;
+pub(crate) use sections::LogSections;
 
 /// Plain lines on stderr: what every run off a terminal (CI, a pipe, `-q`, `-v`) shows.
 #[derive(Debug)]
-pub struct StderrProgress {
+pub(crate) struct StderrProgress {
     pub quiet: bool,
     pub verbose: u8,
     pub color: bool,
@@ -74,7 +74,7 @@ impl Progress for StderrProgress {
 /// in CI (GitHub Actions and GitLab CI logs are not terminals even when they emulate one), not on
 /// `TERM=dumb` (no cursor movement). `--output json` does not matter: bars are on stderr and are
 /// cleared before the report is printed on stdout.
-pub fn wants_bars(quiet: bool, verbose: u8, env: Env<'_>, stderr_is_terminal: bool) -> bool {
+pub(crate) fn wants_bars(quiet: bool, verbose: u8, env: Env<'_>, stderr_is_terminal: bool) -> bool {
     stderr_is_terminal
         && !quiet
         && verbose == 0
@@ -84,7 +84,7 @@ pub fn wants_bars(quiet: bool, verbose: u8, env: Env<'_>, stderr_is_terminal: bo
 
 /// The progress a command-line run gets: [`TerminalProgress`] when [`wants_bars`], else
 /// [`StderrProgress`] with the CI's log sections.
-pub fn progress_for(
+pub(crate) fn progress_for(
     quiet: bool,
     verbose: u8,
     color: bool,
@@ -108,7 +108,7 @@ pub fn progress_for(
 
 /// The cargo-style line of one attempted write: a right-aligned verb, what it touched, how it
 /// ended.
-pub fn step_line(plan: &EnvironmentPlan, outcome: &StepOutcome, color: bool) -> String {
+pub(crate) fn step_line(plan: &EnvironmentPlan, outcome: &StepOutcome, color: bool) -> String {
     let failed = matches!(outcome.result, StepResult::Failed { .. });
     let (verb, rest) = match &outcome.step.action {
         Action::PushOursMerge { staging_branch, .. } => (

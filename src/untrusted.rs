@@ -27,7 +27,7 @@ use std::fmt::Write as _;
 /// Characters that must not reach a log or a rendered line as they are: C0 and C1 controls and
 /// DEL, and invisible characters that reorder or hide text (bidi embeddings, overrides and
 /// isolates, LRM/RLM/ALM, zero-width space, line and paragraph separators, word joiner, BOM).
-pub fn is_hazard(c: char) -> bool {
+pub(crate) fn is_hazard(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -53,7 +53,7 @@ fn push_escaped(out: &mut String, c: char) {
 }
 
 /// `text` with every [hazard](is_hazard) escaped, line breaks included: safe inside one line.
-pub fn one_line(text: &str) -> Cow<'_, str> {
+pub(crate) fn one_line(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_hazard) {
         return Cow::Borrowed(text);
     }
@@ -70,7 +70,7 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
 
 /// `text` (several lines) made safe to print to a terminal or a CI log: hazards other than `\n`
 /// and `\t` escaped, no line starting with `::`, no `##[` or `##vso[`. See the module doc.
-pub fn log_text(text: &str) -> Cow<'_, str> {
+pub(crate) fn log_text(text: &str) -> Cow<'_, str> {
     let clean = !text.chars().any(|c| is_hazard(c) && c != '\n' && c != '\t')
         && !text.contains("##[")
         && !text.contains("##vso[")
@@ -120,7 +120,7 @@ fn per_line(text: &str, mut each: impl FnMut(&mut String, &str)) -> String {
 
 /// What leaves the process on stdout or stderr: secrets redacted ([`crate::redact`]), then
 /// [`log_text`].
-pub fn for_log(text: &str) -> String {
+pub(crate) fn for_log(text: &str) -> String {
     log_text(&crate::redact::text(text)).into_owned()
 }
 
@@ -130,7 +130,7 @@ pub fn for_log(text: &str) -> String {
 /// The serialised text is redacted (keys keep their order). Tokens have no characters JSON
 /// escapes, so a mark lands inside a string; should one ever cut an escape sequence, the document
 /// is redacted value by value instead ([`crate::redact::json`]; keys then come out sorted).
-pub fn json_document(value: &impl serde::Serialize, pretty: bool) -> String {
+pub(crate) fn json_document(value: &impl serde::Serialize, pretty: bool) -> String {
     let text = serialise(value, pretty);
     let text = match crate::redact::text(&text) {
         Cow::Borrowed(_) => text,
@@ -159,7 +159,7 @@ fn serialise(value: &(impl serde::Serialize + ?Sized), pretty: bool) -> String {
 
 /// A URL from an SCM put in a Markdown link target `(…)`: characters that would end the target or
 /// start markup, and hazards, percent-encoded.
-pub fn link_target(url: &str) -> String {
+pub(crate) fn link_target(url: &str) -> String {
     let mut out = String::with_capacity(url.len());
     for c in url.chars() {
         if is_hazard(c)
@@ -179,7 +179,7 @@ pub fn link_target(url: &str) -> String {
 
 /// `text` as literal Markdown text: what it says is shown, nothing in it is rendered as markup,
 /// HTML, a mention or a quick action. Line breaks are kept (`\r\n` becomes `\n`).
-pub fn markdown(text: &str) -> String {
+pub(crate) fn markdown(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
     per_line(&text, |out, body| {
         // GitLab runs quick actions (`/merge`, `/approve`) found at the start of a line of a
@@ -218,7 +218,7 @@ pub fn markdown(text: &str) -> String {
 /// table), everything else is [`markdown`]-escaped, line breaks become spaces. Only a single
 /// backtick followed by text without backticks and a single closing backtick counts as a span;
 /// any other backtick is escaped, so what counts here is what counts for CommonMark.
-pub fn markdown_cell(text: &str) -> String {
+pub(crate) fn markdown_cell(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let single = |i: usize| {
         chars[i] == '`'
@@ -262,7 +262,7 @@ pub fn markdown_cell(text: &str) -> String {
 /// hold these characters inside strings, where the escape means the same character, so every
 /// value reads back unchanged; the document just cannot carry a raw bidi override or a `##[`
 /// command to a log.
-pub fn json_text(json: &str) -> Cow<'_, str> {
+pub(crate) fn json_text(json: &str) -> Cow<'_, str> {
     if !json.chars().any(is_hazard_in_json) && !json.contains("##") {
         return Cow::Borrowed(json);
     }

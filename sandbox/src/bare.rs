@@ -12,7 +12,7 @@ pub const HYDRATOR_NOTES_REF: &str = "refs/notes/hydrator.metadata";
 
 /// Who and when, for a commit written by the sandbox.
 #[derive(Debug, Clone)]
-pub struct Person {
+pub(crate) struct Person {
     pub name: String,
     pub email: String,
     /// Seconds since the Unix epoch, UTC.
@@ -27,7 +27,7 @@ impl Person {
 }
 
 /// Creates (or opens, when it exists) the bare repository at `path` with `main` as HEAD.
-pub fn init_bare(path: &Path) -> Result<Repository> {
+pub(crate) fn init_bare(path: &Path) -> Result<Repository> {
     if path.join("HEAD").exists() {
         return open(path);
     }
@@ -42,13 +42,13 @@ pub fn init_bare(path: &Path) -> Result<Repository> {
     Ok(repo)
 }
 
-pub fn open(path: &Path) -> Result<Repository> {
+pub(crate) fn open(path: &Path) -> Result<Repository> {
     Repository::open_bare(path)
         .with_context(|| format!("opening the bare repository {}", path.display()))
 }
 
 /// The tip of `refs/heads/<branch>`, if the branch exists.
-pub fn branch_tip(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
+pub(crate) fn branch_tip(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
     match repo.find_reference(&format!("refs/heads/{branch}")) {
         Ok(reference) => {
             let commit = reference
@@ -63,7 +63,7 @@ pub fn branch_tip(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
 
 /// Resolves what GitHub accepts as `{ref}`: a full or abbreviated commit SHA, a branch name, a tag
 /// name or a full ref name. `None` when nothing matches.
-pub fn resolve_commit(repo: &Repository, rev: &str) -> Option<Oid> {
+pub(crate) fn resolve_commit(repo: &Repository, rev: &str) -> Option<Oid> {
     let candidates = [
         format!("refs/heads/{rev}"),
         format!("refs/tags/{rev}"),
@@ -86,7 +86,7 @@ pub fn resolve_commit(repo: &Repository, rev: &str) -> Option<Oid> {
 
 /// Commits `files` (path → content, nested paths allowed) on top of `branch`'s tip (a root commit
 /// when the branch does not exist) and moves the branch to it. Returns the new commit.
-pub fn commit_files(
+pub(crate) fn commit_files(
     repo: &Repository,
     branch: &str,
     files: &[(String, String)],
@@ -100,7 +100,7 @@ pub fn commit_files(
 }
 
 /// Writes a commit whose tree is `parent`'s tree with `files` upserted; no ref moves.
-pub fn write_commit(
+pub(crate) fn write_commit(
     repo: &Repository,
     parent: Option<Oid>,
     files: &[(String, String)],
@@ -137,7 +137,7 @@ pub fn write_commit(
 
 /// Moves `refs/heads/<branch>` from `expected` (None = must not exist) to `new`, atomically.
 /// Fails with [`RefMoved`] when the branch is no longer at `expected`.
-pub fn move_branch(
+pub(crate) fn move_branch(
     repo: &Repository,
     branch: &str,
     expected: Option<Oid>,
@@ -167,15 +167,15 @@ pub fn move_branch(
 /// A branch was not where the caller expected it (a concurrent push or merge won).
 #[derive(Debug, thiserror::Error)]
 #[error("branch {0} moved while it was being updated")]
-pub struct RefMoved(pub String);
+pub(crate) struct RefMoved(pub String);
 
 /// Whether `head` has no commits that `base` lacks (GitHub's "No commits between").
-pub fn contains(repo: &Repository, base: Oid, head: Oid) -> Result<bool> {
+pub(crate) fn contains(repo: &Repository, base: Oid, head: Oid) -> Result<bool> {
     Ok(base == head || repo.graph_descendant_of(base, head)?)
 }
 
 /// The tree of merging `theirs` into `ours`, computed in memory; `None` on a conflict.
-pub fn merge_tree(repo: &Repository, ours: Oid, theirs: Oid) -> Result<Option<Oid>> {
+pub(crate) fn merge_tree(repo: &Repository, ours: Oid, theirs: Oid) -> Result<Option<Oid>> {
     let ours_commit = repo.find_commit(ours)?;
     let theirs_commit = repo.find_commit(theirs)?;
     let mut index = repo
@@ -192,7 +192,7 @@ pub fn merge_tree(repo: &Repository, ours: Oid, theirs: Oid) -> Result<Option<Oi
 }
 
 /// Writes a commit with the given tree and parents; no ref moves.
-pub fn commit_tree(
+pub(crate) fn commit_tree(
     repo: &Repository,
     tree: Oid,
     parents: &[Oid],
@@ -218,7 +218,7 @@ pub fn commit_tree(
 }
 
 /// Adds (or replaces) the note on `target` under [`HYDRATOR_NOTES_REF`].
-pub fn write_note(repo: &Repository, target: Oid, body: &str, who: &Person) -> Result<()> {
+pub(crate) fn write_note(repo: &Repository, target: Oid, body: &str, who: &Person) -> Result<()> {
     let signature = who.signature()?;
     repo.note(
         &signature,
@@ -232,14 +232,14 @@ pub fn write_note(repo: &Repository, target: Oid, body: &str, who: &Person) -> R
     Ok(())
 }
 
-pub fn read_note(repo: &Repository, target: Oid) -> Option<String> {
+pub(crate) fn read_note(repo: &Repository, target: Oid) -> Option<String> {
     repo.find_note(Some(HYDRATOR_NOTES_REF), target)
         .ok()
         .and_then(|note| note.message().ok().map(str::to_owned))
 }
 
 /// The content of `path` in commit `commit`, if it is a UTF-8 file there.
-pub fn read_file(repo: &Repository, commit: Oid, path: &str) -> Result<Option<String>> {
+pub(crate) fn read_file(repo: &Repository, commit: Oid, path: &str) -> Result<Option<String>> {
     let tree = repo.find_commit(commit)?.tree()?;
     let Ok(entry) = tree.get_path(Path::new(path)) else {
         return Ok(None);
@@ -248,12 +248,12 @@ pub fn read_file(repo: &Repository, commit: Oid, path: &str) -> Result<Option<St
     Ok(std::str::from_utf8(blob.content()).ok().map(str::to_owned))
 }
 
-pub fn parents(repo: &Repository, commit: Oid) -> Result<Vec<Oid>> {
+pub(crate) fn parents(repo: &Repository, commit: Oid) -> Result<Vec<Oid>> {
     Ok(repo.find_commit(commit)?.parent_ids().collect())
 }
 
 /// Fetches every branch and the notes of `source` into `target` (used to create forks).
-pub fn copy_refs(target: &Repository, source: &Path) -> Result<()> {
+pub(crate) fn copy_refs(target: &Repository, source: &Path) -> Result<()> {
     let Some(url) = source.to_str() else {
         bail!("the repository path {} is not UTF-8", source.display());
     };
@@ -269,7 +269,7 @@ pub fn copy_refs(target: &Repository, source: &Path) -> Result<()> {
 }
 
 /// The commit's message and committer time, for rendering.
-pub fn commit_info(repo: &Repository, commit: Oid) -> Result<(String, Person, Person)> {
+pub(crate) fn commit_info(repo: &Repository, commit: Oid) -> Result<(String, Person, Person)> {
     let commit = repo.find_commit(commit)?;
     let person = |signature: git2::Signature<'_>| Person {
         name: signature.name().unwrap_or_default().to_owned(),

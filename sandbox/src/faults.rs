@@ -150,7 +150,7 @@ pub(crate) struct FaultHit {
 
 impl FaultHit {
     /// Runs the fault's hook, if it has one.
-    pub fn run_hook(&self) {
+    pub(crate) fn run_hook(&self) {
         if let Some(Hook(hook)) = &self.hook {
             hook();
         }
@@ -162,11 +162,11 @@ impl FaultHit {
 pub(crate) struct Faults(Vec<Fault>);
 
 impl Faults {
-    pub fn push(&mut self, fault: Fault) {
+    pub(crate) fn push(&mut self, fault: Fault) {
         self.0.push(fault);
     }
 
-    pub fn take(&mut self, method: &str, path: &str, body: &[u8]) -> Option<FaultHit> {
+    pub(crate) fn take(&mut self, method: &str, path: &str, body: &[u8]) -> Option<FaultHit> {
         let fault = self
             .0
             .iter_mut()

@@ -42,15 +42,15 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn api_url(&self) -> String {
+    pub(crate) fn api_url(&self) -> String {
         format!("{}/api/v3", self.base_url)
     }
 
-    pub fn gitea_api_url(&self) -> String {
+    pub(crate) fn gitea_api_url(&self) -> String {
         format!("{}/api/v1", self.base_url)
     }
 
-    pub fn gitlab_api_url(&self) -> String {
+    pub(crate) fn gitlab_api_url(&self) -> String {
         format!("{}/api/v4", self.base_url)
     }
 }
@@ -68,7 +68,7 @@ pub(crate) struct Incoming {
 }
 
 impl Incoming {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(key, _)| key == name)
@@ -76,7 +76,7 @@ impl Incoming {
     }
 
     /// The query parameters, percent-decoded; the last one of a name wins.
-    pub fn params(&self) -> BTreeMap<String, String> {
+    pub(crate) fn params(&self) -> BTreeMap<String, String> {
         self.query
             .split('&')
             .filter(|pair| !pair.is_empty())
@@ -105,7 +105,7 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+    pub(crate) fn json(status: u16, value: &serde_json::Value) -> Self {
         let body = serde_json::to_vec_pretty(value).expect("a JSON value always serializes");
         Self {
             status,
@@ -117,7 +117,7 @@ impl Reply {
         }
     }
 
-    pub fn text(status: u16, text: &str) -> Self {
+    pub(crate) fn text(status: u16, text: &str) -> Self {
         Self {
             status,
             headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
@@ -126,7 +126,7 @@ impl Reply {
     }
 
     /// Sets a header, replacing one of the same name.
-    pub fn set_header(&mut self, name: &str, value: &str) {
+    pub(crate) fn set_header(&mut self, name: &str, value: &str) {
         let name = name.to_ascii_lowercase();
         self.headers.retain(|(key, _)| *key != name);
         self.headers.push((name, value.to_owned()));

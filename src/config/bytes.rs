@@ -18,7 +18,7 @@ use super::problem::Problem;
 
 /// The largest promotion.yaml read: far above any real file (a hundred strategies fit in 100 KiB),
 /// small enough that parsing anything this size stays well under a second and a few MiB.
-pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_FILE_BYTES: usize = 1024 * 1024;
 
 /// At most this many character problems are listed; a binary file would otherwise print thousands.
 const MAX_LISTED: usize = 20;
@@ -27,7 +27,7 @@ const BOM: char = '\u{feff}';
 
 /// Checks `bytes`; returns the text without a leading byte order mark, or one problem per refused
 /// character (at most [`MAX_LISTED`]), each with its line and column (columns count characters).
-pub fn check(bytes: &[u8]) -> Result<&str, Vec<Problem>> {
+pub(super) fn check(bytes: &[u8]) -> Result<&str, Vec<Problem>> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(vec![
             Problem::new(

@@ -9,7 +9,7 @@ use super::Provider;
 
 /// The API base URL without a trailing slash: `apiUrl` when written, else the provider's CI
 /// variable, else its public service. `None` when it must be written (no default, e.g. gitea).
-pub fn api_url(provider: Provider, written: Option<&str>, env: Env<'_>) -> Option<String> {
+pub(super) fn api_url(provider: Provider, written: Option<&str>, env: Env<'_>) -> Option<String> {
     let info = provider.info();
     let url = match written {
         Some(url) => url.to_owned(),
@@ -23,13 +23,13 @@ pub fn api_url(provider: Provider, written: Option<&str>, env: Env<'_>) -> Optio
 }
 
 /// The CI variable [`api_url`] reads when `apiUrl` is not written, if it is set.
-pub fn api_url_variable(provider: Provider, env: Env<'_>) -> Option<&'static str> {
+pub(super) fn api_url_variable(provider: Provider, env: Env<'_>) -> Option<&'static str> {
     let name = provider.info().ci.api_url?;
     var(env, name).map(|_| name)
 }
 
 /// The CI variable naming the SCM's web address, and its value, when set (see [`web_base`]).
-pub fn server_url(provider: Provider, env: Env<'_>) -> Option<(&'static str, String)> {
+pub(super) fn server_url(provider: Provider, env: Env<'_>) -> Option<(&'static str, String)> {
     let name = provider.info().ci.server_url?;
     var(env, name).map(|value| (name, value))
 }
@@ -38,7 +38,7 @@ pub fn server_url(provider: Provider, env: Env<'_>) -> Option<(&'static str, Str
 /// provider's [`CiVariables::repository`](crate::scm::registry::CiVariables::repository)
 /// (`GITHUB_REPOSITORY`, `owner/name`, also set by Gitea/Forgejo Actions; GitLab's
 /// `CI_PROJECT_PATH`, `group/subgroup/name`; owner = everything before the last `/`).
-pub fn repository_from_env(
+pub(super) fn repository_from_env(
     provider: Provider,
     env: Env<'_>,
 ) -> Option<(String, String, &'static str)> {
@@ -57,7 +57,12 @@ pub fn repository_from_env(
 /// (`https://api.github.com` → `https://github.com`); the URL without the provider's API suffix
 /// (`/api/v3` GitHub Enterprise, `/api/v4` GitLab, `/api/v1` Gitea, Forgejo); anything else → its
 /// origin.
-pub fn web_base(provider: Provider, api_url: &str, api_url_written: bool, env: Env<'_>) -> String {
+pub(super) fn web_base(
+    provider: Provider,
+    api_url: &str,
+    api_url_written: bool,
+    env: Env<'_>,
+) -> String {
     if !api_url_written && let Some((_, server)) = server_url(provider, env) {
         return server.trim_end_matches('/').to_owned();
     }
@@ -90,7 +95,7 @@ fn origin(url: &str) -> &str {
 /// The userinfo is what precedes the last `@` of the authority (RFC 3986 §3.2). A password holding
 /// an unencoded `/` ends the authority early (`https://user:pa/ss@host`); its "port" is then not a
 /// number, and everything up to the last `@` before any query is taken as userinfo.
-pub fn redact_userinfo(url: &str) -> Option<String> {
+pub(super) fn redact_userinfo(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let before_query = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
     let authority = &before_query[..before_query.find('/').unwrap_or(before_query.len())];
@@ -110,7 +115,7 @@ pub fn redact_userinfo(url: &str) -> Option<String> {
 }
 
 /// Checks that `url` is an absolute `http(s)://host...` URL; says what is wrong otherwise.
-pub fn check_http_url(url: &str) -> Result<(), String> {
+pub(super) fn check_http_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))

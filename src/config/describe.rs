@@ -11,7 +11,7 @@ use crate::ci_env::{Env, var};
 use super::{Config, Gate, PROMOTER_TOKEN, PrivateKeySource, format_duration, validate};
 
 /// The resolved strategies and environments, deterministic for a given config.
-pub fn describe(config: &Config) -> String {
+pub(crate) fn describe(config: &Config) -> String {
     let mut out = String::new();
     let scm = &config.scm;
     let repo = &config.repository;
@@ -109,7 +109,7 @@ fn gate_list(gates: &[Gate]) -> String {
 }
 
 /// One warning (with a hint) per credential that is missing in `env`. Names variables, never values.
-pub fn credential_warnings(config: &Config, env: Env<'_>) -> Vec<(String, String)> {
+pub(crate) fn credential_warnings(config: &Config, env: Env<'_>) -> Vec<(String, String)> {
     let scm = &config.scm;
     let mut warnings = token_warnings(config, env);
     if let Some(name) = &scm.username_env

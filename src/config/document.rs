@@ -21,13 +21,13 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// The deepest nesting of mappings and lists accepted; promotion.yaml needs 7 levels (down to a
 /// gate of an environment).
-pub const MAX_DEPTH: usize = 64;
+pub(super) const MAX_DEPTH: usize = 64;
 /// The most values (mappings, lists, scalars) the document may hold once aliases are expanded
 /// (the copy each anchor keeps counts too). A real file has a few thousand; an alias "billion
 /// laughs" has billions.
-pub const MAX_NODES: usize = 100_000;
+pub(super) const MAX_NODES: usize = 100_000;
 /// The most text (keys, scalars and key paths) the document may hold once aliases are expanded.
-pub const MAX_TEXT: usize = 16 * 1024 * 1024;
+pub(super) const MAX_TEXT: usize = 16 * 1024 * 1024;
 
 /// A place in the file, both 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,7 +50,7 @@ impl Pos {
 
 /// A problem found while reading the YAML itself (syntax, duplicate keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct YamlProblem {
+pub(super) struct YamlProblem {
     pub pos: Pos,
     /// Key path the problem is about; empty for the whole file.
     pub path: String,
@@ -65,14 +65,14 @@ struct Spot {
 
 /// Parsed promotion.yaml: the value, where each path sits, and non-fatal problems (duplicate keys).
 #[derive(Debug)]
-pub struct Document {
+pub(super) struct Document {
     pub value: Value,
     spots: BTreeMap<String, Spot>,
     pub problems: Vec<YamlProblem>,
 }
 
 /// `parent.key`, or `key` at the root.
-pub fn child_path(parent: &str, key: &str) -> String {
+pub(super) fn child_path(parent: &str, key: &str) -> String {
     if parent.is_empty() {
         key.to_owned()
     } else {
@@ -81,13 +81,13 @@ pub fn child_path(parent: &str, key: &str) -> String {
 }
 
 /// `parent[index]`.
-pub fn item_path(parent: &str, index: usize) -> String {
+pub(super) fn item_path(parent: &str, index: usize) -> String {
     format!("{parent}[{index}]")
 }
 
 impl Document {
     /// Parses `text`. A syntax error is fatal and returned alone, with its position.
-    pub fn parse(text: &str) -> Result<Document, YamlProblem> {
+    pub(super) fn parse(text: &str) -> Result<Document, YamlProblem> {
         let mut builder = Builder::default();
         let mut parser = Parser::new_from_str(text);
         loop {
@@ -123,12 +123,12 @@ impl Document {
 
     /// Where the value at `path` starts; for a path not in the file (a missing key, or inside an
     /// alias), the nearest ancestor's value.
-    pub fn value_pos(&self, path: &str) -> Pos {
+    pub(super) fn value_pos(&self, path: &str) -> Pos {
         self.nearest(path).value
     }
 
     /// Where the key of `path` is written (the value's position for list items and the root).
-    pub fn key_pos(&self, path: &str) -> Pos {
+    pub(super) fn key_pos(&self, path: &str) -> Pos {
         let spot = self.nearest(path);
         spot.key.unwrap_or(spot.value)
     }

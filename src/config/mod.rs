@@ -6,11 +6,11 @@
 
 mod bytes;
 mod defaults;
-pub mod describe;
+pub(crate) mod describe;
 mod document;
 mod problem;
-pub mod raw;
-pub mod raw_gates;
+pub(crate) mod raw;
+pub(crate) mod raw_gates;
 mod structure;
 mod validate;
 mod visible;
@@ -23,16 +23,15 @@ use std::time::Duration;
 use crate::ci_env::{Env, var};
 use crate::model::{BranchName, GateKey, Secret};
 
-pub use crate::gates::computed::{ArgocdGate, ComputedGate, GateDefinition, WebRequest};
+pub(crate) use crate::gates::computed::{ArgocdGate, ComputedGate, GateDefinition, WebRequest};
 
-pub use document::Pos;
-pub use problem::{ConfigErrors, Problem};
-pub use validate::{format_duration, parse_duration};
+pub use problem::ConfigErrors;
+pub(crate) use validate::{format_duration, parse_duration};
 
 /// The variable naming the config file when `-c/--config` is not given.
-pub const CONFIG_ENV: &str = "PROMOTER_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "PROMOTER_CONFIG";
 /// The file read when neither `-c/--config` nor `PROMOTER_CONFIG` is given.
-pub const DEFAULT_FILE: &str = "promotion.yaml";
+pub(crate) const DEFAULT_FILE: &str = "promotion.yaml";
 
 /// How the config file was chosen; it decides the hint when the file cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +45,7 @@ pub enum ConfigSource {
 }
 
 /// Finds the config file: `-c/--config`, else `PROMOTER_CONFIG`, else `./promotion.yaml`.
-pub fn locate(flag: Option<&Path>, env: Env<'_>) -> (PathBuf, ConfigSource) {
+pub(crate) fn locate(flag: Option<&Path>, env: Env<'_>) -> (PathBuf, ConfigSource) {
     if let Some(path) = flag {
         return (path.to_owned(), ConfigSource::Flag);
     }
@@ -102,7 +101,7 @@ pub fn load(path: &Path, env: Env<'_>) -> Result<Config, LoadError> {
 }
 
 /// [`locate`] then [`load`]: what every command taking `-c/--config` calls.
-pub fn load_from(flag: Option<&Path>, env: Env<'_>) -> Result<Config, LoadError> {
+pub(crate) fn load_from(flag: Option<&Path>, env: Env<'_>) -> Result<Config, LoadError> {
     let (path, source) = locate(flag, env);
     load_located(&path, source, env)
 }
@@ -168,7 +167,7 @@ impl Config {
 
 /// `scm.provider`. What each one is (token variable, git user, URL shapes, limits, how its client
 /// is built) is its descriptor in `scm/<provider>/mod.rs`, listed in `scm/registry.rs`.
-pub use crate::scm::{Provider, ProviderInfo};
+pub(crate) use crate::scm::Provider;
 
 #[derive(Debug, Clone)]
 pub struct ScmConfig {
@@ -187,7 +186,7 @@ pub struct ScmConfig {
 }
 
 /// The variable that, when set, wins over every other token variable.
-pub const PROMOTER_TOKEN: &str = "PROMOTER_TOKEN";
+pub(crate) const PROMOTER_TOKEN: &str = "PROMOTER_TOKEN";
 
 impl ScmConfig {
     /// The token and the variable it came from: `PROMOTER_TOKEN` > `tokenEnv` > provider default

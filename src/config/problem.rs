@@ -107,7 +107,7 @@ fn clipped(message: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The candidate closest to `word`, if it is close enough to be what was meant.
-pub fn did_you_mean<'a>(
+pub(super) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

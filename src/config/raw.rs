@@ -9,14 +9,14 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// The JSON Schema dialect `promoter schema` prints.
-pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+pub(crate) const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 /// promotion.yaml: how promoter promotes GitOps configuration through environments with pull
 /// requests. See docs/configuration.md.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "promotion.yaml")]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     /// The SCM hosting the repository and its pull requests.
     pub scm: RawScm,
     /// The repository holding the live and staging branches. May be omitted inside the provider's
@@ -45,7 +45,7 @@ pub struct RawConfig {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Dashboard")]
-pub struct RawDashboard {
+pub(crate) struct RawDashboard {
     /// Write the dashboard issue after every `promoter reconcile` pass (default false). It costs
     /// one API read per pass (one per 100 open issues), plus a write when its text changed.
     #[serde(default)]
@@ -58,13 +58,13 @@ pub struct RawDashboard {
 
 /// Which SCM promoter talks to: the registered providers (`crate::scm::registry`), whose schema
 /// lists their names.
-pub use crate::scm::Provider as RawProvider;
+pub(crate) use crate::scm::Provider as RawProvider;
 
 /// The SCM and how to authenticate to it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Scm")]
-pub struct RawScm {
+pub(crate) struct RawScm {
     /// The SCM provider; what each one defaults is in docs/configuration.md, "Providers".
     pub provider: RawProvider,
     /// API base URL. Default: the provider's CI variable (`$GITHUB_API_URL`, `$CI_API_V4_URL`),
@@ -96,7 +96,7 @@ pub struct RawScm {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "GithubApp")]
-pub struct RawGithubApp {
+pub(crate) struct RawGithubApp {
     /// The App ID shown on the App's settings page.
     pub app_id: u64,
     /// The installation to use; looked up for the repository when omitted.
@@ -116,7 +116,7 @@ pub struct RawGithubApp {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Repository")]
-pub struct RawRepository {
+pub(crate) struct RawRepository {
     /// The owner (user or organisation). GitLab: the full namespace path, e.g. `group/subgroup`.
     pub owner: String,
     /// The repository name.
@@ -131,7 +131,7 @@ pub struct RawRepository {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "PullRequest")]
-pub struct RawPullRequest {
+pub(crate) struct RawPullRequest {
     /// Title template, e.g. "Promote {{ proposed.dry.shortSha }} to `{{ environment.branch }}`".
     #[serde(default)]
     pub title: Option<String>,
@@ -149,7 +149,7 @@ pub struct RawPullRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Strategy")]
-pub struct RawStrategy {
+pub(crate) struct RawStrategy {
     /// Unique name of the strategy in this file.
     pub name: String,
     /// Monorepo mode: the path of this app on shared branches (no leading or trailing `/`).
@@ -171,7 +171,7 @@ pub struct RawStrategy {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Environment")]
-pub struct RawEnvironment {
+pub(crate) struct RawEnvironment {
     /// The live branch: what is deployed.
     pub branch: String,
     /// Merge the promotion pull request once every gate passes (default true). `false` leaves
@@ -193,7 +193,7 @@ pub struct RawEnvironment {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "ActiveGate")]
-pub struct RawActiveGate {
+pub(crate) struct RawActiveGate {
     /// Commit status / check name: letters, digits, `-`, `_`, `.`; at most 63 characters.
     #[schemars(
         regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"),
@@ -211,7 +211,7 @@ pub struct RawActiveGate {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "ProposedGate")]
-pub struct RawProposedGate {
+pub(crate) struct RawProposedGate {
     /// Commit status / check name: letters, digits, `-`, `_`, `.`; at most 63 characters.
     #[schemars(
         regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"),
@@ -232,7 +232,7 @@ pub fn schema() -> serde_json::Value {
 }
 
 /// [`schema`] as the pretty JSON `promoter schema` prints (with a final newline).
-pub fn schema_text() -> String {
+pub(crate) fn schema_text() -> String {
     let mut text = serde_json::to_string_pretty(&schema()).expect("a JSON value always serialises");
     text.push('\n');
     text

@@ -14,7 +14,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "GateDefinition")]
-pub struct RawGateDefinition {
+pub(crate) struct RawGateDefinition {
     /// The gate's key and commit status name: lowercase letters, digits and `-`, 1 to 63
     /// characters, starting and ending with a letter or digit.
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(max = 63))]
@@ -37,7 +37,7 @@ pub struct RawGateDefinition {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Schedule")]
-pub struct RawSchedule {
+pub(crate) struct RawSchedule {
     /// IANA time zone the cron expressions are read in (default `UTC`), e.g. `Europe/Berlin`.
     #[serde(default)]
     pub timezone: Option<String>,
@@ -57,7 +57,7 @@ pub struct RawSchedule {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "EnvironmentWindows")]
-pub struct RawWindows {
+pub(crate) struct RawWindows {
     /// Added to the schedule's `allow` windows for this environment.
     #[serde(default)]
     pub allow: Vec<RawWindow>,
@@ -70,7 +70,7 @@ pub struct RawWindows {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Window")]
-pub struct RawWindow {
+pub(crate) struct RawWindow {
     /// Five cron fields: minute hour day-of-month month day-of-week (`0 9 * * 1-5`).
     pub cron: String,
     /// How long the window stays open: an integer and one unit, `90s`, `30m`, `8h`, `14d`.
@@ -88,7 +88,7 @@ pub struct RawWindow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[schemars(rename = "CommitTarget")]
-pub enum RawCommitTarget {
+pub(crate) enum RawCommitTarget {
     /// The staging tip: what would be merged.
     Proposed,
     /// The live tip: what is deployed now (the status is still written on the staging tip).
@@ -99,7 +99,7 @@ pub enum RawCommitTarget {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "CommitRule")]
-pub struct RawCommitRule {
+pub(crate) struct RawCommitRule {
     /// `proposed` (default) or `active`.
     #[serde(default)]
     pub target: Option<RawCommitTarget>,
@@ -116,7 +116,7 @@ pub struct RawCommitRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 #[schemars(rename = "HttpMethod")]
-pub enum RawMethod {
+pub(crate) enum RawMethod {
     Get,
     Post,
     Put,
@@ -126,7 +126,7 @@ pub enum RawMethod {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "WebRequest")]
-pub struct RawWebRequest {
+pub(crate) struct RawWebRequest {
     /// URL template (`http://` or `https://`), e.g.
     /// `https://ci.acme.com/runs?sha={{ commit.sha }}&env={{ environment.branch }}`.
     pub url: String,
@@ -158,7 +158,7 @@ pub struct RawWebRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(rename = "Argocd")]
-pub struct RawArgocd {
+pub(crate) struct RawArgocd {
     /// The Argo CD server's URL, e.g. `https://argocd.acme.com`.
     pub server: String,
     /// Environment variable holding an Argo CD API token (default `ARGOCD_AUTH_TOKEN`).

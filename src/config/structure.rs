@@ -15,7 +15,7 @@ use super::problem::{Problem, did_you_mean};
 /// Walks `value` against `schema` (the root schema with its `$defs`), reporting into `problems`
 /// and repairing `value` in place. Returns the paths that hold a placeholder without a problem of
 /// their own (a required key reported as a misspelt unknown key): semantic problems there are noise.
-pub fn check(
+pub(super) fn check(
     doc: &Document,
     schema: &Value,
     value: &mut Value,

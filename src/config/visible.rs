@@ -5,7 +5,7 @@
 
 /// `text` as a message may show it: characters that are invisible, reorder text or control the
 /// terminal are written as `\u{…}` escapes.
-pub fn shown(text: &str) -> String {
+pub(super) fn shown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || invisible(c).is_some() {
@@ -20,7 +20,7 @@ pub fn shown(text: &str) -> String {
 /// The Unicode name of a character that shows as nothing, as a space that is not one, or that
 /// reorders the text around it (format characters, category Cf; space separators other than the
 /// ASCII space, Zs/Zl/Zp; fillers and variation selectors); `None` for any other character.
-pub fn invisible(c: char) -> Option<&'static str> {
+pub(super) fn invisible(c: char) -> Option<&'static str> {
     Some(match c {
         '\u{00A0}' => "NO-BREAK SPACE",
         '\u{00AD}' => "SOFT HYPHEN",

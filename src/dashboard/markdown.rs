@@ -11,12 +11,12 @@
 
 /// `text` as one code span on one line, at most `max_chars` characters (cut with `…`), safe in a
 /// table cell. Empty text is an empty string (no span).
-pub fn code(text: &str, max_chars: usize) -> String {
+pub(super) fn code(text: &str, max_chars: usize) -> String {
     span(text, max_chars, true)
 }
 
 /// [`code`] outside a table (a heading): `|` needs no escape there, and would show one.
-pub fn code_outside_table(text: &str, max_chars: usize) -> String {
+pub(super) fn code_outside_table(text: &str, max_chars: usize) -> String {
     span(text, max_chars, false)
 }
 
@@ -51,7 +51,7 @@ fn span(text: &str, max_chars: usize, in_cell: bool) -> String {
 
 /// A Markdown link to `url` with `label`, when `url` is a plain `http(s)` URL that cannot break
 /// out of the link destination; else the label alone. `label` must already be safe Markdown.
-pub fn link(label: &str, url: &str) -> String {
+pub(super) fn link(label: &str, url: &str) -> String {
     let plain = (url.starts_with("https://") || url.starts_with("http://"))
         && url.chars().all(|c| {
             c.is_ascii_graphic() && !matches!(c, '(' | ')' | '<' | '>' | '|' | '\\' | '`' | '"')

@@ -13,7 +13,7 @@
 //! found is adopted; the create is never sent twice.
 
 mod markdown;
-pub mod render;
+pub(crate) mod render;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -28,7 +28,7 @@ use crate::pass::PassReport;
 use crate::reconcile::pacing::{WritePacer, WritesDeferred};
 use crate::scm::{Issue, Issues, issues::is_ambiguous};
 
-pub use render::MARKER;
+pub(crate) use render::MARKER;
 
 /// What happened to the dashboard issue in this pass (`dashboard` in the JSON report).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,7 +37,7 @@ pub use render::MARKER;
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
-pub enum DashboardReport {
+pub(crate) enum DashboardReport {
     /// No dashboard issue was open: this one was opened (or, after an unanswered create, found).
     Created { number: u64, url: String },
     /// Its title or body differed and was rewritten.
@@ -53,7 +53,7 @@ pub enum DashboardReport {
 
 impl DashboardReport {
     /// One line for the text report.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         match self {
             DashboardReport::Created { number, url } => {
                 format!("dashboard: opened issue {number} ({url})")
@@ -73,7 +73,7 @@ impl DashboardReport {
 
     /// The `::warning` workflow command for GitHub Actions, when the dashboard failed (with
     /// the other annotations, docs/design.md §6).
-    pub fn annotation(&self) -> Option<String> {
+    pub(crate) fn annotation(&self) -> Option<String> {
         let DashboardReport::Failed { error } = self else {
             return None;
         };
@@ -87,7 +87,7 @@ impl DashboardReport {
     }
 
     /// The warning for stderr, when the dashboard failed.
-    pub fn warning(&self) -> Option<String> {
+    pub(crate) fn warning(&self) -> Option<String> {
         match self {
             DashboardReport::Failed { error } => Some(format!(
                 "the dashboard issue was not written: {error}\nhint: the promotion itself is unaffected; the token needs permission to write issues (docs/tokens.md)"
@@ -101,7 +101,7 @@ impl DashboardReport {
 /// `writes` like the promotions' (docs/design.md §3 "Write budget": when the budget is spent it
 /// is [`DashboardReport::Skipped`] until the next pass). Never fails: a failure is the
 /// [`DashboardReport::Failed`] outcome.
-pub fn publish(
+pub(crate) fn publish(
     config: &Config,
     report: &PassReport,
     cache: &GitCache,
@@ -164,7 +164,7 @@ impl Issues for PacedIssues<'_> {
 
 /// The dashboard among `issues`: the lowest-numbered open issue whose body starts with
 /// [`MARKER`]. Others with the marker (a copy someone made) are left alone.
-pub fn find(issues: Vec<Issue>) -> Option<Issue> {
+pub(crate) fn find(issues: Vec<Issue>) -> Option<Issue> {
     issues
         .into_iter()
         .filter(|issue| issue.body.trim_start().starts_with(MARKER))
@@ -179,7 +179,7 @@ fn shows(issue: &Issue, title: &str, body: &str) -> bool {
 
 /// One list; then a create when no dashboard is open, an update when its text differs,
 /// nothing otherwise.
-pub fn sync(scm: &dyn Issues, title: &str, body: &str) -> anyhow::Result<DashboardReport> {
+pub(crate) fn sync(scm: &dyn Issues, title: &str, body: &str) -> anyhow::Result<DashboardReport> {
     if let Some(issue) = find(scm.open_issues()?) {
         if shows(&issue, title, body) {
             return Ok(DashboardReport::Unchanged {

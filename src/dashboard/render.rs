@@ -14,7 +14,7 @@ use crate::pass::{EnvironmentReport, PassReport};
 use crate::reconcile::plan::Phase;
 
 /// The hidden first line that makes an issue the dashboard (HTML comments do not render).
-pub const MARKER: &str = "<!-- promoter-dashboard:v1 -->";
+pub(crate) const MARKER: &str = "<!-- promoter-dashboard:v1 -->";
 
 /// Characters kept of a commit subject and of a reason.
 const SUBJECT_CHARS: usize = 80;
@@ -22,7 +22,7 @@ const REASON_CHARS: usize = 300;
 
 /// What the body needs besides the report.
 #[derive(Debug, Clone)]
-pub struct BodyInputs<'a> {
+pub(crate) struct BodyInputs<'a> {
     /// DRY commit subjects by DRY SHA (from `hydrator.metadata`); missing ones show no subject.
     pub subjects: &'a BTreeMap<Sha, String>,
     /// How the SCM writes a PR reference: `#` (GitHub, Gitea) or `!` (GitLab merge requests).
@@ -33,7 +33,7 @@ pub struct BodyInputs<'a> {
 
 /// The whole body, ending with a newline, within `inputs.limit` bytes: environments that do not
 /// fit are counted in a last line instead.
-pub fn body(report: &PassReport, inputs: &BodyInputs<'_>) -> String {
+pub(crate) fn body(report: &PassReport, inputs: &BodyInputs<'_>) -> String {
     let head = format!(
         "{MARKER}\nWhere every environment of {} stands, as the last `promoter reconcile` pass saw it. promoter rewrites this issue when that changes; edits are overwritten. Closing it makes the next pass open a new one.\n",
         code_outside_table(&report.repository, 200)

@@ -127,7 +127,7 @@ impl Application {
 }
 
 /// Asks Argo CD about the applications deploying `branch` and judges them on `live_tip`.
-pub fn ask(
+pub(crate) fn ask(
     key: &GateKey,
     gate: &ArgocdGate,
     branch: &BranchName,

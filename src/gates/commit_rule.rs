@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use minijinja::Value;
 
 use super::{GateResult, expr};
-pub use crate::model::GateCommit;
+pub(crate) use crate::model::GateCommit;
 use crate::model::{GateKey, GateState};
 
 /// Which commit the rule judges.
@@ -38,7 +38,7 @@ pub struct CommitRule {
 
 impl GateCommit {
     /// The `commit` variable.
-    pub fn value(&self) -> Value {
+    pub(crate) fn value(&self) -> Value {
         let trailers: BTreeMap<String, Value> = self
             .trailers
             .iter()
@@ -59,7 +59,11 @@ impl GateCommit {
 }
 
 /// The rule's answer on `commit` (`None`: the commit was not read in this pass → pending).
-pub fn evaluate(key: &GateKey, rule: &CommitRule, commit: Option<&GateCommit>) -> GateResult {
+pub(crate) fn evaluate(
+    key: &GateKey,
+    rule: &CommitRule,
+    commit: Option<&GateCommit>,
+) -> GateResult {
     let Some(commit) = commit else {
         return GateResult::new(
             key.clone(),

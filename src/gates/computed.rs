@@ -78,7 +78,7 @@ pub struct ArgocdGate {
 /// What computed gates are evaluated from, per environment; observe fills it (reads only), the
 /// planner evaluates from it. Each part is `None`/absent when it was not read in this pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ComputedFacts {
+pub(crate) struct ComputedFacts {
     /// The staging tip's commit data, read when a commit rule targets the proposed commit.
     pub staging_commit: Option<GateCommit>,
     /// The live tip's commit data, read when a commit rule targets the active commit.
@@ -91,20 +91,20 @@ pub struct ComputedFacts {
 
 impl ComputedFacts {
     /// The staging tip moved: what was read about it no longer applies.
-    pub fn forget_staging(&mut self) {
+    pub(crate) fn forget_staging(&mut self) {
         self.staging_commit = None;
         self.proposed_answers.clear();
     }
 
     /// The live tip moved.
-    pub fn forget_live(&mut self) {
+    pub(crate) fn forget_live(&mut self) {
         self.live_commit = None;
         self.active_answers.clear();
     }
 }
 
 /// Whether `definition`'s inputs were read in this pass (listed as a proposed gate or not).
-pub fn was_read(definition: &GateDefinition, proposed: bool, facts: &ComputedFacts) -> bool {
+pub(crate) fn was_read(definition: &GateDefinition, proposed: bool, facts: &ComputedFacts) -> bool {
     match &definition.kind {
         ComputedGate::Schedule(_) => true,
         ComputedGate::Commit(rule) => match rule.target {
@@ -123,7 +123,7 @@ pub fn was_read(definition: &GateDefinition, proposed: bool, facts: &ComputedFac
 }
 
 /// The gate's state for the environment `branch`; a gate whose inputs were not read is pending.
-pub fn evaluate(
+pub(crate) fn evaluate(
     definition: &GateDefinition,
     branch: &BranchName,
     proposed: bool,

@@ -56,7 +56,7 @@ fn string_method(
 }
 
 /// minijinja's error with its line when known: `syntax error at line 1: unexpected end of input`.
-pub fn describe(err: &Error) -> String {
+pub(crate) fn describe(err: &Error) -> String {
     match (err.detail(), err.line()) {
         (Some(detail), Some(line)) => format!("{} at line {line}: {detail}", err.kind()),
         (Some(detail), None) => format!("{}: {detail}", err.kind()),
@@ -66,7 +66,7 @@ pub fn describe(err: &Error) -> String {
 }
 
 /// Whether `source` compiles as an expression.
-pub fn check_expression(source: &str) -> Result<(), String> {
+pub(crate) fn check_expression(source: &str) -> Result<(), String> {
     environment()
         .compile_expression(source)
         .map(|_| ())
@@ -74,7 +74,7 @@ pub fn check_expression(source: &str) -> Result<(), String> {
 }
 
 /// Whether `source` compiles as a template.
-pub fn check_template(source: &str) -> Result<(), String> {
+pub(crate) fn check_template(source: &str) -> Result<(), String> {
     environment()
         .template_from_str(source)
         .map(|_| ())
@@ -82,7 +82,7 @@ pub fn check_template(source: &str) -> Result<(), String> {
 }
 
 /// Evaluates `source` in `context`; true when the result is truthy.
-pub fn is_true(source: &str, context: Value) -> Result<bool, String> {
+pub(crate) fn is_true(source: &str, context: Value) -> Result<bool, String> {
     let env = environment();
     let expr = env.compile_expression(source).map_err(|e| describe(&e))?;
     expr.eval(context)
@@ -91,14 +91,14 @@ pub fn is_true(source: &str, context: Value) -> Result<bool, String> {
 }
 
 /// Renders the template `source` in `context`.
-pub fn render(source: &str, context: Value) -> Result<String, String> {
+pub(crate) fn render(source: &str, context: Value) -> Result<String, String> {
     environment()
         .render_str(source, context)
         .map_err(|e| describe(&e))
 }
 
 /// A JSON value as a minijinja value (objects keep their keys; numbers stay numbers).
-pub fn from_json(json: &serde_json::Value) -> Value {
+pub(crate) fn from_json(json: &serde_json::Value) -> Value {
     match json {
         serde_json::Value::Null => Value::from(()),
         serde_json::Value::Bool(b) => Value::from(*b),

@@ -5,14 +5,14 @@
 //! Not here: reading reports from the SCM (that is `scm`), deciding what to write or merge (that is
 //! `reconcile::plan`).
 
-pub mod argocd;
-pub mod commit_rule;
-pub mod computed;
-pub mod cron;
-pub mod expr;
-pub mod previous;
-pub mod schedule;
-pub mod web;
+pub(crate) mod argocd;
+pub(crate) mod commit_rule;
+pub(crate) mod computed;
+pub(crate) mod cron;
+pub(crate) mod expr;
+pub(crate) mod previous;
+pub(crate) mod schedule;
+pub(crate) mod web;
 
 use std::time::Duration;
 
@@ -23,16 +23,16 @@ use crate::config::{Gate, GateDefinition, format_duration};
 
 use crate::model::{BranchName, GateKey, GateState};
 use crate::scm::StatusReport;
-pub use computed::ComputedFacts;
+pub(crate) use computed::ComputedFacts;
 
 /// The status description cut lives with the SCM code that writes descriptions; the planner
 /// cuts with it before comparing.
-pub use crate::scm::{MAX_DESCRIPTION_CHARS, cut_description};
+pub(crate) use crate::scm::cut_description;
 
 /// How a gate's state is found. Built-ins are computed by promoter and written to the SCM under
 /// their key so people see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateKind<'a> {
+pub(crate) enum GateKind<'a> {
     /// Read from commit statuses / check runs on the SCM.
     Scm,
     /// Success once the live tip has been live for this long.
@@ -42,7 +42,7 @@ pub enum GateKind<'a> {
 }
 
 impl<'a> GateKind<'a> {
-    pub fn of(gate: &'a Gate) -> Self {
+    pub(crate) fn of(gate: &'a Gate) -> Self {
         match (&gate.computed, gate.soak_time) {
             (Some(definition), _) => GateKind::Computed(definition),
             (None, Some(duration)) => GateKind::Soak(duration),
@@ -51,14 +51,14 @@ impl<'a> GateKind<'a> {
     }
 
     /// Built-in gates are computed by promoter, not read.
-    pub fn is_built_in(self) -> bool {
+    pub(crate) fn is_built_in(self) -> bool {
         !matches!(self, GateKind::Scm)
     }
 }
 
 /// Whether the planner may write `gate`'s status: a built-in gate whose inputs were read in this
 /// pass (a gate not read is pending for the merge decision, but "not read" is no status to show).
-pub fn is_written(gate: &Gate, proposed: bool, facts: &ComputedFacts) -> bool {
+pub(crate) fn is_written(gate: &Gate, proposed: bool, facts: &ComputedFacts) -> bool {
     match GateKind::of(gate) {
         GateKind::Scm => false,
         GateKind::Soak(_) => true,
@@ -69,7 +69,7 @@ pub fn is_written(gate: &Gate, proposed: bool, facts: &ComputedFacts) -> bool {
 /// The state of one gate on one commit, with the reason shown to people.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GateResult {
+pub(crate) struct GateResult {
     pub key: GateKey,
     pub state: GateState,
     pub description: String,
@@ -82,7 +82,7 @@ pub struct GateResult {
 }
 
 impl GateResult {
-    pub fn new(key: GateKey, state: GateState, description: impl Into<String>) -> Self {
+    pub(crate) fn new(key: GateKey, state: GateState, description: impl Into<String>) -> Self {
         Self {
             key,
             state,
@@ -92,19 +92,19 @@ impl GateResult {
         }
     }
 
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         self.state == GateState::Success
     }
 }
 
 /// Whether every gate passed (an empty list passes).
-pub fn all_success(gates: &[GateResult]) -> bool {
+pub(crate) fn all_success(gates: &[GateResult]) -> bool {
     gates.iter().all(GateResult::is_success)
 }
 
 /// A gate whose reports were not read in this pass (observe skipped the SCM call, or the call
 /// failed). Pending, never success: promoter only merges on facts it read.
-pub fn not_read(key: &GateKey) -> GateResult {
+pub(crate) fn not_read(key: &GateKey) -> GateResult {
     GateResult::new(
         key.clone(),
         GateState::Pending,
@@ -114,7 +114,7 @@ pub fn not_read(key: &GateKey) -> GateResult {
 
 /// docs/design.md §4.1: the reports named exactly `key` or `key/<branch>` decide the gate; several → failure
 /// if any failed, else pending if any is pending, else success; none → pending.
-pub fn evaluate_reports(
+pub(crate) fn evaluate_reports(
     key: &GateKey,
     branch: &BranchName,
     reports: &[StatusReport],
@@ -124,7 +124,7 @@ pub fn evaluate_reports(
 
 /// [`evaluate_reports`]; without a branch only reports named exactly `key` count (`promoter
 /// gate get --sha`).
-pub fn evaluate_named(
+pub(crate) fn evaluate_named(
     key: &GateKey,
     branch: Option<&BranchName>,
     reports: &[StatusReport],
@@ -172,7 +172,7 @@ fn combine(states: impl Iterator<Item = GateState>) -> Option<GateState> {
 
 /// docs/design.md §4.3: success once `live_since + soak <= now`; the pending text names a fixed end time so
 /// it does not change from pass to pass.
-pub fn evaluate_soak(
+pub(crate) fn evaluate_soak(
     key: &GateKey,
     soak: Duration,
     live_since: OffsetDateTime,
@@ -202,7 +202,7 @@ pub fn evaluate_soak(
 
 /// An active gate of an environment, on its live tip. Built-ins are computed from git facts and
 /// the computed gates' inputs; SCM gates from the reports, or [`not_read`] when they were not read.
-pub fn evaluate_active(
+pub(crate) fn evaluate_active(
     gate: &Gate,
     branch: &BranchName,
     live_since: OffsetDateTime,
@@ -221,7 +221,7 @@ pub fn evaluate_active(
 }
 
 /// A proposed gate of an environment, on its staging tip.
-pub fn evaluate_proposed(
+pub(crate) fn evaluate_proposed(
     gate: &Gate,
     branch: &BranchName,
     staging_reports: Option<&[StatusReport]>,
@@ -236,7 +236,7 @@ pub fn evaluate_proposed(
 }
 
 /// RFC 3339 in UTC, to the second.
-pub fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     let utc = at
         .to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)

@@ -11,7 +11,7 @@ use crate::model::{BranchName, GateKey, GateState, Sha};
 
 /// The dry SHAs of one environment, as the rule needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DryState {
+pub(crate) struct DryState {
     /// `hydrator.metadata` drySha on the live tip; `None` before the first promotion.
     pub live: Option<Sha>,
     /// `hydrator.metadata` drySha on the staging tip.
@@ -22,7 +22,7 @@ pub struct DryState {
 
 /// What the rule knows about one earlier environment.
 #[derive(Debug, Clone)]
-pub struct EarlierEnvironment<'a> {
+pub(crate) struct EarlierEnvironment<'a> {
     pub branch: &'a BranchName,
     /// `None`: the environment could not be observed; it counts as not promoted.
     pub dry: Option<DryState>,
@@ -33,7 +33,7 @@ pub struct EarlierEnvironment<'a> {
 /// Evaluates the rule for an environment whose earlier environments are `earlier` (in config
 /// order, nearest last) and whose effective dry SHA is `target`. With no earlier environment left
 /// (the recursion's base case) the answer is success.
-pub fn evaluate(earlier: &[EarlierEnvironment<'_>], target: &Sha) -> GateResult {
+pub(crate) fn evaluate(earlier: &[EarlierEnvironment<'_>], target: &Sha) -> GateResult {
     let key = GateKey::previous_environment();
     let Some((p, before_p)) = earlier.split_last() else {
         return GateResult::new(

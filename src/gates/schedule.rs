@@ -57,7 +57,7 @@ pub struct Schedule {
 }
 
 /// Resolves an IANA name from the compiled-in tz database.
-pub fn time_zone(name: &str) -> Result<TimeZone, String> {
+pub(crate) fn time_zone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name).map_err(|_| {
         format!("`{name}` is not an IANA time zone name (such as `UTC` or `Europe/Berlin`)")
     })
@@ -133,7 +133,7 @@ impl Window {
 }
 
 /// The schedule's answer for the environment `branch` at `now`.
-pub fn evaluate(
+pub(crate) fn evaluate(
     key: &GateKey,
     schedule: &Schedule,
     branch: &BranchName,

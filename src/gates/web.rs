@@ -21,11 +21,11 @@ use crate::model::{BranchName, GateKey, GateState, Secret, Sha};
 use crate::tls::Trust;
 
 /// At most this much of an answer is read; a longer answer leaves the gate pending, saying so.
-pub const MAX_ANSWER_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_ANSWER_BYTES: u64 = 1 << 20;
 
 /// The commit and environment a request is about: its template variables.
 #[derive(Debug, Clone, Copy)]
-pub struct WebTarget<'a> {
+pub(crate) struct WebTarget<'a> {
     pub sha: &'a Sha,
     pub branch: &'a BranchName,
     pub staging_branch: &'a BranchName,
@@ -69,7 +69,7 @@ struct Prepared {
 }
 
 /// Asks the endpoint and judges its answer.
-pub fn ask(
+pub(crate) fn ask(
     key: &GateKey,
     request: &WebRequest,
     target: &WebTarget<'_>,

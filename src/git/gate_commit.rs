@@ -9,7 +9,7 @@ use crate::model::{GateCommit, Sha};
 
 impl GitCache {
     /// The commit-rule view of `commit`.
-    pub fn gate_commit(&self, commit: &Sha) -> Result<GateCommit> {
+    pub(crate) fn gate_commit(&self, commit: &Sha) -> Result<GateCommit> {
         let found = self
             .commit(commit)
             .with_context(|| format!("reading commit {} for a commit rule", commit.short()))?;

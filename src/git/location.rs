@@ -9,7 +9,10 @@ use anyhow::{Result, bail};
 /// The cache root: `--cache-dir` if given, else `PROMOTER_CACHE_DIR`, else
 /// `${XDG_CACHE_HOME:-$HOME/.cache}/promoter`. Empty variables count as unset, and a relative
 /// `XDG_CACHE_HOME` is ignored, as the XDG Base Directory specification asks.
-pub fn cache_dir(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf> {
+pub(crate) fn cache_dir(
+    flag: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<PathBuf> {
     if let Some(dir) = flag {
         return Ok(dir.to_path_buf());
     }
@@ -30,7 +33,7 @@ pub fn cache_dir(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> R
 
 /// A repository URL as promoter uses it: what libgit2 is given, and what people may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RemoteUrl {
+pub(crate) struct RemoteUrl {
     /// Given to libgit2 only: local paths are made absolute. Never printed.
     raw: String,
     /// The URL without any `user:password@` part: safe for messages and for naming the cache.
@@ -38,7 +41,7 @@ pub struct RemoteUrl {
 }
 
 impl RemoteUrl {
-    pub fn parse(url: &str) -> Result<Self> {
+    pub(crate) fn parse(url: &str) -> Result<Self> {
         let url = url.trim();
         if url.is_empty() {
             bail!("the repository URL is empty");
@@ -56,18 +59,13 @@ impl RemoteUrl {
         &self.raw
     }
 
-    pub fn shown(&self) -> &str {
+    pub(crate) fn shown(&self) -> &str {
         &self.shown
-    }
-
-    pub fn is_http(&self) -> bool {
-        let lower = self.raw.to_ascii_lowercase();
-        lower.starts_with("http://") || lower.starts_with("https://")
     }
 
     /// The cache directory name: a readable slug of the URL plus a stable hash, so two URLs
     /// never share a directory and the same repository keeps its directory across runs.
-    pub fn cache_dir_name(&self) -> String {
+    pub(crate) fn cache_dir_name(&self) -> String {
         let trimmed = self
             .shown
             .split_once("://")
@@ -187,6 +185,5 @@ mod tests {
         assert!(Path::new(local.raw()).is_absolute());
         let scp = RemoteUrl::parse("git@github.com:acme/deploy.git").unwrap();
         assert_eq!(scp.raw(), "git@github.com:acme/deploy.git");
-        assert!(RemoteUrl::parse("HTTPS://h/r").unwrap().is_http());
     }
 }

@@ -17,7 +17,7 @@ const EMAIL: &str = "GitOpsPromoter@argoproj.io";
 
 /// What an ours merge joins.
 #[derive(Clone, Copy, Debug)]
-pub struct OursMerge<'a> {
+pub(crate) struct OursMerge<'a> {
     pub live: &'a BranchName,
     pub live_tip: &'a Sha,
     pub staging: &'a BranchName,
@@ -30,7 +30,7 @@ impl GitCache {
     /// Whether merging `staging` into `live` would conflict, decided in memory on the whole
     /// tree (as upstream's `git merge-tree` does, also in activePath mode). Histories with no
     /// common ancestor count as a conflict (see the module doc).
-    pub fn would_conflict(&self, live: &Sha, staging: &Sha) -> Result<bool> {
+    pub(crate) fn would_conflict(&self, live: &Sha, staging: &Sha) -> Result<bool> {
         let (live_oid, staging_oid) = (oid(live)?, oid(staging)?);
         let doing = || {
             format!(
@@ -61,7 +61,7 @@ impl GitCache {
     /// Creates the commit that resolves a conflict in favour of the staging branch: parents
     /// staging tip then live tip; tree = staging's (or, with an active path, live's tree with
     /// that directory replaced by staging's). `when` is the author and committer time.
-    pub fn ours_merge(&self, merge: &OursMerge<'_>, when: OffsetDateTime) -> Result<Sha> {
+    pub(crate) fn ours_merge(&self, merge: &OursMerge<'_>, when: OffsetDateTime) -> Result<Sha> {
         let doing = || {
             format!(
                 "creating the merge of {} into {}",

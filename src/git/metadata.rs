@@ -11,13 +11,13 @@ use time::format_description::well_known::Rfc3339;
 use crate::model::Sha;
 
 /// The file name the hydrator writes at the root of a hydrated commit or under `<activePath>/`.
-pub const METADATA_FILE: &str = "hydrator.metadata";
+pub(crate) const METADATA_FILE: &str = "hydrator.metadata";
 
 /// The notes ref a hydrator writes `{"drySha": ...}` notes to (docs/design.md §1).
-pub const NOTES_REF: &str = "refs/notes/hydrator.metadata";
+pub(crate) const NOTES_REF: &str = "refs/notes/hydrator.metadata";
 
 // One type for the parsed file across the crate: the planner and templates read it too.
-pub use crate::model::{HydratorMetadata, ReferenceCommit};
+pub(crate) use crate::model::{HydratorMetadata, ReferenceCommit};
 
 /// The note a hydrator leaves on a staging tip when the output did not change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ pub fn parse_note(bytes: &[u8]) -> Result<NoteMetadata, String> {
 
 /// The trailer block (`Key: value` lines of the last paragraph) of a commit message, parsed by
 /// libgit2's port of `git interpret-trailers`. A repeated key keeps its last value.
-pub fn parse_trailers(message: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_trailers(message: &str) -> BTreeMap<String, String> {
     let Ok(trailers) = git2::message_trailers_strs(message) else {
         // libgit2 fails only on messages with NUL bytes; such a message has no trailers.
         return BTreeMap::new();

@@ -48,20 +48,20 @@ use anyhow::{Context, Result, anyhow};
 use git2::{ErrorCode, Oid, Repository};
 use time::OffsetDateTime;
 
-pub use location::{RemoteUrl, cache_dir};
-pub use merge::OursMerge;
-pub use metadata::{
-    HydratorMetadata, METADATA_FILE, NOTES_REF, NoteMetadata, ReferenceCommit, parse_metadata,
-    parse_note, parse_trailers,
+pub(crate) use location::{RemoteUrl, cache_dir};
+pub(crate) use merge::OursMerge;
+pub(crate) use metadata::{
+    HydratorMetadata, METADATA_FILE, NOTES_REF, NoteMetadata, parse_trailers,
 };
-pub use transport::{BranchMoved, FetchStats, GitCredentials, TokenRefresh, TransportRetry};
+pub use metadata::{parse_metadata, parse_note};
+pub(crate) use transport::{BranchMoved, GitCredentials, TokenRefresh, TransportRetry};
 
 use crate::model::{BranchName, Sha};
 use crate::tls::Trust;
 
 /// Whether libgit2 accepts `name` as a branch name (`refs/heads/<name>` a valid reference, not
 /// `HEAD`). Config validation uses it as the reference its own, better-worded rules must agree with.
-pub fn is_valid_branch_name(name: &str) -> bool {
+pub(crate) fn is_valid_branch_name(name: &str) -> bool {
     git2::Branch::name_is_valid(name).unwrap_or(false)
 }
 
@@ -70,7 +70,7 @@ const PRIVATE_NOTES: &str = "refs/promoter/remote/notes/hydrator.metadata";
 
 /// What one `sync` did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SyncReport {
+pub(crate) struct SyncReport {
     /// Whether a fetch ran (false when no wanted ref moved since the cache last saw them).
     pub fetched: bool,
     pub received_objects: usize,
@@ -82,7 +82,7 @@ pub struct SyncReport {
 /// How far a running fetch is, from libgit2's transfer-progress callback (called many times a
 /// second while the pack arrives; the receiver decides how often to draw).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FetchProgress {
+pub(crate) struct FetchProgress {
     pub received_objects: usize,
     /// 0 until the remote has sent the pack header.
     pub total_objects: usize,
@@ -92,7 +92,7 @@ pub struct FetchProgress {
 
 /// A commit as people see it: the hydrated state of a branch tip.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommitInfo {
+pub(crate) struct CommitInfo {
     pub sha: Sha,
     /// `Name <email>`.
     pub author: String,
@@ -105,7 +105,7 @@ pub struct CommitInfo {
 /// Why `hydrator.metadata` could not be read. `Missing` is an error for a staging tip but
 /// "never promoted" for a live tip, so callers branch on it.
 #[derive(Debug, thiserror::Error)]
-pub enum MetadataError {
+pub(crate) enum MetadataError {
     #[error("no `{path}` in {branch} at {}: the hydrator did not write it", commit.short())]
     Missing {
         branch: BranchName,
@@ -129,7 +129,7 @@ pub enum MetadataError {
 }
 
 /// The cached bare repository of one remote, locked for as long as this value lives.
-pub struct GitCache {
+pub(crate) struct GitCache {
     repo: Repository,
     url: RemoteUrl,
     credentials: Option<GitCredentials>,
@@ -160,7 +160,7 @@ impl GitCache {
     /// The lock is an OS file lock held until this value is dropped; a second `open` of the same
     /// URL and root in the same process waits for the first value to be dropped, so open each
     /// repository once per run.
-    pub fn open(
+    pub(crate) fn open(
         root: &Path,
         url: &str,
         credentials: Option<GitCredentials>,
@@ -189,23 +189,23 @@ impl GitCache {
 
     /// Asks `refresh` for the token before every transfer from now on (the credentials given to
     /// [`GitCache::open`] keep their user name). For tokens that expire during a run.
-    pub fn set_token_refresh(&mut self, refresh: TokenRefresh) {
+    pub(crate) fn set_token_refresh(&mut self, refresh: TokenRefresh) {
         self.token_refresh = Some(refresh);
     }
 
     /// Retries transient transport failures from now on (by default every transfer is tried once).
-    pub fn set_retry(&mut self, retry: TransportRetry) {
+    pub(crate) fn set_retry(&mut self, retry: TransportRetry) {
         self.retry = Some(retry);
     }
 
     /// The transient failures tried again since the last call, as error texts, for a log.
-    pub fn take_retried(&mut self) -> Vec<String> {
+    pub(crate) fn take_retried(&mut self) -> Vec<String> {
         std::mem::take(&mut self.retried)
     }
 
     /// The roots `https://` remotes are checked against (the platform's alone until set); share
     /// the run's [`Trust`] with the SCM client so both load them at most once.
-    pub fn set_trust(&mut self, trust: std::sync::Arc<Trust>) {
+    pub(crate) fn set_trust(&mut self, trust: std::sync::Arc<Trust>) {
         self.trust = trust;
     }
 
@@ -218,28 +218,32 @@ impl GitCache {
     }
 
     /// The remote's URL without credentials, for messages.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         self.url.shown()
     }
 
     /// The cache's directory on disk.
-    pub fn dir(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// How many fetches this value has run (a sync with nothing moved runs none).
-    pub fn fetches(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn fetches(&self) -> u32 {
         self.fetches
     }
 
     /// Brings the wanted branches and `refs/notes/hydrator.metadata` up to date: one ref
     /// listing, and one forced fetch only if some wanted ref moved to a commit not in the cache.
-    pub fn sync(&mut self, wanted: &[BranchName]) -> Result<SyncReport> {
+    #[cfg(test)]
+    pub(crate) fn sync(&mut self, wanted: &[BranchName]) -> Result<SyncReport> {
         self.sync_refs(wanted, true, None)
     }
 
-    /// [`GitCache::sync`], telling `on_progress` how the fetch (if one runs) progresses.
-    pub fn sync_with_progress(
+    /// Brings the wanted branches and the notes up to date (`GitCache::sync` in tests), telling
+    /// `on_progress` how the fetch (if one runs) progresses.
+    pub(crate) fn sync_with_progress(
         &mut self,
         wanted: &[BranchName],
         on_progress: &mut dyn FnMut(&FetchProgress),
@@ -248,7 +252,7 @@ impl GitCache {
     }
 
     /// Re-reads one branch (after a merge by the SCM): one listing, a fetch only if it moved.
-    pub fn refresh(&mut self, branch: &BranchName) -> Result<Option<Sha>> {
+    pub(crate) fn refresh(&mut self, branch: &BranchName) -> Result<Option<Sha>> {
         self.sync_refs(std::slice::from_ref(branch), false, None)?;
         Ok(self.tip(branch))
     }
@@ -326,13 +330,13 @@ impl GitCache {
     }
 
     /// The tip of `branch` as of the last sync, `None` if the remote does not have it.
-    pub fn tip(&self, branch: &BranchName) -> Option<Sha> {
+    pub(crate) fn tip(&self, branch: &BranchName) -> Option<Sha> {
         let oid = self.repo.refname_to_id(&private_ref(branch)).ok()?;
         Some(sha(oid))
     }
 
     /// The tip of a live branch, or an error naming it.
-    pub fn live_tip(&self, branch: &BranchName) -> Result<Sha> {
+    pub(crate) fn live_tip(&self, branch: &BranchName) -> Result<Sha> {
         self.tip(branch).ok_or_else(|| {
             anyhow!(
                 "live branch {branch} does not exist in {}\n\
@@ -344,7 +348,7 @@ impl GitCache {
 
     /// The tip of a staging branch, or an error naming it and saying the hydrator has not
     /// pushed it.
-    pub fn staging_tip(&self, branch: &BranchName) -> Result<Sha> {
+    pub(crate) fn staging_tip(&self, branch: &BranchName) -> Result<Sha> {
         self.tip(branch).ok_or_else(|| {
             anyhow!(
                 "staging branch {branch} does not exist in {}: the hydrator has not pushed it yet\n\
@@ -356,7 +360,7 @@ impl GitCache {
 
     /// `hydrator.metadata` of `commit`, at the root or at `<active_path>/hydrator.metadata`.
     /// `branch` only names where the commit came from in messages.
-    pub fn hydrator_metadata(
+    pub(crate) fn hydrator_metadata(
         &self,
         commit: &Sha,
         active_path: Option<&str>,
@@ -402,7 +406,7 @@ impl GitCache {
     }
 
     /// The note on `commit` in `refs/notes/hydrator.metadata`, if any.
-    pub fn note(&self, commit: &Sha) -> Result<Option<NoteMetadata>> {
+    pub(crate) fn note(&self, commit: &Sha) -> Result<Option<NoteMetadata>> {
         let oid = oid(commit)?;
         match self.repo.find_note(Some(PRIVATE_NOTES), oid) {
             Ok(note) => parse_note(note.message_bytes()).map(Some).map_err(|why| {
@@ -420,14 +424,14 @@ impl GitCache {
     }
 
     /// The committer time of `commit` (for a merged promotion: the merge time).
-    pub fn committer_time(&self, commit: &Sha) -> Result<OffsetDateTime> {
+    pub(crate) fn committer_time(&self, commit: &Sha) -> Result<OffsetDateTime> {
         let found = self.commit(commit)?;
         to_time(found.committer().when())
             .with_context(|| format!("reading the committer time of {}", commit.short()))
     }
 
     /// Author, committer time, subject, body and parents of `commit`.
-    pub fn commit_info(&self, commit: &Sha) -> Result<CommitInfo> {
+    pub(crate) fn commit_info(&self, commit: &Sha) -> Result<CommitInfo> {
         let found = self.commit(commit)?;
         let author = found.author();
         let message = String::from_utf8_lossy(found.message_bytes()).into_owned();
@@ -450,7 +454,7 @@ impl GitCache {
     }
 
     /// The trailer block of `commit`'s message (`Sha-dry-active`, `Pull-request-id`, ...).
-    pub fn trailers(&self, commit: &Sha) -> Result<BTreeMap<String, String>> {
+    pub(crate) fn trailers(&self, commit: &Sha) -> Result<BTreeMap<String, String>> {
         let found = self.commit(commit)?;
         Ok(parse_trailers(&String::from_utf8_lossy(
             found.message_bytes(),
@@ -458,7 +462,7 @@ impl GitCache {
     }
 
     /// Up to `limit` commits from `commit` following first parents, newest first.
-    pub fn first_parents(&self, commit: &Sha, limit: usize) -> Result<Vec<Sha>> {
+    pub(crate) fn first_parents(&self, commit: &Sha, limit: usize) -> Result<Vec<Sha>> {
         let mut shas = Vec::new();
         let mut next = Some(self.commit(commit)?);
         while let Some(current) = next.take() {
@@ -473,7 +477,7 @@ impl GitCache {
 
     /// Pushes `commit` (made by `ours_merge`) to `branch`, without force and only if the remote
     /// branch is still at `expected_old`; otherwise fails with [`BranchMoved`].
-    pub fn push_branch(
+    pub(crate) fn push_branch(
         &mut self,
         commit: &Sha,
         branch: &BranchName,

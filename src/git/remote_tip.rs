@@ -11,7 +11,7 @@ use crate::model::{BranchName, Sha};
 
 impl GitCache {
     /// The tip of `branch` on the remote (`None` when the remote has no such branch).
-    pub fn remote_tip(&mut self, branch: &BranchName) -> Result<Option<Sha>> {
+    pub(crate) fn remote_tip(&mut self, branch: &BranchName) -> Result<Option<Sha>> {
         self.refresh_token()?;
         let _session = http::Session::begin(self.credentials.as_ref(), &self.trust);
         let nothing: &dyn Fn(&BTreeMap<String, Oid>) -> Vec<String> = &|_| Vec::new();

@@ -29,7 +29,7 @@ use crate::scm::http::{WaitBudget, backoff};
 
 /// How transient transport failures are retried.
 #[derive(Clone, Debug)]
-pub struct TransportRetry {
+pub(crate) struct TransportRetry {
     /// Tries in all, the first included.
     pub tries: u32,
     /// The first backoff; doubled per try, jittered.
@@ -113,18 +113,18 @@ fn is_transient(error: &git2::Error) -> bool {
 /// `oauth2`, Gitea/Forgejo any name (the token is checked, the name is not). An empty user name
 /// sends the token as `Authorization: Bearer` instead (Bitbucket Data Center).
 #[derive(Clone, Debug)]
-pub struct GitCredentials {
+pub(crate) struct GitCredentials {
     pub username: String,
     pub token: Secret,
 }
 
 /// Asked for a fresh token before every git transfer (fetch, push), e.g. a GitHub App
 /// installation token that is re-minted when close to expiry. The user name stays the same.
-pub type TokenRefresh = std::sync::Arc<dyn Fn() -> Result<Secret> + Send + Sync>;
+pub(crate) type TokenRefresh = std::sync::Arc<dyn Fn() -> Result<Secret> + Send + Sync>;
 
 /// What a fetch received, from libgit2's transfer statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FetchStats {
+pub(crate) struct FetchStats {
     pub received_objects: usize,
     pub received_bytes: usize,
 }
@@ -142,7 +142,7 @@ pub(crate) struct Listing {
 #[error(
     "{branch} moved on the remote since it was read; nothing was pushed; the next pass will retry"
 )]
-pub struct BranchMoved {
+pub(crate) struct BranchMoved {
     pub branch: BranchName,
 }
 

@@ -15,7 +15,7 @@ use crate::exit::{CommandError, CommandResult, Exit};
 use crate::git::GitCache;
 use crate::pass::{self, Mode, PassOptions};
 
-pub fn history(args: &HistoryArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
+pub(crate) fn history(args: &HistoryArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
     let now = OffsetDateTime::now_utc();
     let since = args
         .since
@@ -40,7 +40,7 @@ pub fn history(args: &HistoryArgs, global: &GlobalArgs, env: Env<'_>) -> Command
     Ok(read_exit(&report))
 }
 
-pub fn where_(args: &WhereArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
+pub(crate) fn where_(args: &WhereArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
     let query = DryQuery::parse(&args.dry_sha).map_err(|why| CommandError::usage(anyhow!(why)))?;
     let (config, git, selection) = open(&args.read, global, env)?;
     let report = super::locate(&config, &git, &selection, &query);
@@ -60,7 +60,7 @@ pub fn where_(args: &WhereArgs, global: &GlobalArgs, env: Env<'_>) -> CommandRes
     })
 }
 
-pub fn metrics(args: &MetricsArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
+pub(crate) fn metrics(args: &MetricsArgs, global: &GlobalArgs, env: Env<'_>) -> CommandResult {
     let now = OffsetDateTime::now_utc();
     let until = args
         .until

@@ -16,7 +16,7 @@ use crate::model::{BranchName, HydratorMetadata, Sha};
 /// How a promotion reached the live branch, which says how much of its record git has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum MergeKind {
+pub(crate) enum MergeKind {
     /// A merge commit with promoter's trailers (promoter merged it, or a tool keeping them).
     Trailers,
     /// A merge commit without trailers: merged by a person in the SCM's UI.
@@ -28,7 +28,7 @@ pub enum MergeKind {
 /// One promotion of one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Promotion {
+pub(crate) struct Promotion {
     /// The DRY commit made live: `Sha-dry-proposed` when the merge carries it, else the
     /// hydrator.metadata in the commit's tree.
     pub dry_sha: Sha,
@@ -53,14 +53,14 @@ pub struct Promotion {
 
 impl Promotion {
     /// From the DRY commit to live, when the hydrator wrote the DRY commit's date.
-    pub fn lead_time(&self) -> Option<time::Duration> {
+    pub(crate) fn lead_time(&self) -> Option<time::Duration> {
         self.dry_date.map(|date| self.merged_at - date)
     }
 }
 
 /// How far back to read.
 #[derive(Debug, Clone, Copy)]
-pub struct Window {
+pub(crate) struct Window {
     /// Promotions merged before this are not read (the walk stops at the first older commit).
     pub since: Option<OffsetDateTime>,
     /// At most this many first-parent commits are read per branch, whatever `since` says.
@@ -78,7 +78,7 @@ impl Default for Window {
 
 /// Every promotion of `branch` within `window`, newest first. A bare `Pull-request-id` trailer
 /// (`12`) is shown with the SCM's `sigil` (`#12`, GitLab `!12`).
-pub fn promotions(
+pub(crate) fn promotions(
     git: &GitCache,
     branch: &BranchName,
     active_path: Option<&str>,

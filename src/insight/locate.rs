@@ -10,10 +10,10 @@ use crate::model::Sha;
 
 /// A DRY commit as typed on the command line: 4 to 64 hex digits, matched as a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DryQuery(String);
+pub(crate) struct DryQuery(String);
 
 impl DryQuery {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         if !(4..=64).contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!(
@@ -24,14 +24,14 @@ impl DryQuery {
         Ok(Self(text.to_ascii_lowercase()))
     }
 
-    pub fn matches(&self, sha: &Sha) -> bool {
+    pub(crate) fn matches(&self, sha: &Sha) -> bool {
         sha.as_str().starts_with(&self.0)
     }
 }
 
 /// What git says of one environment, for [`presence`].
 #[derive(Debug, Clone)]
-pub struct EnvironmentFacts<'a> {
+pub(crate) struct EnvironmentFacts<'a> {
     /// Newest first, as `history::promotions` returns them.
     pub promotions: &'a [Promotion],
     /// The DRY commit in the live tip's hydrator.metadata, and its date.
@@ -47,7 +47,7 @@ pub struct EnvironmentFacts<'a> {
 /// Where the DRY commit is in one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
-pub enum Presence {
+pub(crate) enum Presence {
     /// Promoted here; `superseded_by` is the newer DRY commit live now, if any. `since` and
     /// `live_sha` are `None` when the promotion is older than the history read.
     #[serde(rename_all = "camelCase")]
@@ -77,7 +77,7 @@ pub enum Presence {
 
 impl Presence {
     /// Live here, whether on its own, as a no-op, or inside a newer DRY commit.
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         matches!(
             self,
             Self::Live { .. } | Self::LiveNoOp { .. } | Self::PassedOver { .. }
@@ -87,7 +87,7 @@ impl Presence {
 
 /// Where `query` is in one environment. `dry_date` is the DRY commit's date when any environment
 /// knows it (from hydrator.metadata), for telling "passed over" from "not seen".
-pub fn presence(
+pub(crate) fn presence(
     query: &DryQuery,
     facts: &EnvironmentFacts<'_>,
     dry_date: Option<OffsetDateTime>,

@@ -10,7 +10,7 @@ use super::history::Promotion;
 /// The figures of one environment over a window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Figures {
+pub(crate) struct Figures {
     /// Promotions merged inside the window.
     pub promotions: usize,
     /// Promotions per day over the window (deployment frequency).
@@ -25,7 +25,7 @@ pub struct Figures {
 /// Median and 90th percentile of a set of durations, in whole seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Spread {
+pub(crate) struct Spread {
     /// How many durations the figures are taken over.
     pub count: usize,
     pub median_seconds: Option<i64>,
@@ -36,7 +36,7 @@ impl Spread {
     /// The median (the mean of the two middle values for an even count, rounded down) and the
     /// 90th percentile by nearest rank (the smallest value with at least 90% of values at or
     /// below it). Negative durations (a DRY date after the merge: clock skew) are kept.
-    pub fn of(mut seconds: Vec<i64>) -> Self {
+    pub(crate) fn of(mut seconds: Vec<i64>) -> Self {
         seconds.sort_unstable();
         let count = seconds.len();
         if count == 0 {
@@ -63,7 +63,7 @@ impl Spread {
 
 /// The figures of one environment. `promotions` are this environment's, `previous` the previous
 /// environment's (any order, any time: a DRY commit may have gone live there before the window).
-pub fn figures(
+pub(crate) fn figures(
     promotions: &[Promotion],
     previous: Option<&[Promotion]>,
     since: OffsetDateTime,
@@ -109,7 +109,7 @@ pub fn figures(
 }
 
 /// A duration for people: `45s`, `12m`, `3h 20m`, `2d 4h`.
-pub fn human(seconds: i64) -> String {
+pub(crate) fn human(seconds: i64) -> String {
     let sign = if seconds < 0 { "-" } else { "" };
     let s = seconds.unsigned_abs();
     let text = match s {

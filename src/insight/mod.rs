@@ -3,11 +3,11 @@
 //! cached repository after one sync: merge commits, their trailers, hydrator.metadata and notes.
 //! No SCM request is made. Rendering is in `render`; the JSON shapes are in docs/output.md.
 
-pub mod command;
-pub mod history;
-pub mod locate;
-pub mod metrics;
-pub mod render;
+pub(crate) mod command;
+pub(crate) mod history;
+pub(crate) mod locate;
+pub(crate) mod metrics;
+pub(crate) mod render;
 
 use std::collections::BTreeMap;
 
@@ -23,25 +23,25 @@ use locate::{DryQuery, EnvironmentFacts, Presence};
 use metrics::Figures;
 
 /// The version of the JSON documents of `history`, `where` and `metrics`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Per strategy, per environment: `T`, or why it could not be read.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Report<T> {
+pub(crate) struct Report<T> {
     pub schema_version: u32,
     pub repository: String,
     pub strategies: Vec<StrategyInsight<T>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StrategyInsight<T> {
+pub(crate) struct StrategyInsight<T> {
     pub name: String,
     pub environments: Vec<EnvironmentInsight<T>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EnvironmentInsight<T> {
+pub(crate) struct EnvironmentInsight<T> {
     pub branch: BranchName,
     /// `None` when `error` says why it could not be read.
     #[serde(flatten)]
@@ -51,25 +51,25 @@ pub struct EnvironmentInsight<T> {
 }
 
 impl<T> Report<T> {
-    pub fn environments(&self) -> impl Iterator<Item = &EnvironmentInsight<T>> {
+    pub(crate) fn environments(&self) -> impl Iterator<Item = &EnvironmentInsight<T>> {
         self.strategies.iter().flat_map(|s| s.environments.iter())
     }
 
     /// Some environment could not be read (exit code 1).
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.environments().any(|e| e.error.is_some())
     }
 }
 
 /// One environment's promotions, newest first.
 #[derive(Debug, Clone, Serialize)]
-pub struct Promotions {
+pub(crate) struct Promotions {
     pub promotions: Vec<Promotion>,
 }
 
 /// Which environments to read.
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub strategies: Vec<usize>,
     /// Only this live branch (`--environment`).
     pub environment: Option<BranchName>,
@@ -102,7 +102,7 @@ impl Selection {
 }
 
 /// Reads every selected environment's promotions within `window`.
-pub fn history(
+pub(crate) fn history(
     config: &Config,
     git: &GitCache,
     selection: &Selection,
@@ -139,7 +139,7 @@ pub fn history(
 }
 
 /// Where `query` stands in every selected environment.
-pub fn locate(
+pub(crate) fn locate(
     config: &Config,
     git: &GitCache,
     selection: &Selection,
@@ -208,7 +208,7 @@ pub fn locate(
 
 /// How `where` ends, for scripts (docs/insight.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Live in every environment read.
     LiveEverywhere,
     /// Seen somewhere, not live everywhere yet.
@@ -217,7 +217,7 @@ pub enum Verdict {
     NotSeen,
 }
 
-pub fn verdict(report: &Report<Presence>) -> Verdict {
+pub(crate) fn verdict(report: &Report<Presence>) -> Verdict {
     let presences: Vec<&Presence> = report
         .environments()
         .filter_map(|e| e.value.as_ref())
@@ -233,7 +233,7 @@ pub fn verdict(report: &Report<Presence>) -> Verdict {
 
 /// The figures of every selected environment over `since..until`; an environment's previous one
 /// is the one before it in its strategy (read even when `--environment` leaves it out).
-pub fn metrics(
+pub(crate) fn metrics(
     config: &Config,
     git: &GitCache,
     selection: &Selection,

@@ -13,13 +13,13 @@ use super::{Promotions, Report};
 use crate::untrusted;
 
 /// One JSON document, pretty-printed, ending with a newline.
-pub fn json<T: serde::Serialize>(report: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(report: &T) -> String {
     let mut text = untrusted::json_document(report, true);
     text.push('\n');
     text
 }
 
-pub fn history_text(report: &Report<Promotions>) -> String {
+pub(crate) fn history_text(report: &Report<Promotions>) -> String {
     let mut out = String::new();
     for strategy in &report.strategies {
         let _ = writeln!(out, "{}", strategy.name);
@@ -51,7 +51,7 @@ pub fn history_text(report: &Report<Promotions>) -> String {
     untrusted::for_log(&out)
 }
 
-pub fn history_markdown(report: &Report<Promotions>) -> String {
+pub(crate) fn history_markdown(report: &Report<Promotions>) -> String {
     let mut out = String::new();
     for strategy in &report.strategies {
         let _ = writeln!(out, "### {}\n", cell(&strategy.name));
@@ -92,7 +92,7 @@ pub fn history_markdown(report: &Report<Promotions>) -> String {
     crate::redact::text(&out).into_owned()
 }
 
-pub fn where_text(report: &Report<Presence>, query: &str) -> String {
+pub(crate) fn where_text(report: &Report<Presence>, query: &str) -> String {
     let mut out = format!("{query}\n");
     for strategy in &report.strategies {
         let _ = writeln!(out, "{}", strategy.name);
@@ -109,7 +109,7 @@ pub fn where_text(report: &Report<Presence>, query: &str) -> String {
     untrusted::for_log(&out)
 }
 
-pub fn where_markdown(report: &Report<Presence>, query: &str) -> String {
+pub(crate) fn where_markdown(report: &Report<Presence>, query: &str) -> String {
     let mut out = format!(
         "`{}`\n\n| strategy | environment | where |\n|---|---|---|\n",
         cell(query)
@@ -168,7 +168,7 @@ fn presence_line(presence: &Presence) -> String {
     }
 }
 
-pub fn metrics_text(
+pub(crate) fn metrics_text(
     report: &Report<Figures>,
     since: OffsetDateTime,
     until: OffsetDateTime,
@@ -195,7 +195,7 @@ pub fn metrics_text(
     untrusted::for_log(&out)
 }
 
-pub fn metrics_markdown(
+pub(crate) fn metrics_markdown(
     report: &Report<Figures>,
     since: OffsetDateTime,
     until: OffsetDateTime,

@@ -36,7 +36,7 @@ const MAX_REPLANS: usize = 2;
 
 /// What happened to one environment in this pass.
 #[derive(Debug, Clone, Serialize)]
-pub struct EnvironmentOutcome {
+pub(crate) struct EnvironmentOutcome {
     /// The last plan made for the environment; its summary is what reports show.
     pub plan: EnvironmentPlan,
     /// Every write attempted, in order, with its result.
@@ -46,21 +46,17 @@ pub struct EnvironmentOutcome {
     pub deferred: Vec<Step>,
 }
 
-impl EnvironmentOutcome {
-    pub fn failed(&self) -> bool {
-        self.plan.summary.phase == Phase::Failure
-    }
-}
+impl EnvironmentOutcome {}
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StepOutcome {
+pub(crate) struct StepOutcome {
     pub step: Step,
     pub result: StepResult,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "camelCase")]
-pub enum StepResult {
+pub(crate) enum StepResult {
     Done {
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
@@ -88,7 +84,7 @@ pub enum StepResult {
 /// What [`apply_strategy_watched`] tells its watcher, as it happens. Only for people watching:
 /// nothing here feeds back into the plan.
 #[derive(Debug, Clone, Copy)]
-pub enum ApplyEvent<'a> {
+pub(crate) enum ApplyEvent<'a> {
     /// A write is about to be attempted.
     Starting {
         plan: &'a EnvironmentPlan,
@@ -104,26 +100,9 @@ pub enum ApplyEvent<'a> {
 }
 
 /// Applies the plan of every environment of one observed strategy, in order, with every write
-/// admitted by `writes`.
-pub fn apply_strategy(
-    config: &Config,
-    observed: &mut StrategyObservation,
-    git: &mut dyn GitWrites,
-    scm: &dyn Scm,
-    now: &dyn Fn() -> OffsetDateTime,
-    writes: &mut WritePacer,
-    on_step: &mut dyn FnMut(&EnvironmentPlan, &StepOutcome),
-) -> Vec<EnvironmentOutcome> {
-    apply_strategy_watched(config, observed, git, scm, now, writes, &mut |event| {
-        if let ApplyEvent::Finished { plan, outcome } = event {
-            on_step(plan, outcome);
-        }
-    })
-}
-
-/// [`apply_strategy`], telling `on_event` before and after every write and when each
+/// admitted by `writes`, telling `on_event` before and after every write and when each
 /// environment is done.
-pub fn apply_strategy_watched(
+pub(crate) fn apply_strategy_watched(
     config: &Config,
     observed: &mut StrategyObservation,
     git: &mut dyn GitWrites,

@@ -15,7 +15,7 @@ use crate::reconcile::GitFacts;
 use crate::reconcile::observe::environment_git_facts;
 
 /// The git operations of `apply`.
-pub trait GitWrites {
+pub(crate) trait GitWrites {
     /// Reads `branch` from the remote again (after the SCM moved it); its tip, `None` when the
     /// remote no longer has it.
     fn refresh(&mut self, branch: &BranchName) -> Result<Option<Sha>>;

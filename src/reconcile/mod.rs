@@ -1,21 +1,22 @@
 //! One reconcile pass: observe (reads only) → plan (pure) → apply (writes only).
 //!
-//! This file owns the [`Observation`] the planner consumes, [`needs_scm`] (which SCM reads the
-//! observe step must make) and the `record_*` methods that fold a successful write back into the
-//! observation so the planner can be asked again (the re-plan loop, see [`plan`]). It does no I/O.
+//! This file owns the [`StrategyObservation`] the planner consumes, [`needs_scm`] (which SCM reads
+//! the observe step must make) and the `record_*` methods that fold a successful write back into
+//! the observation so the planner can be asked again (the re-plan loop, see [`plan`]). It does no
+//! I/O.
 //!
 //! The observation of a strategy is built in two steps: git facts for every environment first, then
 //! [`needs_scm`] says which SCM reads to make; everything not read stays `NotRead`/`None`, which the
 //! planner treats as "unknown": pending gates, no status write, no PR step.
 
-pub mod apply;
-pub mod git_writes;
-pub mod observe;
-pub mod observe_gates;
-pub mod pacing;
-pub mod plan;
-pub mod steps;
-pub mod text;
+pub(crate) mod apply;
+pub(crate) mod git_writes;
+pub(crate) mod observe;
+pub(crate) mod observe_gates;
+pub(crate) mod pacing;
+pub(crate) mod plan;
+pub(crate) mod steps;
+pub(crate) mod text;
 
 #[cfg(test)]
 mod world_tests;
@@ -28,15 +29,9 @@ use crate::gates::previous::DryState;
 use crate::model::{HydratorMetadata, Sha};
 use crate::scm::{PullRequest, StatusReport, StatusWrite};
 
-/// Everything one pass observed, per strategy.
-#[derive(Debug, Clone, Default)]
-pub struct Observation {
-    pub strategies: Vec<StrategyObservation>,
-}
-
 /// One strategy's environments, aligned with `config.strategies[strategy].environments`.
 #[derive(Debug, Clone)]
-pub struct StrategyObservation {
+pub(crate) struct StrategyObservation {
     /// Index into `config.strategies` (`--strategy` may leave strategies out of a pass).
     pub strategy: usize,
     /// Same length and order as the strategy's environments in the config.
@@ -45,7 +40,7 @@ pub struct StrategyObservation {
 
 /// What is known about one environment.
 #[derive(Debug, Clone, Default)]
-pub struct EnvironmentObservation {
+pub(crate) struct EnvironmentObservation {
     /// `None` when git could not observe the environment (missing branch, unreadable or invalid
     /// metadata); `error` then says why.
     pub git: Option<GitFacts>,
@@ -60,7 +55,7 @@ pub struct EnvironmentObservation {
 
 /// Facts from git for one environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitFacts {
+pub(crate) struct GitFacts {
     pub live_tip: Sha,
     pub staging_tip: Sha,
     /// `hydrator.metadata` on the live tip; `None` before the first promotion (not an error).
@@ -77,22 +72,22 @@ pub struct GitFacts {
 }
 
 impl GitFacts {
-    pub fn live_dry_sha(&self) -> Option<&Sha> {
+    pub(crate) fn live_dry_sha(&self) -> Option<&Sha> {
         self.live_dry.as_ref().map(|m| &m.dry_sha)
     }
 
-    pub fn staging_dry_sha(&self) -> Option<&Sha> {
+    pub(crate) fn staging_dry_sha(&self) -> Option<&Sha> {
         self.staging_dry.as_ref().map(|m| &m.dry_sha)
     }
 
     /// The note's drySha if present, else the staging metadata's (docs/design.md §1).
-    pub fn effective_dry_sha(&self) -> Option<&Sha> {
+    pub(crate) fn effective_dry_sha(&self) -> Option<&Sha> {
         self.note_dry_sha.as_ref().or(self.staging_dry_sha())
     }
 
     /// docs/design.md §3: something to promote when the staging dry SHA differs from the live one (dry
     /// SHAs, not trees). Without staging metadata there is nothing the planner can promote.
-    pub fn has_something_to_promote(&self) -> bool {
+    pub(crate) fn has_something_to_promote(&self) -> bool {
         match self.staging_dry_sha() {
             Some(staging) => self.live_dry_sha() != Some(staging),
             None => false,
@@ -100,7 +95,7 @@ impl GitFacts {
     }
 
     /// The dry SHAs the previous-environment rule looks at.
-    pub fn dry_state(&self) -> DryState {
+    pub(crate) fn dry_state(&self) -> DryState {
         DryState {
             live: self.live_dry_sha().cloned(),
             staging: self.staging_dry_sha().cloned(),
@@ -111,7 +106,7 @@ impl GitFacts {
 
 /// Facts from the SCM for one environment; each part only where observe read it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScmFacts {
+pub(crate) struct ScmFacts {
     pub pull_request: PrLookup,
     /// Reports on the staging tip (`git.staging_tip`); `None` = not read.
     pub staging_statuses: Option<Vec<StatusReport>>,
@@ -121,7 +116,7 @@ pub struct ScmFacts {
 
 /// The open promotion PR of an environment, if it was looked up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum PrLookup {
+pub(crate) enum PrLookup {
     #[default]
     NotRead,
     NoneOpen,
@@ -129,7 +124,7 @@ pub enum PrLookup {
 }
 
 impl PrLookup {
-    pub fn open(&self) -> Option<&PullRequest> {
+    pub(crate) fn open(&self) -> Option<&PullRequest> {
         match self {
             PrLookup::Open(pr) => Some(pr),
             PrLookup::NotRead | PrLookup::NoneOpen => None,
@@ -139,7 +134,7 @@ impl PrLookup {
 
 /// Which SCM reads observe must make for one environment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScmNeeds {
+pub(crate) struct ScmNeeds {
     /// Find the open PR (head = staging branch, base = live branch).
     pub pull_request: bool,
     /// Read reports on the staging tip (proposed gates, our previous-environment status).
@@ -149,7 +144,7 @@ pub struct ScmNeeds {
 }
 
 impl ScmNeeds {
-    pub fn any(self) -> bool {
+    pub(crate) fn any(self) -> bool {
         self.pull_request || self.staging_statuses || self.live_statuses
     }
 }
@@ -163,7 +158,7 @@ impl ScmNeeds {
 ///   reaches it through the previous-environment rule (rule 2: it has the target live; rule 3: it
 ///   is a healthy no-op being passed through) and it has at least one active gate.
 /// - Nothing else: a fully promoted strategy needs no SCM call at all.
-pub fn needs_scm(strategy: &Strategy, observed: &StrategyObservation) -> Vec<ScmNeeds> {
+pub(crate) fn needs_scm(strategy: &Strategy, observed: &StrategyObservation) -> Vec<ScmNeeds> {
     let envs = &observed.environments;
     let mut needs = vec![ScmNeeds::default(); envs.len()];
     for (index, env) in envs.iter().enumerate() {
@@ -212,7 +207,7 @@ pub fn needs_scm(strategy: &Strategy, observed: &StrategyObservation) -> Vec<Scm
 impl EnvironmentObservation {
     /// A commit status was written on `sha`: replaces the report of that name on the staging or
     /// live tip (whichever is `sha`) where reports were read.
-    pub fn record_status(&mut self, sha: &Sha, write: &StatusWrite) {
+    pub(crate) fn record_status(&mut self, sha: &Sha, write: &StatusWrite) {
         let Some(git) = &self.git else { return };
         let report = StatusReport {
             name: write.context.clone(),
@@ -235,7 +230,7 @@ impl EnvironmentObservation {
     }
 
     /// A PR was created or updated: it is now the environment's open PR.
-    pub fn record_pull_request(&mut self, pr: PullRequest) {
+    pub(crate) fn record_pull_request(&mut self, pr: PullRequest) {
         self.scm.pull_request = PrLookup::Open(pr);
     }
 
@@ -245,7 +240,7 @@ impl EnvironmentObservation {
     /// one. The SCM created the new live tip a moment ago, so it carries no reports yet: recording
     /// an empty list is safe (it can only make SCM gates pending, never success) and lets the
     /// re-plan write built-in statuses such as soak on it in this pass.
-    pub fn record_merge(&mut self, merge_sha: Sha, merged_at: OffsetDateTime) {
+    pub(crate) fn record_merge(&mut self, merge_sha: Sha, merged_at: OffsetDateTime) {
         if let Some(git) = &mut self.git {
             git.live_tip = merge_sha;
             git.live_dry = git.staging_dry.clone();
@@ -261,7 +256,7 @@ impl EnvironmentObservation {
     /// (another run promoted it), and `git` are the facts re-read after that answer. No PR is
     /// open; what was read on the old live tip no longer applies (not read = pending), and what
     /// was read on the staging tip only while it is the same tip.
-    pub fn record_promoted_elsewhere(&mut self, git: GitFacts) {
+    pub(crate) fn record_promoted_elsewhere(&mut self, git: GitFacts) {
         if self.git.as_ref().map(|old| &old.staging_tip) != Some(&git.staging_tip) {
             self.scm.staging_statuses = None;
             self.computed.forget_staging();
@@ -274,7 +269,7 @@ impl EnvironmentObservation {
 
     /// The ours-merge was pushed: the staging tip moved to `new_staging_tip` (same tree, same
     /// metadata), so nothing read on the old tip applies any more.
-    pub fn record_ours_merge(&mut self, new_staging_tip: Sha) {
+    pub(crate) fn record_ours_merge(&mut self, new_staging_tip: Sha) {
         if let Some(git) = &mut self.git {
             git.staging_tip = new_staging_tip;
             git.conflict = false;
@@ -287,7 +282,7 @@ impl EnvironmentObservation {
 /// How an environment's error is reported: the whole context chain, then the SCM's hint when the
 /// chain holds one (401 → the token, 404 → visibility or apiUrl), on a `hint:` line as git errors
 /// carry theirs.
-pub fn error_text(error: &anyhow::Error) -> String {
+pub(crate) fn error_text(error: &anyhow::Error) -> String {
     match crate::scm::http::hint(error) {
         Some(hint) => format!("{error:#}\nhint: {hint}"),
         None => format!("{error:#}"),

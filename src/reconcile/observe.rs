@@ -15,7 +15,7 @@ use crate::scm::{Scm, StatusReport};
 
 /// How much of the SCM to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reads {
+pub(crate) enum Reads {
     /// Only what the plan needs ([`needs_scm`]): zero requests when everything is promoted.
     ForPlan,
     /// Also the active gates of every environment that has some, so `promoter status` can show
@@ -24,7 +24,7 @@ pub enum Reads {
 }
 
 /// Observes strategy `index` of `config` from the synced cache and the SCM.
-pub fn observe_strategy(
+pub(crate) fn observe_strategy(
     config: &Config,
     index: usize,
     git: &GitCache,
@@ -171,7 +171,7 @@ fn scm_facts(
 
 /// The git facts of environment `env` of strategy `index` as the cache has them now: for apply,
 /// after it re-read a live branch because the SCM's answer said it moved.
-pub fn environment_git_facts(
+pub(crate) fn environment_git_facts(
     config: &Config,
     index: usize,
     env: usize,

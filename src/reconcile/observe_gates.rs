@@ -19,7 +19,7 @@ use crate::tls::Trust;
 /// What external gates need from the run: secrets come from the environment through `env` only,
 /// and `https://` is checked against the run's trust store.
 #[derive(Clone, Copy)]
-pub struct GateIo<'a> {
+pub(crate) struct GateIo<'a> {
     pub env: Env<'a>,
     pub trust: &'a Arc<Trust>,
 }
@@ -31,7 +31,7 @@ impl std::fmt::Debug for GateIo<'_> {
 }
 
 /// Fills `env.computed` for the gates `need` says the plan reads.
-pub fn computed_facts(
+pub(crate) fn computed_facts(
     env: &mut EnvironmentObservation,
     env_config: &Environment,
     need: ScmNeeds,

@@ -19,17 +19,17 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::config::Provider;
-use crate::scm::http::{Clock, SystemClock, WaitBudget};
+use crate::scm::http::{Clock, WaitBudget};
 
 /// GitHub's secondary limit on content-creating requests: "In general, no more than 80
 /// content-generating requests per minute and no more than 500 content-generating requests per
 /// hour are allowed. Some endpoints have lower content creation limits. Content creation limits
 /// include actions taken on the GitHub web interface as well as via the REST API and GraphQL API."
 /// https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits
-pub const GITHUB_WRITES_PER_MINUTE: usize = 80;
+pub(crate) const GITHUB_WRITES_PER_MINUTE: usize = 80;
 /// The hourly half of the same sentence, counted over the passes that share a cache
 /// ([`WriteLog`]).
-pub const GITHUB_WRITES_PER_HOUR: usize = 500;
+pub(crate) const GITHUB_WRITES_PER_HOUR: usize = 500;
 
 /// The window GitHub counts [`GITHUB_WRITES_PER_MINUTE`] in.
 const MINUTE: Duration = Duration::from_secs(60);
@@ -39,7 +39,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// How many writes a pass may make, and how many in any one minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WriteLimits {
+pub(crate) struct WriteLimits {
     /// Most writes in this pass; `None`: no budget.
     pub budget: Option<usize>,
     /// Most writes in any 60 seconds; `None`: not paced.
@@ -53,7 +53,8 @@ pub struct WriteLimits {
 
 impl WriteLimits {
     /// No budget, no pace (a pass of the in-memory world tests).
-    pub const UNLIMITED: WriteLimits = WriteLimits {
+    #[cfg(test)]
+    pub(crate) const UNLIMITED: WriteLimits = WriteLimits {
         budget: None,
         per_minute: None,
         per_hour: None,
@@ -68,7 +69,7 @@ impl WriteLimits {
     /// own (GitLab.com limits all authenticated API requests per minute, and answers 429 with
     /// `Retry-After`, which the HTTP client honours): no default budget and no pace; `--max-writes`
     /// still sets a budget.
-    pub fn for_provider(provider: Provider, max_writes: Option<usize>) -> WriteLimits {
+    pub(crate) fn for_provider(provider: Provider, max_writes: Option<usize>) -> WriteLimits {
         let github = provider == Provider::Github;
         let per_minute = github.then_some(GITHUB_WRITES_PER_MINUTE);
         WriteLimits {
@@ -83,14 +84,14 @@ impl WriteLimits {
 /// Why a pass stopped writing. The environments it did not get to are reported with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
-pub struct WritesDeferred {
+pub(crate) struct WritesDeferred {
     pub reason: String,
 }
 
 /// Counts a pass's writes against its [`WriteLimits`] and keeps them to the per-minute pace,
 /// sleeping on the run's wait budget (`--max-wait`) when the pace asks for it.
 #[derive(Debug)]
-pub struct WritePacer {
+pub(crate) struct WritePacer {
     limits: WriteLimits,
     made: usize,
     /// When the writes of the last minute were admitted, oldest first.
@@ -104,7 +105,7 @@ pub struct WritePacer {
 
 impl WritePacer {
     /// `clock` tells the time of writes; `waits` is the run's wait budget the pace sleeps on.
-    pub fn new(limits: WriteLimits, clock: Arc<dyn Clock>, waits: Arc<WaitBudget>) -> Self {
+    pub(crate) fn new(limits: WriteLimits, clock: Arc<dyn Clock>, waits: Arc<WaitBudget>) -> Self {
         Self {
             limits,
             made: 0,
@@ -117,7 +118,7 @@ impl WritePacer {
     }
 
     /// Counts the earlier passes' writes of `log` in the hourly limit and in the minute's pace.
-    pub fn with_log(mut self, log: &WriteLog) -> Self {
+    pub(crate) fn with_log(mut self, log: &WriteLog) -> Self {
         let mut times = log.times.clone();
         times.sort();
         let now = self.clock.now();
@@ -134,7 +135,7 @@ impl WritePacer {
     }
 
     /// The writes of the last hour, earlier passes' and this one's, for the next pass.
-    pub fn log(&self) -> WriteLog {
+    pub(crate) fn log(&self) -> WriteLog {
         let now = self.clock.now();
         WriteLog {
             times: self
@@ -147,8 +148,9 @@ impl WritePacer {
     }
 
     /// A pacer that admits every write at once.
-    pub fn unlimited() -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    #[cfg(test)]
+    pub(crate) fn unlimited() -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(crate::scm::http::SystemClock);
         let waits = WaitBudget::new(Duration::ZERO, clock.clone());
         Self::new(WriteLimits::UNLIMITED, clock, waits)
     }
@@ -156,7 +158,7 @@ impl WritePacer {
     /// One write may be made now: `Ok` counts it (after waiting for the pace if needed). `Err`
     /// when the budget is spent, or the pace would wait past `--max-wait`; from then on every
     /// call answers the same, so a pass never writes after it deferred something.
-    pub fn admit(&mut self) -> Result<(), WritesDeferred> {
+    pub(crate) fn admit(&mut self) -> Result<(), WritesDeferred> {
         if let Some(stopped) = &self.stopped {
             return Err(stopped.clone());
         }
@@ -207,12 +209,12 @@ impl WritePacer {
     }
 
     /// Whether a write was refused: the pass writes nothing more.
-    pub fn stopped(&self) -> Option<&WritesDeferred> {
+    pub(crate) fn stopped(&self) -> Option<&WritesDeferred> {
         self.stopped.as_ref()
     }
 
     /// What the report shows about the pass's writes.
-    pub fn summary(&self) -> WriteSummary {
+    pub(crate) fn summary(&self) -> WriteSummary {
         WriteSummary {
             made: self.made,
             budget: self.limits.budget,
@@ -245,21 +247,21 @@ fn forget_older(times: &mut VecDeque<SystemTime>, now: SystemTime, window: Durat
 /// time in seconds a line. A line that does not read as one is left out; a file that cannot be
 /// read is an empty log (a warning, by the caller).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WriteLog {
+pub(crate) struct WriteLog {
     times: Vec<SystemTime>,
 }
 
 impl WriteLog {
     /// The file of the writes to the API at `api_url` in `cache_dir`, named like the git
     /// caches beside it (a slug and a hash of the URL, without credentials).
-    pub fn path(cache_dir: &std::path::Path, api_url: &str) -> std::path::PathBuf {
+    pub(crate) fn path(cache_dir: &std::path::Path, api_url: &str) -> std::path::PathBuf {
         let name = crate::git::RemoteUrl::parse(api_url)
             .map(|url| url.cache_dir_name())
             .unwrap_or_else(|_| "api".to_owned());
         cache_dir.join(format!("writes-{name}.log"))
     }
 
-    pub fn parse(text: &str) -> WriteLog {
+    pub(crate) fn parse(text: &str) -> WriteLog {
         WriteLog {
             times: text
                 .lines()
@@ -269,7 +271,7 @@ impl WriteLog {
         }
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.times
             .iter()
             .map(|at| {
@@ -286,7 +288,7 @@ impl WriteLog {
 /// The writes of a reconcile pass (`writes` in the JSON report).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WriteSummary {
+pub(crate) struct WriteSummary {
     /// Writes admitted (each one PR create, PR update, merge, status write, ours-merge push or
     /// dashboard issue write).
     pub made: usize,

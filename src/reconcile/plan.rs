@@ -34,8 +34,9 @@
 //! pass (`apply::MAX_REPLANS` = 2 re-plans): create the PR; merge it; write the soak status on the
 //! new live tip. A merged environment has nothing left to promote, so its plan wants no re-plan.
 //!
-//! [`plan`] plans every environment from the observation as it is (what `--dry-run` prints);
-//! environments after one that would merge are planned from the pre-merge state there.
+//! `--dry-run` and `status` plan each environment once with [`plan_environment`] from the
+//! observation as it is; environments after one that would merge are planned from the pre-merge
+//! state there.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -46,29 +47,15 @@ use crate::gates::{self, GateResult, cut_description, evaluate_active, evaluate_
 use crate::model::{BranchName, GateState, Sha};
 use crate::reconcile::text::{self, TextInput, normalize_body};
 use crate::reconcile::{
-    EnvironmentObservation, GitFacts, Observation, PrLookup, StrategyObservation, strategy_config,
+    EnvironmentObservation, GitFacts, PrLookup, StrategyObservation, strategy_config,
 };
 use crate::scm::StatusReport;
 
-pub use crate::reconcile::steps::{Action, Phase, PrRef, Step, Summary};
-
-/// The plan of a whole pass, strategies and environments in observation order.
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub strategies: Vec<StrategyPlan>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct StrategyPlan {
-    /// Index into `config.strategies`.
-    pub strategy: usize,
-    pub name: String,
-    pub environments: Vec<EnvironmentPlan>,
-}
+pub(crate) use crate::reconcile::steps::{Action, Phase, PrRef, Step, Summary};
 
 /// What to do for one environment and how to report it.
 #[derive(Debug, Clone, Serialize)]
-pub struct EnvironmentPlan {
+pub(crate) struct EnvironmentPlan {
     pub strategy: usize,
     pub environment: usize,
     pub branch: BranchName,
@@ -80,34 +67,15 @@ pub struct EnvironmentPlan {
 
 impl EnvironmentPlan {
     /// Whether any step writes (notes do not).
-    pub fn has_writes(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn has_writes(&self) -> bool {
         self.steps.iter().any(|s| s.action.is_write())
     }
 }
 
-/// Plans every observed strategy and environment from the observation as it is.
-pub fn plan(config: &Config, observed: &Observation, now: OffsetDateTime) -> Plan {
-    let strategies = observed
-        .strategies
-        .iter()
-        .map(|so| StrategyPlan {
-            strategy: so.strategy,
-            name: config
-                .strategies
-                .get(so.strategy)
-                .map(|s| s.name.clone())
-                .unwrap_or_default(),
-            environments: (0..so.environments.len())
-                .map(|e| plan_environment(config, so, e, now))
-                .collect(),
-        })
-        .collect();
-    Plan { strategies }
-}
-
 /// Plans environment `env` of one strategy from the current observation (see the module doc for
 /// the re-plan loop).
-pub fn plan_environment(
+pub(crate) fn plan_environment(
     config: &Config,
     observed: &StrategyObservation,
     env: usize,

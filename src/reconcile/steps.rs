@@ -9,14 +9,14 @@ use crate::scm::{NewPullRequest, StatusWrite};
 
 /// One step with the reason it is taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
+pub(crate) struct Step {
     pub action: Action,
     pub reason: String,
 }
 
 impl Step {
     /// Whether apply must plan this environment again after this step succeeded.
-    pub fn replans(&self) -> bool {
+    pub(crate) fn replans(&self) -> bool {
         matches!(self.action, Action::CreatePr { .. } | Action::Merge { .. })
     }
 }
@@ -27,7 +27,7 @@ impl Step {
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
-pub enum Action {
+pub(crate) enum Action {
     /// Create the "ours" merge commit (tree = staging tip's tree, or in monorepo mode live's tree
     /// with `active_path` taken from staging; parents = staging tip, live tip; author/committer
     /// `GitOps Promoter`) and push it to the staging branch without force.
@@ -78,12 +78,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn is_write(&self) -> bool {
+    pub(crate) fn is_write(&self) -> bool {
         !matches!(self, Action::Note { .. })
     }
 
     /// The SCM call for a [`Action::WriteStatus`].
-    pub fn status_write(&self) -> Option<(Sha, StatusWrite)> {
+    pub(crate) fn status_write(&self) -> Option<(Sha, StatusWrite)> {
         match self {
             Action::WriteStatus {
                 sha,
@@ -105,7 +105,7 @@ impl Action {
     }
 
     /// The SCM call for a [`Action::CreatePr`].
-    pub fn new_pull_request(&self) -> Option<NewPullRequest> {
+    pub(crate) fn new_pull_request(&self) -> Option<NewPullRequest> {
         match self {
             Action::CreatePr {
                 head,
@@ -126,7 +126,7 @@ impl Action {
 /// Where an environment stands (docs/design.md §6 `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Nothing to promote: the staging dry SHA is live.
     Promoted,
     /// Something to promote, waiting (gates pending, a person to merge, a merge in progress).
@@ -138,7 +138,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Phase::Promoted => "promoted",
             Phase::Pending => "pending",
@@ -151,7 +151,7 @@ impl Phase {
 /// What the report shows for one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Summary {
+pub(crate) struct Summary {
     pub phase: Phase,
     pub reason: String,
     pub live_dry: Option<Sha>,
@@ -167,7 +167,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PrRef {
+pub(crate) struct PrRef {
     pub number: PrNumber,
     pub url: String,
 }

@@ -39,10 +39,11 @@ use crate::reconcile::GitFacts;
 use crate::scm::PullRequest;
 
 /// docs/design.md §5's default title.
-pub const DEFAULT_TITLE: &str = "Promote {{ proposed.dry.shortSha }} to `{{ environment.branch }}`";
+pub(crate) const DEFAULT_TITLE: &str =
+    "Promote {{ proposed.dry.shortSha }} to `{{ environment.branch }}`";
 
 /// docs/design.md §5's default description: what is promoted, by whom, what changed, what it waits for.
-pub const DEFAULT_DESCRIPTION: &str = "\
+pub(crate) const DEFAULT_DESCRIPTION: &str = "\
 Promotes [`{{ proposed.dry.shortSha }}`]({{ proposed.dry.url }}) to `{{ environment.branch }}`\
 {% if proposed.dry.subject %}: **{{ proposed.dry.subject }}**{% endif %}
 
@@ -89,9 +90,9 @@ No gates: this promotion merges as soon as the PR is open.
 ";
 
 /// Ends a description that was cut to the provider's limit.
-pub const BODY_CUT_MARKER: &str = "\n\n… (truncated by promoter)";
+pub(crate) const BODY_CUT_MARKER: &str = "\n\n… (truncated by promoter)";
 /// Ends a title that was cut to the provider's limit.
-pub const TITLE_CUT_MARKER: &str = "…";
+pub(crate) const TITLE_CUT_MARKER: &str = "…";
 
 /// How values from outside are escaped in a template's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,21 +105,21 @@ enum Escaping {
 
 /// The rendered title and description of a promotion PR.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrText {
+pub(crate) struct PrText {
     pub title: String,
     pub body: String,
 }
 
 /// Which template a problem is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum TemplateField {
+pub(crate) enum TemplateField {
     Title,
     Description,
 }
 
 impl TemplateField {
     /// The config key path (`pullRequest.title`).
-    pub fn key_path(self) -> &'static str {
+    pub(crate) fn key_path(self) -> &'static str {
         match self {
             TemplateField::Title => "pullRequest.title",
             TemplateField::Description => "pullRequest.description",
@@ -128,7 +129,7 @@ impl TemplateField {
 
 /// A template that does not compile or does not render with the documented variables.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct TemplateProblem {
+pub(crate) struct TemplateProblem {
     pub field: TemplateField,
     /// Line inside the template, 1-based, when minijinja knows it.
     pub line: Option<usize>,
@@ -137,7 +138,7 @@ pub struct TemplateProblem {
 
 /// For `promoter validate`: renders both templates against a sample environment with every
 /// variable, so syntax errors and unknown variables are configuration errors, not run failures.
-pub fn check_templates(templates: &PullRequestTemplates) -> Vec<TemplateProblem> {
+pub(crate) fn check_templates(templates: &PullRequestTemplates) -> Vec<TemplateProblem> {
     let context = sample_context();
     let mut problems = Vec::new();
     for (field, source, escaping) in [
@@ -166,7 +167,7 @@ pub fn check_templates(templates: &PullRequestTemplates) -> Vec<TemplateProblem>
 
 /// What one environment's PR text is rendered from.
 #[derive(Debug, Clone, Copy)]
-pub struct TextInput<'a> {
+pub(crate) struct TextInput<'a> {
     pub config: &'a Config,
     pub strategy: &'a Strategy,
     pub environment: &'a EnvConfig,
@@ -177,7 +178,7 @@ pub struct TextInput<'a> {
 
 /// Renders the PR title (one line) and description (trailing whitespace trimmed), redacted and
 /// cut to the provider's limits: exactly what the SCM will show.
-pub fn render_pull_request(input: &TextInput<'_>) -> Result<PrText, String> {
+pub(crate) fn render_pull_request(input: &TextInput<'_>) -> Result<PrText, String> {
     let context = context(input);
     let templates = &input.config.pull_request;
     let title_source = templates.title.as_deref().unwrap_or(DEFAULT_TITLE);
@@ -200,7 +201,7 @@ pub fn render_pull_request(input: &TextInput<'_>) -> Result<PrText, String> {
 /// `text` if it has at most `max` characters, else cut on a character boundary so that with
 /// `marker` it has at most `max`. Trailing whitespace before the marker is dropped, so a cut text
 /// is still what [`normalize_body`] makes of it.
-pub fn fit(text: &str, max: usize, marker: &str) -> String {
+pub(crate) fn fit(text: &str, max: usize, marker: &str) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
@@ -213,7 +214,7 @@ pub fn fit(text: &str, max: usize, marker: &str) -> String {
 
 /// Text as SCMs store it: `\r\n` → `\n`, trailing whitespace per line and at the end removed.
 /// Compare through this so an SCM's normalisation does not cause an update every pass.
-pub fn normalize_body(text: &str) -> String {
+pub(crate) fn normalize_body(text: &str) -> String {
     text.replace("\r\n", "\n")
         .lines()
         .map(str::trim_end)
@@ -225,7 +226,7 @@ pub fn normalize_body(text: &str) -> String {
 
 /// The merge commit body that follows the title: description, blank line, trailer block (docs/design.md
 /// §3; upstream trailer names, keys sorted). The full commit message is `title`, blank line, this.
-pub fn merge_message(
+pub(crate) fn merge_message(
     description: &str,
     git: &GitFacts,
     pr: &PullRequest,
@@ -448,13 +449,13 @@ fn safe(text: &str) -> Value {
 }
 
 /// A commit's page, in the provider's shape ([`crate::scm::registry::WebUrls`]).
-pub fn commit_url(provider: Provider, web_url: &str, sha: &Sha) -> String {
+pub(crate) fn commit_url(provider: Provider, web_url: &str, sha: &Sha) -> String {
     (provider.info().web.commit)(web_url, sha)
 }
 
 /// The compare page between two commits (changes on `to` since the merge base), in the
 /// provider's shape.
-pub fn compare_url(provider: Provider, web_url: &str, from: &Sha, to: &Sha) -> String {
+pub(crate) fn compare_url(provider: Provider, web_url: &str, from: &Sha, to: &Sha) -> String {
     (provider.info().web.compare)(web_url, from, to)
 }
 

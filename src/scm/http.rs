@@ -23,7 +23,7 @@
 mod error;
 mod numbered;
 mod options;
-pub mod validators;
+pub(crate) mod validators;
 mod wait;
 
 use std::sync::Arc;
@@ -34,12 +34,13 @@ use serde::de::DeserializeOwned;
 use ureq::RequestExt;
 use ureq::http::{HeaderMap, Uri};
 
-pub use error::{HttpError, hint};
-pub use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord, TokenSource};
+pub(crate) use error::{HttpError, hint};
+pub(crate) use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord, TokenSource};
 use validators::Cached;
+pub use wait::Clock;
 pub(crate) use wait::backoff;
-pub use wait::{Clock, SystemClock, WaitBudget, rfc3339};
 use wait::{Limit, SECONDARY_WAIT};
+pub(crate) use wait::{SystemClock, WaitBudget, rfc3339};
 
 /// At most this many pages are followed for one listing.
 const MAX_PAGES: usize = 50;
@@ -77,7 +78,7 @@ impl fmt::Display for Method {
 
 /// Whether a request may be sent again after a failure that may have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
+pub(crate) enum Retry {
     /// Sending it twice has the effect of sending it once.
     Idempotent,
     /// Sent again only when it certainly did not take effect (see the module doc).
@@ -86,20 +87,20 @@ pub enum Retry {
 
 /// A 2xx answer.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: String,
 }
 
 impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
 /// The HTTP client of one provider and one run.
-pub struct HttpClient {
+pub(crate) struct HttpClient {
     agent: ureq::Agent,
     /// `scheme://authority`; every URL sent starts with it, next-page links included.
     origin: String,
@@ -124,7 +125,7 @@ impl fmt::Debug for HttpClient {
 
 impl HttpClient {
     /// `base_url` is the API root (`https://api.github.com`); it must be http or https.
-    pub fn new(
+    pub(crate) fn new(
         base_url: &str,
         auth: Option<Auth>,
         options: HttpOptions,
@@ -177,39 +178,39 @@ impl HttpClient {
     }
 
     /// A header sent on every request (e.g. GitHub's `Accept` and `X-GitHub-Api-Version`).
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.fixed_headers.push((name, value.into()));
         self
     }
 
     /// The provider's advice for error statuses.
-    pub fn with_hint(mut self, hint: HintFn) -> Self {
+    pub(crate) fn with_hint(mut self, hint: HintFn) -> Self {
         self.hint = Some(hint);
         self
     }
 
-    pub fn options(&self) -> &HttpOptions {
+    pub(crate) fn options(&self) -> &HttpOptions {
         &self.options
     }
 
     /// The API root, without a trailing `/` (what request paths are relative to).
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// Sleeps `wait` on the run's wait budget (`--max-wait`), for a provider polling a task;
     /// `false` (without sleeping) when the budget would be exceeded.
-    pub fn pause(&self, wait: Duration) -> bool {
+    pub(crate) fn pause(&self, wait: Duration) -> bool {
         self.wait(wait).is_ok()
     }
 
     /// The path of the API root below its origin (`/2.0`, `/api/v3`; empty for an origin).
-    pub fn base_path(&self) -> &str {
+    pub(crate) fn base_path(&self) -> &str {
         self.base.strip_prefix(&self.origin).unwrap_or_default()
     }
 
     /// Whether a GET of `path` would be sent conditionally (its validators are kept).
-    pub fn has_validators(&self, path: &str) -> bool {
+    pub(crate) fn has_validators(&self, path: &str) -> bool {
         self.options
             .validators
             .as_ref()
@@ -218,7 +219,7 @@ impl HttpClient {
 
     /// Sends one request to `path` (relative to the API root, query included) and returns the 2xx
     /// answer, retrying and waiting as the module doc says.
-    pub fn send(
+    pub(crate) fn send(
         &self,
         method: Method,
         path: &str,
@@ -231,7 +232,7 @@ impl HttpClient {
 
     /// GET `path` and decode the JSON body.
     /// Sends `body` as JSON with `method` to `path` and decodes the JSON answer.
-    pub fn send_json<T: DeserializeOwned>(
+    pub(crate) fn send_json<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -247,7 +248,7 @@ impl HttpClient {
         )
     }
 
-    pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, HttpError> {
+    pub(crate) fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, HttpError> {
         let answer = self.send(Method::Get, path, None, Retry::Idempotent)?;
         decode(
             Method::Get,
@@ -260,7 +261,7 @@ impl HttpClient {
     ///
     /// GitHub docs "Using pagination in the REST API": follow the `next` URL of the `link` header
     /// instead of building page URLs. Gitea and GitLab send the same header.
-    pub fn get_pages<T: DeserializeOwned>(
+    pub(crate) fn get_pages<T: DeserializeOwned>(
         &self,
         path: &str,
         mut each: impl FnMut(T),

@@ -34,7 +34,7 @@ pub trait Issues {
 }
 
 /// Whether a failed write may have taken effect (no answer after sending, or a 5xx).
-pub fn is_ambiguous(error: &anyhow::Error) -> bool {
+pub(crate) fn is_ambiguous(error: &anyhow::Error) -> bool {
     error
         .chain()
         .find_map(|cause| cause.downcast_ref::<HttpError>())

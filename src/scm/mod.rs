@@ -4,23 +4,23 @@
 //! descriptor; `registry.rs` lists the descriptors ([`Provider`], [`ProviderInfo`]). The one HTTP
 //! path is `http.rs`; what several providers' clients share above it is `shared.rs`.
 
-pub mod azure;
-pub mod bitbucket;
-pub mod bitbucket_server;
-pub mod gitea;
-pub mod github;
-pub mod gitlab;
-pub mod http;
-pub mod issues;
-pub mod registry;
+pub(crate) mod azure;
+pub(crate) mod bitbucket;
+pub(crate) mod bitbucket_server;
+pub(crate) mod gitea;
+pub(crate) mod github;
+pub(crate) mod gitlab;
+pub(crate) mod http;
+pub(crate) mod issues;
+pub(crate) mod registry;
 mod repo_path;
 mod shared;
 #[cfg(test)]
 pub(crate) mod test_server;
 
-pub use issues::{Issue, Issues};
-pub use registry::{Provider, ProviderInfo};
-pub use repo_path::{RepoPath, encode};
+pub(crate) use issues::{Issue, Issues};
+pub(crate) use registry::{Provider, ProviderInfo};
+pub(crate) use repo_path::{RepoPath, encode};
 
 use crate::model::{BranchName, GateState, PrNumber, Sha};
 
@@ -37,10 +37,10 @@ pub struct TextLimits {
 /// GitHub refuses commit status descriptions longer than this; the planner cuts before comparing
 /// so a cut description is not rewritten every pass, and providers without that limit cut alike.
 /// <https://docs.github.com/en/rest/commits/statuses#create-a-commit-status> (`description`).
-pub const MAX_DESCRIPTION_CHARS: usize = 140;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 140;
 
 /// Cuts a status description to [`MAX_DESCRIPTION_CHARS`] characters, ending with `…` when cut.
-pub fn cut_description(text: &str) -> String {
+pub(crate) fn cut_description(text: &str) -> String {
     if text.chars().count() <= MAX_DESCRIPTION_CHARS {
         return text.to_owned();
     }
@@ -215,7 +215,7 @@ pub(crate) fn pick_pairs<P: shared::WirePull>(
 /// environment again (docs/design.md §3), so the environment is reported as it now is.
 #[derive(Debug, thiserror::Error)]
 #[error("{head} has no commit that {base} lacks: {answer}")]
-pub struct HeadInBase {
+pub(crate) struct HeadInBase {
     pub head: BranchName,
     pub base: BranchName,
     /// The SCM's own words.

@@ -3,14 +3,14 @@
 //! Each provider's folder (`scm/github/`, `scm/gitlab/`, `scm/gitea/`) holds a [`ProviderInfo`]
 //! const in its `mod.rs`: config name, token variable, git user, API and web URL shapes, text
 //! limits, PR sigil, whether its merge is guarded by a head SHA, and the function that builds its
-//! [`Scm`] client. The [`registry!`] call below is the list: it makes the [`Provider`] enum that
+//! [`Scm`] client. The `registry!` call below is the list: it makes the [`Provider`] enum that
 //! `scm.provider` parses into, with one variant per line. Config parsing, validation and defaults,
 //! the schema, `pass.rs` and `reconcile/text.rs` read the descriptor instead of matching on the
 //! provider.
 //!
 //! Adding a provider (docs/design.md §7 has the whole checklist): a folder `scm/<name>/` whose
 //! `mod.rs` has the client, its wire shapes and a `pub const PROVIDER: ProviderInfo`, plus one line
-//! in the [`registry!`] call.
+//! in the `registry!` call.
 
 use std::fmt;
 
@@ -91,7 +91,7 @@ pub struct CiRepository {
 
 /// `(owner, name)` from one variable holding `owner/name` (`GITHUB_REPOSITORY`) or
 /// `group/subgroup/name` (`CI_PROJECT_PATH`): the owner is everything before the last `/`.
-pub fn owner_slash_name(env: Env<'_>, variable: &str) -> Option<(String, String)> {
+pub(crate) fn owner_slash_name(env: Env<'_>, variable: &str) -> Option<(String, String)> {
     let full = var(env, variable)?;
     let (owner, name) = full.trim_matches('/').rsplit_once('/')?;
     if owner.is_empty() || name.is_empty() {
@@ -147,27 +147,27 @@ pub struct WebUrls {
 }
 
 /// The URL shapes GitHub, Gitea and Forgejo share; other providers pick what fits.
-pub mod web {
+pub(crate) mod web {
     use super::RepoPath;
     use crate::model::Sha;
 
     /// `{web}/{owner}/{name}`.
-    pub fn repository_under(web_base: &str, path: &RepoPath) -> String {
+    pub(crate) fn repository_under(web_base: &str, path: &RepoPath) -> String {
         format!("{web_base}/{}", path.full_name())
     }
 
     /// `{web}/{owner}/{name}.git`: the repository's page with `.git`.
-    pub fn dot_git(web_base: &str, path: &RepoPath) -> String {
+    pub(crate) fn dot_git(web_base: &str, path: &RepoPath) -> String {
         format!("{}.git", repository_under(web_base, path))
     }
 
     /// `{page}/commit/{sha}`.
-    pub fn commit(repository_page: &str, sha: &Sha) -> String {
+    pub(crate) fn commit(repository_page: &str, sha: &Sha) -> String {
         format!("{repository_page}/commit/{sha}")
     }
 
     /// `{page}/compare/{from}...{to}` (three dots: changes on `to` since the merge base).
-    pub fn compare(repository_page: &str, from: &Sha, to: &Sha) -> String {
+    pub(crate) fn compare(repository_page: &str, from: &Sha, to: &Sha) -> String {
         format!("{repository_page}/compare/{from}...{to}")
     }
 }

@@ -15,7 +15,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// `text` as one URL path segment or query value: everything but RFC 3986's unreserved
 /// characters percent-encoded, `/` included (GitLab's `group%2Fproject`).
-pub fn encode(text: &str) -> PercentEncode<'_> {
+pub(crate) fn encode(text: &str) -> PercentEncode<'_> {
     utf8_percent_encode(text, COMPONENT)
 }
 

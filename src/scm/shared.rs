@@ -35,7 +35,7 @@ pub(crate) struct Pulls<'a> {
 
 impl<'a> Pulls<'a> {
     /// `provider`'s words for the PRs of `repo` through `http`.
-    pub fn new(provider: &ProviderInfo, http: &'a HttpClient, repo: &'a str) -> Self {
+    pub(crate) fn new(provider: &ProviderInfo, http: &'a HttpClient, repo: &'a str) -> Self {
         Self {
             http,
             repo,
@@ -45,12 +45,12 @@ impl<'a> Pulls<'a> {
     }
 
     /// `pull request #12`.
-    pub fn name(&self, number: PrNumber) -> String {
+    pub(crate) fn name(&self, number: PrNumber) -> String {
         format!("{} {}{}", self.noun, self.sigil, number.0)
     }
 
     /// What a failed lookup was doing.
-    pub fn find_context(&self, head: &BranchName, base: &BranchName) -> String {
+    pub(crate) fn find_context(&self, head: &BranchName, base: &BranchName) -> String {
         format!(
             "finding the open {} from `{head}` into `{base}` in {}",
             self.noun, self.repo
@@ -58,7 +58,7 @@ impl<'a> Pulls<'a> {
     }
 
     /// What a failed merge was doing.
-    pub fn merge_context(&self, number: PrNumber, head_sha: &Sha) -> String {
+    pub(crate) fn merge_context(&self, number: PrNumber, head_sha: &Sha) -> String {
         format!(
             "merging {} at {} in {}",
             self.name(number),
@@ -70,7 +70,7 @@ impl<'a> Pulls<'a> {
     /// The lowest-numbered of the PRs a lookup kept. Every provider refuses a second open PR for
     /// one head and base, so there is at most one; the lowest number keeps the choice
     /// deterministic anyway.
-    pub fn lowest<P: WirePull>(&self, found: Vec<P>) -> anyhow::Result<Option<PullRequest>> {
+    pub(crate) fn lowest<P: WirePull>(&self, found: Vec<P>) -> anyhow::Result<Option<PullRequest>> {
         let Some(pull) = found.into_iter().min_by_key(WirePull::number) else {
             return Ok(None);
         };
@@ -84,7 +84,7 @@ impl<'a> Pulls<'a> {
     /// Opens a PR with one `POST path` that is never resent blindly; a refusal or no answer goes
     /// to [`CreateRefusals::adopt_existing`], which looks the PR up with `find` instead of
     /// sending the create twice.
-    pub fn create<P: WirePull>(
+    pub(crate) fn create<P: WirePull>(
         &self,
         path: &str,
         body: &impl Serialize,
@@ -112,7 +112,7 @@ impl<'a> Pulls<'a> {
 
     /// Replaces PR `number`'s title and description with `body` sent by `method` to `path`. The
     /// same text twice leaves the same PR on every provider, so it may be resent.
-    pub fn update<P: WirePull>(
+    pub(crate) fn update<P: WirePull>(
         &self,
         method: Method,
         path: &str,
@@ -129,7 +129,7 @@ impl<'a> Pulls<'a> {
     }
 
     /// What a failed status write was doing.
-    pub fn status_context(&self, sha: &Sha, status: &StatusWrite) -> String {
+    pub(crate) fn status_context(&self, sha: &Sha, status: &StatusWrite) -> String {
         format!(
             "writing commit status `{}` ({}) on {} in {}",
             status.context,
@@ -142,7 +142,7 @@ impl<'a> Pulls<'a> {
     /// Posts a commit status to `path`, answered with a `W`. Only for SCMs where the newest
     /// status per context wins, so a repeated write changes nothing a reader sees and may be
     /// resent (GitHub, Gitea).
-    pub fn post_status<W: DeserializeOwned>(
+    pub(crate) fn post_status<W: DeserializeOwned>(
         &self,
         path: &str,
         body: &impl Serialize,
@@ -177,7 +177,7 @@ impl PullEnd {
     /// This end is `branch` of `full_name`. A fork's PR from a branch of the same name has the
     /// fork as its head repository. Names compare case-insensitively, as GitHub and Gitea
     /// (`lower_name` columns) treat them.
-    pub fn is(&self, branch: &BranchName, full_name: &str) -> bool {
+    pub(super) fn is(&self, branch: &BranchName, full_name: &str) -> bool {
         self.name == branch.as_str()
             && self
                 .repo
@@ -213,11 +213,11 @@ pub(crate) struct LabelName {
 
 impl HtmlPull {
     /// Head and base are these branches and both live in `full_name`: never a fork's PR.
-    pub fn is_between(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
+    pub(super) fn is_between(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
         self.head.is(head, full_name) && self.base.is(base, full_name)
     }
 
-    pub fn into_domain(self) -> Result<PullRequest, String> {
+    pub(super) fn into_domain(self) -> Result<PullRequest, String> {
         Ok(PullRequest {
             number: PrNumber(self.number),
             url: self.html_url,
@@ -258,11 +258,11 @@ pub(crate) struct HtmlIssue {
 }
 
 impl HtmlIssue {
-    pub fn is_pull_request(&self) -> bool {
+    pub(super) fn is_pull_request(&self) -> bool {
         self.pull_request.is_some()
     }
 
-    pub fn into_domain(self) -> Issue {
+    pub(super) fn into_domain(self) -> Issue {
         Issue {
             number: self.number,
             url: self.html_url,

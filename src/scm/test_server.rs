@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// One canned answer.
 #[derive(Debug, Clone)]
-pub struct Canned {
+pub(crate) struct Canned {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
@@ -19,7 +19,7 @@ pub struct Canned {
 }
 
 impl Canned {
-    pub fn json(status: u16, body: impl Into<String>) -> Self {
+    pub(crate) fn json(status: u16, body: impl Into<String>) -> Self {
         Self {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
@@ -28,12 +28,12 @@ impl Canned {
         }
     }
 
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    pub fn delayed(mut self, delay: Duration) -> Self {
+    pub(crate) fn delayed(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
@@ -41,7 +41,7 @@ impl Canned {
 
 /// What the server received.
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub method: String,
     /// Path and query, as sent.
     pub url: String,
@@ -51,7 +51,7 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers
             .iter()
@@ -59,13 +59,13 @@ impl Recorded {
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).expect("request body is JSON")
     }
 }
 
 #[derive(Debug)]
-pub struct ScriptedServer {
+pub(crate) struct ScriptedServer {
     pub base_url: String,
     script: Arc<Mutex<VecDeque<Canned>>>,
     recorded: Arc<Mutex<Vec<Recorded>>>,
@@ -76,7 +76,7 @@ pub struct ScriptedServer {
 impl ScriptedServer {
     /// Starts on 127.0.0.1:0 and answers `script` in order; past its end, answers 599 so an
     /// unexpected request fails the test visibly.
-    pub fn start(script: Vec<Canned>) -> Self {
+    pub(crate) fn start(script: Vec<Canned>) -> Self {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = server.server_addr().to_ip().expect("ip listener").port();
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
@@ -142,11 +142,11 @@ impl ScriptedServer {
     }
 
     /// Appends answers to the script.
-    pub fn push(&self, canned: Canned) {
+    pub(crate) fn push(&self, canned: Canned) {
         self.script.lock().expect("lock").push_back(canned);
     }
 
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.recorded.lock().expect("lock").clone()
     }
 }

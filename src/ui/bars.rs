@@ -19,7 +19,7 @@ use crate::reconcile::plan::{Action, EnvironmentPlan, Phase};
 
 /// [`Progress`] drawn as live lines.
 #[derive(Debug)]
-pub struct TerminalProgress {
+pub(crate) struct TerminalProgress {
     multi: MultiProgress,
     color: bool,
     fetch: Option<FetchLine>,
@@ -42,7 +42,7 @@ struct EnvironmentLine {
 
 impl TerminalProgress {
     /// Draws on `target` (`ProgressDrawTarget::stderr()` for a run).
-    pub fn new(target: ProgressDrawTarget, color: bool) -> Self {
+    pub(crate) fn new(target: ProgressDrawTarget, color: bool) -> Self {
         Self {
             multi: MultiProgress::with_draw_target(target),
             color,
@@ -182,7 +182,7 @@ impl Drop for TerminalProgress {
 }
 
 /// What an environment's line says.
-pub fn activity_text(activity: &Activity<'_>) -> String {
+pub(crate) fn activity_text(activity: &Activity<'_>) -> String {
     match activity {
         Activity::Reading => "reading branches and gates".to_owned(),
         Activity::Writing(step) => match &step.action {

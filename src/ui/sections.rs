@@ -10,10 +10,10 @@ use std::fmt;
 use crate::ci_env::Ci;
 
 /// Seconds since the Unix epoch; GitLab shows each section's duration from the two stamps.
-pub type Clock = Box<dyn Fn() -> i64>;
+pub(crate) type Clock = Box<dyn Fn() -> i64>;
 
 /// How the CI system in use folds a part of the log.
-pub enum LogSections {
+pub(crate) enum LogSections {
     /// Not in CI (or a CI without folding): nothing is written.
     Plain,
     /// `::group::<title>` … `::endgroup::`
@@ -37,7 +37,7 @@ impl fmt::Debug for LogSections {
 
 impl LogSections {
     /// The folding of `ci` (from `ci_env::detect`), stamping GitLab sections with `clock`.
-    pub fn for_ci(ci: Option<Ci>, clock: Clock) -> Self {
+    pub(crate) fn for_ci(ci: Option<Ci>, clock: Clock) -> Self {
         match ci {
             Some(Ci::GithubActions) => LogSections::GithubGroups,
             Some(Ci::GitlabCi) => LogSections::GitlabSections { clock },
@@ -46,7 +46,7 @@ impl LogSections {
     }
 
     /// [`LogSections::for_ci`] with the system clock.
-    pub fn for_ci_now(ci: Option<Ci>) -> Self {
+    pub(crate) fn for_ci_now(ci: Option<Ci>) -> Self {
         Self::for_ci(
             ci,
             Box::new(|| time::OffsetDateTime::now_utc().unix_timestamp()),
@@ -55,7 +55,7 @@ impl LogSections {
 
     /// The line (with its newline) that opens section `name` headed `title`; `None` when nothing
     /// is to be written. `name` is made a valid section name by [`section_name`].
-    pub fn start(&self, name: &str, title: &str) -> Option<String> {
+    pub(crate) fn start(&self, name: &str, title: &str) -> Option<String> {
         let title = one_line(title);
         match self {
             LogSections::Plain => None,
@@ -71,7 +71,7 @@ impl LogSections {
     }
 
     /// The line that closes section `name` (the same `name` as given to [`LogSections::start`]).
-    pub fn end(&self, name: &str) -> Option<String> {
+    pub(crate) fn end(&self, name: &str) -> Option<String> {
         match self {
             LogSections::Plain => None,
             LogSections::GithubGroups => Some("::endgroup::\n".to_owned()),
@@ -87,7 +87,7 @@ impl LogSections {
 /// A GitLab section name: GitLab accepts only letters, digits, `_`, `.` and `-` in it (the
 /// marker is otherwise shown as text); we also lowercase, so the same strategy always gives the
 /// same name. Anything else becomes `_`.
-pub fn section_name(name: &str) -> String {
+pub(crate) fn section_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| match c.to_ascii_lowercase() {

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
-use promoter::config::{self, Config, ConfigErrors};
+use promoter::{Config, ConfigErrors};
 
 use crate::support::{data, env_table, promoter, root};
 
@@ -43,7 +43,7 @@ fn invalid_files() -> Vec<PathBuf> {
 }
 
 fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
-    config::parse(text, Path::new("promotion.yaml"), &env_table(env))
+    promoter::parse_config(text, Path::new("promotion.yaml"), &env_table(env))
 }
 
 fn yaml_as_json(path: &Path) -> serde_json::Value {
@@ -58,7 +58,7 @@ fn every_example_config_loads_and_validates() {
         "expected the minimal and the full example, found {examples:?}"
     );
     for path in examples {
-        let loaded = config::load(&path, &env_table(&[]));
+        let loaded = promoter::load_config(&path, &env_table(&[]));
         assert!(
             loaded.is_ok(),
             "{}: {}",
@@ -93,7 +93,7 @@ fn every_example_config_matches_the_json_schema() {
 
 #[test]
 fn the_json_schema_rejects_what_validation_rejects_structurally() {
-    let schema = config::raw::schema();
+    let schema = promoter::config_schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
     for name in [
         "three-mistakes.yaml",
@@ -138,7 +138,7 @@ fn every_invalid_file_fails_with_line_and_column() {
     for path in files {
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let text = fs::read_to_string(&path).unwrap();
-        let errors = config::parse(&text, Path::new(&name), &env_table(&[]))
+        let errors = promoter::parse_config(&text, Path::new(&name), &env_table(&[]))
             .expect_err(&format!("{name} should be refused"));
         for problem in &errors.problems {
             assert!(

@@ -18,7 +18,7 @@ use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
-use promoter::config::{self, LoadError};
+use promoter::LoadError;
 
 use crate::support::{data, env_table, root};
 
@@ -224,7 +224,7 @@ fn mutation_rounds() {
             mutate_once(&mut rng, &mut bytes);
         }
         fs::write(&path, &bytes).unwrap();
-        let loaded = catch_unwind(AssertUnwindSafe(|| config::load(&path, &env)));
+        let loaded = catch_unwind(AssertUnwindSafe(|| promoter::load_config(&path, &env)));
         let keep = || {
             let kept = std::env::temp_dir().join(format!("promoter-mutation-{seed}.yaml"));
             fs::write(&kept, &bytes).unwrap();

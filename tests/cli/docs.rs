@@ -59,7 +59,7 @@ fn documented_names(markdown: &str) -> BTreeSet<String> {
 #[test]
 fn configuration_reference_documents_every_key_of_the_schema() {
     let mut keys = BTreeSet::new();
-    schema_property_names(&promoter::config::raw::schema(), &mut keys);
+    schema_property_names(&promoter::config_schema(), &mut keys);
     // The walk reaches nested definitions, not just the top level.
     for expected in ["scm", "provider", "appId", "soakTime", "stagingBranch"] {
         assert!(

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use promoter::git::{parse_metadata, parse_note};
+use promoter::{parse_metadata, parse_note};
 
 use crate::support::root;
 

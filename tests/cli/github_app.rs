@@ -4,7 +4,7 @@
 //! `/api/v3` root is GitHub Enterprise Server's layout, and no `cloneUrl` is written, so the clone
 //! URL is derived from the Enterprise `apiUrl` as it would be for `https://HOST/api/v3`.
 
-use promoter::scm::github::app::AppKey;
+use promoter::AppKey;
 use sandbox::{CommitSpec, Sha};
 
 use crate::reconcile::{Forge, NAME, OWNER, TOKEN, World};

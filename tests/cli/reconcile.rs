@@ -66,6 +66,6 @@ mod strategies;
 mod tls;
 mod transport;
 
-pub use forge::{Forge, Kind};
+pub(crate) use forge::{Forge, Kind};
 
-pub use crate::support::world::{Api, NAME, OWNER, TOKEN, World, output};
+pub(crate) use crate::support::world::{Api, NAME, OWNER, TOKEN, World, output};

@@ -81,16 +81,16 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.shared.store)
     }
 
-    pub fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.shared.azure)
     }
 
     /// `<base>/{organization}/{project}/_apis/git/repositories/{repository}`.
-    pub fn api_repo(&self) -> String {
+    pub(crate) fn api_repo(&self) -> String {
         format!(
             "{}/{ORGANIZATION}/{}/_apis/git/repositories/{}",
             self.shared.base_url, self.project, self.repository
@@ -98,7 +98,7 @@ impl Call<'_> {
     }
 
     /// `<base>/{organization}/{project}/_git/{repository}`.
-    pub fn web_repo(&self) -> String {
+    pub(crate) fn web_repo(&self) -> String {
         format!(
             "{}/{ORGANIZATION}/{}/_git/{}",
             self.shared.base_url, self.project, self.repository
@@ -106,7 +106,7 @@ impl Call<'_> {
     }
 
     /// An `IdentityRef`.
-    pub fn identity(&self, login: &str) -> Value {
+    pub(crate) fn identity(&self, login: &str) -> Value {
         let user = self.store().user(login);
         json!({
             "id": format!("00000000-0000-0000-0000-{:012}", user.id),

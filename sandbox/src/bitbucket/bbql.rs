@@ -166,7 +166,7 @@ impl Parser {
 }
 
 impl Query {
-    pub fn parse(text: &str) -> Result<Query, String> {
+    pub(super) fn parse(text: &str) -> Result<Query, String> {
         let mut parser = Parser {
             tokens: tokens(text)?,
             at: 0,
@@ -180,7 +180,7 @@ impl Query {
 
     /// Whether an item matches; `field` gives a field's value (`None`: null), or `Err` for a
     /// field the endpoint does not know.
-    pub fn matches(
+    pub(super) fn matches(
         &self,
         field: &dyn Fn(&str) -> Result<Option<String>, String>,
     ) -> Result<bool, String> {

@@ -39,22 +39,22 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.shared.store)
     }
 
     /// `<base>/2.0`.
-    pub fn api(&self) -> String {
+    pub(crate) fn api(&self) -> String {
         format!("{}{API_PREFIX}", self.shared.base_url)
     }
 
     /// `<base>/2.0/repositories/{ws}/{slug}`.
-    pub fn repo_api(&self) -> String {
+    pub(crate) fn repo_api(&self) -> String {
         format!("{}/repositories/{}", self.api(), self.full_name)
     }
 
     /// The repository's page, `<base>/{ws}/{slug}`.
-    pub fn repo_web(&self) -> String {
+    pub(crate) fn repo_web(&self) -> String {
         format!("{}/{}", self.shared.base_url, self.full_name)
     }
 }

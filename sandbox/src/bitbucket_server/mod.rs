@@ -33,7 +33,7 @@ pub(crate) struct Versions(Mutex<BTreeMap<(String, u64), (String, u64)>>);
 
 impl Versions {
     /// The PR's version now.
-    pub fn of(&self, full_name: &str, pull: &PullRecord) -> u64 {
+    pub(crate) fn of(&self, full_name: &str, pull: &PullRecord) -> u64 {
         let fingerprint = format!(
             "{:?}|{}|{}|{}|{}",
             pull.state,
@@ -71,15 +71,15 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.shared.store)
     }
 
-    pub fn web(&self) -> &str {
+    pub(crate) fn web(&self) -> &str {
         &self.shared.base_url
     }
 
-    pub fn version(&self, full_name: &str, pull: &PullRecord) -> u64 {
+    pub(crate) fn version(&self, full_name: &str, pull: &PullRecord) -> u64 {
         self.shared.bitbucket_versions.of(full_name, pull)
     }
 }

@@ -10,12 +10,12 @@ use crate::store::{PullRecord, PullState, RepoRecord, StatusRecord, User, stable
 
 /// The API root and the web host.
 #[derive(Debug, Clone)]
-pub struct Urls {
+pub(super) struct Urls {
     pub api: String,
     pub web: String,
 }
 
-pub fn user(urls: &Urls, user: &User) -> Value {
+pub(super) fn user(urls: &Urls, user: &User) -> Value {
     json!({
         "id": user.id,
         "login": user.login,
@@ -34,7 +34,7 @@ pub fn user(urls: &Urls, user: &User) -> Value {
     })
 }
 
-pub fn repo(urls: &Urls, repo: &RepoRecord, owner: &User, open_pulls: usize) -> Value {
+pub(super) fn repo(urls: &Urls, repo: &RepoRecord, owner: &User, open_pulls: usize) -> Value {
     let full_name = repo.full_name();
     let host = urls.web.trim_start_matches("http://");
     let created = timestamp(repo.created_at);
@@ -80,7 +80,7 @@ pub fn repo(urls: &Urls, repo: &RepoRecord, owner: &User, open_pulls: usize) -> 
 
 /// The two sides of a PR with their repositories.
 #[derive(Debug)]
-pub struct Sides {
+pub(super) struct Sides {
     pub author: User,
     pub head_repo: Value,
     pub head_repo_id: u64,
@@ -108,7 +108,7 @@ fn labels(urls: &Urls, full_name: &str, names: &[String]) -> Value {
 }
 
 /// `PullRequest` (list items, get, create and edit answers).
-pub fn pull(
+pub(super) fn pull(
     urls: &Urls,
     pull: &PullRecord,
     sides: &Sides,
@@ -172,7 +172,7 @@ pub fn pull(
 }
 
 /// `CommitStatus`: the state is under `status` (the request field is `state`).
-pub fn status(urls: &Urls, full_name: &str, status: &StatusRecord, creator: &User) -> Value {
+pub(super) fn status(urls: &Urls, full_name: &str, status: &StatusRecord, creator: &User) -> Value {
     json!({
         "id": status.id,
         "status": status.state,

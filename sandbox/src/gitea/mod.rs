@@ -70,16 +70,16 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.shared.store)
     }
 
     /// `<base>/api/v1`.
-    pub fn api(&self) -> String {
+    pub(crate) fn api(&self) -> String {
         format!("{}{API_PREFIX}", self.shared.base_url)
     }
 
-    pub fn web(&self) -> &str {
+    pub(crate) fn web(&self) -> &str {
         &self.shared.base_url
     }
 }

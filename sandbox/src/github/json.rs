@@ -11,12 +11,12 @@ use crate::store::{
 
 /// The two URL roots: the API (`…/api/v3`) and the web/git host.
 #[derive(Debug, Clone)]
-pub struct Urls {
+pub(crate) struct Urls {
     pub api: String,
     pub web: String,
 }
 
-pub fn timestamp(seconds: i64) -> String {
+pub(crate) fn timestamp(seconds: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(seconds)
         .ok()
         .and_then(|at| {
@@ -30,7 +30,7 @@ fn node_id(kind: &str, id: u64) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{kind}{id}"))
 }
 
-pub fn user(urls: &Urls, user: &User) -> Value {
+pub(super) fn user(urls: &Urls, user: &User) -> Value {
     let api = format!("{}/users/{}", urls.api, user.login);
     let kind = match user.kind {
         UserKind::User => "User",
@@ -101,7 +101,7 @@ const REPO_URLS: &[(&str, &str)] = &[
     ("hooks_url", "/hooks"),
 ];
 
-pub fn repo(urls: &Urls, repo: &RepoRecord, owner: &User, open_pulls: usize) -> Value {
+pub(super) fn repo(urls: &Urls, repo: &RepoRecord, owner: &User, open_pulls: usize) -> Value {
     let full_name = repo.full_name();
     let api = format!("{}/repos/{full_name}", urls.api);
     let host = urls.web.trim_start_matches("http://");
@@ -169,7 +169,7 @@ pub fn repo(urls: &Urls, repo: &RepoRecord, owner: &User, open_pulls: usize) -> 
 
 /// The repository objects a pull request embeds, with their owners.
 #[derive(Debug)]
-pub struct PullContext<'a> {
+pub(super) struct PullContext<'a> {
     pub author: &'a User,
     pub head_repo: Value,
     pub base_repo: Value,
@@ -197,7 +197,7 @@ fn labels(api: &str, names: &[String]) -> Value {
 }
 
 /// `pull-request-simple` (list items).
-pub fn pull_simple(urls: &Urls, pull: &PullRecord, context: &PullContext<'_>) -> Value {
+pub(super) fn pull_simple(urls: &Urls, pull: &PullRecord, context: &PullContext<'_>) -> Value {
     let api = format!("{}/repos/{}", urls.api, pull.base_repo);
     let html = format!("{}/{}/pull/{}", urls.web, pull.base_repo, pull.number);
     let issue = format!("{api}/issues/{}", pull.number);
@@ -255,7 +255,7 @@ pub fn pull_simple(urls: &Urls, pull: &PullRecord, context: &PullContext<'_>) ->
 }
 
 /// `pull-request` (GET, POST, PATCH): the simple shape plus merge state.
-pub fn pull_full(
+pub(super) fn pull_full(
     urls: &Urls,
     pull: &PullRecord,
     context: &PullContext<'_>,
@@ -289,7 +289,7 @@ pub fn pull_full(
     value
 }
 
-pub fn status(
+pub(super) fn status(
     urls: &Urls,
     full_name: &str,
     status: &StatusRecord,
@@ -313,7 +313,7 @@ pub fn status(
     value
 }
 
-pub fn check_run(urls: &Urls, full_name: &str, run: &CheckRunRecord, app: &User) -> Value {
+pub(super) fn check_run(urls: &Urls, full_name: &str, run: &CheckRunRecord, app: &User) -> Value {
     json!({
         "id": run.id,
         "head_sha": run.sha,

@@ -41,7 +41,7 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.shared.store)
     }
 }

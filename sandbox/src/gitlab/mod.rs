@@ -44,16 +44,16 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.shared.store)
     }
 
-    pub fn web(&self) -> &str {
+    pub(crate) fn web(&self) -> &str {
         &self.shared.base_url
     }
 
     /// A string parameter; numbers and booleans given as JSON count as their text.
-    pub fn param(&self, key: &str) -> Option<String> {
+    pub(crate) fn param(&self, key: &str) -> Option<String> {
         match self.params.get(key)? {
             Value::String(text) => Some(text.clone()),
             Value::Null => None,
@@ -62,7 +62,7 @@ impl Call<'_> {
     }
 
     /// A boolean parameter (`true`/`false` as JSON or text).
-    pub fn flag(&self, key: &str) -> bool {
+    pub(crate) fn flag(&self, key: &str) -> bool {
         match self.params.get(key) {
             Some(Value::Bool(value)) => *value,
             Some(Value::String(text)) => text == "true" || text == "1",

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use super::{Store, UserKind, now};
 
 /// An installation token lives this long unless a test changes it (GitHub: one hour).
-pub const DEFAULT_TOKEN_LIFETIME: i64 = 3600;
+pub(super) const DEFAULT_TOKEN_LIFETIME: i64 = 3600;
 
 #[derive(Debug, Clone)]
-pub struct AppRecord {
+pub(crate) struct AppRecord {
     pub id: u64,
     pub slug: String,
     /// PKCS#1 `RSAPublicKey` DER.
@@ -21,13 +21,13 @@ pub struct AppRecord {
 
 impl AppRecord {
     /// The bot user the app's installation tokens act as (GitHub: `<slug>[bot]`).
-    pub fn bot_login(&self) -> String {
+    pub(crate) fn bot_login(&self) -> String {
         format!("{}[bot]", self.slug)
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct InstallationRecord {
+pub(crate) struct InstallationRecord {
     pub id: u64,
     /// The account (user or organisation) the app is installed on.
     pub account: String,
@@ -36,7 +36,7 @@ pub struct InstallationRecord {
 }
 
 impl InstallationRecord {
-    pub fn covers(&self, full_name: &str) -> bool {
+    pub(crate) fn covers(&self, full_name: &str) -> bool {
         let Some((owner, _)) = full_name.split_once('/') else {
             return false;
         };
@@ -58,7 +58,7 @@ pub struct MintedToken {
 }
 
 #[derive(Debug)]
-pub struct Apps {
+pub(super) struct Apps {
     apps: BTreeMap<u64, AppRecord>,
     /// (token value, what it was minted for), oldest first.
     minted: Vec<(String, MintedToken)>,
@@ -79,30 +79,34 @@ impl Default for Apps {
 
 impl Store {
     /// Registers (or replaces) an app and its bot user.
-    pub fn add_app(&mut self, app: AppRecord) {
+    pub(crate) fn add_app(&mut self, app: AppRecord) {
         self.ensure_user(&app.bot_login(), UserKind::Bot);
         self.apps.apps.insert(app.id, app);
     }
 
-    pub fn app(&self, id: u64) -> Option<&AppRecord> {
+    pub(crate) fn app(&self, id: u64) -> Option<&AppRecord> {
         self.apps.apps.get(&id)
     }
 
     /// The time credentials are checked against: pinned by a test, else the real clock.
-    pub fn auth_now(&self) -> i64 {
+    pub(crate) fn auth_now(&self) -> i64 {
         self.apps.pinned_now.unwrap_or_else(now)
     }
 
-    pub fn pin_auth_now(&mut self, at: Option<i64>) {
+    pub(crate) fn pin_auth_now(&mut self, at: Option<i64>) {
         self.apps.pinned_now = at;
     }
 
-    pub fn set_token_lifetime(&mut self, seconds: i64) {
+    pub(crate) fn set_token_lifetime(&mut self, seconds: i64) {
         self.apps.token_lifetime = seconds;
     }
 
     /// Mints a token for the installation, acting as the app's bot; returns it and its expiry.
-    pub fn mint_installation_token(&mut self, app_id: u64, installation_id: u64) -> (String, i64) {
+    pub(crate) fn mint_installation_token(
+        &mut self,
+        app_id: u64,
+        installation_id: u64,
+    ) -> (String, i64) {
         let token = format!(
             "ghs_{}",
             (0..36)
@@ -127,7 +131,7 @@ impl Store {
     }
 
     /// Every installation token minted so far, oldest first (values not included).
-    pub fn minted_tokens(&self) -> Vec<MintedToken> {
+    pub(crate) fn minted_tokens(&self) -> Vec<MintedToken> {
         self.apps.minted.iter().map(|(_, m)| m.clone()).collect()
     }
 

@@ -20,7 +20,7 @@ pub struct IssueRecord {
 
 /// What to open.
 #[derive(Debug, Clone)]
-pub struct NewIssue {
+pub(crate) struct NewIssue {
     pub title: String,
     pub body: String,
     pub author: String,
@@ -35,12 +35,12 @@ impl Store {
     }
 
     /// Every issue of the repository (pull requests not included), oldest first.
-    pub fn issues(&self, full_name: &str) -> Result<Vec<IssueRecord>, ForgeError> {
+    pub(crate) fn issues(&self, full_name: &str) -> Result<Vec<IssueRecord>, ForgeError> {
         self.repo(full_name)?;
         Ok(self.issues.get(full_name).cloned().unwrap_or_default())
     }
 
-    pub fn issue(&self, full_name: &str, number: u64) -> Result<IssueRecord, ForgeError> {
+    pub(crate) fn issue(&self, full_name: &str, number: u64) -> Result<IssueRecord, ForgeError> {
         self.issues
             .get(full_name)
             .and_then(|issues| issues.iter().find(|issue| issue.number == number))
@@ -48,7 +48,7 @@ impl Store {
             .ok_or(ForgeError::NotFound)
     }
 
-    pub fn open_issue(
+    pub(crate) fn open_issue(
         &mut self,
         full_name: &str,
         new: NewIssue,
@@ -79,7 +79,7 @@ impl Store {
     }
 
     /// Sets the fields given; an empty title is refused.
-    pub fn update_issue(
+    pub(crate) fn update_issue(
         &mut self,
         full_name: &str,
         number: u64,
@@ -108,7 +108,7 @@ impl Store {
     }
 
     /// Closes or reopens an issue (tests: a closed dashboard is not the dashboard).
-    pub fn set_issue_state(
+    pub(crate) fn set_issue_state(
         &mut self,
         full_name: &str,
         number: u64,

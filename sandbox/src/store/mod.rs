@@ -13,14 +13,16 @@ mod apps;
 mod issues;
 mod pulls;
 
-pub use apps::{AppRecord, InstallationRecord, MintedToken};
-pub use issues::{IssueRecord, NewIssue};
+pub use apps::MintedToken;
+pub(crate) use apps::{AppRecord, InstallationRecord};
+pub use issues::IssueRecord;
+pub(crate) use issues::NewIssue;
 
 use super::bare;
 
 /// Seconds since the Unix epoch. The forge stamps records and merge commits with the real time,
 /// like a real forge; commits written through the test API carry the caller's time instead.
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs() as i64)
@@ -28,21 +30,21 @@ pub fn now() -> i64 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserKind {
+pub(crate) enum UserKind {
     User,
     /// A GitHub App (CI). Only app tokens may create check runs, as on GitHub.
     Bot,
 }
 
 #[derive(Debug, Clone)]
-pub struct User {
+pub(crate) struct User {
     pub id: u64,
     pub login: String,
     pub kind: UserKind,
 }
 
 #[derive(Debug, Clone)]
-pub struct RepoRecord {
+pub(crate) struct RepoRecord {
     pub id: u64,
     pub owner: String,
     pub name: String,
@@ -57,7 +59,7 @@ pub struct RepoRecord {
 }
 
 impl RepoRecord {
-    pub fn full_name(&self) -> String {
+    pub(crate) fn full_name(&self) -> String {
         format!("{}/{}", self.owner, self.name)
     }
 }
@@ -110,7 +112,7 @@ impl PullRecord {
 
 /// A stable number for a name the sandbox keeps no record of (a label, an Azure DevOps project):
 /// the same name has the same id in every answer, as a forge's record would.
-pub fn stable_number(name: &str) -> u64 {
+pub(crate) fn stable_number(name: &str) -> u64 {
     name.bytes()
         .fold(0, |n: u64, b| n.wrapping_mul(31).wrapping_add(u64::from(b)))
         % 1_000_000_000_000
@@ -130,7 +132,7 @@ pub struct StatusRecord {
 }
 
 #[derive(Debug, Clone)]
-pub struct CheckRunRecord {
+pub(crate) struct CheckRunRecord {
     pub id: u64,
     pub sha: String,
     pub name: String,
@@ -146,7 +148,7 @@ pub struct CheckRunRecord {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MergeMethod {
+pub(crate) enum MergeMethod {
     Merge,
     Squash,
     Rebase,
@@ -155,7 +157,7 @@ pub enum MergeMethod {
 /// A merge as asked for: who merges, the head SHA guard, how, and the commit text (`None` = the
 /// forge's default text).
 #[derive(Debug, Clone)]
-pub struct MergeRequest {
+pub(crate) struct MergeRequest {
     pub merger: String,
     pub expected_head: Option<String>,
     pub method: MergeMethod,
@@ -165,7 +167,7 @@ pub struct MergeRequest {
 
 /// Why the forge refused; each dialect maps these to its own status codes and messages.
 #[derive(Debug, thiserror::Error)]
-pub enum ForgeError {
+pub(crate) enum ForgeError {
     #[error("not found")]
     NotFound,
     #[error("a pull request already exists for {head_label}")]
@@ -190,7 +192,7 @@ pub enum ForgeError {
 
 /// What to open.
 #[derive(Debug, Clone)]
-pub struct NewPull {
+pub(crate) struct NewPull {
     /// `owner/name` holding the head branch.
     pub head_repo: String,
     pub head_branch: String,
@@ -201,7 +203,7 @@ pub struct NewPull {
 }
 
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     root: PathBuf,
     next_id: u64,
     users: BTreeMap<String, User>,
@@ -219,16 +221,16 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn set_merge_time(&mut self, at: Option<i64>) {
+    pub(crate) fn set_merge_time(&mut self, at: Option<i64>) {
         self.merge_time = at;
     }
 
     /// When a merge made now is committed: [`now`], unless pinned by [`Store::set_merge_time`].
-    pub fn merge_now(&self) -> i64 {
+    pub(crate) fn merge_now(&self) -> i64 {
         self.merge_time.unwrap_or_else(now)
     }
 
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         Self {
             root: root.to_owned(),
             next_id: 1000,
@@ -250,7 +252,7 @@ impl Store {
     }
 
     /// How many PRs of the repository are open (GitHub's `open_issues_count` counts them).
-    pub fn open_pull_count(&self, full_name: &str) -> usize {
+    pub(crate) fn open_pull_count(&self, full_name: &str) -> usize {
         self.pulls.get(full_name).map_or(0, |pulls| {
             pulls
                 .iter()
@@ -259,7 +261,7 @@ impl Store {
         })
     }
 
-    pub fn ensure_user(&mut self, login: &str, kind: UserKind) -> User {
+    pub(crate) fn ensure_user(&mut self, login: &str, kind: UserKind) -> User {
         if let Some(user) = self.users.get(login) {
             return user.clone();
         }
@@ -272,7 +274,7 @@ impl Store {
         user
     }
 
-    pub fn user(&self, login: &str) -> User {
+    pub(crate) fn user(&self, login: &str) -> User {
         self.users.get(login).cloned().unwrap_or(User {
             id: 0,
             login: login.to_owned(),
@@ -280,25 +282,30 @@ impl Store {
         })
     }
 
-    pub fn add_token(&mut self, login: &str, kind: UserKind, token: &str) {
+    pub(crate) fn add_token(&mut self, login: &str, kind: UserKind, token: &str) {
         self.ensure_user(login, kind);
         self.tokens.insert(token.to_owned(), login.to_owned());
     }
 
     /// The login a token belongs to; `None` for unknown and expired tokens.
-    pub fn token_owner(&self, token: &str) -> Option<User> {
+    pub(crate) fn token_owner(&self, token: &str) -> Option<User> {
         if self.token_expired(token) {
             return None;
         }
         self.tokens.get(token).map(|login| self.user(login))
     }
 
-    pub fn repo_path(&self, full_name: &str) -> PathBuf {
+    pub(crate) fn repo_path(&self, full_name: &str) -> PathBuf {
         self.root.join(format!("{full_name}.git"))
     }
 
     /// Creates the bare repository (or adopts an existing one on disk) and registers it.
-    pub fn create_repo(&mut self, owner: &str, name: &str, parent: Option<&str>) -> Result<()> {
+    pub(crate) fn create_repo(
+        &mut self,
+        owner: &str,
+        name: &str,
+        parent: Option<&str>,
+    ) -> Result<()> {
         let full_name = format!("{owner}/{name}");
         let path = self.repo_path(&full_name);
         let repo = bare::init_bare(&path)?;
@@ -324,25 +331,25 @@ impl Store {
         Ok(())
     }
 
-    pub fn repo(&self, full_name: &str) -> Result<&RepoRecord, ForgeError> {
+    pub(crate) fn repo(&self, full_name: &str) -> Result<&RepoRecord, ForgeError> {
         self.repos.get(full_name).ok_or(ForgeError::NotFound)
     }
 
-    pub fn repo_mut(&mut self, full_name: &str) -> Result<&mut RepoRecord, ForgeError> {
+    pub(crate) fn repo_mut(&mut self, full_name: &str) -> Result<&mut RepoRecord, ForgeError> {
         self.repos.get_mut(full_name).ok_or(ForgeError::NotFound)
     }
 
-    pub fn repo_names(&self) -> Vec<String> {
+    pub(crate) fn repo_names(&self) -> Vec<String> {
         self.repos.keys().cloned().collect()
     }
 
-    pub fn git(&self, full_name: &str) -> Result<git2::Repository, ForgeError> {
+    pub(crate) fn git(&self, full_name: &str) -> Result<git2::Repository, ForgeError> {
         self.repo(full_name)?;
         Ok(bare::open(&self.repo_path(full_name))?)
     }
 
     /// The fork of `full_name` owned by `owner`, or the repository itself when `owner` owns it.
-    pub fn repo_in_network(&self, full_name: &str, owner: &str) -> Option<String> {
+    pub(crate) fn repo_in_network(&self, full_name: &str, owner: &str) -> Option<String> {
         let base = self.repos.get(full_name)?;
         if base.owner == owner {
             return Some(full_name.to_owned());
@@ -354,12 +361,12 @@ impl Store {
     }
 
     /// Resolves `rev` in the repository to a full commit SHA.
-    pub fn resolve(&self, full_name: &str, rev: &str) -> Result<Option<String>, ForgeError> {
+    pub(crate) fn resolve(&self, full_name: &str, rev: &str) -> Result<Option<String>, ForgeError> {
         let repo = self.git(full_name)?;
         Ok(bare::resolve_commit(&repo, rev).map(|oid| oid.to_string()))
     }
 
-    pub fn add_status(
+    pub(crate) fn add_status(
         &mut self,
         full_name: &str,
         mut status: StatusRecord,
@@ -373,13 +380,13 @@ impl Store {
     }
 
     /// Every status on `sha`, newest first.
-    pub fn statuses(&self, full_name: &str, sha: &str) -> Vec<StatusRecord> {
+    pub(crate) fn statuses(&self, full_name: &str, sha: &str) -> Vec<StatusRecord> {
         newest_first(&self.statuses, full_name, sha)
     }
 
     /// The newest status per context (contexts compare case-insensitively, as on GitHub),
     /// in the order the contexts first appeared.
-    pub fn latest_statuses(&self, full_name: &str, sha: &str) -> Vec<StatusRecord> {
+    pub(crate) fn latest_statuses(&self, full_name: &str, sha: &str) -> Vec<StatusRecord> {
         let mut latest: Vec<StatusRecord> = Vec::new();
         for status in self
             .statuses
@@ -398,7 +405,7 @@ impl Store {
         latest
     }
 
-    pub fn add_check_run(
+    pub(crate) fn add_check_run(
         &mut self,
         full_name: &str,
         mut run: CheckRunRecord,
@@ -412,7 +419,7 @@ impl Store {
     }
 
     /// Every check run on `sha`, newest first.
-    pub fn check_runs(&self, full_name: &str, sha: &str) -> Vec<CheckRunRecord> {
+    pub(crate) fn check_runs(&self, full_name: &str, sha: &str) -> Vec<CheckRunRecord> {
         newest_first(&self.check_runs, full_name, sha)
     }
 }
@@ -434,7 +441,7 @@ fn newest_first<T: Clone>(
 /// GitHub's combined state: `failure` if any latest status is `error`/`failure`, `pending` if there
 /// are none or any is `pending`, else `success` (docs "Get the combined status for a specific
 /// reference").
-pub fn combined_state(latest: &[StatusRecord]) -> &'static str {
+pub(crate) fn combined_state(latest: &[StatusRecord]) -> &'static str {
     if latest
         .iter()
         .any(|status| matches!(status.state.as_str(), "error" | "failure"))

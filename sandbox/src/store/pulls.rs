@@ -13,7 +13,7 @@ use crate::bare::{self, Person};
 
 impl Store {
     /// Every PR of the repository, head SHAs refreshed from the branches, newest first.
-    pub fn pulls(&mut self, full_name: &str) -> Result<Vec<PullRecord>, ForgeError> {
+    pub(crate) fn pulls(&mut self, full_name: &str) -> Result<Vec<PullRecord>, ForgeError> {
         self.repo(full_name)?;
         let numbers: Vec<u64> = self
             .pulls
@@ -28,7 +28,7 @@ impl Store {
     }
 
     /// One PR with its head SHA following the head branch (kept when the branch is gone).
-    pub fn pull(&mut self, full_name: &str, number: u64) -> Result<PullRecord, ForgeError> {
+    pub(crate) fn pull(&mut self, full_name: &str, number: u64) -> Result<PullRecord, ForgeError> {
         let pull = self.find_pull(full_name, number)?.clone();
         if pull.state == PullState::Closed {
             return Ok(pull);
@@ -64,7 +64,7 @@ impl Store {
     }
 
     /// Whether the open PR would merge cleanly now; `None` once it is closed.
-    pub fn mergeable(&self, pull: &PullRecord) -> Result<Option<bool>, ForgeError> {
+    pub(crate) fn mergeable(&self, pull: &PullRecord) -> Result<Option<bool>, ForgeError> {
         if pull.state == PullState::Closed {
             return Ok(None);
         }
@@ -105,7 +105,11 @@ impl Store {
         Ok(Some(tip))
     }
 
-    pub fn open_pull(&mut self, base_repo: &str, new: NewPull) -> Result<PullRecord, ForgeError> {
+    pub(crate) fn open_pull(
+        &mut self,
+        base_repo: &str,
+        new: NewPull,
+    ) -> Result<PullRecord, ForgeError> {
         self.repo(base_repo)?;
         let head_repo_git = self.git(&new.head_repo)?;
         let base_git = self.git(base_repo)?;
@@ -167,7 +171,7 @@ impl Store {
     }
 
     /// Changes title, body and/or state (`open`/`closed`).
-    pub fn update_pull(
+    pub(crate) fn update_pull(
         &mut self,
         full_name: &str,
         number: u64,
@@ -215,7 +219,7 @@ impl Store {
     }
 
     /// Replaces the PR's labels (names kept as given; an open or closed PR alike, as on GitHub).
-    pub fn set_pull_labels(
+    pub(crate) fn set_pull_labels(
         &mut self,
         full_name: &str,
         number: u64,
@@ -229,7 +233,7 @@ impl Store {
 
     /// Merges an open PR: the merge (or squash) commit is built in memory from the current tips,
     /// and the base branch is moved only if it is still where it was read (compare-and-swap).
-    pub fn merge_pull(
+    pub(crate) fn merge_pull(
         &mut self,
         full_name: &str,
         number: u64,

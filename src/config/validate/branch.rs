@@ -13,11 +13,11 @@ use super::super::visible::{invisible, shown};
 
 /// The longest branch name accepted, in bytes. git stores a branch as a file under
 /// `refs/heads/`, file systems cap a file name at 255 bytes, and SCMs cap names near there.
-pub const MAX_BRANCH_BYTES: usize = 255;
+pub(super) const MAX_BRANCH_BYTES: usize = 255;
 
 /// Why a name is refused, and what to do about it.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
+pub(super) struct Refusal {
     pub reason: String,
     pub hint: Option<String>,
 }
@@ -39,7 +39,7 @@ impl Refusal {
 /// Checks a branch name as written (surrounding ASCII spaces are dropped, as before; any other
 /// space is refused, not trimmed, so what is used is what is shown). The length comes first, so a
 /// hostile 100 KB name costs one comparison, not a scan per rule.
-pub fn parse(written: &str) -> Result<BranchName, Refusal> {
+pub(super) fn parse(written: &str) -> Result<BranchName, Refusal> {
     let name = written.trim_matches(|c: char| c.is_ascii_whitespace());
     if name.len() > MAX_BRANCH_BYTES {
         return Err(Refusal::new(format!(

@@ -14,7 +14,7 @@ mod gates;
 mod scm;
 mod strategy;
 
-pub use scm::token_hint;
+pub(super) use scm::token_hint;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -30,7 +30,7 @@ use super::raw::{self, RawConfig};
 
 /// Checks `text` (read from `file`, named in every problem) and applies the defaults, reading the
 /// environment only through `env`.
-pub fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
+pub(super) fn check(text: &str, file: &Path, env: Env<'_>) -> Result<Config, ConfigErrors> {
     let text = super::bytes::check(text.as_bytes())
         .map_err(|problems| ConfigErrors::new(file, problems))?;
     let doc = Document::parse(text).map_err(|problem| {
@@ -105,7 +105,7 @@ fn covered(paths: &BTreeSet<String>, path: &str) -> bool {
 
 /// Parses a duration: an integer and one unit, `s`, `m`, `h` or `d` (`90s`, `30m`, `2h`, `1d`).
 /// Zero is refused: a zero soak is no gate at all.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     // The unit is the last character, which need not be one byte (`90\u{200B}`).
     let unit_at = text.char_indices().last().map_or(0, |(at, _)| at);
     let (number, unit) = text.split_at(unit_at);
@@ -132,7 +132,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// A duration in the largest unit that divides it exactly: `90s`, `30m`, `2h`, `1d`.
-pub fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     for (size, unit) in [(86_400, "d"), (3_600, "h"), (60, "m")] {
         if seconds >= size && seconds.is_multiple_of(size) {

@@ -336,7 +336,7 @@ fn template_hint(message: &str) -> &'static str {
 }
 
 /// The CI-derived facts `validate` mentions; kept here so the wording of defaults stays in one place.
-pub fn token_hint(scm: &ScmConfig, env: Env<'_>) -> String {
+pub(crate) fn token_hint(scm: &ScmConfig, env: Env<'_>) -> String {
     let ci = match ci_env::detect(env) {
         Some(ci_env::Ci::GithubActions) => {
             " (in GitHub Actions: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`)"

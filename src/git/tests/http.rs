@@ -24,18 +24,18 @@ pub(super) struct HttpOrigin {
 impl HttpOrigin {
     /// An empty origin at `<root>/acme/deploy.git`, created before the forge starts so that the
     /// forge adopts it; commits written to it later are served as they land on disk.
-    pub fn start() -> Self {
+    pub(super) fn start() -> Self {
         let origin = Origin::at(&format!("forge/{OWNER}/{NAME}.git"));
         let forge =
             Sandbox::start(&origin.dir().join("forge"), &sandbox::Token::new(TOKEN)).unwrap();
         Self { origin, forge }
     }
 
-    pub fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         self.forge.clone_url(OWNER, NAME)
     }
 
-    pub fn open(&self, token: &str) -> GitCache {
+    pub(super) fn open(&self, token: &str) -> GitCache {
         let credentials = GitCredentials {
             username: "x-access-token".into(),
             token: Secret::new(token),

@@ -29,13 +29,13 @@ pub(super) struct Origin {
 }
 
 impl Origin {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self::at("origin.git")
     }
 
     /// The bare repository at `relative` inside a fresh temporary directory (e.g. where a
     /// sandbox forge rooted in that directory serves it from).
-    pub fn at(relative: &str) -> Self {
+    pub(super) fn at(relative: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(relative);
         let repo = Repository::init_bare(&path).unwrap();
@@ -50,15 +50,15 @@ impl Origin {
     }
 
     /// The temporary directory holding the repository and the cache root.
-    pub fn dir(&self) -> &Path {
+    pub(super) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         self.path.to_string_lossy().into_owned()
     }
 
-    pub fn open_cache(&self) -> GitCache {
+    pub(super) fn open_cache(&self) -> GitCache {
         let (cache, warnings) = GitCache::open(&self.cache_root, &self.url(), None).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         cache
@@ -72,7 +72,12 @@ impl Origin {
 
     /// A commit on `branch` (created if absent) whose tree is the parent's with `changes`
     /// applied: `(path, Some(content))` writes a file, `(path, None)` deletes it.
-    pub fn commit(&self, branch: &str, changes: &[(&str, Option<&str>)], message: &str) -> Oid {
+    pub(super) fn commit(
+        &self,
+        branch: &str,
+        changes: &[(&str, Option<&str>)],
+        message: &str,
+    ) -> Oid {
         let parent = self
             .repo
             .refname_to_id(&format!("refs/heads/{branch}"))
@@ -83,7 +88,7 @@ impl Origin {
 
     /// A commit with explicit parents (none = a root commit); the tree starts from the first
     /// parent's. Moves `branch` (forcibly) when given.
-    pub fn commit_with(
+    pub(super) fn commit_with(
         &self,
         branch: Option<&str>,
         parents: &[Oid],
@@ -125,7 +130,7 @@ impl Origin {
         oid
     }
 
-    pub fn note(&self, commit: Oid, body: &str) {
+    pub(super) fn note(&self, commit: Oid, body: &str) {
         let signature = self.signature();
         self.repo
             .note(
@@ -139,7 +144,7 @@ impl Origin {
             .unwrap();
     }
 
-    pub fn tip(&self, branch: &str) -> Oid {
+    pub(super) fn tip(&self, branch: &str) -> Oid {
         self.repo
             .refname_to_id(&format!("refs/heads/{branch}"))
             .unwrap()

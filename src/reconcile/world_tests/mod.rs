@@ -20,7 +20,7 @@ use crate::config::{
     Config, Environment, Gate, Provider, PullRequestTemplates, Repository, ScmConfig, Strategy,
 };
 use crate::model::{BranchName, GateKey, GateState, HydratorMetadata, PrNumber, Sha};
-use crate::reconcile::apply::{EnvironmentOutcome, StepResult, apply_strategy};
+use crate::reconcile::apply::{EnvironmentOutcome, StepResult, apply_strategy_watched};
 use crate::reconcile::pacing::{WriteLimits, WritePacer};
 use crate::reconcile::plan::{Action, EnvironmentPlan, plan_environment};
 use crate::reconcile::{
@@ -29,18 +29,18 @@ use crate::reconcile::{
 use crate::scm::{PullRequest, StatusReport};
 use effects::Effects;
 
-pub const T0: OffsetDateTime = datetime!(2026-03-01 09:00:00 UTC);
+pub(super) const T0: OffsetDateTime = datetime!(2026-03-01 09:00:00 UTC);
 
 /// One environment in the config: branch name, active gates, proposed gates.
 #[derive(Clone, Default)]
-pub struct EnvSpec {
+pub(super) struct EnvSpec {
     pub name: &'static str,
     pub active: Vec<Gate>,
     pub proposed: Vec<Gate>,
     pub manual: bool,
 }
 
-pub fn env(name: &'static str) -> EnvSpec {
+pub(super) fn env(name: &'static str) -> EnvSpec {
     EnvSpec {
         name,
         ..EnvSpec::default()
@@ -48,19 +48,19 @@ pub fn env(name: &'static str) -> EnvSpec {
 }
 
 impl EnvSpec {
-    pub fn active(mut self, key: &str) -> Self {
+    pub(super) fn active(mut self, key: &str) -> Self {
         self.active.push(gate(key, None));
         self
     }
-    pub fn soak(mut self, key: &str, secs: u64) -> Self {
+    pub(super) fn soak(mut self, key: &str, secs: u64) -> Self {
         self.active.push(gate(key, Some(Duration::from_secs(secs))));
         self
     }
-    pub fn proposed(mut self, key: &str) -> Self {
+    pub(super) fn proposed(mut self, key: &str) -> Self {
         self.proposed.push(gate(key, None));
         self
     }
-    pub fn manual(mut self) -> Self {
+    pub(super) fn manual(mut self) -> Self {
         self.manual = true;
         self
     }
@@ -74,11 +74,11 @@ fn gate(key: &str, soak: Option<Duration>) -> Gate {
     }
 }
 
-pub fn branch(name: &str) -> BranchName {
+pub(super) fn branch(name: &str) -> BranchName {
     BranchName::parse(name).unwrap()
 }
 
-pub fn config(envs: &[EnvSpec]) -> Config {
+pub(super) fn config(envs: &[EnvSpec]) -> Config {
     Config {
         path: PathBuf::from("promotion.yaml"),
         scm: ScmConfig {
@@ -116,11 +116,11 @@ pub fn config(envs: &[EnvSpec]) -> Config {
 }
 
 /// A dry SHA named by a letter: `dry('b')` = `bbbb…`.
-pub fn dry(c: char) -> Sha {
+pub(super) fn dry(c: char) -> Sha {
     Sha::parse(&c.to_string().repeat(40)).unwrap()
 }
 
-pub fn metadata(c: char) -> HydratorMetadata {
+pub(super) fn metadata(c: char) -> HydratorMetadata {
     HydratorMetadata {
         dry_sha: dry(c),
         repo_url: "https://github.com/acme/app.git".into(),
@@ -146,7 +146,7 @@ struct Branches {
 }
 
 #[derive(Clone, Debug)]
-pub struct FakePr {
+pub(super) struct FakePr {
     pub number: PrNumber,
     pub head: BranchName,
     pub base: BranchName,
@@ -159,7 +159,7 @@ pub struct FakePr {
 }
 
 /// The world: git branches and notes, SCM PRs and statuses, and a log of every SCM call.
-pub struct World {
+pub(super) struct World {
     pub config: Config,
     pub now: OffsetDateTime,
     commits: BTreeMap<Sha, Commit>,
@@ -177,7 +177,7 @@ pub struct World {
 
 impl World {
     /// Every environment starts with the same commit on live and staging, dry `a`, live since T0.
-    pub fn new(envs: &[EnvSpec]) -> Self {
+    pub(super) fn new(envs: &[EnvSpec]) -> Self {
         let config = config(envs);
         let mut world = World {
             config,
@@ -216,7 +216,7 @@ impl World {
         sha
     }
 
-    pub fn index(&self, name: &str) -> usize {
+    pub(super) fn index(&self, name: &str) -> usize {
         self.config.strategies[0]
             .environments
             .iter()
@@ -225,7 +225,7 @@ impl World {
     }
 
     /// The hydrator pushes a new commit for dry `c` (with a note) to the staging branch.
-    pub fn hydrate(&mut self, name: &str, c: char) {
+    pub(super) fn hydrate(&mut self, name: &str, c: char) {
         let i = self.index(name);
         let sha = self.commit(Some(metadata(c)));
         self.notes.insert(sha.clone(), dry(c));
@@ -233,35 +233,35 @@ impl World {
     }
 
     /// The hydrator processed dry `c` for this environment and the output did not change.
-    pub fn note_only(&mut self, name: &str, c: char) {
+    pub(super) fn note_only(&mut self, name: &str, c: char) {
         let i = self.index(name);
         let tip = self.branches[i].staging.clone();
         self.notes.insert(tip, dry(c));
     }
 
     /// Someone pushed to the live branch so that merging staging conflicts.
-    pub fn conflict(&mut self, name: &str) {
+    pub(super) fn conflict(&mut self, name: &str) {
         let i = self.index(name);
         let dry = self.commits[&self.branches[i].live].dry.clone();
         self.branches[i].live = self.commit(dry);
         self.branches[i].conflict = true;
     }
 
-    pub fn live_tip(&self, name: &str) -> Sha {
+    pub(super) fn live_tip(&self, name: &str) -> Sha {
         self.branches[self.index(name)].live.clone()
     }
 
-    pub fn staging_tip(&self, name: &str) -> Sha {
+    pub(super) fn staging_tip(&self, name: &str) -> Sha {
         self.branches[self.index(name)].staging.clone()
     }
 
-    pub fn live_dry(&self, name: &str) -> Option<Sha> {
+    pub(super) fn live_dry(&self, name: &str) -> Option<Sha> {
         let tip = self.live_tip(name);
         self.commits[&tip].dry.as_ref().map(|m| m.dry_sha.clone())
     }
 
     /// A CI system or Argo CD reports on a commit.
-    pub fn report(&mut self, sha: &Sha, name: &str, state: GateState) {
+    pub(super) fn report(&mut self, sha: &Sha, name: &str, state: GateState) {
         let reports = self.statuses.entry(sha.clone()).or_default();
         reports.retain(|r| r.name != name);
         reports.push(StatusReport {
@@ -275,7 +275,7 @@ impl World {
 
     /// Marks the report `name` on `sha` as one whose description the SCM cannot change in place
     /// (GitLab's pending statuses).
-    pub fn fix_description(&mut self, sha: &Sha, name: &str) {
+    pub(super) fn fix_description(&mut self, sha: &Sha, name: &str) {
         for report in self.statuses.entry(sha.clone()).or_default() {
             if report.name == name {
                 report.description_fixed = true;
@@ -283,13 +283,13 @@ impl World {
         }
     }
 
-    pub fn status(&self, sha: &Sha, name: &str) -> Option<StatusReport> {
+    pub(super) fn status(&self, sha: &Sha, name: &str) -> Option<StatusReport> {
         self.statuses
             .get(sha)
             .and_then(|r| r.iter().find(|r| r.name == name).cloned())
     }
 
-    pub fn open_pr(&self, name: &str) -> Option<FakePr> {
+    pub(super) fn open_pr(&self, name: &str) -> Option<FakePr> {
         let i = self.index(name);
         let env = &self.config.strategies[0].environments[i];
         self.prs
@@ -299,7 +299,7 @@ impl World {
     }
 
     /// A person merges the open PR of an environment in the SCM UI.
-    pub fn merge_by_hand(&mut self, name: &str) {
+    pub(super) fn merge_by_hand(&mut self, name: &str) {
         let number = self.open_pr(name).unwrap().number;
         self.merge(number);
     }
@@ -371,7 +371,7 @@ impl World {
     }
 
     /// Observe: git facts for all, then only the SCM reads `needs_scm` asks for (each logged).
-    pub fn observe(&mut self) -> StrategyObservation {
+    pub(super) fn observe(&mut self) -> StrategyObservation {
         let mut observed = StrategyObservation {
             strategy: 0,
             environments: (0..self.branches.len())
@@ -420,7 +420,7 @@ impl World {
 
     /// One pass: observe, then the real `apply` with this world as its SCM and git. Returns the
     /// final plan of every environment.
-    pub fn pass(&mut self) -> Vec<EnvironmentPlan> {
+    pub(super) fn pass(&mut self) -> Vec<EnvironmentPlan> {
         self.pass_with(&mut WritePacer::unlimited())
             .into_iter()
             .map(|outcome| outcome.plan)
@@ -428,20 +428,20 @@ impl World {
     }
 
     /// [`World::pass`] with every write admitted by `writes`; the outcome of every environment.
-    pub fn pass_with(&mut self, writes: &mut WritePacer) -> Vec<EnvironmentOutcome> {
+    pub(super) fn pass_with(&mut self, writes: &mut WritePacer) -> Vec<EnvironmentOutcome> {
         let mut observed = self.observe();
         let config = self.config.clone();
         let now = self.now;
         let world = RefCell::new(self);
         let (scm, mut git) = (Effects(&world), Effects(&world));
-        let outcomes = apply_strategy(
+        let outcomes = apply_strategy_watched(
             &config,
             &mut observed,
             &mut git,
             &scm,
             &|| now,
             writes,
-            &mut |_, _| {},
+            &mut |_| {},
         );
         for outcome in &outcomes {
             for done in &outcome.done {
@@ -455,14 +455,14 @@ impl World {
     }
 
     /// Runs a pass and asserts the world is then stable: planning again over it writes nothing.
-    pub fn pass_then_stable(&mut self) -> Vec<EnvironmentPlan> {
+    pub(super) fn pass_then_stable(&mut self) -> Vec<EnvironmentPlan> {
         let plans = self.pass();
         self.assert_stable();
         plans
     }
 
     /// Idempotency: observing again and planning every environment yields no write step.
-    pub fn assert_stable(&mut self) {
+    pub(super) fn assert_stable(&mut self) {
         let calls = self.calls.len();
         let observed = self.observe();
         for e in 0..observed.environments.len() {
@@ -477,13 +477,13 @@ impl World {
     }
 
     /// The calls logged since `mark`, then forgets them.
-    pub fn take_calls(&mut self) -> Vec<String> {
+    pub(super) fn take_calls(&mut self) -> Vec<String> {
         std::mem::take(&mut self.calls)
     }
 }
 
 /// Short names of the actions, for compact assertions.
-pub fn kinds(plan: &EnvironmentPlan) -> Vec<&'static str> {
+pub(super) fn kinds(plan: &EnvironmentPlan) -> Vec<&'static str> {
     plan.steps
         .iter()
         .map(|s| match s.action {

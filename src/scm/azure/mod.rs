@@ -22,7 +22,7 @@
 //!   `context.genre` = `promoter`; reading, a status of genre `promoter` (or none) is named by its
 //!   `name`, any other by `genre/name` (how Azure DevOps shows it). Statuses are append-only; the
 //!   list is read with `latestOnly=true`.
-//! - Azure Repos has no issues: the dashboard is not available ([`Issues`] says so).
+//! - Azure Repos has no issues: the dashboard is not available (`scm::Issues` says so).
 
 mod issues;
 mod wire;
@@ -48,7 +48,7 @@ use crate::model::{BranchName, PrNumber, Secret, Sha};
 /// (up to 4000 characters)"; the title: 400, the web form's limit (not stated by the REST
 /// reference; promoter's default title is far shorter).
 /// <https://learn.microsoft.com/en-us/rest/api/azure/devops/git/pull-requests/update?view=azure-devops-rest-7.1>
-pub const TEXT_LIMITS: TextLimits = TextLimits {
+pub(crate) const TEXT_LIMITS: TextLimits = TextLimits {
     title: 400,
     body: 4000,
 };
@@ -65,12 +65,12 @@ const MAX_PAGES: usize = 20;
 /// "Please note that description field will be truncated up to 400 symbols in the result").
 const LIST_DESCRIPTION_CUT: usize = 400;
 /// Reads of a PR whose completion the server queued, before the pass reports it as merging.
-pub const COMPLETION_POLLS: u32 = 5;
+pub(crate) const COMPLETION_POLLS: u32 = 5;
 /// Between two reads of a queued completion (on the run's wait budget).
 const COMPLETION_POLL_WAIT: Duration = Duration::from_secs(2);
 
 /// What Azure DevOps is to the rest of promoter (docs/design.md §7).
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     name: "azure-devops",
     product: "Azure DevOps",
     default_token_env: "AZURE_DEVOPS_TOKEN",
@@ -193,7 +193,7 @@ fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
 
 /// An Azure DevOps repository seen through one token.
 #[derive(Debug)]
-pub struct Azure {
+pub(crate) struct Azure {
     http: HttpClient,
     repo: RepoPath,
     /// `organization/project/repository`, for messages.
@@ -206,7 +206,7 @@ pub struct Azure {
 
 impl Azure {
     /// `api_url`: `https://dev.azure.com` (or an Azure DevOps Server collection's host).
-    pub fn new(
+    pub(crate) fn new(
         api_url: &str,
         repo: &RepoPath,
         token: Option<Secret>,

@@ -80,16 +80,16 @@ pub(super) struct Tag {
 }
 
 impl Pull {
-    pub fn is_active(&self) -> bool {
+    pub(super) fn is_active(&self) -> bool {
         self.status == "active"
     }
 
-    pub fn is_completed(&self) -> bool {
+    pub(super) fn is_completed(&self) -> bool {
         self.status == "completed"
     }
 
     /// Active, from `head` into `base` of this repository (a fork's PR has `forkSource`).
-    pub fn is_promotion_pr(&self, head: &BranchName, base: &BranchName) -> bool {
+    pub(super) fn is_promotion_pr(&self, head: &BranchName, base: &BranchName) -> bool {
         self.is_active()
             && self.fork_source.is_none()
             && self.source_ref_name == full_ref(head)
@@ -97,21 +97,21 @@ impl Pull {
     }
 
     /// The source head the server shows.
-    pub fn head(&self) -> Option<&str> {
+    pub(super) fn head(&self) -> Option<&str> {
         self.last_merge_source_commit
             .as_ref()
             .map(|c| c.commit_id.as_str())
     }
 
     /// The merge commit of a completed PR.
-    pub fn merge_sha(&self) -> Option<Sha> {
+    pub(super) fn merge_sha(&self) -> Option<Sha> {
         self.last_merge_commit
             .as_ref()
             .and_then(|c| Sha::parse(&c.commit_id).ok())
     }
 
     /// The domain PR; `page` is the PR's web page (the API gives only its REST `url`).
-    pub fn into_domain(self, page: String) -> Result<PullRequest, String> {
+    pub(super) fn into_domain(self, page: String) -> Result<PullRequest, String> {
         let head = Sha::parse(self.head().ok_or(
             "it has no lastMergeSourceCommit yet (the server is still computing its merge)",
         )?)?;
@@ -186,7 +186,7 @@ pub(super) struct CompletionOptions {
 impl<'a> Complete<'a> {
     /// Completion of the PR whose source head is `head`, with `title` and `message` as the merge
     /// commit's message (Azure DevOps takes one message: the title, a blank line, the body).
-    pub fn merge_commit(head: &'a Sha, title: &str, message: &str) -> Self {
+    pub(super) fn merge_commit(head: &'a Sha, title: &str, message: &str) -> Self {
         let merge_commit_message = if message.is_empty() {
             title.to_owned()
         } else {

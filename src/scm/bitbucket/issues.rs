@@ -16,7 +16,7 @@ use crate::scm::shared::send_issue;
 
 /// No limit is documented; promoter keeps to GitHub's 65,536 so a dashboard never depends on
 /// one SCM's database.
-pub const BODY_LIMIT: usize = 65_536;
+pub(super) const BODY_LIMIT: usize = 65_536;
 
 impl Issues for Bitbucket {
     fn open_issues(&self) -> anyhow::Result<Vec<Issue>> {

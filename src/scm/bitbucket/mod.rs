@@ -48,7 +48,7 @@ use crate::model::{BranchName, PrNumber, Secret, Sha};
 /// Title and description limits. Bitbucket documents none for the API; its web form keeps titles
 /// to 255 characters (the `title` column), and the description is cut at GitLab's 1 MiB so a
 /// runaway commit body never meets a request size limit instead.
-pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+pub(crate) const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     title: 255,
     body: 1_048_576,
 };
@@ -67,7 +67,7 @@ const MAX_STATUS_KEY: usize = 40;
 const MAX_TASK_POLLS: u32 = 10;
 
 /// What Bitbucket Cloud is to the rest of promoter (docs/design.md §7).
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     name: "bitbucket",
     product: "Bitbucket Cloud",
     default_token_env: "BITBUCKET_TOKEN",
@@ -127,7 +127,7 @@ fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
 
 /// A Bitbucket Cloud repository seen through one credential.
 #[derive(Debug)]
-pub struct Bitbucket {
+pub(crate) struct Bitbucket {
     http: HttpClient,
     repo: RepoPath,
     /// `workspace/slug`, compared case-insensitively with `repository.full_name`.
@@ -141,7 +141,7 @@ pub struct Bitbucket {
 impl Bitbucket {
     /// `api_url`: `https://api.bitbucket.org/2.0` (the default). `username`: with one, the token is
     /// an app password or API token sent as HTTP Basic; without, an access token sent as Bearer.
-    pub fn new(
+    pub(crate) fn new(
         api_url: &str,
         repo: &RepoPath,
         token: Option<Secret>,

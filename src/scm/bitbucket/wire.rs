@@ -60,7 +60,7 @@ pub(super) struct PullEnd {
 impl PullEnd {
     /// This end is `branch` of `full_name` (compared case-insensitively: workspace and repository
     /// slugs are lowercase in URLs, `full_name` may show them as created).
-    pub fn is(&self, branch: &BranchName, full_name: &str) -> bool {
+    pub(super) fn is(&self, branch: &BranchName, full_name: &str) -> bool {
         self.branch.name == branch.as_str()
             && self
                 .repository
@@ -69,7 +69,7 @@ impl PullEnd {
     }
 
     /// The commit hash as shown (often 12 characters).
-    pub fn hash(&self) -> Option<&str> {
+    pub(super) fn hash(&self) -> Option<&str> {
         self.commit.as_ref().map(|c| c.hash.as_str())
     }
 }
@@ -94,15 +94,20 @@ pub(super) struct Pull {
 
 impl Pull {
     /// Open, from `head` into `base`, both in `full_name` (never a fork's PR).
-    pub fn is_promotion_pr(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
+    pub(super) fn is_promotion_pr(
+        &self,
+        full_name: &str,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> bool {
         self.is_open() && self.source.is(head, full_name) && self.destination.is(base, full_name)
     }
 
-    pub fn is_open(&self) -> bool {
+    pub(super) fn is_open(&self) -> bool {
         self.state == "OPEN"
     }
 
-    pub fn is_merged(&self) -> bool {
+    pub(super) fn is_merged(&self) -> bool {
         self.state == "MERGED"
     }
 }
@@ -166,7 +171,7 @@ pub(super) struct CreatePull<'a> {
 }
 
 impl<'a> CreatePull<'a> {
-    pub fn new(head: &'a str, base: &'a str, title: &'a str, description: &'a str) -> Self {
+    pub(super) fn new(head: &'a str, base: &'a str, title: &'a str, description: &'a str) -> Self {
         Self {
             title,
             description,
@@ -204,7 +209,7 @@ pub(super) struct MergePull<'a> {
 }
 
 impl<'a> MergePull<'a> {
-    pub fn merge_commit(message: &'a str) -> Self {
+    pub(super) fn merge_commit(message: &'a str) -> Self {
         Self {
             kind: "pullrequest_merge_parameters",
             message,
@@ -311,7 +316,7 @@ pub(super) struct Content {
 }
 
 impl Issue {
-    pub fn into_domain(self) -> crate::scm::Issue {
+    pub(super) fn into_domain(self) -> crate::scm::Issue {
         crate::scm::Issue {
             number: self.id,
             url: self.links.html.href,

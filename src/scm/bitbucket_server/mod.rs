@@ -63,7 +63,7 @@ use crate::model::{BranchName, PrNumber, Secret, Sha};
 /// to 255 characters", REST reference "Build-status") and is assumed for titles (unverified).
 /// Descriptions are cut at 32,768 characters, promoter's own bound, so a runaway commit body never
 /// meets a server's request size limit.
-pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+pub(crate) const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     title: 255,
     body: 32_768,
 };
@@ -75,7 +75,7 @@ const PAGE_SIZE: usize = 100;
 const MAX_PAGES: usize = 50;
 
 /// What Bitbucket Data Center is to the rest of promoter (docs/design.md §7).
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     name: "bitbucket-server",
     product: "Bitbucket Data Center",
     default_token_env: "BITBUCKET_SERVER_TOKEN",
@@ -157,7 +157,7 @@ struct Seen {
 
 /// A Bitbucket Data Center repository seen through one token.
 #[derive(Debug)]
-pub struct BitbucketServer {
+pub(crate) struct BitbucketServer {
     http: HttpClient,
     /// The instance's base URL, for the pages build statuses link to.
     web: String,
@@ -171,7 +171,7 @@ pub struct BitbucketServer {
 
 impl BitbucketServer {
     /// `api_url`: the instance's base URL, `https://HOST[/context]`.
-    pub fn new(
+    pub(crate) fn new(
         api_url: &str,
         repo: &RepoPath,
         token: Option<Secret>,

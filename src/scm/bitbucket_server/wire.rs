@@ -123,7 +123,7 @@ pub(super) fn branch_ref(branch: &BranchName) -> String {
 impl Ref {
     /// This end is `branch` of repository `slug` in project `key`. Project keys are upper case
     /// and compared without case; slugs are lower case (Bitbucket derives them from the name).
-    pub fn is(&self, branch: &BranchName, key: &str, slug: &str) -> bool {
+    pub(super) fn is(&self, branch: &BranchName, key: &str, slug: &str) -> bool {
         self.id == branch_ref(branch)
             && self.repository.project.key.eq_ignore_ascii_case(key)
             && self.repository.slug.eq_ignore_ascii_case(slug)
@@ -137,7 +137,7 @@ impl Ref {
 impl Pull {
     /// Open, from `head` into `base`, both in this repository (a fork's PR has its own
     /// repository in `fromRef`).
-    pub fn is_promotion_pr(
+    pub(super) fn is_promotion_pr(
         &self,
         key: &str,
         slug: &str,
@@ -147,28 +147,28 @@ impl Pull {
         self.is_open() && self.from_ref.is(head, key, slug) && self.to_ref.is(base, key, slug)
     }
 
-    pub fn is_open(&self) -> bool {
+    pub(super) fn is_open(&self) -> bool {
         self.state == "OPEN"
     }
 
-    pub fn is_merged(&self) -> bool {
+    pub(super) fn is_merged(&self) -> bool {
         self.state == "MERGED"
     }
 
     /// `fromRef.latestCommit`: the head the PR shows.
-    pub fn head_sha(&self) -> Option<&str> {
+    pub(super) fn head_sha(&self) -> Option<&str> {
         self.from_ref.latest_commit.as_deref()
     }
 
     /// Whether the head is still `sha`.
-    pub fn head_is(&self, sha: &Sha) -> bool {
+    pub(super) fn head_is(&self, sha: &Sha) -> bool {
         self.head_sha()
             .is_some_and(|h| h.eq_ignore_ascii_case(sha.as_str()))
     }
 
     /// What this read says about a merge of `sha` without sending one: merged already, or the
     /// head moved off `sha`; `None` when a merge may be sent.
-    pub fn decided(&self, sha: &Sha) -> Option<MergeOutcome> {
+    pub(super) fn decided(&self, sha: &Sha) -> Option<MergeOutcome> {
         if self.is_merged() {
             return Some(MergeOutcome::Merged {
                 merge_sha: self.merge_sha(),
@@ -177,13 +177,13 @@ impl Pull {
         (!self.head_is(sha)).then_some(MergeOutcome::HeadMoved)
     }
 
-    pub fn merge_sha(&self) -> Option<Sha> {
+    pub(super) fn merge_sha(&self) -> Option<Sha> {
         let commit = self.properties.as_ref()?.merge_commit.as_ref()?;
         Sha::parse(&commit.id).ok()
     }
 
     /// The reviewers as the update body must repeat them (`{"user": {"name": …}}`).
-    pub fn reviewer_names(&self) -> Vec<String> {
+    pub(super) fn reviewer_names(&self) -> Vec<String> {
         self.reviewers.iter().map(|r| r.user.name.clone()).collect()
     }
 }
@@ -266,7 +266,7 @@ pub(super) struct UpdatePull<'a> {
 }
 
 impl ReviewerOut {
-    pub fn named(names: Vec<String>) -> Vec<ReviewerOut> {
+    pub(super) fn named(names: Vec<String>) -> Vec<ReviewerOut> {
         names
             .into_iter()
             .map(|name| ReviewerOut {
@@ -311,7 +311,7 @@ pub(super) struct Veto {
 
 impl MergeCheck {
     /// The refusal in words: each veto's summary (and its detail when it says more).
-    pub fn reasons(&self) -> String {
+    pub(super) fn reasons(&self) -> String {
         let mut reasons: Vec<String> = self
             .vetoes
             .iter()

@@ -15,7 +15,7 @@ use crate::scm::shared::{HtmlIssue, TitleBody, create_html_issue, update_html_is
 
 /// The swagger gives no limit (the body is a TEXT column); promoter keeps to GitHub's 65,536 so
 /// a dashboard never depends on the database behind the instance.
-pub const BODY_LIMIT: usize = 65_536;
+pub(super) const BODY_LIMIT: usize = 65_536;
 
 impl Issues for Gitea {
     fn open_issues(&self) -> anyhow::Result<Vec<Issue>> {

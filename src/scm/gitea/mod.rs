@@ -45,7 +45,7 @@ use crate::model::{BranchName, PrNumber, Secret, Sha};
 /// `MaxSize(255)`), which MySQL and PostgreSQL refuse to overflow (a 500). The description is
 /// LONGTEXT with no limit in the API; promoter cuts it at GitLab's 1 MiB so a runaway commit body
 /// never meets a server's request size limit instead.
-pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+pub(crate) const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     title: 255,
     body: 1_048_576,
 };
@@ -57,7 +57,7 @@ const PAGE_SIZE: usize = 50;
 const MAX_STATUS_PAGES: usize = 50;
 
 /// What Gitea is to the rest of promoter (docs/design.md §7); [`FORGEJO`] differs only in names.
-pub const GITEA: ProviderInfo = ProviderInfo {
+pub(crate) const GITEA: ProviderInfo = ProviderInfo {
     name: "gitea",
     product: "Gitea",
     default_token_env: "GITEA_TOKEN",
@@ -96,7 +96,7 @@ pub const GITEA: ProviderInfo = ProviderInfo {
 };
 
 /// Forgejo: a Gitea fork with the same endpoints and shapes for everything promoter does.
-pub const FORGEJO: ProviderInfo = ProviderInfo {
+pub(crate) const FORGEJO: ProviderInfo = ProviderInfo {
     name: "forgejo",
     product: "Forgejo",
     default_token_env: "FORGEJO_TOKEN",
@@ -122,13 +122,13 @@ fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
 /// sending both) and version strings (`1.22.3` vs `9.0.3+gitea-1.22.0`), neither of which changes a
 /// request promoter sends; the flavor names the product in errors and hints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
+pub(crate) enum Flavor {
     Gitea,
     Forgejo,
 }
 
 impl Flavor {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Flavor::Gitea => "Gitea",
             Flavor::Forgejo => "Forgejo",
@@ -138,7 +138,7 @@ impl Flavor {
 
 /// A Gitea or Forgejo repository seen through one token.
 #[derive(Debug)]
-pub struct Gitea {
+pub(crate) struct Gitea {
     http: HttpClient,
     flavor: Flavor,
     repo: RepoPath,
@@ -148,7 +148,7 @@ pub struct Gitea {
 
 impl Gitea {
     /// `api_url`: `https://HOST/api/v1` (required in promotion.yaml for these providers).
-    pub fn new(
+    pub(crate) fn new(
         flavor: Flavor,
         api_url: &str,
         repo: &RepoPath,

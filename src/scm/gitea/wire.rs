@@ -27,11 +27,16 @@ pub(super) struct Pull {
 
 impl Pull {
     /// Open, and head and base are these branches, both in `full_name` (never a fork's PR).
-    pub fn is_promotion_pr(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
+    pub(super) fn is_promotion_pr(
+        &self,
+        full_name: &str,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> bool {
         self.is_open() && self.pull.is_between(full_name, head, base)
     }
 
-    pub fn is_open(&self) -> bool {
+    pub(super) fn is_open(&self) -> bool {
         self.state == "open"
     }
 }
@@ -92,7 +97,7 @@ pub(super) struct MergePull<'a> {
 }
 
 impl<'a> MergePull<'a> {
-    pub fn merge_commit(title: &'a str, message: &'a str, head: &'a Sha) -> Self {
+    pub(super) fn merge_commit(title: &'a str, message: &'a str, head: &'a Sha) -> Self {
         Self {
             // Promotion history relies on merge commits (trailers, docs/design.md §3).
             style: "merge",

@@ -40,11 +40,11 @@ use crate::scm::http::{Auth, Clock, HintFn, HttpClient, HttpError, HttpOptions, 
 
 /// How far `iat` is backdated, for clocks running a little ahead of GitHub's (docs: "set this 60
 /// seconds in the past").
-pub const JWT_BACKDATE: Duration = Duration::from_secs(60);
+pub(crate) const JWT_BACKDATE: Duration = Duration::from_secs(60);
 /// How far ahead `exp` is; GitHub refuses an `exp` more than 10 minutes in the future.
-pub const JWT_AHEAD: Duration = Duration::from_secs(9 * 60);
+pub(crate) const JWT_AHEAD: Duration = Duration::from_secs(9 * 60);
 /// An installation token with less life left than this is replaced before use.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// A GitHub App's RSA private key. Its Debug output never shows the key.
 pub struct AppKey {
@@ -211,7 +211,7 @@ struct Minted {
 /// The installation token of one app for one repository: minted on first use, then re-minted
 /// whenever less than [`REFRESH_MARGIN`] of its life remains. Shared by the REST client
 /// ([`InstallationTokens::auth`]) and git ([`InstallationTokens::token`] before each transfer).
-pub struct InstallationTokens {
+pub(crate) struct InstallationTokens {
     /// Speaks to `/app/...` and `/repos/.../installation` with a JWT.
     app: HttpClient,
     app_id: u64,
@@ -234,7 +234,7 @@ impl fmt::Debug for InstallationTokens {
 impl InstallationTokens {
     /// `api_url` is the REST root (`https://api.github.com` or `https://HOST/api/v3`);
     /// `options` are the run's (their clock decides JWT times and refreshes).
-    pub fn new(
+    pub(crate) fn new(
         api_url: &str,
         app_id: u64,
         installation_id: Option<u64>,
@@ -265,17 +265,14 @@ impl InstallationTokens {
     }
 
     /// How many installation tokens this value has minted.
-    pub fn mints(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn mints(&self) -> u32 {
         *self.mints.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The installation id, once known (configured, or looked up by the first mint).
-    pub fn installation_id(&self) -> Option<u64> {
-        *self.installation.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// When the current token expires, once one was minted.
-    pub fn expires_at(&self) -> Option<SystemTime> {
+    #[cfg(test)]
+    pub(crate) fn expires_at(&self) -> Option<SystemTime> {
         self.current
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -283,8 +280,13 @@ impl InstallationTokens {
             .map(|m| m.expires_at)
     }
 
+    /// The installation id, once known (configured, or looked up by the first mint).
+    pub(crate) fn installation_id(&self) -> Option<u64> {
+        *self.installation.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// What git and the REST client send: `Authorization: Bearer <installation token>`.
-    pub fn auth(self: &Arc<Self>) -> Auth {
+    pub(crate) fn auth(self: &Arc<Self>) -> Auth {
         Auth::bearer_from(self.clone())
     }
 

@@ -33,10 +33,10 @@ use crate::model::Sha;
 use crate::scm::http::HttpError;
 
 /// Commits per query; more are split into several queries.
-pub const MAX_SHAS: usize = 100;
+pub(super) const MAX_SHAS: usize = 100;
 
 /// The GraphQL endpoint for REST root `api_url`.
-pub fn endpoint(api_url: &str) -> String {
+pub(super) fn endpoint(api_url: &str) -> String {
     let root = api_url.trim_end_matches('/');
     match root.strip_suffix("/api/v3") {
         Some(host) => format!("{host}/api/graphql"),
@@ -46,7 +46,7 @@ pub fn endpoint(api_url: &str) -> String {
 
 /// The query for `shas` (aliases `c0`, `c1`, … in that order). SHAs are hex, so they need no
 /// escaping inside the string literal.
-pub fn query(shas: &[Sha]) -> String {
+pub(super) fn query(shas: &[Sha]) -> String {
     let mut text = String::from(
         "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {",
     );
@@ -61,7 +61,7 @@ pub fn query(shas: &[Sha]) -> String {
 
 /// Why a query gave no reports.
 #[derive(Debug)]
-pub enum Failure {
+pub(super) enum Failure {
     /// GraphQL (or this field) is not there: read by REST instead.
     Unavailable,
     /// The request failed the way a REST read would have (no answer, 5xx, rate limit, 401).
@@ -70,7 +70,7 @@ pub enum Failure {
 
 impl Failure {
     /// What an HTTP error of the query means.
-    pub fn of(error: HttpError) -> Self {
+    pub(super) fn of(error: HttpError) -> Self {
         match error.status() {
             // Docs: GHES without the API, a token or proxy refusing the endpoint, a query the
             // server cannot parse.
@@ -81,7 +81,7 @@ impl Failure {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Answer {
+pub(super) struct Answer {
     #[serde(default)]
     data: Option<Data>,
     #[serde(default)]
@@ -148,10 +148,10 @@ enum Node {
 }
 
 /// The REST-shaped reports of one commit; `None` when REST must read it (more than one page).
-pub type PerSha = Option<(Vec<CommitStatus>, Vec<CheckRun>)>;
+pub(super) type PerSha = Option<(Vec<CommitStatus>, Vec<CheckRun>)>;
 
 /// The answer for `count` SHAs (aliases `c0`…), in order.
-pub fn read(answer: Answer, count: usize) -> Result<Vec<PerSha>, Failure> {
+pub(super) fn read(answer: Answer, count: usize) -> Result<Vec<PerSha>, Failure> {
     let has_errors = answer.errors.as_ref().is_some_and(|e| !e.is_empty());
     let Some(mut objects) = answer.data.and_then(|data| data.repository) else {
         return Err(Failure::Unavailable);

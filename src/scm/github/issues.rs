@@ -12,7 +12,7 @@ use crate::scm::shared::{HtmlIssue, TitleBody, create_html_issue, update_html_is
 
 /// Docs issues/create: the body is refused past 65,536 characters ("body is too long (maximum
 /// is 65536 characters)", a 422 validation error; observed, not in the reference).
-pub const BODY_LIMIT: usize = 65_536;
+pub(super) const BODY_LIMIT: usize = 65_536;
 
 impl Issues for GitHub {
     fn open_issues(&self) -> anyhow::Result<Vec<Issue>> {

@@ -18,7 +18,7 @@
 //! - Status descriptions are cut to 140 characters ([`cut_description`]); callers compare the SCM's
 //!   description with the cut text so an unchanged long description is not rewritten every pass.
 
-pub mod app;
+pub(crate) mod app;
 mod graphql;
 mod issues;
 mod wire;
@@ -37,10 +37,10 @@ use super::shared::{CreateHtmlPull, Pulls, TitleBody, refuse_failing_previous};
 use super::{
     MergeOutcome, NewPullRequest, PullRequest, RepoPath, Scm, StatusReport, StatusWrite, encode,
 };
-use crate::model::{BranchName, PrNumber, Secret, Sha};
+use crate::model::{BranchName, PrNumber, Sha};
 
 /// What GitHub is to the rest of promoter (docs/design.md §7).
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     name: "github",
     product: "GitHub",
     default_token_env: "GITHUB_TOKEN",
@@ -95,25 +95,25 @@ fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
 
 /// GitHub rejects commit status descriptions longer than this (observed; docs
 /// repos/create-commit-status call it "a short description").
-pub const STATUS_DESCRIPTION_LIMIT: usize = 140;
+pub(crate) const STATUS_DESCRIPTION_LIMIT: usize = 140;
 
 /// PR title and body limits. GitHub answers 422 "title is too long (maximum is 256 characters)" and
 /// "body is too long (maximum is 65536 characters)" (observed; docs rest/pulls/pulls#create-a-pull-request
 /// state no limit). Characters, not bytes.
-pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+pub(crate) const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     title: 256,
     body: 65_536,
 };
 
 /// What GitHub will show for a description promoter writes: cut to 140 characters on a character
 /// boundary. Callers compare the SCM's description with this, not with the uncut text.
-pub fn cut_description(text: &str) -> String {
+pub(crate) fn cut_description(text: &str) -> String {
     text.chars().take(STATUS_DESCRIPTION_LIMIT).collect()
 }
 
 /// A GitHub repository seen through one token.
 #[derive(Debug)]
-pub struct GitHub {
+pub(crate) struct GitHub {
     http: HttpClient,
     /// The GraphQL endpoint (`graphql.rs`), for gate reads of many commits in one query.
     graphql: HttpClient,
@@ -127,24 +127,25 @@ pub struct GitHub {
 /// Gate reads go to GraphQL when at least this many commits have no REST validators kept: below
 /// it REST costs at most 4 requests, and its answers can be asked again conditionally next pass
 /// (a 304 costs nothing against the rate limit), which a GraphQL POST cannot.
-pub const GRAPHQL_MIN_SHAS: usize = 3;
+pub(crate) const GRAPHQL_MIN_SHAS: usize = 3;
 
 impl GitHub {
     /// `api_url`: `https://api.github.com` or `https://HOST/api/v3`. Without a token, requests
     /// are anonymous (public repositories, reads only, 60 requests an hour).
-    pub fn new(
+    #[cfg(test)]
+    pub(crate) fn new(
         api_url: &str,
         repo: &RepoPath,
-        token: Option<Secret>,
+        token: Option<crate::model::Secret>,
         options: HttpOptions,
     ) -> anyhow::Result<Self> {
         // Docs "Authenticating to the REST API": `Authorization: Bearer <token>` for every token kind.
         Self::with_auth(api_url, repo, token.map(Auth::bearer), options)
     }
 
-    /// Like [`GitHub::new`] with any [`Auth`], e.g. [`Auth::bearer_from`] a GitHub App's
+    /// A client with any [`Auth`], e.g. [`Auth::bearer_from`] a GitHub App's
     /// installation tokens ([`app::InstallationTokens`]).
-    pub fn with_auth(
+    pub(crate) fn with_auth(
         api_url: &str,
         repo: &RepoPath,
         auth: Option<Auth>,

@@ -1,7 +1,7 @@
 //! The GitHub client against a real HTTP server on 127.0.0.1 that answers with GitHub's documented
 //! example bodies (tests/fixtures/scm/github) adjusted to the repository under test.
 
-use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
+use crate::model::{GateState, PREVIOUS_ENVIRONMENT, Secret};
 
 use serde_json::{Value, json};
 

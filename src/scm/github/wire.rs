@@ -28,7 +28,12 @@ pub(super) struct Pull {
 
 impl Pull {
     /// Head and base are these branches and both live in `full_name` (never a fork's PR).
-    pub fn is_promotion_pr(&self, full_name: &str, head: &BranchName, base: &BranchName) -> bool {
+    pub(super) fn is_promotion_pr(
+        &self,
+        full_name: &str,
+        head: &BranchName,
+        base: &BranchName,
+    ) -> bool {
         self.pull.is_between(full_name, head, base)
     }
 }

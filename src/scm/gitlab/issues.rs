@@ -15,7 +15,7 @@ use crate::scm::shared::send_issue;
 
 /// Docs development/issuable-like-models.md "Important text fields": `description` holds at most
 /// 1 megabyte (1,048,576; the API refuses longer).
-pub const BODY_LIMIT: usize = 1_048_576;
+pub(super) const BODY_LIMIT: usize = 1_048_576;
 
 /// Docs api/issues.md "List project issues" / "New issue" / "Edit an issue" responses.
 #[derive(Debug, Deserialize)]

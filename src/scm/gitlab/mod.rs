@@ -53,18 +53,18 @@ use super::{
 };
 use crate::model::{BranchName, PrNumber, Secret, Sha};
 
-pub use wire::PIPELINE_REPORT;
+pub(crate) use wire::PIPELINE_REPORT;
 
 /// Merge request title and description limits: GitLab validates every issuable with
 /// `TITLE_LENGTH_MAX = 255` and `DESCRIPTION_LENGTH_MAX = 1.megabyte` characters
 /// (app/models/concerns/issuable.rb) and answers 400 "is too long (maximum is … characters)".
-pub const TEXT_LIMITS: super::TextLimits = super::TextLimits {
+pub(crate) const TEXT_LIMITS: super::TextLimits = super::TextLimits {
     title: 255,
     body: 1_048_576,
 };
 
 /// What GitLab is to the rest of promoter (docs/design.md §7).
-pub const PROVIDER: ProviderInfo = ProviderInfo {
+pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     name: "gitlab",
     product: "GitLab",
     default_token_env: "GITLAB_TOKEN",
@@ -128,7 +128,7 @@ fn connect(connect: Connect<'_>) -> anyhow::Result<Box<dyn Scm>> {
 
 /// A GitLab project seen through one token.
 #[derive(Debug)]
-pub struct GitLab {
+pub(crate) struct GitLab {
     http: HttpClient,
     /// `/projects/group%2Fsub%2Fdeploy`.
     project: String,
@@ -141,7 +141,7 @@ pub struct GitLab {
 impl GitLab {
     /// `api_url`: `https://gitlab.com/api/v4` or `https://HOST[/root]/api/v4`. The path's owner is
     /// the full namespace path (`group/subgroup`), its name the project path.
-    pub fn new(
+    pub(crate) fn new(
         api_url: &str,
         repo: &RepoPath,
         token: Option<Secret>,
@@ -170,7 +170,7 @@ impl GitLab {
     /// Whether [`Scm::status_reports`] also reads the commit's newest pipeline as the report
     /// named [`PIPELINE_REPORT`] (on by default). That is a second request per gate read, so a
     /// pass whose configuration has no gate of that name turns it off.
-    pub fn reading_pipeline(mut self, read: bool) -> Self {
+    pub(crate) fn reading_pipeline(mut self, read: bool) -> Self {
         self.read_pipeline = read;
         self
     }

@@ -10,7 +10,7 @@ use crate::scm::{PullRequest, StatusReport};
 
 /// The name under which the newest pipeline of a SHA is reported (docs/design.md §4.1 for GitLab: "pipeline
 /// … statuses"), so `key: pipeline` gates on the whole CI pipeline.
-pub const PIPELINE_REPORT: &str = "pipeline";
+pub(crate) const PIPELINE_REPORT: &str = "pipeline";
 
 /// A merge request: `MergeRequestBasic` (list) or `MergeRequest` (get, create, update, merge).
 /// Booleans and most strings may be `null` (GitLab docs doc/api/rest/index.md; seen null in its own examples).
@@ -51,20 +51,20 @@ impl MergeRequest {
     /// An open merge request from `head` into `base` inside one project. A fork's merge request
     /// has another `source_project_id` (docs merge_requests.md, "List project merge requests"),
     /// so it is never the environment's.
-    pub fn is_promotion_mr(&self, head: &BranchName, base: &BranchName) -> bool {
+    pub(super) fn is_promotion_mr(&self, head: &BranchName, base: &BranchName) -> bool {
         self.state == "opened"
             && self.source_branch == head.as_str()
             && self.target_branch == base.as_str()
             && self.source_project_id == self.target_project_id
     }
 
-    pub fn head_sha(&self) -> Option<&str> {
+    pub(super) fn head_sha(&self) -> Option<&str> {
         self.sha
             .as_deref()
             .or_else(|| self.diff_refs.as_ref().and_then(|d| d.head_sha.as_deref()))
     }
 
-    pub fn into_domain(self) -> Result<PullRequest, String> {
+    pub(super) fn into_domain(self) -> Result<PullRequest, String> {
         let head_sha = Sha::parse(
             self.head_sha()
                 .ok_or("the merge request has no head SHA yet")?,

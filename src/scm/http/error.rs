@@ -99,7 +99,7 @@ impl HttpError {
 }
 
 /// The first hint found in an error chain (for the top level's `hint:` line).
-pub fn hint(error: &anyhow::Error) -> Option<&str> {
+pub(crate) fn hint(error: &anyhow::Error) -> Option<&str> {
     for cause in error.chain() {
         if let Some(http) = cause.downcast_ref::<HttpError>() {
             return http.hint();

@@ -21,7 +21,7 @@ impl HttpClient {
     /// `rel="next"`; else a page shorter than `page_size`. An empty page always stops. A server whose
     /// maximum page size is below `page_size` (Gitea `MAX_RESPONSE_ITEMS`) is still read whole, since
     /// the total, not the page length, decides.
-    pub fn get_numbered_pages<T: DeserializeOwned>(
+    pub(crate) fn get_numbered_pages<T: DeserializeOwned>(
         &self,
         path: &str,
         page_size: usize,

@@ -109,9 +109,9 @@ pub struct RequestRecord {
     pub attempt: u32,
 }
 
-pub type RequestHook = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
+pub(crate) type RequestHook = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
 /// Turns a non-2xx status and the SCM's message into advice for a person, or nothing.
-pub type HintFn = Arc<dyn Fn(u16, &str) -> Option<String> + Send + Sync>;
+pub(crate) type HintFn = Arc<dyn Fn(u16, &str) -> Option<String> + Send + Sync>;
 
 /// Knobs of the client. `Default` is what a run uses; tests shorten the waits and inject a clock.
 #[derive(Clone)]

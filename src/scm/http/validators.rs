@@ -22,12 +22,12 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 /// Bodies larger than this are not kept (a page of 100 PRs with long descriptions is well below).
-pub const MAX_BODY: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Past this many files, the oldest (by modification time) are removed down to [`KEEP_FILES`].
-pub const MAX_FILES: usize = 4096;
+pub(crate) const MAX_FILES: usize = 4096;
 const KEEP_FILES: usize = MAX_FILES / 2;
 /// Past this many bytes in all, the oldest are removed down to half of it.
-pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What one earlier answer left: its validators, the headers a caller reads (`link`) and the body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -16,7 +16,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
 
 /// The real clock: `SystemTime::now` and `thread::sleep`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
@@ -143,7 +143,7 @@ pub(crate) fn backoff(base: Duration, failed_try: u32) -> Duration {
 }
 
 /// RFC 3339 in UTC, whole seconds: the form error messages show.
-pub fn rfc3339(at: SystemTime) -> String {
+pub(crate) fn rfc3339(at: SystemTime) -> String {
     let at = time::OffsetDateTime::from(at);
     let at = at.replace_nanosecond(0).unwrap_or(at);
     at.format(&time::format_description::well_known::Rfc3339)

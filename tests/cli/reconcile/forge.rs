@@ -15,7 +15,7 @@ use super::{NAME, OWNER};
     dead_code,
     reason = "the GitLab and Gitea dialects join `per_forge!` as they land"
 )]
-pub enum Forge {
+pub(crate) enum Forge {
     Github,
     Gitlab,
     Gitea,
@@ -27,7 +27,7 @@ pub enum Forge {
 
 /// What one API request is in the budget of a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     PrLookup,
     /// One PR read by number (after an ambiguous merge answer).
     PrRead,
@@ -44,7 +44,7 @@ pub enum Kind {
 
 impl Forge {
     /// The value of `scm.provider`.
-    pub fn provider(self) -> &'static str {
+    pub(crate) fn provider(self) -> &'static str {
         match self {
             Forge::Github => "github",
             Forge::Gitlab => "gitlab",
@@ -58,7 +58,7 @@ impl Forge {
 
     /// Where the API's paths start under the sandbox's base URL (Azure DevOps: the organization;
     /// its API root is the base URL itself).
-    pub fn prefix(self) -> &'static str {
+    pub(crate) fn prefix(self) -> &'static str {
         match self {
             Forge::Github => "/api/v3",
             Forge::Gitlab => "/api/v4",
@@ -70,7 +70,7 @@ impl Forge {
         }
     }
 
-    pub fn api_url(self, sandbox: &Sandbox) -> String {
+    pub(crate) fn api_url(self, sandbox: &Sandbox) -> String {
         match self {
             Forge::AzureDevops => sandbox.azure_api_url(),
             Forge::BitbucketServer => sandbox.base_url(),
@@ -79,13 +79,13 @@ impl Forge {
     }
 
     /// `repository.owner` in promotion.yaml.
-    pub fn owner(self) -> String {
+    pub(crate) fn owner(self) -> String {
         self.config_owner(OWNER)
     }
 
     /// `repository.owner` for the sandbox's `store_owner`: Azure DevOps puts the store's owner
     /// (the project) under the sandbox's one organization.
-    pub fn config_owner(self, store_owner: &str) -> String {
+    pub(crate) fn config_owner(self, store_owner: &str) -> String {
         match self {
             Forge::AzureDevops => format!("{}/{store_owner}", sandbox::AZURE_ORGANIZATION),
             _ => store_owner.to_owned(),
@@ -93,7 +93,7 @@ impl Forge {
     }
 
     /// The repository under the API root, as the sandbox logs it (percent-encoded).
-    pub fn repo(self) -> String {
+    pub(crate) fn repo(self) -> String {
         match self {
             Forge::Gitlab => format!("/projects/{OWNER}%2F{NAME}"),
             Forge::Bitbucket => format!("/repositories/{OWNER}/{NAME}"),
@@ -117,18 +117,18 @@ impl Forge {
     /// Whether a gate read is two requests (GitHub statuses + check runs) or one (GitLab's
     /// statuses — plus the pipeline only when a gate is named `pipeline` —, Gitea's combined
     /// status).
-    pub fn paired_gate_reads(self) -> bool {
+    pub(crate) fn paired_gate_reads(self) -> bool {
         self == Forge::Github
     }
 
     /// Whether a pending commit status keeps its first description until its state changes
     /// (GitLab: posting `pending` again is refused and rolled back).
-    pub fn keeps_pending_descriptions(self) -> bool {
+    pub(crate) fn keeps_pending_descriptions(self) -> bool {
         self == Forge::Gitlab
     }
 
     /// How the forge's client names PR `number` in messages.
-    pub fn pr_named(self, number: u64) -> String {
+    pub(crate) fn pr_named(self, number: u64) -> String {
         match self {
             Forge::Gitlab => format!("merge request !{number}"),
             Forge::AzureDevops => format!("pull request !{number}"),
@@ -138,13 +138,13 @@ impl Forge {
 
     /// Whether a merge answered 200 is followed by one read of the PR: Gitea's merge answer is
     /// empty, so the client reads the merge commit from the PR (routers/api/v1/repo/pull.go).
-    pub fn reads_after_merge(self) -> bool {
+    pub(crate) fn reads_after_merge(self) -> bool {
         matches!(self, Forge::Gitea | Forge::Forgejo | Forge::BitbucketServer)
     }
 
     /// Whether `path` is the read that follows a merge answered 200 at `merge`: Gitea's PR read;
     /// Bitbucket Data Center's read of the merge commit (its second-parent check).
-    pub fn is_read_after_merge(self, merge: &str, path: &str) -> bool {
+    pub(crate) fn is_read_after_merge(self, merge: &str, path: &str) -> bool {
         match self {
             Forge::BitbucketServer => path.starts_with(&format!("{}/commits/", self.repo())),
             _ => merge.strip_suffix("/merge") == Some(path),
@@ -152,14 +152,14 @@ impl Forge {
     }
 
     /// Whether the forge has issues for the dashboard (Bitbucket Data Center has none).
-    pub fn has_issues(self) -> bool {
+    pub(crate) fn has_issues(self) -> bool {
         self != Forge::BitbucketServer
     }
 
     /// Whether a merge is preceded by one read of the PR: Bitbucket Data Center's merge carries
     /// the PR version, not a SHA, so the client checks the head (and takes the version) on a read
     /// made immediately before it (docs/bitbucket-server.md).
-    pub fn reads_before_merge(self) -> bool {
+    pub(crate) fn reads_before_merge(self) -> bool {
         self == Forge::BitbucketServer
     }
 
@@ -167,25 +167,25 @@ impl Forge {
     /// `merge_guarded_by_head_sha`). Bitbucket's does not: its client reads the PR right before
     /// each merge (the guard read) and the merge commit right after one answered 200 (the check
     /// of its second parent); `World::api` counts both as part of the merge.
-    pub fn guards_merge_by_head(self) -> bool {
+    pub(crate) fn guards_merge_by_head(self) -> bool {
         self != Forge::Bitbucket
     }
 
     /// Whether a PR the forge answers with carries a short head hash the client resolves with one
     /// commit read (Bitbucket: 12 characters); `World::api` counts it as part of the lookup or
     /// create whose answer it resolves.
-    pub fn resolves_short_hashes(self) -> bool {
+    pub(crate) fn resolves_short_hashes(self) -> bool {
         self == Forge::Bitbucket
     }
 
     /// Whether a lookup that finds a PR may read it once more by id: Azure DevOps cuts
     /// descriptions to 400 characters in list answers (Pull Requests - Get Pull Requests), so the
     /// client reads a PR with a long description whole. Counted as part of the lookup.
-    pub fn reads_after_lookup(self) -> bool {
+    pub(crate) fn reads_after_lookup(self) -> bool {
         self == Forge::AzureDevops
     }
 
-    pub fn merge_method(self) -> &'static str {
+    pub(crate) fn merge_method(self) -> &'static str {
         match self {
             Forge::Gitea | Forge::Forgejo | Forge::Bitbucket | Forge::BitbucketServer => "POST",
             Forge::Github | Forge::Gitlab => "PUT",
@@ -202,7 +202,7 @@ impl Forge {
     }
 
     /// Full path glob of the merge endpoint, for [`sandbox::Fault`].
-    pub fn merge_glob(self) -> String {
+    pub(crate) fn merge_glob(self) -> String {
         let merge = match self {
             Forge::AzureDevops => "",
             _ => "/merge",
@@ -217,7 +217,7 @@ impl Forge {
 
     /// A fault on merge requests only (Azure DevOps updates and completes a PR with the same
     /// `PATCH`: its completions carry `"status":"completed"`).
-    pub fn merge_fault(self) -> Fault {
+    pub(crate) fn merge_fault(self) -> Fault {
         let fault = Fault::new(self.merge_method(), &self.merge_glob());
         match self {
             Forge::AzureDevops => fault.body_contains(r#""status":"completed""#),
@@ -226,12 +226,12 @@ impl Forge {
     }
 
     /// Full path of the PR list / create endpoint.
-    pub fn pulls_path(self) -> String {
+    pub(crate) fn pulls_path(self) -> String {
         format!("{}{}/{}", self.prefix(), self.repo(), self.pulls_segment())
     }
 
     /// Full path glob of the first request of a gate read.
-    pub fn gate_read_glob(self) -> String {
+    pub(crate) fn gate_read_glob(self) -> String {
         if self == Forge::BitbucketServer {
             // Build statuses are commit-wide: `/rest/build-status/1.0/commits/{sha}`.
             return format!("{}/build-status/1.0/commits/*", self.prefix());
@@ -249,7 +249,7 @@ impl Forge {
     }
 
     /// Full path glob of the last request of a gate read: the second of a pair, or the only one.
-    pub fn gate_read_last_glob(self) -> String {
+    pub(crate) fn gate_read_last_glob(self) -> String {
         match self {
             Forge::Github => format!("{}{}/commits/*/check-runs", self.prefix(), self.repo()),
             Forge::Gitlab
@@ -262,13 +262,13 @@ impl Forge {
     }
 
     /// Full path of merge request `number`'s merge endpoint.
-    pub fn merge_path(self, number: u64) -> String {
+    pub(crate) fn merge_path(self, number: u64) -> String {
         self.merge_glob().replace('*', &number.to_string())
     }
 
     /// The head-SHA guard in a merge request body; `None` where the merge has none (Bitbucket
     /// Cloud; Bitbucket Data Center carries the PR version in its query instead).
-    pub fn merge_guard(self, body: &serde_json::Value) -> Option<&str> {
+    pub(crate) fn merge_guard(self, body: &serde_json::Value) -> Option<&str> {
         match self {
             Forge::Gitea | Forge::Forgejo => body["head_commit_id"].as_str(),
             Forge::Github | Forge::Gitlab => body["sha"].as_str(),
@@ -278,13 +278,13 @@ impl Forge {
     }
 
     /// The repository as the client names it in messages.
-    pub fn full_name(self) -> String {
+    pub(crate) fn full_name(self) -> String {
         format!("{}/{NAME}", self.owner())
     }
 
     /// Classifies a request below the API root by its method, path and body; `None` for
     /// anything else.
-    pub fn classify(self, method: &str, path: &str, body: &str) -> Option<Kind> {
+    pub(crate) fn classify(self, method: &str, path: &str, body: &str) -> Option<Kind> {
         if self == Forge::BitbucketServer && path.starts_with("/build-status/1.0/commits/") {
             return match method {
                 "GET" => Some(Kind::GateRead),
@@ -334,7 +334,7 @@ impl Forge {
     }
 
     /// A person (`alice`) merges PR `number` through this forge's API.
-    pub fn merge_by_hand(self, sandbox: &Sandbox, number: u64) {
+    pub(crate) fn merge_by_hand(self, sandbox: &Sandbox, number: u64) {
         let token = "alice-token";
         sandbox.add_user_token("alice", &Token::new(token));
         let url = format!("{}{}", sandbox.base_url(), self.merge_path(number));

@@ -7,18 +7,18 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use promoter::scm::http::Clock;
+use promoter::Clock;
 
 /// Starts at a given instant; `sleep` moves it forward at once and records the wait.
 #[derive(Debug)]
-pub struct TestClock {
+pub(crate) struct TestClock {
     at: Mutex<SystemTime>,
     slept: Mutex<Vec<Duration>>,
 }
 
 impl TestClock {
     /// A clock reading `at` until something sleeps on it.
-    pub fn at(at: SystemTime) -> Arc<Self> {
+    pub(crate) fn at(at: SystemTime) -> Arc<Self> {
         Arc::new(Self {
             at: Mutex::new(at),
             slept: Mutex::new(Vec::new()),
@@ -26,12 +26,12 @@ impl TestClock {
     }
 
     /// A clock reading the real time now.
-    pub fn now() -> Arc<Self> {
+    pub(crate) fn now() -> Arc<Self> {
         Self::at(SystemTime::now())
     }
 
     /// Every wait the pass asked for, in order.
-    pub fn slept(&self) -> Vec<Duration> {
+    pub(crate) fn slept(&self) -> Vec<Duration> {
         self.slept.lock().unwrap().clone()
     }
 }
@@ -49,20 +49,20 @@ impl Clock for TestClock {
 
 /// What a pass run in this process left: its exit code and the JSON report (`--report-file`).
 #[derive(Debug)]
-pub struct InProcess {
+pub(crate) struct InProcess {
     pub code: ExitCode,
     pub report: String,
 }
 
 impl InProcess {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.code == ExitCode::SUCCESS
     }
 }
 
 /// Runs `promoter <args> --report-file <report>` in this process on `clock`, with `env` as the
 /// whole environment, from the crate root (as the binary runs in the other tests).
-pub fn run_in_process(
+pub(crate) fn run_in_process(
     args: &[OsString],
     env: &[(&str, &str)],
     report: &std::path::Path,

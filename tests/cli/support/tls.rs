@@ -17,7 +17,7 @@ use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 const POLL: Duration = Duration::from_millis(5);
 
 /// A private CA and the proxy it vouches for; the proxy stops when this is dropped.
-pub struct TlsFront {
+pub(crate) struct TlsFront {
     ca_pem: String,
     address: SocketAddr,
     stop: Arc<AtomicBool>,
@@ -25,7 +25,7 @@ pub struct TlsFront {
 
 impl TlsFront {
     /// Serves `https://127.0.0.1:<port>` for the plain-HTTP server at `backend` (`host:port`).
-    pub fn start(backend: &str) -> TlsFront {
+    pub(crate) fn start(backend: &str) -> TlsFront {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -81,12 +81,12 @@ impl TlsFront {
     }
 
     /// `https://127.0.0.1:<port>`.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("https://{}", self.address)
     }
 
     /// Writes the CA certificate (PEM) to `path`.
-    pub fn write_ca(&self, path: &Path) {
+    pub(crate) fn write_ca(&self, path: &Path) {
         std::fs::write(path, &self.ca_pem).expect("write CA");
     }
 }

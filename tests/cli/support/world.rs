@@ -16,9 +16,9 @@ use crate::support::clock::{InProcess, TestClock, run_in_process};
 
 /// Random-looking, as real tokens are: promoter redacts every 8-character piece of it, so a word
 /// like `reconcile` in a test token would be taken out of the reports.
-pub const TOKEN: &str = "ghp_rT0k3nF0rR3c0nc1l3T3sts9f3b27c4e1d8";
-pub const OWNER: &str = "acme";
-pub const NAME: &str = "deploy";
+pub(crate) const TOKEN: &str = "ghp_rT0k3nF0rR3c0nc1l3T3sts9f3b27c4e1d8";
+pub(crate) const OWNER: &str = "acme";
+pub(crate) const NAME: &str = "deploy";
 
 /// Seeds `owner/name` on `sandbox`: a DRY branch `main` with one commit, and a live branch
 /// `environment/<env>` for each of `envs`, all from one initial commit; returns the live branches.
@@ -52,7 +52,7 @@ fn seed(sandbox: &Sandbox, owner: &str, name: &str, envs: &[&str]) -> Vec<String
 
 /// A sandbox forge with `acme/deploy`: a DRY branch `main`, and live branches created from one
 /// empty initial commit for each environment.
-pub struct World {
+pub(crate) struct World {
     pub forge: Forge,
     /// The repository's owner: [`OWNER`] unless made [`World::in_namespace`].
     pub owner: &'static str,
@@ -63,12 +63,12 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(forge: Forge, envs: &[&str]) -> World {
+    pub(crate) fn new(forge: Forge, envs: &[&str]) -> World {
         World::in_namespace(forge, OWNER, envs)
     }
 
     /// [`World::new`] with the repository `deploy` under `owner` (e.g. a GitLab group path).
-    pub fn in_namespace(forge: Forge, owner: &'static str, envs: &[&str]) -> World {
+    pub(crate) fn in_namespace(forge: Forge, owner: &'static str, envs: &[&str]) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let sandbox =
             Sandbox::start(&dir.path().join("forge"), &Token::new(TOKEN)).expect("sandbox");
@@ -84,7 +84,7 @@ impl World {
     }
 
     /// A new DRY commit on `main`.
-    pub fn dry_change(&mut self, subject: &str) -> Sha {
+    pub(crate) fn dry_change(&mut self, subject: &str) -> Sha {
         self.dry_commits += 1;
         self.sandbox
             .commit(
@@ -99,7 +99,7 @@ impl World {
     }
 
     /// The hydrator renders `dry` for environment `env` (index) with a new manifest.
-    pub fn hydrate(&self, env: usize, dry: &Sha) -> Sha {
+    pub(crate) fn hydrate(&self, env: usize, dry: &Sha) -> Sha {
         self.sandbox
             .hydrate(
                 self.owner,
@@ -114,7 +114,7 @@ impl World {
             .expect("hydrate")
     }
 
-    pub fn hydrate_all(&self, dry: &Sha) {
+    pub(crate) fn hydrate_all(&self, dry: &Sha) {
         for env in 0..self.envs.len() {
             self.hydrate(env, dry);
         }
@@ -122,7 +122,11 @@ impl World {
 
     /// Writes promotion.yaml with one strategy over the environments; `extra` is inserted in the
     /// strategy (indented by 4), `env_extra(i)` in environment i (indented by 8).
-    pub fn config(&self, strategy_extra: &str, env_extra: &dyn Fn(usize) -> String) -> PathBuf {
+    pub(crate) fn config(
+        &self,
+        strategy_extra: &str,
+        env_extra: &dyn Fn(usize) -> String,
+    ) -> PathBuf {
         let mut text = format!(
             "scm:\n  provider: {}\n  apiUrl: {}\nrepository:\n  owner: {}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n  - name: app\n",
             self.forge.provider(),
@@ -142,27 +146,31 @@ impl World {
     }
 
     /// `promoter <args> -c <config> --cache-dir <dir>` with only the token in the environment.
-    pub fn promoter(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+    pub(crate) fn promoter(&self, args: &[&str]) -> assert_cmd::assert::Assert {
         self.promoter_with_token(args, TOKEN)
     }
 
     /// [`World::promoter`] with another token in `PROMOTER_TOKEN`.
-    pub fn promoter_with_token(&self, args: &[&str], token: &str) -> assert_cmd::assert::Assert {
+    pub(crate) fn promoter_with_token(
+        &self,
+        args: &[&str],
+        token: &str,
+    ) -> assert_cmd::assert::Assert {
         self.command(args, token).assert()
     }
 
     /// The command [`World::promoter_with_token`] runs, for callers that add variables.
-    pub fn command(&self, args: &[&str], token: &str) -> assert_cmd::Command {
+    pub(crate) fn command(&self, args: &[&str], token: &str) -> assert_cmd::Command {
         assert_cmd::Command::from_std(self.process(args, token))
     }
 
     /// [`World::command`] as a plain process, for tests that wire its stdio themselves.
-    pub fn process(&self, args: &[&str], token: &str) -> std::process::Command {
+    pub(crate) fn process(&self, args: &[&str], token: &str) -> std::process::Command {
         self.process_with_cache(args, token, &self.dir.path().join("cache"))
     }
 
     /// [`World::process`] with its own git cache: another runner on another machine.
-    pub fn process_with_cache(
+    pub(crate) fn process_with_cache(
         &self,
         args: &[&str],
         token: &str,
@@ -181,13 +189,13 @@ impl World {
         command
     }
 
-    pub fn reconcile(&self) -> assert_cmd::assert::Assert {
+    pub(crate) fn reconcile(&self) -> assert_cmd::assert::Assert {
         self.promoter(&["reconcile"])
     }
 
     /// [`World::promoter`] run in this process on `clock`, for passes whose waits (backoff, rate
     /// limits, soak) must take no real time (docs/design.md §11 "Time in tests").
-    pub fn promoter_on(&self, args: &[&str], clock: &Arc<TestClock>) -> InProcess {
+    pub(crate) fn promoter_on(&self, args: &[&str], clock: &Arc<TestClock>) -> InProcess {
         let mut argv: Vec<OsString> = args.iter().map(OsString::from).collect();
         argv.extend([
             "-c".into(),
@@ -205,13 +213,13 @@ impl World {
     }
 
     /// `promoter reconcile` in this process on `clock`.
-    pub fn reconcile_on(&self, clock: &Arc<TestClock>) -> InProcess {
+    pub(crate) fn reconcile_on(&self, clock: &Arc<TestClock>) -> InProcess {
         self.promoter_on(&["reconcile"], clock)
     }
 
     /// Runs `promoter <args>`, asserting exit 0 and that environment 0 then has `dry` live;
     /// returns `(stdout, stderr)`.
-    pub fn promotes(&self, args: &[&str], dry: &str) -> (String, String) {
+    pub(crate) fn promotes(&self, args: &[&str], dry: &str) -> (String, String) {
         let assert = self.promoter(args);
         let (stdout, stderr) = output(&assert);
         assert_eq!(
@@ -225,7 +233,7 @@ impl World {
 
     /// Someone commits straight to live branch `env`, touching the hydrated file: merging the
     /// staging branch into it now conflicts.
-    pub fn hotfix_live(&self, env: usize) {
+    pub(crate) fn hotfix_live(&self, env: usize) {
         self.sandbox
             .commit(
                 self.owner,
@@ -237,7 +245,7 @@ impl World {
     }
 
     /// The statuses the forge answered to `method path`, oldest first.
-    pub fn statuses_of(&self, method: &str, path: &str) -> Vec<u16> {
+    pub(crate) fn statuses_of(&self, method: &str, path: &str) -> Vec<u16> {
         self.sandbox
             .requests()
             .iter()
@@ -246,7 +254,7 @@ impl World {
             .collect()
     }
 
-    pub fn tip(&self, branch: &str) -> Sha {
+    pub(crate) fn tip(&self, branch: &str) -> Sha {
         self.sandbox
             .branch_tip(self.owner, NAME, branch)
             .expect("read branch")
@@ -254,7 +262,7 @@ impl World {
     }
 
     /// The DRY SHA in `hydrator.metadata` at the tip of `branch`.
-    pub fn live_dry(&self, env: usize) -> Option<String> {
+    pub(crate) fn live_dry(&self, env: usize) -> Option<String> {
         let tip = self.tip(&self.envs[env]);
         let text = self
             .sandbox
@@ -265,7 +273,7 @@ impl World {
     }
 
     /// REST API requests (git smart HTTP traffic left out), as `METHOD /path`.
-    pub fn api_requests(&self) -> Vec<String> {
+    pub(crate) fn api_requests(&self) -> Vec<String> {
         self.sandbox
             .requests()
             .into_iter()
@@ -275,7 +283,7 @@ impl World {
     }
 
     /// REST API requests whose method writes (git transfers are not API writes).
-    pub fn writes(&self) -> Vec<String> {
+    pub(crate) fn writes(&self) -> Vec<String> {
         self.sandbox
             .requests()
             .into_iter()
@@ -285,7 +293,7 @@ impl World {
     }
 
     /// Git fetches (`git-upload-pack` POSTs) served since the log was cleared.
-    pub fn fetches(&self) -> usize {
+    pub(crate) fn fetches(&self) -> usize {
         self.sandbox
             .requests()
             .iter()
@@ -293,20 +301,20 @@ impl World {
             .count()
     }
 
-    pub fn staging(&self, env: usize) -> String {
+    pub(crate) fn staging(&self, env: usize) -> String {
         format!("{}-next", self.envs[env])
     }
 
-    pub fn live_tip(&self, env: usize) -> Sha {
+    pub(crate) fn live_tip(&self, env: usize) -> Sha {
         self.tip(&self.envs[env])
     }
 
-    pub fn staging_tip(&self, env: usize) -> Sha {
+    pub(crate) fn staging_tip(&self, env: usize) -> Sha {
         self.tip(&self.staging(env))
     }
 
     /// The newest `(state, description)` of status `context` on `sha`.
-    pub fn status(&self, sha: &Sha, context: &str) -> Option<(String, String)> {
+    pub(crate) fn status(&self, sha: &Sha, context: &str) -> Option<(String, String)> {
         self.sandbox
             .statuses(self.owner, NAME, sha)
             .into_iter()
@@ -315,12 +323,12 @@ impl World {
     }
 
     /// `promoter-previous-environment` on environment `env`'s staging tip (its PR head).
-    pub fn previous_gate(&self, env: usize) -> Option<(String, String)> {
+    pub(crate) fn previous_gate(&self, env: usize) -> Option<(String, String)> {
         self.status(&self.staging_tip(env), "promoter-previous-environment")
     }
 
     /// A CI-reported commit status `key` = `state` on `sha`.
-    pub fn report(&self, sha: &Sha, key: &str, state: &str) {
+    pub(crate) fn report(&self, sha: &Sha, key: &str, state: &str) {
         self.sandbox
             .set_status(
                 self.owner,
@@ -334,7 +342,7 @@ impl World {
     }
 
     /// Every PR whose head is `env`'s staging branch in this repository.
-    pub fn pulls_of(&self, env: usize) -> Vec<PullRecord> {
+    pub(crate) fn pulls_of(&self, env: usize) -> Vec<PullRecord> {
         let staging = self.staging(env);
         self.sandbox
             .pulls(self.owner, NAME)
@@ -344,7 +352,7 @@ impl World {
             .collect()
     }
 
-    pub fn open_pulls_of(&self, env: usize) -> Vec<PullRecord> {
+    pub(crate) fn open_pulls_of(&self, env: usize) -> Vec<PullRecord> {
         self.pulls_of(env)
             .into_iter()
             .filter(|p| p.state == PullState::Open)
@@ -364,7 +372,7 @@ impl World {
     ///   Per pass that is, exactly: 1 per PR found or opened, 1 per merge sent, 1 more per merge
     ///   answered 200 (`bitbucket_requests_beyond_the_budget_are_exactly_the_guard_reads_and_resolves`
     ///   writes one pass out whole).
-    pub fn api(&self) -> Api {
+    pub(crate) fn api(&self) -> Api {
         let mut api = Api::default();
         // GitHub's GraphQL endpoint is beside the REST root, not under it: each query reads the
         // gates of several commits (src/scm/github/graphql.rs).
@@ -474,7 +482,7 @@ impl World {
 
     /// The expected [`Api`] of a pass on this forge, without `other` requests: a gate read is
     /// two requests where the forge needs two.
-    pub fn budget(
+    pub(crate) fn budget(
         &self,
         pr_lookups: usize,
         gate_reads: usize,
@@ -507,7 +515,7 @@ impl World {
 
     /// API requests answered `304 Not Modified` since the last [`World::clear`]: conditional
     /// reads whose answer had not changed, free against GitHub's rate limit.
-    pub fn not_modified(&self) -> usize {
+    pub(crate) fn not_modified(&self) -> usize {
         self.sandbox
             .requests()
             .iter()
@@ -515,12 +523,12 @@ impl World {
             .count()
     }
 
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.sandbox.clear_requests();
     }
 
     /// The PR of `env` merged by a person through the forge's API (as user `alice`).
-    pub fn merge_by_hand(&self, number: u64) {
+    pub(crate) fn merge_by_hand(&self, number: u64) {
         self.forge.merge_by_hand(&self.sandbox, number);
     }
 }
@@ -528,7 +536,7 @@ impl World {
 /// API requests of one or more passes, by kind. A gate read is one `status_reports` call: on
 /// GitHub and GitLab two requests, counted separately to prove they come in pairs.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Api {
+pub(crate) struct Api {
     pub pr_lookups: usize,
     /// PRs read by number (re-reads after an ambiguous merge answer).
     pub pr_reads: usize,
@@ -546,7 +554,7 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.pr_lookups
             + self.pr_reads
             + self.gate_reads
@@ -561,7 +569,7 @@ impl Api {
 }
 
 /// `(stdout, stderr)` of a finished command.
-pub fn output(assert: &assert_cmd::assert::Assert) -> (String, String) {
+pub(crate) fn output(assert: &assert_cmd::assert::Assert) -> (String, String) {
     let out = assert.get_output();
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
