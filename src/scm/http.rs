@@ -35,7 +35,9 @@ use ureq::RequestExt;
 use ureq::http::{HeaderMap, Uri};
 
 pub(crate) use error::{HttpError, hint};
-pub(crate) use options::{Auth, HintFn, HttpOptions, RequestHook, RequestRecord, TokenSource};
+pub(crate) use options::{
+    Auth, HintFn, HttpOptions, RequestHook, RequestRecord, StatusHints, TokenSource,
+};
 use validators::Cached;
 pub use wait::Clock;
 pub(crate) use wait::backoff;

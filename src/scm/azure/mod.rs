@@ -27,12 +27,11 @@
 mod issues;
 mod wire;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
-use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry, StatusHints};
 use super::registry::{
     ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
 };
@@ -722,27 +721,22 @@ fn sign_in_hint(token_source: Option<&str>) -> String {
 
 /// The advice shown under Azure DevOps errors.
 fn hints(api_url: &str, repo: &RepoPath, has_token: bool, token_source: Option<String>) -> HintFn {
-    let api_url = api_url.to_owned();
     let full_name = repo.full_name();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
-    Arc::new(move |status, _message| {
-        match status {
-        401 if has_token => Some(format!(
+    StatusHints {
+        refused: format!(
             "Azure DevOps refused the token: check that {variable} holds a personal access token of this organization that has not expired"
-        )),
-        401 => Some(
-            "no token was given: set PROMOTER_TOKEN, AZURE_DEVOPS_TOKEN or the variable named by scm.tokenEnv (a PAT, or $(System.AccessToken) in Azure Pipelines)"
-                .to_owned(),
         ),
-        403 => Some(format!(
+        no_token: "no token was given: set PROMOTER_TOKEN, AZURE_DEVOPS_TOKEN or the variable named by scm.tokenEnv (a PAT, or $(System.AccessToken) in Azure Pipelines)"
+            .to_owned(),
+        forbidden: format!(
             "the token needs the scopes Code (Read & write) and Code (Status), and its identity the repository permissions Contribute and Contribute to pull requests on {full_name} (for System.AccessToken: the project's Build Service identity)"
-        )),
-        404 => Some(format!(
+        ),
+        not_found: format!(
             "repository {full_name} (organization/project/repository) is not visible to this token, or scm.apiUrl ({api_url}) is wrong (https://dev.azure.com, without the organization)"
-        )),
-        _ => None,
+        ),
     }
-    })
+    .hint_fn(has_token)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! cut of list answers, duplicate creates, the completion guard, queued completions, conflicts,
 //! status genres, and a refused token.
 
+use std::sync::Arc;
+
 use crate::model::{GateState, PREVIOUS_ENVIRONMENT};
 
 use super::*;

@@ -28,12 +28,14 @@ mod issues;
 mod wire;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use anyhow::{Context, anyhow};
 use serde::de::DeserializeOwned;
 
-use super::http::{Answer, Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::http::{
+    Answer, Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry, StatusHints,
+};
 use super::registry::{
     ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
 };
@@ -683,29 +685,28 @@ fn hints(
     basic: bool,
     token_source: Option<String>,
 ) -> HintFn {
-    let api_url = api_url.to_owned();
     let full_name = repo.full_name();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
-    Arc::new(move |status, _message| {
-        match status {
-        401 if has_token && basic => Some(format!(
+    let refused = if basic {
+        format!(
             "Bitbucket refused the user name (scm.usernameEnv) and password in {variable}: check both; app passwords are deprecated by Atlassian, use an access token or an API token"
-        )),
-        401 if has_token => Some(format!(
+        )
+    } else {
+        format!(
             "Bitbucket refused the token in {variable}: check that it is a valid, unexpired access token (an app password or API token also needs scm.usernameEnv)"
-        )),
-        401 => Some(
-            "no token was given: set PROMOTER_TOKEN, BITBUCKET_TOKEN or the variable named by scm.tokenEnv".to_owned(),
-        ),
-        403 => Some(format!(
+        )
+    };
+    StatusHints {
+        refused,
+        no_token: "no token was given: set PROMOTER_TOKEN, BITBUCKET_TOKEN or the variable named by scm.tokenEnv".to_owned(),
+        forbidden: format!(
             "the token lacks a permission on {full_name}: it needs `pullrequest:write` (open, update, merge), `repository:write` (commit statuses) and `issue:write` (dashboard)"
-        )),
-        404 => Some(format!(
+        ),
+        not_found: format!(
             "repository {full_name} (workspace/repository slug) is not visible to this token, or scm.apiUrl ({api_url}) is wrong"
-        )),
-        _ => None,
+        ),
     }
-    })
+    .hint_fn(has_token)
 }
 
 #[cfg(test)]

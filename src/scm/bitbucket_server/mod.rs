@@ -44,12 +44,12 @@ mod merge;
 mod wire;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use anyhow::Context;
 use serde::de::DeserializeOwned;
 
-use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry};
+use super::http::{Auth, HintFn, HttpClient, HttpError, HttpOptions, Method, Retry, StatusHints};
 use super::registry::{ApiUrls, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls};
 use super::shared::{Pulls, refuse_failing_previous};
 use super::{
@@ -517,27 +517,21 @@ impl WirePullExt for wire::Pull {
 
 /// The advice shown under Bitbucket Data Center errors.
 fn hints(api_url: &str, full_name: &str, has_token: bool, token_source: Option<String>) -> HintFn {
-    let api_url = api_url.to_owned();
-    let full_name = full_name.to_owned();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
-    Arc::new(move |status, _message| {
-        match status {
-        401 if has_token => Some(format!(
+    StatusHints {
+        refused: format!(
             "Bitbucket Data Center refused the token: check that {variable} holds a valid, unexpired HTTP access token"
-        )),
-        401 => Some(
-            "no token was given: set PROMOTER_TOKEN, BITBUCKET_SERVER_TOKEN or the variable named by scm.tokenEnv"
-                .to_owned(),
         ),
-        403 => Some(format!(
+        no_token: "no token was given: set PROMOTER_TOKEN, BITBUCKET_SERVER_TOKEN or the variable named by scm.tokenEnv"
+            .to_owned(),
+        forbidden: format!(
             "the HTTP access token lacks a permission on {full_name}: use a personal token of a licensed service account with Repository write (project and repository tokens cannot merge or write build statuses); merge checks may need Repository admin"
-        )),
-        404 => Some(format!(
+        ),
+        not_found: format!(
             "repository {full_name} is not visible to this token, or scm.apiUrl ({api_url}) is wrong: it is the instance's base URL, without /rest/api/1.0; repository.owner is the project key, repository.name the slug"
-        )),
-        _ => None,
+        ),
     }
-    })
+    .hint_fn(has_token)
 }
 
 #[cfg(test)]

@@ -27,11 +27,9 @@
 mod issues;
 mod wire;
 
-use std::sync::Arc;
-
 use anyhow::Context;
 
-use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
+use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry, StatusHints};
 use super::registry::{
     ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
     owner_slash_name, web,
@@ -483,26 +481,25 @@ fn hints(
     has_token: bool,
     token_source: Option<String>,
 ) -> HintFn {
-    let api_url = api_url.to_owned();
     let full_name = repo.full_name();
     let product = flavor.name();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
-    Arc::new(move |status, _message| match status {
-        401 if has_token => Some(format!(
+    StatusHints {
+        refused: format!(
             "{product} refused the token: check that {variable} holds a valid access token"
-        )),
-        401 => Some(format!(
+        ),
+        no_token: format!(
             "no token was given: set PROMOTER_TOKEN, {}_TOKEN or the variable named by scm.tokenEnv",
             product.to_ascii_uppercase()
-        )),
-        403 => Some(format!(
+        ),
+        forbidden: format!(
             "the token may lack the `write:repository` scope, or write access to {full_name}"
-        )),
-        404 => Some(format!(
+        ),
+        not_found: format!(
             "repository {full_name} is not visible to this token, or scm.apiUrl ({api_url}) is wrong (it ends in /api/v1)"
-        )),
-        _ => None,
-    })
+        ),
+    }
+    .hint_fn(has_token)
 }
 
 #[cfg(test)]

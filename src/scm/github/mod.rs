@@ -23,12 +23,11 @@ mod graphql;
 mod issues;
 mod wire;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
-use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
+use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry, StatusHints};
 use super::registry::{
     ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
     owner_slash_name, web,
@@ -528,24 +527,21 @@ fn refusal(status: u16, message: &str) -> Refusal {
 
 /// The advice shown under GitHub errors (docs/design.md §7, issue 5).
 fn hints(api_url: &str, repo: &RepoPath, has_token: bool, token_source: Option<String>) -> HintFn {
-    let api_url = api_url.to_owned();
     let full_name = repo.full_name();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
-    Arc::new(move |status, _message| {
-        match status {
-        401 if has_token => Some(format!(
+    StatusHints {
+        refused: format!(
             "GitHub refused the token: check that {variable} holds a valid, unexpired token"
-        )),
-        401 => Some("no token was given: set PROMOTER_TOKEN, GITHUB_TOKEN or the variable named by scm.tokenEnv".to_owned()),
-        403 => Some(format!(
+        ),
+        no_token: "no token was given: set PROMOTER_TOKEN, GITHUB_TOKEN or the variable named by scm.tokenEnv".to_owned(),
+        forbidden: format!(
             "the token may lack a permission on {full_name} (pull requests: write, contents: write, commit statuses: write, checks: read; classic tokens: `repo`), or a rate limit was hit"
-        )),
-        404 => Some(format!(
+        ),
+        not_found: format!(
             "repository {full_name} is not visible to this token, or scm.apiUrl ({api_url}) is wrong"
-        )),
-        _ => None,
+        ),
     }
-    })
+    .hint_fn(has_token)
 }
 
 #[cfg(test)]

@@ -37,11 +37,9 @@
 mod issues;
 mod wire;
 
-use std::sync::Arc;
-
 use anyhow::Context;
 
-use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry};
+use super::http::{Auth, HintFn, HttpClient, HttpOptions, Method, Retry, StatusHints};
 use super::registry::{
     ApiUrls, CiRepository, CiVariables, Connect, OwnerShape, ProviderInfo, WebUrls,
     owner_slash_name, web,
@@ -496,27 +494,21 @@ fn blocked_reason(status: u16, message: &str, mr: &wire::MergeRequest) -> String
 
 /// The advice shown under GitLab errors.
 fn hints(api_url: &str, full_path: &str, has_token: bool, token_source: Option<String>) -> HintFn {
-    let api_url = api_url.to_owned();
-    let full_path = full_path.to_owned();
     let variable = token_source.unwrap_or_else(|| "the token variable".to_owned());
-    Arc::new(move |status, _message| {
-        match status {
-        401 if has_token => Some(format!(
+    StatusHints {
+        refused: format!(
             "GitLab refused the token: check that {variable} holds a valid, unexpired access token with the `api` scope"
-        )),
-        401 => Some(
-            "no token was given: set PROMOTER_TOKEN, GITLAB_TOKEN or the variable named by scm.tokenEnv (CI_JOB_TOKEN cannot open merge requests)"
-                .to_owned(),
         ),
-        403 => Some(format!(
+        no_token: "no token was given: set PROMOTER_TOKEN, GITLAB_TOKEN or the variable named by scm.tokenEnv (CI_JOB_TOKEN cannot open merge requests)"
+            .to_owned(),
+        forbidden: format!(
             "the token may lack a permission on {full_path}: it needs the `api` scope and the Developer role (Maintainer where protected branches require it); CI_JOB_TOKEN cannot open or merge merge requests"
-        )),
-        404 => Some(format!(
+        ),
+        not_found: format!(
             "project {full_path} is not visible to this token, or scm.apiUrl ({api_url}) is wrong; repository.owner must be the full group path"
-        )),
-        _ => None,
+        ),
     }
-    })
+    .hint_fn(has_token)
 }
 
 #[cfg(test)]

@@ -113,6 +113,34 @@ pub(crate) type RequestHook = Arc<dyn Fn(&RequestRecord) + Send + Sync>;
 /// Turns a non-2xx status and the SCM's message into advice for a person, or nothing.
 pub(crate) type HintFn = Arc<dyn Fn(u16, &str) -> Option<String> + Send + Sync>;
 
+/// The advice under a provider's 401, 403 and 404 answers: each provider says what its token and
+/// repository need; the mapping from status to advice is this one. The SCM's own message is
+/// shown above the hint by the error itself, so the hints do not repeat it.
+#[derive(Debug, Clone)]
+pub(crate) struct StatusHints {
+    /// 401 when a token was sent: the SCM refused it.
+    pub(crate) refused: String,
+    /// 401 when no token was found.
+    pub(crate) no_token: String,
+    /// 403: a permission is missing (or a rate limit, where the provider says so).
+    pub(crate) forbidden: String,
+    /// 404: the repository is not visible, or `scm.apiUrl` is wrong.
+    pub(crate) not_found: String,
+}
+
+impl StatusHints {
+    /// The [`HintFn`] of these texts for a run that has (or has not) a token.
+    pub(crate) fn hint_fn(self, has_token: bool) -> HintFn {
+        Arc::new(move |status, _message| match status {
+            401 if has_token => Some(self.refused.clone()),
+            401 => Some(self.no_token.clone()),
+            403 => Some(self.forbidden.clone()),
+            404 => Some(self.not_found.clone()),
+            _ => None,
+        })
+    }
+}
+
 /// Knobs of the client. `Default` is what a run uses; tests shorten the waits and inject a clock.
 #[derive(Clone)]
 pub struct HttpOptions {
