@@ -11,10 +11,6 @@ use sandbox::{Fault, Sandbox};
 use super::{NAME, OWNER};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "the GitLab and Gitea dialects join `per_forge!` as they land"
-)]
 pub(crate) enum Forge {
     Github,
     Gitlab,

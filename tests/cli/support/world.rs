@@ -397,6 +397,8 @@ impl World {
             .collect();
         let mut after_merge: Option<String> = None;
         let mut after_lookup = false;
+        // The hashes resolved since the last request that was not a commit read.
+        let mut resolved = std::collections::BTreeSet::new();
         // The last request other than a commit read, for a commit read to say what it follows.
         let mut previous: Option<(Option<Kind>, u16)> = None;
         for (i, (method, path, status, body)) in requests.iter().enumerate() {
@@ -408,6 +410,7 @@ impl World {
             let follows = previous;
             if kind != Some(Kind::CommitRead) {
                 previous = Some((kind, *status));
+                resolved.clear();
             }
             // Azure DevOps cuts descriptions in list answers, so a lookup that finds a PR with a
             // long description reads it whole: counted as part of the lookup.
@@ -460,6 +463,12 @@ impl World {
                 assert!(
                     resolves,
                     "GET {path} follows {follows:?}, not a lookup, create or merge on {:?}",
+                    self.forge
+                );
+                // One resolve per PR found: the same hash read twice after one answer is waste.
+                assert!(
+                    resolved.insert(path.to_owned()),
+                    "GET {path} twice after one answer on {:?}",
                     self.forge
                 );
                 continue;
