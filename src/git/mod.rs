@@ -141,6 +141,11 @@ pub(crate) struct GitCache {
     dir: PathBuf,
     _lock: File,
     fetches: u32,
+    /// The private refs (`refs/promoter/…` → commit) as the cache was opened with them and as
+    /// this value has written them since. libgit2 opens and reads a loose ref's file on every
+    /// lookup (refdb_fs.c `loose_lookup`), so looking refs up one by one costs thousands of file
+    /// reads a pass at 1,000 environments (docs/performance.md).
+    known: repair::PrivateRefs,
 }
 
 impl fmt::Debug for GitCache {
@@ -171,7 +176,7 @@ impl GitCache {
         let name = url.cache_dir_name();
         let dir = root.join(&name);
         let lock = lock(&root.join(format!("{name}.lock")), &mut warnings)?;
-        let repo = repair::open_or_rebuild(&dir, &mut warnings)?;
+        let (repo, private_refs) = repair::open_or_rebuild(&dir, &mut warnings)?;
         let cache = Self {
             repo,
             url,
@@ -183,6 +188,7 @@ impl GitCache {
             dir,
             _lock: lock,
             fetches: 0,
+            known: private_refs,
         };
         Ok((cache, warnings))
     }
@@ -289,28 +295,50 @@ impl GitCache {
         })?;
         // Refs whose commit was already here (e.g. promoter pushed it) move without a fetch;
         // refs gone from the remote are dropped so a deleted branch reads as missing.
+        let known = &mut self.known;
+        let mut wrote = false;
         for (remote, local) in &pairs {
             match listing.heads.get(remote) {
                 // A ref already at the listed commit is not written again: libgit2 would take a
                 // lock file and rename it even for the same value, so a steady pass writes nothing.
-                Some(oid) if self.repo.refname_to_id(local).ok() == Some(*oid) => {}
+                Some(oid) if known.get(local) == Some(oid) => {}
                 Some(oid) => {
                     self.repo
                         .reference(local, *oid, true, "promoter: sync")
                         .map_err(|e| {
                             repair::damaged(&self.dir, &format!("recording {remote}"), &e)
                         })?;
+                    known.insert(local.clone(), *oid);
+                    wrote = true;
                 }
-                None => match self.repo.find_reference(local) {
-                    Ok(mut stale) => stale.delete().map_err(|e| {
-                        repair::damaged(&self.dir, &format!("forgetting {remote}"), &e)
-                    })?,
-                    Err(e) if e.code() == ErrorCode::NotFound => {}
-                    Err(e) => {
-                        return Err(repair::damaged(&self.dir, &format!("reading {local}"), &e));
+                None if known.contains_key(local) => {
+                    match self.repo.find_reference(local) {
+                        Ok(mut stale) => stale.delete().map_err(|e| {
+                            repair::damaged(&self.dir, &format!("forgetting {remote}"), &e)
+                        })?,
+                        Err(e) if e.code() == ErrorCode::NotFound => {}
+                        Err(e) => {
+                            return Err(repair::damaged(
+                                &self.dir,
+                                &format!("reading {local}"),
+                                &e,
+                            ));
+                        }
                     }
-                },
+                    known.remove(local);
+                    wrote = true;
+                }
+                None => {}
             }
+        }
+        // One `packed-refs` file instead of a file per ref: the next pass opens the cache by
+        // reading it once (`repair::open_or_rebuild`) instead of 2N loose files. libgit2 packs
+        // every loose ref and deletes the files (refdb_fs.c `refdb_fs_backend__compress`, as
+        // `git pack-refs --all`). Only after a sync that changed a ref: a steady pass writes nothing.
+        if wrote || listing.fetched.is_some() {
+            self.repo
+                .refdb_compress()
+                .map_err(|e| repair::damaged(&self.dir, "packing the refs", &e))?;
         }
         let mut report = SyncReport::default();
         if let Some(stats) = listing.fetched {
@@ -331,8 +359,12 @@ impl GitCache {
 
     /// The tip of `branch` as of the last sync, `None` if the remote does not have it.
     pub(crate) fn tip(&self, branch: &BranchName) -> Option<Sha> {
-        let oid = self.repo.refname_to_id(&private_ref(branch)).ok()?;
-        Some(sha(oid))
+        self.private_ref(&private_ref(branch)).map(sha)
+    }
+
+    /// A private ref's commit, as opened or written since.
+    fn private_ref(&self, name: &str) -> Option<Oid> {
+        self.known.get(name).copied()
     }
 
     /// The tip of a live branch, or an error naming it.
@@ -408,8 +440,13 @@ impl GitCache {
     /// The note on `commit` in `refs/notes/hydrator.metadata`, if any.
     pub(crate) fn note(&self, commit: &Sha) -> Result<Option<NoteMetadata>> {
         let oid = oid(commit)?;
-        match self.repo.find_note(Some(PRIVATE_NOTES), oid) {
-            Ok(note) => parse_note(note.message_bytes()).map(Some).map_err(|why| {
+        let found = match self.private_ref(PRIVATE_NOTES) {
+            // No notes ref: no note (and no lookup that would read `packed-refs` to find that out).
+            None => return Ok(None),
+            Some(notes) => self.note_blob(notes, oid),
+        };
+        match found.and_then(|blob| self.repo.find_blob(blob)) {
+            Ok(note) => parse_note(note.content()).map(Some).map_err(|why| {
                 anyhow!(
                     "the {NOTES_REF} note on commit {} is invalid: {why}",
                     commit.short()
@@ -497,12 +534,49 @@ impl GitCache {
             )
         })?;
         // The remote now has `commit`; recording it means the next sync needs no fetch for it.
+        let (name, commit) = (private_ref(branch), oid(commit)?);
         self.repo
-            .reference(&private_ref(branch), oid(commit)?, true, "promoter: push")
+            .reference(&name, commit, true, "promoter: push")
             .map_err(|e| {
                 repair::damaged(&self.dir, &format!("recording the push to {branch}"), &e)
             })?;
+        self.known.insert(name, commit);
         Ok(())
+    }
+
+    /// The note blob on `target` in the notes commit `notes`. A notes tree names each note by
+    /// the hex of the object it annotates, either whole or split into two-digit directories
+    /// ("fanout", which git uses once a notes tree grows: `ab/cdef…`, `ab/cd/ef…`), possibly
+    /// both in one tree (git notes.c `load_subtree`; `git help notes`, "NOTES"). Read from the
+    /// commit the pass already knows, instead of libgit2's `git_note_read`, which resolves the
+    /// notes ref by name again for every note.
+    fn note_blob(&self, notes: Oid, target: Oid) -> Result<Oid, git2::Error> {
+        let mut tree = self.repo.find_commit(notes)?.tree()?;
+        let hex = target.to_string();
+        let mut rest = hex.as_str();
+        loop {
+            if let Some(entry) = tree.get_name(rest) {
+                return Ok(entry.id());
+            }
+            let fanout = (rest.len() > 2)
+                .then(|| tree.get_name(&rest[..2]))
+                .flatten()
+                .filter(|entry| entry.kind() == Some(git2::ObjectType::Tree))
+                .map(|entry| entry.id());
+            match fanout {
+                Some(subtree) => {
+                    tree = self.repo.find_tree(subtree)?;
+                    rest = &rest[2..];
+                }
+                None => {
+                    return Err(git2::Error::new(
+                        ErrorCode::NotFound,
+                        git2::ErrorClass::Reference,
+                        format!("no note on {hex}"),
+                    ));
+                }
+            }
+        }
     }
 
     fn commit(&self, commit: &Sha) -> Result<git2::Commit<'_>> {

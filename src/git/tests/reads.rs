@@ -100,6 +100,59 @@ fn notes_are_present_absent_or_refused_when_not_json() {
 }
 
 #[test]
+fn notes_are_found_where_git_fans_the_notes_tree_out() {
+    use std::io::Write as _;
+    // Past a few hundred notes git stores them under two-digit directories (`ab/cdef…`); the
+    // notes written here by `git fast-import`, as git itself lays them out.
+    let origin = Origin::new();
+    let commits: Vec<Oid> = (0..300)
+        .map(|i| origin.commit("env-next", &[("a", Some(&i.to_string()))], "hydrate"))
+        .collect();
+    let mut script = String::from(
+        "commit refs/notes/hydrator.metadata\ncommitter Hydrator <h@example.com> 1700000000 +0000\ndata 0\n",
+    );
+    for (i, commit) in commits.iter().enumerate() {
+        let dry = if i % 2 == 0 { DRY_A } else { DRY_B };
+        let body = format!(r#"{{"DRYSHA": "{dry}"}}"#);
+        script.push_str(&format!("N inline {commit}\ndata {}\n{body}\n", body.len()));
+    }
+    let mut child = std::process::Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .env("GIT_DIR", &origin.path)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", origin.dir())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("git is installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let notes = origin
+        .repo
+        .find_reference("refs/notes/hydrator.metadata")
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    assert!(
+        notes.iter().all(|entry| entry.name().unwrap().len() == 2),
+        "git did not fan the notes out; the test checks nothing"
+    );
+    let untouched = origin.commit("env-next", &[("a", Some("last"))], "no note");
+    let cache = synced(&origin, &["env-next"]);
+
+    for (i, commit) in commits.iter().enumerate() {
+        let note = cache.note(&to_sha(*commit)).unwrap().unwrap();
+        let dry = if i % 2 == 0 { DRY_A } else { DRY_B };
+        assert_eq!(note.dry_sha.as_str(), dry, "note {i}");
+    }
+    assert_eq!(cache.note(&to_sha(untouched)).unwrap(), None);
+}
+
+#[test]
 fn notes_are_absent_when_the_remote_has_no_notes_ref() {
     let origin = Origin::new();
     let tip = origin.commit("env-next", &[("a", Some("1"))], "one");

@@ -144,6 +144,47 @@ fn a_steady_sync_writes_nothing_in_the_cache() {
 }
 
 #[test]
+fn a_sync_that_moved_refs_leaves_them_packed_and_a_later_run_reads_them_from_there() {
+    let origin = Origin::new();
+    let (live, staging) = dev_environment(&origin);
+    origin.note(staging, &format!(r#"{{"drySha":"{DRY_A}"}}"#));
+    let dir = {
+        let mut cache = origin.open_cache();
+        assert!(cache.sync(&dev_branches()).unwrap().fetched);
+        cache.dir().to_path_buf()
+    };
+    // No loose file per ref: the next run reads one `packed-refs` instead of 2N files.
+    let loose: Vec<_> = files_under(&dir.join("refs"))
+        .into_keys()
+        .filter(|path| path.is_file())
+        .collect();
+    assert!(loose.is_empty(), "loose refs left: {loose:?}");
+    let packed = std::fs::read_to_string(dir.join("packed-refs")).unwrap();
+    assert!(
+        packed.contains(&format!(
+            "{staging} refs/promoter/remote/heads/environment/dev-next"
+        )),
+        "{packed}"
+    );
+
+    let cache = origin.open_cache();
+    assert_eq!(cache.tip(&branch("environment/dev")), Some(to_sha(live)));
+    assert_eq!(
+        cache.tip(&branch("environment/dev-next")),
+        Some(to_sha(staging))
+    );
+    assert_eq!(
+        cache
+            .note(&to_sha(staging))
+            .unwrap()
+            .unwrap()
+            .dry_sha
+            .as_str(),
+        DRY_A
+    );
+}
+
+#[test]
 fn a_rewritten_staging_branch_is_fetched_and_a_deleted_one_reads_as_missing() {
     let origin = Origin::new();
     dev_environment(&origin);

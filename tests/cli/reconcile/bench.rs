@@ -20,21 +20,39 @@ use base64::Engine;
 use super::{Forge, NAME, OWNER, TOKEN, World};
 
 const SIZES: [usize; 3] = [3, 100, 1_000];
+
+/// The world sizes to measure: `PROMOTER_BENCH_SIZES=1000` (comma-separated) or all of [`SIZES`].
+fn sizes() -> Vec<usize> {
+    std::env::var("PROMOTER_BENCH_SIZES").map_or_else(
+        |_| SIZES.to_vec(),
+        |sizes| {
+            sizes
+                .split(',')
+                .map(|size| {
+                    size.trim()
+                        .parse()
+                        .expect("PROMOTER_BENCH_SIZES: numbers, comma-separated")
+                })
+                .collect()
+        },
+    )
+}
 const RUNS: usize = 5;
 const TIME: &str = "/usr/bin/time";
 
-/// A world of `size` environments, each live branch at its staging branch's hydrated commit.
+/// A world of `size` environments, each staging branch with its own hydrated commit (as a
+/// hydrator writes them: one per environment, the same `hydrator.metadata` in each) and each
+/// live branch at its staging branch's commit.
 fn settled_world(size: usize) -> World {
     let names: Vec<String> = (0..size).map(|i| format!("e{i:04}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut world = World::new(Forge::Github, &names);
     let dry = world.dry_change("change");
-    let hydrated = world.hydrate(0, &dry);
-    let updates: String = world
-        .envs
-        .iter()
-        .flat_map(|env| [env.clone(), format!("{env}-next")])
-        .map(|branch| format!("update refs/heads/{branch} {hydrated}\n"))
+    let updates: String = (0..size)
+        .map(|env| {
+            let hydrated = world.hydrate(env, &dry);
+            format!("update refs/heads/{} {hydrated}\n", world.envs[env])
+        })
         .collect();
     git(
         &world.sandbox.repo_path(OWNER, NAME),
@@ -180,7 +198,7 @@ fn stamps(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
 #[test]
 #[ignore = "a benchmark: cargo test --release --test cli bench -- --ignored --nocapture"]
 fn bench_steady_pass_against_git_ls_remote() {
-    for size in SIZES {
+    for size in sizes() {
         let world = settled_world(size);
         let (cold, _) = pass(&world);
 

@@ -33,6 +33,8 @@ fn repository_cache(root: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
+/// Where the loose file of a private ref goes. promoter keeps them packed in `packed-refs`, so a
+/// file written here is a loose ref that git reads in place of the packed one.
 fn private_ref(cache: &Path, branch: &str) -> PathBuf {
     cache.join("refs/promoter/remote/heads").join(branch)
 }
@@ -68,6 +70,32 @@ fn a_garbled_private_ref_is_repaired_with_a_warning() {
 }
 
 #[test]
+fn a_private_ref_holding_an_abbreviated_object_id_is_repaired_with_a_warning() {
+    let (world, dry, cache) = promoted_world_with_a_new_change();
+    let tip = world.live_tip(0);
+    // libgit2 would read seven hex digits as an object id padded with zeros.
+    let abbreviated = &tip.as_str()[..7];
+    std::fs::write(
+        private_ref(&cache, "environment/dev"),
+        format!("{abbreviated}\n"),
+    )
+    .unwrap();
+    next_pass_repairs_the_cache(&world, &dry, &cache);
+}
+
+#[test]
+fn a_private_ref_naming_a_commit_the_cache_does_not_have_is_repaired_with_a_warning() {
+    let (world, dry, cache) = promoted_world_with_a_new_change();
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    std::fs::write(
+        private_ref(&cache, "environment/dev"),
+        format!("{missing}\n"),
+    )
+    .unwrap();
+    next_pass_repairs_the_cache(&world, &dry, &cache);
+}
+
+#[test]
 fn a_stale_lock_beside_a_private_ref_is_removed_with_a_warning() {
     let (world, dry, cache) = promoted_world_with_a_new_change();
     let lock = cache.join("refs/promoter/remote/heads/environment/dev-next.lock");
@@ -98,7 +126,10 @@ fn garbage_in_packed_refs_is_repaired_with_a_warning() {
 fn a_private_ref_that_is_a_directory_is_repaired_with_a_warning() {
     let (world, dry, cache) = promoted_world_with_a_new_change();
     let reference = private_ref(&cache, "environment/dev-next");
-    std::fs::remove_file(&reference).unwrap();
+    // Packed, so there is normally no loose file to replace.
+    if reference.exists() {
+        std::fs::remove_file(&reference).unwrap();
+    }
     std::fs::create_dir_all(&reference).unwrap();
     std::fs::write(reference.join("junk"), "\u{0}\u{1}").unwrap();
     next_pass_repairs_the_cache(&world, &dry, &cache);
