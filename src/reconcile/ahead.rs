@@ -221,3 +221,28 @@ pub(crate) fn log_request(line: String) {
         eprintln!("{line}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn a_strategy_waits_for_the_nearest_earlier_one_sharing_a_branch() {
+        // web, api and docs share live branches (monorepo mode, a staging branch per
+        // activePath); batch shares none; docs shares only prod, with web and api.
+        let text = "scm:\n  provider: github\nrepository:\n  owner: acme\n  name: deploy\nstrategies:\n\
+            \x20 - name: web\n    activePath: web\n    environments:\n      - branch: environment/dev\n      - branch: environment/prod\n\
+            \x20 - name: batch\n    environments:\n      - branch: environment/qa\n\
+            \x20 - name: api\n    activePath: api\n    environments:\n      - branch: environment/dev\n      - branch: environment/prod\n\
+            \x20 - name: docs\n    activePath: docs\n    environments:\n      - branch: environment/prod\n";
+        let config = crate::config::parse(text, Path::new("promotion.yaml"), &|_| None).unwrap();
+        assert_eq!(
+            waits_for(&config, &[0, 1, 2, 3]),
+            [None, None, Some(0), Some(2)]
+        );
+        // A pass over some strategies counts positions in it.
+        assert_eq!(waits_for(&config, &[1, 2, 0]), [None, None, Some(1)]);
+    }
+}

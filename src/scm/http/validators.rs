@@ -253,6 +253,51 @@ mod tests {
     }
 
     #[test]
+    fn each_thread_takes_the_warnings_it_met() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Validators::new(dir.path().join("http"));
+        store.put(&cached("http://x/a"));
+        std::fs::write(store.path_of("http://x/a"), b"{not json").unwrap();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                assert_eq!(store.get("http://x/a"), None);
+                assert_eq!(store.take_warnings().len(), 1);
+            });
+            scope.spawn(|| assert_eq!(store.get("http://x/a"), None));
+        });
+        assert_eq!(store.get("http://x/a"), None);
+        // The second thread's warning was never taken; this thread's own is there.
+        assert_eq!(store.take_warnings().len(), 1);
+        assert!(store.take_warnings().is_empty());
+    }
+
+    #[test]
+    fn threads_keeping_the_same_url_leave_one_whole_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Validators::new(dir.path().join("http"));
+        let bodies: Vec<Cached> = (0..8)
+            .map(|n| Cached {
+                body: format!("[{}]", n.to_string().repeat(100_000)),
+                ..cached("http://x/a")
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for body in &bodies {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        store.put(body);
+                    }
+                });
+            }
+        });
+        let kept = store.get("http://x/a").expect("a whole answer");
+        assert!(bodies.contains(&kept));
+        assert!(store.take_warnings().is_empty());
+        let files = std::fs::read_dir(store.dir()).unwrap().count();
+        assert_eq!(files, 1, "temporary files left");
+    }
+
+    #[test]
     fn past_the_byte_limit_the_oldest_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let http = dir.path().join("http");
