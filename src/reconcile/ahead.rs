@@ -31,9 +31,10 @@ use crate::reconcile::observe_gates::GateIo;
 use crate::scm::Scm;
 use crate::scm::http::validators::Validators;
 
-/// `--jobs` when not given: strategies whose reads run at once (docs/performance.md,
-/// "Concurrency across strategies": 4 took a waiting pass over 10 strategies at 100 ms API
-/// latency from N to M; 8 gained little more).
+/// `--jobs` when not given: strategies whose reads run at once. Measured (docs/performance.md,
+/// "Concurrency across strategies"; 10 strategies × 10 environments, 100 ms per API answer): 4
+/// took a waiting pass from 4.3–4.7 s to 2.2–2.7 s and an active one from 13 s to 9.1 s; 8 gained
+/// a few tenths more for twice the concurrent requests.
 pub(crate) const DEFAULT_JOBS: usize = 4;
 
 /// The most `--jobs` allows: GitHub's limit of concurrent requests (module doc).

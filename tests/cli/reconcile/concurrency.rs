@@ -14,7 +14,7 @@ use super::{Forge, NAME, OWNER, TOKEN, World, output};
 
 /// `strategies` strategies `s0`, `s1`, … of `per` environments each (`environment/s0e0`, …), no
 /// branch shared, one DRY change hydrated everywhere; `extra` goes into every strategy.
-fn strategies_world(strategies: usize, per: usize, extra: &str) -> World {
+pub(super) fn strategies_world(strategies: usize, per: usize, extra: &str) -> World {
     let names: Vec<String> = (0..strategies)
         .flat_map(|s| (0..per).map(move |e| format!("s{s}e{e}")))
         .collect();
@@ -39,7 +39,7 @@ fn strategies_world(strategies: usize, per: usize, extra: &str) -> World {
 
 /// A gate on every environment's live tip that nobody reports: each environment after the first
 /// waits, so every pass reads the PRs and gates of every strategy and writes little.
-const HEALTH: &str = "    activeCommitStatuses:\n      - key: health\n";
+pub(super) const HEALTH: &str = "    activeCommitStatuses:\n      - key: health\n";
 
 #[derive(Debug, Default)]
 struct Inside {
