@@ -289,3 +289,86 @@ fn jobs_is_a_whole_number_from_1_to_100() {
     }
     assert!(world.sandbox.requests().is_empty());
 }
+
+/// Monorepo mode: `web` and `api` share the live branches `environment/dev` and
+/// `environment/prod` (a staging branch each, under their `activePath`), one DRY change hydrated
+/// for both. Returns the world and `api`'s staging tips.
+fn monorepo_world() -> (World, Vec<String>) {
+    let mut world = World::new(Forge::Github, &["dev", "prod"]);
+    let dry = world.dry_change("bump replicas");
+    let mut api_tips = Vec::new();
+    for app in ["web", "api"] {
+        for env in ["dev", "prod"] {
+            let tip = world
+                .sandbox
+                .hydrate(
+                    OWNER,
+                    NAME,
+                    &sandbox::Hydration::new(&format!("environment/{env}"), &dry)
+                        .active_path(&format!("apps/{app}"))
+                        .file("manifest.yaml", &format!("app: {app}\nenv: {env}\n"))
+                        .subject("hydrate"),
+                )
+                .unwrap();
+            if app == "api" {
+                api_tips.push(tip.as_str().to_owned());
+            }
+        }
+    }
+    let mut text = format!(
+        "scm:\n  provider: github\n  apiUrl: {}\nrepository:\n  owner: {OWNER}\n  name: {NAME}\n  cloneUrl: {}\nstrategies:\n",
+        world.sandbox.api_url(),
+        world.sandbox.clone_url(OWNER, NAME)
+    );
+    for app in ["web", "api"] {
+        text.push_str(&format!(
+            "  - name: {app}\n    activePath: apps/{app}\n    environments:\n      - branch: environment/dev\n      - branch: environment/prod\n"
+        ));
+    }
+    std::fs::write(world.dir.path().join("promotion.yaml"), text).unwrap();
+    (world, api_tips)
+}
+
+#[test]
+fn strategies_sharing_a_live_branch_read_after_the_earlier_ones_writes() {
+    let (serial, _) = monorepo_world();
+    let (serial_json, _) = promoter(&serial, &["reconcile", "--jobs", "1", "--output", "json"]);
+
+    let (world, api_tips) = monorepo_world();
+    let (json, _) = promoter(&world, &["reconcile", "--jobs", "4", "--output", "json"]);
+    assert_eq!(comparable(&json, &world), comparable(&serial_json, &serial));
+    let requests = world.sandbox.requests();
+    // web opens #1 (dev) and #2 (prod) and merges them; its last write is #2's merge.
+    let opened: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/pulls"))
+        .map(|r| {
+            r.body.contains("environment/dev-next/apps/web")
+                || r.body.contains("environment/prod-next/apps/web")
+        })
+        .collect();
+    assert_eq!(opened, [true, true, false, false]);
+    let last_web_write = requests
+        .iter()
+        .position(|r| r.method == "PUT" && r.path.ends_with("/pulls/2/merge"))
+        .expect("web's merge into prod");
+    let first_api_read = requests
+        .iter()
+        .position(|r| r.method == "GET" && api_tips.iter().any(|tip| r.path.contains(tip)))
+        .expect("api's gate reads");
+    assert!(
+        last_web_write < first_api_read,
+        "api read its gates before web's writes were done"
+    );
+    // Both promoted everywhere, one after the other.
+    for env in 0..2 {
+        let tip = world.live_tip(env);
+        for app in ["web", "api"] {
+            let manifest = world
+                .sandbox
+                .read_file(OWNER, NAME, &tip, &format!("apps/{app}/manifest.yaml"))
+                .unwrap();
+            assert!(manifest.is_some(), "apps/{app} live in {}", world.envs[env]);
+        }
+    }
+}
