@@ -3,7 +3,7 @@
 //! environment. Owns detection only; what the variables mean for promotion.yaml is in `config`.
 
 /// The environment as promoter sees it: a lookup by variable name.
-pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
 /// The CI system promoter runs in, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

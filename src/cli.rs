@@ -233,6 +233,27 @@ pub(crate) struct PassArgs {
     /// Also write the JSON report to this file (replaced whole), whatever `--output` is.
     #[arg(long, value_name = "PATH")]
     pub report_file: Option<PathBuf>,
+    /// How many strategies' SCM reads run at once, 1 to 100; 1 reads one strategy after
+    /// another. Writes are made one at a time whatever it is.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::reconcile::ahead::DEFAULT_JOBS,
+        value_parser = parse_jobs
+    )]
+    pub jobs: usize,
+}
+
+/// `--jobs`: a whole number from 1 to [`crate::reconcile::ahead::MAX_JOBS`] (GitHub allows at most
+/// 100 concurrent requests).
+fn parse_jobs(value: &str) -> Result<usize, String> {
+    let max = crate::reconcile::ahead::MAX_JOBS;
+    match value.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{value}` is not a number of jobs; give a whole number from 1 to {max}, e.g. `--jobs 4` (1 reads one strategy after another)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

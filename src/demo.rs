@@ -61,6 +61,7 @@ pub(crate) fn run(args: &DemoArgs, progress: &mut dyn Progress) -> Result<()> {
         max_wait: Duration::from_secs(10),
         log_requests: false,
         max_writes: None,
+        jobs: crate::reconcile::ahead::DEFAULT_JOBS,
         clock: std::sync::Arc::new(crate::scm::http::SystemClock),
     };
     let env = |name: &str| (name == config::PROMOTER_TOKEN).then(|| TOKEN.to_owned());

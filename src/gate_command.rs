@@ -161,6 +161,8 @@ fn resolve(
         max_wait: std::time::Duration::from_secs(120),
         log_requests: global.verbose > 0 && !global.quiet,
         max_writes: None,
+        // No pass: nothing is read ahead.
+        jobs: 1,
         clock: std::sync::Arc::new(crate::scm::http::SystemClock),
     };
     if let Some(text) = &args.sha {

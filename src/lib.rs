@@ -50,7 +50,7 @@ use crate::pass::{Mode, PassOptions};
 /// Runs the command line `args` with `env` as the only view of the process environment.
 pub fn main_with(
     args: impl IntoIterator<Item = OsString>,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> ExitCode {
     main_with_clock(args, env, std::sync::Arc::new(scm::http::SystemClock))
 }
@@ -60,7 +60,7 @@ pub fn main_with(
 /// flag or variable that changes a user's run (docs/design.md §11 "Time in tests").
 pub fn main_with_clock(
     args: impl IntoIterator<Item = OsString>,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
     clock: std::sync::Arc<dyn scm::http::Clock>,
 ) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
@@ -191,6 +191,7 @@ fn run_pass(
         max_wait: std::time::Duration::from_secs(args.max_wait),
         log_requests: global.verbose > 0 && !global.quiet,
         max_writes,
+        jobs: args.jobs,
         clock,
     };
     let mut progress = progress_for(global, env);

@@ -14,10 +14,11 @@ use crate::ci_env::Env;
 use crate::config::Config;
 use crate::git::{self, FetchProgress, GitCache, GitCredentials, TransportRetry};
 use crate::model::{BranchName, Secret};
+use crate::reconcile::ahead::{ReadSetup, Readers, waits_for};
 use crate::reconcile::apply::{
     ApplyEvent, EnvironmentOutcome, StepOutcome, apply_strategy_watched,
 };
-use crate::reconcile::observe::{Reads, observe_strategy};
+use crate::reconcile::observe::Reads;
 use crate::reconcile::observe_gates::GateIo;
 use crate::reconcile::pacing::{WriteLimits, WriteLog, WritePacer, WriteSummary};
 use crate::reconcile::plan::{EnvironmentPlan, Phase, Step, Summary, plan_environment};
@@ -58,6 +59,10 @@ pub(crate) struct PassOptions {
     /// `--max-writes`: the most writes this pass makes, instead of the provider's default
     /// ([`WriteLimits::for_provider`]).
     pub max_writes: Option<usize>,
+    /// `--jobs`: how many strategies' SCM reads run at once (1: one strategy after another);
+    /// writes are made one at a time whatever it is (docs/performance.md, "Concurrency across
+    /// strategies").
+    pub jobs: usize,
     /// What the pass reads the time from and sleeps on (rate limits, backoff, soak times,
     /// windows): [`crate::scm::http::SystemClock`] in a run; tests give a clock that moves without sleeping
     /// (docs/design.md §11).
@@ -223,71 +228,104 @@ pub(crate) fn run_pass(
     if let Some(path) = &write_log {
         writes = writes.with_log(&read_write_log(path, progress));
     }
+    let reads = match options.mode {
+        Mode::Status => Reads::ForStatus,
+        Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
+    };
+    let io = GateIo {
+        env,
+        trust: &shared.trust,
+    };
+    // Only writes make a later strategy's reads wait (ahead.rs).
+    let waits = match options.mode {
+        Mode::Reconcile => waits_for(config, &selected),
+        Mode::DryRun | Mode::Status => vec![None; selected.len()],
+    };
     let mut strategies = Vec::new();
-    for index in selected {
-        let strategy = &config.strategies[index];
-        let name = strategy.name.as_str();
-        let section = format!("strategy_{name}");
-        progress.section_start(&section, &format!("strategy {name}"));
-        for environment in &strategy.environments {
-            progress.environment(name, &environment.branch, &Activity::Reading);
-        }
-        let reads = match options.mode {
-            Mode::Status => Reads::ForStatus,
-            Mode::Reconcile | Mode::DryRun => Reads::ForPlan,
-        };
-        let io = GateIo {
-            env,
-            trust: &shared.trust,
-        };
-        let mut observed = observe_strategy(config, index, &cache, scm.as_ref(), reads, io);
-        shared.take_warnings(progress);
-        // A refused certificate is the run's problem, not each environment's: one error.
-        if let Some(untrusted) = shared.trust.refusal() {
-            progress.section_end(&section);
-            return Err(anyhow::Error::new(untrusted).context(format!(
-                "reading from the SCM API at {}",
-                config.scm.api_url
-            )));
-        }
-        let environments = match options.mode {
-            Mode::Reconcile => apply_strategy_watched(
+    std::thread::scope(|scope| -> Result<()> {
+        let mut readers = Readers::new(
+            scope,
+            ReadSetup {
                 config,
-                &mut observed,
-                &mut cache,
-                scm.as_ref(),
-                &now,
-                &mut writes,
-                &mut |event| match event {
-                    ApplyEvent::Starting { plan, step } => {
-                        progress.environment(name, &plan.branch, &Activity::Writing(step));
-                    }
-                    ApplyEvent::Finished { plan, outcome } => progress.step(plan, outcome),
-                    ApplyEvent::Done(outcome) => progress.environment(
-                        name,
-                        &outcome.plan.branch,
-                        &Activity::Finished(&outcome.plan.summary),
-                    ),
-                },
-            )
-            .into_iter()
-            .map(EnvironmentReport::from_outcome)
-            .collect(),
-            Mode::DryRun | Mode::Status => (0..observed.environments.len())
-                .map(|e| {
-                    let plan = plan_environment(config, &observed, e, now());
-                    progress.environment(name, &plan.branch, &Activity::Finished(&plan.summary));
-                    EnvironmentReport::from_plan(plan, options.mode)
-                })
+                scm: scm.as_ref(),
+                io,
+                validators: shared.validators.as_deref(),
+                reads,
+                jobs: options.jobs,
+                selected: &selected,
+                waits_for: &waits,
+            },
+        );
+        for (position, &index) in selected.iter().enumerate() {
+            let strategy = &config.strategies[index];
+            let name = strategy.name.as_str();
+            let section = format!("strategy_{name}");
+            progress.section_start(&section, &format!("strategy {name}"));
+            for environment in &strategy.environments {
+                progress.environment(name, &environment.branch, &Activity::Reading);
+            }
+            let read = readers.take(position, &cache);
+            // What the reading thread would have printed, in this strategy's place.
+            for line in read.log {
+                eprintln!("{line}");
+            }
+            for warning in &read.warnings {
+                progress.info(&format!("warning: {warning}"));
+            }
+            shared.take_warnings(progress);
+            let mut observed = read.observing.finish(config, &cache);
+            // A refused certificate is the run's problem, not each environment's: one error.
+            if let Some(untrusted) = shared.trust.refusal() {
+                progress.section_end(&section);
+                return Err(anyhow::Error::new(untrusted).context(format!(
+                    "reading from the SCM API at {}",
+                    config.scm.api_url
+                )));
+            }
+            let environments = match options.mode {
+                Mode::Reconcile => apply_strategy_watched(
+                    config,
+                    &mut observed,
+                    &mut cache,
+                    scm.as_ref(),
+                    &now,
+                    &mut writes,
+                    &mut |event| match event {
+                        ApplyEvent::Starting { plan, step } => {
+                            progress.environment(name, &plan.branch, &Activity::Writing(step));
+                        }
+                        ApplyEvent::Finished { plan, outcome } => progress.step(plan, outcome),
+                        ApplyEvent::Done(outcome) => progress.environment(
+                            name,
+                            &outcome.plan.branch,
+                            &Activity::Finished(&outcome.plan.summary),
+                        ),
+                    },
+                )
+                .into_iter()
+                .map(EnvironmentReport::from_outcome)
                 .collect(),
-        };
-        log_retries(&mut cache, progress);
-        progress.section_end(&section);
-        strategies.push(StrategyReport {
-            name: strategy.name.clone(),
-            environments,
-        });
-    }
+                Mode::DryRun | Mode::Status => (0..observed.environments.len())
+                    .map(|e| {
+                        let plan = plan_environment(config, &observed, e, now());
+                        progress.environment(
+                            name,
+                            &plan.branch,
+                            &Activity::Finished(&plan.summary),
+                        );
+                        EnvironmentReport::from_plan(plan, options.mode)
+                    })
+                    .collect(),
+            };
+            log_retries(&mut cache, progress);
+            progress.section_end(&section);
+            strategies.push(StrategyReport {
+                name: strategy.name.clone(),
+                environments,
+            });
+        }
+        Ok(())
+    })?;
     let mut report = PassReport {
         schema_version: SCHEMA_VERSION,
         mode: options.mode,
@@ -641,7 +679,11 @@ fn http_options(
                 .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
             // A next-page path comes from the SCM's `Link` header.
             let path = crate::untrusted::for_log(&record.path);
-            eprintln!("  {} {path} → {status}", record.method.as_str());
+            // Kept, when a thread reads ahead of the pass, to be printed in strategy order.
+            crate::reconcile::ahead::log_request(format!(
+                "  {} {path} → {status}",
+                record.method.as_str()
+            ));
         });
         hook
     });

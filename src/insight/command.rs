@@ -142,6 +142,8 @@ fn open(
         max_wait: std::time::Duration::from_secs(120),
         log_requests: false,
         max_writes: None,
+        // No pass: nothing is read ahead.
+        jobs: 1,
         clock: std::sync::Arc::new(crate::scm::http::SystemClock),
     };
     let mut progress = crate::progress_for(global, env);

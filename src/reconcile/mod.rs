@@ -9,6 +9,7 @@
 //! [`needs_scm`] says which SCM reads to make; everything not read stays `NotRead`/`None`, which the
 //! planner treats as "unknown": pending gates, no status write, no PR step.
 
+pub(crate) mod ahead;
 pub(crate) mod apply;
 pub(crate) mod git_writes;
 pub(crate) mod observe;

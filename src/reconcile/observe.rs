@@ -1,15 +1,16 @@
 //! The observe step: reads git facts for every environment of a strategy, then exactly the SCM
 //! facts the planner needs ([`needs_scm`]). It writes nothing and decides nothing; an environment
 //! that cannot be read gets an `error` and the others are still observed (docs/design.md §3 step 2).
+//! [`Observing`] splits it so the SCM's reads may run on another thread than git's.
 
 use anyhow::{Context, Result};
 
 use crate::config::{Config, Environment, Strategy};
 use crate::git::{GitCache, MetadataError};
 use crate::model::{BranchName, HydratorMetadata, Sha};
-use crate::reconcile::observe_gates::{GateIo, computed_facts};
+use crate::reconcile::observe_gates::{GateIo, answer_facts, commit_facts};
 use crate::reconcile::{
-    EnvironmentObservation, GitFacts, PrLookup, StrategyObservation, needs_scm,
+    EnvironmentObservation, GitFacts, PrLookup, ScmNeeds, StrategyObservation, needs_scm,
 };
 use crate::scm::{Scm, StatusReport};
 
@@ -23,60 +24,89 @@ pub(crate) enum Reads {
     ForStatus,
 }
 
-/// Observes strategy `index` of `config` from the synced cache and the SCM.
-pub(crate) fn observe_strategy(
-    config: &Config,
-    index: usize,
-    git: &GitCache,
-    scm: &dyn Scm,
-    reads: Reads,
-    io: GateIo<'_>,
-) -> StrategyObservation {
-    let strategy = &config.strategies[index];
-    let environments = strategy
-        .environments
-        .iter()
-        .map(|env| match git_facts(strategy, env, git) {
-            Ok(facts) => EnvironmentObservation {
-                git: Some(facts),
-                ..EnvironmentObservation::default()
-            },
-            Err(error) => EnvironmentObservation {
-                error: Some(crate::reconcile::error_text(&error)),
-                ..EnvironmentObservation::default()
-            },
-        })
-        .collect();
-    let mut observed = StrategyObservation {
-        strategy: index,
-        environments,
-    };
-    let mut needs = needs_scm(strategy, &observed);
-    if reads == Reads::ForStatus {
-        for (need, (env, obs)) in needs
+/// One strategy's observation in the making, in three steps so a pass can run the SCM's reads of
+/// several strategies at once (docs/performance.md, "Concurrency across strategies"):
+/// [`Observing::read_git`] and [`Observing::finish`] read the git cache, which only the pass's own
+/// thread holds (a `git2::Repository` is not `Sync`); [`Observing::read_remote`] reads the SCM and
+/// the external gates only, so it may run on another thread.
+#[derive(Debug)]
+pub(crate) struct Observing {
+    observed: StrategyObservation,
+    needs: Vec<ScmNeeds>,
+}
+
+impl Observing {
+    /// The git facts of every environment of strategy `index`, and which SCM reads they call for.
+    pub(crate) fn read_git(config: &Config, index: usize, git: &GitCache, reads: Reads) -> Self {
+        let strategy = &config.strategies[index];
+        let environments = strategy
+            .environments
+            .iter()
+            .map(|env| match git_facts(strategy, env, git) {
+                Ok(facts) => EnvironmentObservation {
+                    git: Some(facts),
+                    ..EnvironmentObservation::default()
+                },
+                Err(error) => EnvironmentObservation {
+                    error: Some(crate::reconcile::error_text(&error)),
+                    ..EnvironmentObservation::default()
+                },
+            })
+            .collect();
+        let observed = StrategyObservation {
+            strategy: index,
+            environments,
+        };
+        let mut needs = needs_scm(strategy, &observed);
+        if reads == Reads::ForStatus {
+            for (need, (env, obs)) in needs
+                .iter_mut()
+                .zip(strategy.environments.iter().zip(&observed.environments))
+            {
+                need.live_statuses |= !env.active_gates.is_empty() && obs.git.is_some();
+            }
+        }
+        Self { observed, needs }
+    }
+
+    /// The SCM's reads, then the answers of the web request and Argo CD gates of every
+    /// environment whose reads succeeded (an environment whose reads failed is not judged).
+    /// No git: this is the part a pass may run on another thread.
+    pub(crate) fn read_remote(&mut self, config: &Config, scm: &dyn Scm, io: GateIo<'_>) {
+        let strategy = &config.strategies[self.observed.strategy];
+        let environments = &mut self.observed.environments;
+        scm_facts(environments, strategy, &self.needs, scm);
+        for ((env, &need), env_config) in environments
             .iter_mut()
-            .zip(strategy.environments.iter().zip(&observed.environments))
+            .zip(&self.needs)
+            .zip(&strategy.environments)
         {
-            need.live_statuses |= !env.active_gates.is_empty() && obs.git.is_some();
+            if need.any() && env.error.is_none() {
+                answer_facts(env, env_config, need, &strategy.name, io);
+            }
         }
     }
-    scm_facts(&mut observed.environments, strategy, &needs, scm);
-    // The gates promoter computes, after the SCM's reads (an environment whose reads failed is
-    // not judged).
-    for ((env, &need), env_config) in observed
-        .environments
-        .iter_mut()
-        .zip(&needs)
-        .zip(&strategy.environments)
-    {
-        if !need.any() || env.error.is_some() {
-            continue;
+
+    /// The commit data the commit rules judge, read from git for every environment whose SCM
+    /// reads succeeded: the observation is complete.
+    pub(crate) fn finish(mut self, config: &Config, git: &GitCache) -> StrategyObservation {
+        let strategy = &config.strategies[self.observed.strategy];
+        for ((env, &need), env_config) in self
+            .observed
+            .environments
+            .iter_mut()
+            .zip(&self.needs)
+            .zip(&strategy.environments)
+        {
+            if !need.any() || env.error.is_some() {
+                continue;
+            }
+            if let Err(error) = commit_facts(env, env_config, need, git) {
+                env.error = Some(crate::reconcile::error_text(&error));
+            }
         }
-        if let Err(error) = computed_facts(env, env_config, need, git, &strategy.name, io) {
-            env.error = Some(crate::reconcile::error_text(&error));
-        }
+        self.observed
     }
-    observed
 }
 
 /// The SCM reads of one strategy, batched (docs/performance.md, "Batched reads"): the open PRs of
@@ -87,7 +117,7 @@ pub(crate) fn observe_strategy(
 fn scm_facts(
     environments: &mut [EnvironmentObservation],
     strategy: &Strategy,
-    needs: &[crate::reconcile::ScmNeeds],
+    needs: &[ScmNeeds],
     scm: &dyn Scm,
 ) {
     let wants_pr: Vec<usize> = (0..environments.len())

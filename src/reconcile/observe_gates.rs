@@ -30,20 +30,50 @@ impl std::fmt::Debug for GateIo<'_> {
     }
 }
 
-/// Fills `env.computed` for the gates `need` says the plan reads.
-pub(crate) fn computed_facts(
+/// The definitions of the computed gates among `gates`.
+fn definitions(gates: &[crate::config::Gate]) -> Vec<Arc<GateDefinition>> {
+    gates.iter().filter_map(|g| g.computed.clone()).collect()
+}
+
+/// Fills `env.computed`'s commit data for the commit rules `need` says the plan reads: git only,
+/// on the thread that holds the cache.
+pub(crate) fn commit_facts(
     env: &mut EnvironmentObservation,
     env_config: &Environment,
     need: ScmNeeds,
     git: &GitCache,
-    strategy: &str,
-    io: GateIo<'_>,
 ) -> Result<()> {
-    let Some(facts) = env.git.clone() else {
+    let Some(facts) = env.git.as_ref() else {
         return Ok(());
     };
-    let definitions = |gates: &[crate::config::Gate]| -> Vec<Arc<GateDefinition>> {
-        gates.iter().filter_map(|g| g.computed.clone()).collect()
+    if !need.staging_statuses {
+        return Ok(());
+    }
+    for definition in definitions(&env_config.proposed_gates) {
+        if let ComputedGate::Commit(rule) = &definition.kind {
+            let (slot, sha) = match rule.target {
+                CommitTarget::Proposed => (&mut env.computed.staging_commit, &facts.staging_tip),
+                CommitTarget::Active => (&mut env.computed.live_commit, &facts.live_tip),
+            };
+            if slot.is_none() {
+                *slot = Some(git.gate_commit(sha)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills `env.computed`'s answers of the web request and Argo CD gates `need` says the plan
+/// reads. No git: a pass may run it on another thread (`observe::Observing::read_remote`).
+pub(crate) fn answer_facts(
+    env: &mut EnvironmentObservation,
+    env_config: &Environment,
+    need: ScmNeeds,
+    strategy: &str,
+    io: GateIo<'_>,
+) {
+    let Some(facts) = env.git.as_ref() else {
+        return;
     };
     let target = |sha| WebTarget {
         sha,
@@ -53,31 +83,17 @@ pub(crate) fn computed_facts(
     };
     if need.staging_statuses {
         for definition in definitions(&env_config.proposed_gates) {
-            match &definition.kind {
-                ComputedGate::Commit(rule) => {
-                    let (slot, sha) = match rule.target {
-                        CommitTarget::Proposed => {
-                            (&mut env.computed.staging_commit, &facts.staging_tip)
-                        }
-                        CommitTarget::Active => (&mut env.computed.live_commit, &facts.live_tip),
-                    };
-                    if slot.is_none() {
-                        *slot = Some(git.gate_commit(sha)?);
-                    }
-                }
-                ComputedGate::WebRequest(request) => {
-                    let answer = web::ask(
-                        &definition.key,
-                        request,
-                        &target(&facts.staging_tip),
-                        io.env,
-                        io.trust,
-                    );
-                    env.computed
-                        .proposed_answers
-                        .insert(definition.key.clone(), answer);
-                }
-                ComputedGate::Schedule(_) | ComputedGate::Argocd(_) => {}
+            if let ComputedGate::WebRequest(request) = &definition.kind {
+                let answer = web::ask(
+                    &definition.key,
+                    request,
+                    &target(&facts.staging_tip),
+                    io.env,
+                    io.trust,
+                );
+                env.computed
+                    .proposed_answers
+                    .insert(definition.key.clone(), answer);
             }
         }
     }
@@ -106,5 +122,4 @@ pub(crate) fn computed_facts(
                 .insert(definition.key.clone(), answer);
         }
     }
-    Ok(())
 }

@@ -114,7 +114,7 @@ pub enum MergeOutcome {
 /// The provider-neutral operations a reconcile pass needs. Errors carry their own context: the
 /// operation, the PR, branch or SHA, and the repository; callers add none on top (it would
 /// repeat it). The issue operations of the dashboard are the [`Issues`] supertrait.
-pub trait Scm: Issues {
+pub trait Scm: Issues + Send + Sync {
     /// The open PR with exactly this head and base in this repository (never a fork's).
     fn find_open_pull_request(
         &self,

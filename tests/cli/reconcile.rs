@@ -47,9 +47,11 @@ macro_rules! per_forge {
 
 mod batched;
 mod bench;
+mod bench_concurrency;
 mod boundary;
 mod cache;
 mod computed;
+mod concurrency;
 mod dashboard;
 mod faults;
 mod forge;

@@ -1,7 +1,7 @@
 //! The in-memory world as the real `apply` sees it: an [`Scm`] (with empty [`Issues`]) and a
 //! [`GitWrites`], both writing into the one [`World`] and logging each write in `World::calls`.
 
-use std::cell::RefCell;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
 
@@ -16,9 +16,16 @@ use crate::scm::{
 };
 
 /// The world as the real `apply` sees it: its SCM and its git, both writing into the one world
-/// and logging each write in `calls`.
+/// and logging each write in `calls`. A mutex, not a `RefCell`: an [`Scm`] is shared across the
+/// threads of a pass's reads, so it must be `Sync`.
 #[derive(Clone, Copy)]
-pub(super) struct Effects<'c, 'w>(pub(super) &'c RefCell<&'w mut World>);
+pub(super) struct Effects<'c, 'w>(pub(super) &'c Mutex<&'w mut World>);
+
+impl<'w> Effects<'_, 'w> {
+    fn world(&self) -> MutexGuard<'_, &'w mut World> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 impl Issues for Effects<'_, '_> {
     fn open_issues(&self) -> anyhow::Result<Vec<Issue>> {
@@ -44,7 +51,7 @@ impl Scm for Effects<'_, '_> {
         head: &BranchName,
         base: &BranchName,
     ) -> anyhow::Result<Option<PullRequest>> {
-        let world = self.0.borrow();
+        let world = self.world();
         Ok(world
             .prs
             .iter()
@@ -53,7 +60,7 @@ impl Scm for Effects<'_, '_> {
     }
 
     fn create_pull_request(&self, new: &NewPullRequest) -> anyhow::Result<PullRequest> {
-        let mut world = self.0.borrow_mut();
+        let mut world = self.world();
         world.calls.push(format!("create-pr {}", new.base));
         let pr = FakePr {
             number: PrNumber(world.prs.len() as u64 + 1),
@@ -76,7 +83,7 @@ impl Scm for Effects<'_, '_> {
         title: &str,
         body: &str,
     ) -> anyhow::Result<PullRequest> {
-        let mut world = self.0.borrow_mut();
+        let mut world = self.world();
         world.calls.push(format!("update-pr {number}"));
         let pr = world.prs.iter_mut().find(|p| p.number == number).unwrap();
         pr.title = title.to_owned();
@@ -92,7 +99,7 @@ impl Scm for Effects<'_, '_> {
         _title: &str,
         message: &str,
     ) -> anyhow::Result<MergeOutcome> {
-        let mut world = self.0.borrow_mut();
+        let mut world = self.world();
         world.calls.push(format!("merge {number}"));
         let pr = world
             .prs
@@ -116,17 +123,11 @@ impl Scm for Effects<'_, '_> {
     }
 
     fn status_reports(&self, sha: &Sha) -> anyhow::Result<Vec<StatusReport>> {
-        Ok(self
-            .0
-            .borrow()
-            .statuses
-            .get(sha)
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.world().statuses.get(sha).cloned().unwrap_or_default())
     }
 
     fn write_status(&self, sha: &Sha, write: &StatusWrite) -> anyhow::Result<()> {
-        let mut world = self.0.borrow_mut();
+        let mut world = self.world();
         world.calls.push(format!(
             "write-status {}={} {}",
             write.context,
@@ -148,17 +149,17 @@ impl Scm for Effects<'_, '_> {
 
 impl GitWrites for Effects<'_, '_> {
     fn refresh(&mut self, branch: &BranchName) -> anyhow::Result<Option<Sha>> {
-        let mut world = self.0.borrow_mut();
+        let mut world = self.world();
         world.refreshes.push(branch.clone());
         Ok(world.branch_tip(branch).map(|(_, tip)| tip))
     }
 
     fn committer_time(&self, commit: &Sha) -> anyhow::Result<OffsetDateTime> {
-        Ok(self.0.borrow().commits[commit].committed_at)
+        Ok(self.world().commits[commit].committed_at)
     }
 
     fn ours_merge(&mut self, merge: &OursMerge<'_>, _when: OffsetDateTime) -> anyhow::Result<Sha> {
-        let mut world = self.0.borrow_mut();
+        let mut world = self.world();
         let dry = world.commits[merge.staging_tip].dry.clone();
         Ok(world.commit(dry))
     }
@@ -169,7 +170,7 @@ impl GitWrites for Effects<'_, '_> {
         branch: &BranchName,
         expected_old: &Sha,
     ) -> anyhow::Result<()> {
-        let mut world = self.0.borrow_mut();
+        let mut world = self.world();
         let (i, old) = world.branch_tip(branch).unwrap();
         assert_eq!(&old, expected_old, "pushing over a tip apply did not read");
         let live = world.config.strategies[0].environments[i].branch.clone();
@@ -186,6 +187,6 @@ impl GitWrites for Effects<'_, '_> {
         _strategy: usize,
         env: usize,
     ) -> anyhow::Result<GitFacts> {
-        Ok(self.0.borrow().git_facts(env))
+        Ok(self.world().git_facts(env))
     }
 }

@@ -8,7 +8,6 @@ mod effects;
 mod notes;
 mod scenarios;
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -432,7 +431,7 @@ impl World {
         let mut observed = self.observe();
         let config = self.config.clone();
         let now = self.now;
-        let world = RefCell::new(self);
+        let world = std::sync::Mutex::new(self);
         let (scm, mut git) = (Effects(&world), Effects(&world));
         let outcomes = apply_strategy_watched(
             &config,

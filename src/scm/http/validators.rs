@@ -18,6 +18,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::ThreadId;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,12 +45,17 @@ pub struct Cached {
     pub body: String,
 }
 
-/// The validator store of one run.
+/// The validator store of one run, shared by the threads that read several strategies at once
+/// (`reconcile::ahead`): each file is written whole under a name of its own and renamed, so two
+/// threads keeping the same URL leave one whole answer, never a mix.
 #[derive(Debug)]
 pub struct Validators {
     dir: PathBuf,
-    warnings: Mutex<Vec<String>>,
+    /// Each with the thread that met it, so each thread's warnings are shown with its reads.
+    warnings: Mutex<Vec<(ThreadId, String)>>,
     pruned: Mutex<bool>,
+    /// Numbers the temporary files of this run's writes.
+    writes: AtomicU64,
 }
 
 impl Validators {
@@ -58,6 +65,7 @@ impl Validators {
             dir,
             warnings: Mutex::new(Vec::new()),
             pruned: Mutex::new(false),
+            writes: AtomicU64::new(0),
         }
     }
 
@@ -65,9 +73,15 @@ impl Validators {
         &self.dir
     }
 
-    /// Damaged files met since the last call, as warnings to show.
+    /// Damaged files met by this thread since its last call, as warnings to show.
     pub fn take_warnings(&self) -> Vec<String> {
-        std::mem::take(&mut *lock(&self.warnings))
+        let me = std::thread::current().id();
+        let mut all = lock(&self.warnings);
+        let (mine, others) = std::mem::take(&mut *all)
+            .into_iter()
+            .partition(|(thread, _)| *thread == me);
+        *all = others;
+        mine.into_iter().map(|(_, warning)| warning).collect()
     }
 
     fn path_of(&self, url: &str) -> PathBuf {
@@ -109,7 +123,12 @@ impl Validators {
         }
         self.prune_once();
         let path = self.path_of(&cached.url);
-        let temp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique to this process and write: another process or thread may keep the same URL.
+        let temp = path.with_extension(format!(
+            "tmp{}-{}",
+            std::process::id(),
+            self.writes.fetch_add(1, Ordering::Relaxed)
+        ));
         let Ok(text) = serde_json::to_vec(cached) else {
             return;
         };
@@ -152,10 +171,13 @@ impl Validators {
     }
 
     fn warn(&self, path: &Path, problem: &str) {
-        lock(&self.warnings).push(format!(
-            "ignoring the damaged conditional-request cache file {} ({}); the request is sent in full",
-            path.display(),
-            crate::untrusted::one_line(problem)
+        lock(&self.warnings).push((
+            std::thread::current().id(),
+            format!(
+                "ignoring the damaged conditional-request cache file {} ({}); the request is sent in full",
+                path.display(),
+                crate::untrusted::one_line(problem)
+            ),
         ));
     }
 }
@@ -228,6 +250,51 @@ mod tests {
         assert!(warnings[0].contains("damaged"), "{warnings:?}");
         store.put(&cached("http://x/a"));
         assert_eq!(store.get("http://x/a"), Some(cached("http://x/a")));
+    }
+
+    #[test]
+    fn each_thread_takes_the_warnings_it_met() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Validators::new(dir.path().join("http"));
+        store.put(&cached("http://x/a"));
+        std::fs::write(store.path_of("http://x/a"), b"{not json").unwrap();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                assert_eq!(store.get("http://x/a"), None);
+                assert_eq!(store.take_warnings().len(), 1);
+            });
+            scope.spawn(|| assert_eq!(store.get("http://x/a"), None));
+        });
+        assert_eq!(store.get("http://x/a"), None);
+        // The second thread's warning was never taken; this thread's own is there.
+        assert_eq!(store.take_warnings().len(), 1);
+        assert!(store.take_warnings().is_empty());
+    }
+
+    #[test]
+    fn threads_keeping_the_same_url_leave_one_whole_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Validators::new(dir.path().join("http"));
+        let bodies: Vec<Cached> = (0..8)
+            .map(|n| Cached {
+                body: format!("[{}]", n.to_string().repeat(100_000)),
+                ..cached("http://x/a")
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for body in &bodies {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        store.put(body);
+                    }
+                });
+            }
+        });
+        let kept = store.get("http://x/a").expect("a whole answer");
+        assert!(bodies.contains(&kept));
+        assert!(store.take_warnings().is_empty());
+        let files = std::fs::read_dir(store.dir()).unwrap().count();
+        assert_eq!(files, 1, "temporary files left");
     }
 
     #[test]
