@@ -22,7 +22,7 @@
 //! Layout: `store` (dialect-free forge state and rules) ← `github/`, `gitlab/`, `gitea/`,
 //! `bitbucket/` (wire dialects);
 //! `bitbucket_server/` (wire dialects);
-//! `bare` (every git2 call); `server` (HTTP loop), `smart_http` (git CGI), `faults` (fault
+//! `bare` (every git2 call); `http1` (the HTTP/1.1 server), `server` (routing a request), `smart_http` (git CGI), `faults` (fault
 //! injection, request log), `hydrator` (a test hydrator), `command` (`promoter sandbox`), `apps`
 //! (the test API for GitHub Apps: registration, pinned auth time, token lifetimes), `values` (its
 //! own [`Sha`] and [`Token`]).
@@ -42,6 +42,7 @@ mod faults;
 mod gitea;
 mod github;
 mod gitlab;
+mod http1;
 mod hydrator;
 mod issues;
 mod server;
@@ -78,14 +79,13 @@ pub const DEFAULT_USER: &str = "promoter-bot";
 pub const CI_APP: &str = "sandbox-ci";
 /// Commit time used when a [`CommitSpec`] does not set one: 2023-11-14T22:13:20Z.
 pub const DEFAULT_COMMIT_TIME: i64 = 1_700_000_000;
-const WORKERS: usize = 8;
 
 /// A running forge. Stops (and frees its port) when dropped.
 pub struct Sandbox {
     shared: Arc<Shared>,
-    server: Arc<tiny_http::Server>,
+    address: std::net::SocketAddr,
     stop: Arc<AtomicBool>,
-    workers: Vec<JoinHandle<()>>,
+    acceptor: Option<JoinHandle<()>>,
     token: Token,
 }
 
@@ -151,11 +151,10 @@ impl Sandbox {
         let root = root
             .canonicalize()
             .with_context(|| format!("resolving the sandbox root {}", root.display()))?;
-        let server = tiny_http::Server::http(("127.0.0.1", port))
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
             .map_err(|error| anyhow!("listening on 127.0.0.1:{port}: {error}"))?;
-        let address = server
-            .server_addr()
-            .to_ip()
+        let address = listener
+            .local_addr()
             .context("reading the sandbox's listening address")?;
         let mut store = Store::new(&root);
         store.add_token(DEFAULT_USER, UserKind::User, token.expose());
@@ -175,19 +174,20 @@ impl Sandbox {
             azure: Mutex::new(azure::State::default()),
             bitbucket_versions: Default::default(),
         });
-        let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
-        let workers = (0..WORKERS)
-            .map(|_| {
-                let (server, shared, stop) = (server.clone(), shared.clone(), stop.clone());
-                std::thread::spawn(move || server::serve(&server, &shared, &stop))
-            })
-            .collect();
+        let handler: http1::Handler = {
+            let shared = shared.clone();
+            Arc::new(move |request| server::handle(&shared, request))
+        };
+        let acceptor = {
+            let stop = stop.clone();
+            std::thread::spawn(move || http1::serve(&listener, &stop, &handler))
+        };
         Ok(Sandbox {
             shared,
-            server,
+            address,
             stop,
-            workers,
+            acceptor: Some(acceptor),
             token: token.clone(),
         })
     }
@@ -593,12 +593,12 @@ impl std::fmt::Debug for Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        for _ in &self.workers {
-            self.server.unblock();
-        }
-        for worker in self.workers.drain(..) {
-            // A worker that panicked has nothing left to clean up.
-            let _ = worker.join();
+        // One connection wakes the accept loop, which sees `stop` and returns, freeing the port.
+        // Connections still open end when their clients close them.
+        let _ = std::net::TcpStream::connect(self.address);
+        if let Some(acceptor) = self.acceptor.take() {
+            // An acceptor that panicked has nothing left to clean up.
+            let _ = acceptor.join();
         }
     }
 }

@@ -1,11 +1,9 @@
-//! The HTTP side of the sandbox: a tiny_http listener on 127.0.0.1 with a few worker threads, each
-//! request read whole, passed through fault injection, routed to the GitHub API (`/api/v3/...`), the
+//! The HTTP side of the sandbox: each request, read whole by `http1` (a thread per connection), passed through fault injection, routed to the GitHub API (`/api/v3/...`), the
 //! Gitea API (`/api/v1/...`), the GitLab API (`/api/v4/...`), the Bitbucket Data Center API (`/rest/...`) or to git smart HTTP (`/{owner}/{name}.git/...`),
 //! answered and logged. Owns no forge rules.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::faults::{Faults, LoggedRequest};
@@ -133,46 +131,21 @@ impl Reply {
     }
 }
 
-/// Serves until `stop` is set and the thread is unblocked.
-pub(crate) fn serve(server: &tiny_http::Server, shared: &Shared, stop: &AtomicBool) {
-    loop {
-        let request = match server.recv() {
-            Ok(request) => request,
-            Err(_) if stop.load(Ordering::SeqCst) => return,
-            Err(_) => continue,
-        };
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        handle(shared, request);
-    }
-}
-
-fn handle(shared: &Shared, mut request: tiny_http::Request) {
-    let url = request.url().to_owned();
-    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
-    let mut body = Vec::new();
-    let read = request.as_reader().read_to_end(&mut body);
+/// Answers one request: routes it (faults first), logs it, and hands the reply to the HTTP
+/// server (`http1`).
+pub(crate) fn handle(shared: &Shared, request: crate::http1::Request) -> crate::http1::Response {
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((request.target.as_str(), ""));
     let incoming = Incoming {
-        method: request.method().as_str().to_ascii_uppercase(),
+        method: request.method.clone(),
         path: path.to_owned(),
         query: query.to_owned(),
-        headers: request
-            .headers()
-            .iter()
-            .map(|header| {
-                (
-                    header.field.as_str().as_str().to_ascii_lowercase(),
-                    header.value.as_str().to_owned(),
-                )
-            })
-            .collect(),
-        body,
+        headers: request.headers,
+        body: request.body,
     };
-    let reply = match read {
-        Ok(_) => answer(shared, &incoming),
-        Err(error) => Reply::text(400, &format!("could not read the request body: {error}")),
-    };
+    let reply = answer(shared, &incoming);
     let is_git =
         smart_http::repo_of(&incoming.path).is_some() || azure::git_path(&incoming.path).is_some();
     let caller = github::caller_of(shared, &incoming);
@@ -188,14 +161,11 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
         status: reply.status,
         caller,
     });
-    let mut response = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
-    for (name, value) in &reply.headers {
-        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            response.add_header(header);
-        }
+    crate::http1::Response {
+        status: reply.status,
+        headers: reply.headers,
+        body: reply.body,
     }
-    // The client may have gone away; nothing to do about it.
-    let _ = request.respond(response);
 }
 
 fn answer(shared: &Shared, incoming: &Incoming) -> Reply {
