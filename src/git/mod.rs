@@ -146,6 +146,10 @@ pub(crate) struct GitCache {
     /// lookup (refdb_fs.c `loose_lookup`), so looking refs up one by one costs thousands of file
     /// reads a pass at 1,000 environments (docs/performance.md).
     known: repair::PrivateRefs,
+    /// `hydrator.metadata` files read so far, by blob id. A hydrator writes the same file into
+    /// every environment it renders from one DRY commit, and a merged live tip has its staging
+    /// tip's tree, so a pass over N settled environments reads one blob instead of 2N.
+    metadata: std::cell::RefCell<std::collections::HashMap<Oid, HydratorMetadata>>,
 }
 
 impl fmt::Debug for GitCache {
@@ -189,6 +193,7 @@ impl GitCache {
             _lock: lock,
             fetches: 0,
             known: private_refs,
+            metadata: std::cell::RefCell::default(),
         };
         Ok((cache, warnings))
     }
@@ -293,6 +298,12 @@ impl GitCache {
                 on_progress.as_deref_mut(),
             )
         })?;
+        // A fetch wrote the refs it brought (libgit2 `update_tips`): read them back once rather
+        // than write each again below.
+        if listing.fetched.is_some() {
+            self.known = repair::read_private_refs(&self.repo)
+                .map_err(|e| repair::damaged(&self.dir, "reading the fetched refs", &e))?;
+        }
         // Refs whose commit was already here (e.g. promoter pushed it) move without a fetch;
         // refs gone from the remote are dropped so a deleted branch reads as missing.
         let known = &mut self.known;
@@ -429,12 +440,19 @@ impl GitCache {
             path: path.clone(),
             reason,
         };
+        if let Some(known) = self.metadata.borrow().get(&entry.id()) {
+            return Ok(known.clone());
+        }
         let blob = entry
             .to_object(&self.repo)
             .map_err(|e| read_error(e.message().to_owned()))?
             .into_blob()
             .map_err(|_| invalid("it is a directory, not a file".into()))?;
-        parse_metadata(blob.content()).map_err(invalid)
+        let parsed = parse_metadata(blob.content()).map_err(invalid)?;
+        self.metadata
+            .borrow_mut()
+            .insert(entry.id(), parsed.clone());
+        Ok(parsed)
     }
 
     /// The note on `commit` in `refs/notes/hydrator.metadata`, if any.
@@ -601,12 +619,15 @@ fn fetch_refspecs(
     heads: &BTreeMap<String, Oid>,
     has_commit: &dyn Fn(Oid) -> bool,
 ) -> Vec<String> {
-    let all_wanted = |dir: &str| {
+    // Whether every advertised branch of a directory is wanted, once per directory (asked for
+    // every wanted ref, it would walk the directory N times).
+    let all_in = |dir: &str| {
         heads
             .range(dir.to_owned()..)
             .take_while(|(name, _)| name.starts_with(dir))
             .all(|(name, _)| pairs.contains_key(name))
     };
+    let mut answers: BTreeMap<&str, bool> = BTreeMap::new();
     let mut wildcards = BTreeSet::new();
     let mut refspecs = Vec::new();
     let needed = pairs
@@ -615,7 +636,7 @@ fn fetch_refspecs(
     for (remote, local) in needed {
         let dir = remote.rfind('/').map(|end| &remote[..=end]);
         match dir.and_then(|dir| Some((dir, dir.strip_prefix("refs/heads/")?))) {
-            Some((dir, branch_dir)) if all_wanted(dir) => {
+            Some((dir, branch_dir)) if *answers.entry(dir).or_insert_with(|| all_in(dir)) => {
                 // `*` in a refspec matches across `/` too (refspec.c: wildmatch without
                 // WM_PATHNAME), as the prefix test above does.
                 if wildcards.insert(dir) {

@@ -114,7 +114,14 @@ fn ls_remote(world: &World) -> Duration {
 
 /// One `promoter reconcile` pass: wall time and peak RSS in KiB (when `/usr/bin/time` exists).
 fn pass(world: &World) -> (Duration, Option<u64>) {
-    let inner = world.process(&["reconcile", "--output", "json"], TOKEN);
+    pass_with(world, &[])
+}
+
+/// [`pass`] with more arguments.
+fn pass_with(world: &World, extra: &[&str]) -> (Duration, Option<u64>) {
+    let mut args = vec!["reconcile", "--output", "json"];
+    args.extend_from_slice(extra);
+    let inner = world.process(&args, TOKEN);
     let program = std::env::var_os("PROMOTER_BENCH_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(inner.get_program()));
@@ -288,6 +295,42 @@ fn bench_active_pass_of_100_environments() {
          (GraphQL queries {graphql}, 304s {not_modified}), writes {writes}",
         elapsed.as_millis()
     );
+}
+
+/// Issue 14's last row: an active pass over 1,000 environments, within GitHub's write limits
+/// (the pass writes up to its budget and defers the rest, docs/design.md §3), then the passes
+/// after it until every environment is promoted. Prints the reads of each pass.
+#[test]
+#[ignore = "a benchmark: cargo test --release --test cli bench -- --ignored --nocapture"]
+fn bench_active_passes_of_1000_environments() {
+    let size = 1_000;
+    let (world, dry) = active_world(size, "");
+    world.clear();
+    let mut passes = 0;
+    let started = Instant::now();
+    while world.live_dry(size - 1).as_deref() != Some(dry.as_str()) {
+        passes += 1;
+        assert!(
+            passes <= 100,
+            "1,000 environments not promoted in 100 passes"
+        );
+        let seen = world.sandbox.requests().len();
+        // `--max-writes` lifts the per-pass budget; the minute and hour limits stay (pacing.rs),
+        // so the benchmark does not wait an hour: it counts what each pass asks.
+        let (elapsed, rss) = pass_with(&world, &["--max-writes", "100000"]);
+        let (all, not_modified, graphql, reads, writes) = api_counts(&world, seen);
+        eprintln!(
+            "active pass {passes} over 1,000 environments: {} ms, peak RSS {}; API requests \
+             {all}: reads that count {reads} (GraphQL queries {graphql}), 304s {not_modified}, \
+             writes {writes}",
+            elapsed.as_millis(),
+            rss.map_or("n/a".to_owned(), |kib| format!("{} MiB", kib / 1024)),
+        );
+        if passes == 3 {
+            break;
+        }
+    }
+    eprintln!("{passes} passes in {} ms", started.elapsed().as_millis());
 }
 
 #[test]
