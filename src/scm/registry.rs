@@ -42,6 +42,12 @@ pub struct ProviderInfo {
     /// provider without must re-read the head right before merging and check the merge commit's
     /// second parent after it, and say so in its docs (docs/design.md §7).
     pub merge_guarded_by_head_sha: bool,
+    /// Whether its pull requests carry labels (Azure DevOps: tags) that `pullRequest.holdLabel`
+    /// can be read from; config validation refuses a hold label where they do not.
+    pub pr_labels: bool,
+    /// Whether the repository has issues to hold the dashboard issue; config validation refuses
+    /// `dashboard.enabled: true` where it does not.
+    pub issues: bool,
     pub api: ApiUrls,
     pub ci: CiVariables,
     /// Which `repository.owner` values it accepts.

@@ -199,6 +199,13 @@ impl Checker<'_> {
             .collect();
         self.schedule_branches_exist(&live);
         let dashboard = self.dashboard(raw.dashboard.as_ref());
+        if let Some((scm, _)) = &scm {
+            self.provider_can(
+                scm.provider,
+                pull_request.hold_label.is_some(),
+                dashboard.is_some(),
+            );
+        }
         Some(Config {
             path: self.file.to_owned(),
             scm: scm?.0,

@@ -85,6 +85,8 @@ pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     // Pull Requests - Update: `lastMergeSourceCommit` is required to complete, and a source that
     // moved since is refused (409 TF401192, observed).
     merge_guarded_by_head_sha: true,
+    pr_labels: true,
+    issues: false,
     api: ApiUrls {
         default_url: Some("https://dev.azure.com"),
         // The organization and project are path segments of every URL, taken from

@@ -82,6 +82,8 @@ pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     text_limits: TEXT_LIMITS,
     // pullrequest_merge_parameters has no expected-head field: `merge` guards itself.
     merge_guarded_by_head_sha: false,
+    pr_labels: false,
+    issues: true,
     api: ApiUrls {
         default_url: Some(PUBLIC_API),
         suffix: "/2.0",

@@ -90,6 +90,8 @@ pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     // The merge request carries the PR `version`, not a SHA: `merge` checks the head itself
     // (module doc).
     merge_guarded_by_head_sha: false,
+    pr_labels: false,
+    issues: false,
     api: ApiUrls {
         // Every instance is self-hosted: `apiUrl` (the base URL) is required.
         default_url: None,

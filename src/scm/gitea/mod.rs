@@ -66,6 +66,8 @@ pub(crate) const GITEA: ProviderInfo = ProviderInfo {
     text_limits: TEXT_LIMITS,
     // swagger MergePullRequestOption `head_commit_id`; pull.go answers 409 "head out of date".
     merge_guarded_by_head_sha: true,
+    pr_labels: true,
+    issues: true,
     api: ApiUrls {
         // Every instance is self-hosted: `apiUrl` is required.
         default_url: None,

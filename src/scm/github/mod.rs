@@ -50,6 +50,8 @@ pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     text_limits: TEXT_LIMITS,
     // Docs pulls/merge: `sha`, "SHA that pull request head must match to allow merge" (409).
     merge_guarded_by_head_sha: true,
+    pr_labels: true,
+    issues: true,
     api: ApiUrls {
         default_url: Some("https://api.github.com"),
         // Docs "About GitHub Enterprise Server" REST root: `https://HOST/api/v3`.

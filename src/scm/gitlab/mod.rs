@@ -75,6 +75,8 @@ pub(crate) const PROVIDER: ProviderInfo = ProviderInfo {
     // Docs merge_requests.md "Merge a merge request": `sha`, "if present, then this SHA must match
     // the HEAD of the source branch, otherwise the merge fails" (409).
     merge_guarded_by_head_sha: true,
+    pr_labels: true,
+    issues: true,
     api: ApiUrls {
         default_url: Some("https://gitlab.com/api/v4"),
         suffix: "/api/v4",

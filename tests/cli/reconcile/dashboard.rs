@@ -69,7 +69,7 @@ fn settle(world: &World) -> usize {
 
 fn dashboard_is_written_once_then_only_read_then_updated_on_change(forge: Forge) {
     if !forge.has_issues() {
-        return a_forge_without_issues_refuses_the_dashboard_without_a_request(forge);
+        return a_forge_without_issues_refuses_the_dashboard_in_the_config(forge);
     }
     let mut world = World::new(forge, &["dev", "prod"]);
     let a = world.dry_change("change A");
@@ -140,7 +140,7 @@ fn dashboard_is_written_once_then_only_read_then_updated_on_change(forge: Forge)
 
 fn dashboard_is_found_again_after_a_restart_and_never_duplicated(forge: Forge) {
     if !forge.has_issues() {
-        return a_forge_without_issues_refuses_the_dashboard_without_a_request(forge);
+        return a_forge_without_issues_refuses_the_dashboard_in_the_config(forge);
     }
     let mut world = World::new(forge, &["dev"]);
     let a = world.dry_change("change A");
@@ -220,7 +220,7 @@ fn dashboard_is_found_again_after_a_restart_and_never_duplicated(forge: Forge) {
 
 fn a_hostile_commit_subject_is_inert_in_the_issue(forge: Forge) {
     if !forge.has_issues() {
-        return a_forge_without_issues_refuses_the_dashboard_without_a_request(forge);
+        return a_forge_without_issues_refuses_the_dashboard_in_the_config(forge);
     }
     let mut world = World::new(forge, &["dev", "prod"]);
     let hostile = "<img src=x onerror=alert(1)> @admin [x](https://evil.test) | `y`";
@@ -257,6 +257,9 @@ fn a_hostile_commit_subject_is_inert_in_the_issue(forge: Forge) {
 }
 
 fn a_dashboard_the_forge_refuses_is_a_warning_not_a_failure(forge: Forge) {
+    if !forge.has_issues() {
+        return a_forge_without_issues_refuses_the_dashboard_in_the_config(forge);
+    }
     let mut world = World::new(forge, &["dev"]);
     let a = world.dry_change("change A");
     world.hydrate_all(&a);
@@ -292,44 +295,36 @@ fn a_dashboard_the_forge_refuses_is_a_warning_not_a_failure(forge: Forge) {
     assert!(dashboards(&world).is_empty());
 }
 
-/// Azure Repos has no issues: a dashboard asked for is a warning that says so, without a request,
-/// and the promotion goes on.
+/// Azure Repos has no issues: a dashboard asked for is refused in promotion.yaml, where it is
+/// written (exit 2, file:line:column), before any request.
 #[test]
-fn azure_devops_has_no_dashboard_and_says_so_without_a_request() {
-    let mut world = World::new(Forge::AzureDevops, &["dev"]);
-    let a = world.dry_change("change A");
-    world.hydrate_all(&a);
-    config_with_dashboard(&world, "dashboard:\n  enabled: true\n");
-    let (stdout, stderr) = output(&world.reconcile().success());
-    assert!(
-        stderr.contains("warning: the dashboard issue was not written")
-            && stderr.contains("have no issues"),
-        "{stdout}{stderr}"
-    );
-    assert_eq!(world.live_dry(0).as_deref(), Some(a.as_str()));
-    assert!(
-        world.api_requests().iter().all(|r| !r.contains("issue")),
-        "{:?}",
-        world.api_requests()
-    );
+fn azure_devops_refuses_the_dashboard_in_the_config() {
+    a_forge_without_issues_refuses_the_dashboard_in_the_config(Forge::AzureDevops);
 }
 
-// Azure Repos has no issues: no dashboard there (docs/azure-devops.md).
-/// Bitbucket Data Center has no issue tracker: the dashboard is a warning, the promotion goes
-/// on, and no issue request is sent.
-fn a_forge_without_issues_refuses_the_dashboard_without_a_request(forge: Forge) {
+/// A forge without issues (Azure DevOps; Bitbucket Data Center, whose issues live in Jira):
+/// `dashboard.enabled: true` is a configuration error naming the line, with nothing sent.
+fn a_forge_without_issues_refuses_the_dashboard_in_the_config(forge: Forge) {
     let mut world = World::new(forge, &["dev"]);
     let a = world.dry_change("change A");
     world.hydrate_all(&a);
     config_with_dashboard(&world, "dashboard:\n  enabled: true\n");
-    let (_, stderr) = output(&world.reconcile().success());
+    world.clear();
+    let (_, stderr) = output(&world.reconcile().code(2));
     assert!(
-        stderr.contains("warning: the dashboard issue was not written")
-            && stderr.contains("no issue tracker"),
+        stderr.contains("dashboard.enabled") && stderr.contains("has no issues"),
         "{stderr}"
     );
-    assert_eq!(issue_requests(&world), Vec::<String>::new());
-    assert_eq!(world.live_dry(0).as_deref(), Some(a.as_str()));
+    assert!(
+        stderr.contains("promotion.yaml:"),
+        "names the file and line: {stderr}"
+    );
+    assert_eq!(world.sandbox.requests().len(), 0, "nothing was sent");
+    assert_ne!(
+        world.live_dry(0).as_deref(),
+        Some(a.as_str()),
+        "nothing was promoted"
+    );
 }
 
 per_forge!(
