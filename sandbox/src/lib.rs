@@ -595,9 +595,10 @@ impl Drop for Sandbox {
         self.stop.store(true, Ordering::SeqCst);
         // One connection wakes the accept loop, which sees `stop` and returns, freeing the port.
         // Connections still open end when their clients close them.
-        let _ = std::net::TcpStream::connect(self.address);
-        if let Some(acceptor) = self.acceptor.take() {
-            // An acceptor that panicked has nothing left to clean up.
+        let woken = std::net::TcpStream::connect(self.address).is_ok();
+        if let Some(acceptor) = self.acceptor.take().filter(|_| woken) {
+            // An acceptor that panicked has nothing left to clean up. One that could not be
+            // woken is left blocked rather than waited for forever; the process ends it.
             let _ = acceptor.join();
         }
     }
