@@ -298,14 +298,10 @@ impl GitCache {
                 on_progress.as_deref_mut(),
             )
         })?;
-        // A fetch wrote the refs it brought (libgit2 `update_tips`): read them back once rather
-        // than write each again below.
-        if listing.fetched.is_some() {
-            self.known = repair::read_private_refs(&self.repo)
-                .map_err(|e| repair::damaged(&self.dir, "reading the fetched refs", &e))?;
-        }
-        // Refs whose commit was already here (e.g. promoter pushed it) move without a fetch;
-        // refs gone from the remote are dropped so a deleted branch reads as missing.
+        // The fetch (if any) brought objects, not refs: every wanted ref is written here, to the
+        // listed commit. Refs whose commit was already here (e.g. promoter pushed it) move
+        // without a fetch; refs gone from the remote are dropped so a deleted branch reads as
+        // missing.
         let known = &mut self.known;
         let mut wrote = false;
         for (remote, local) in &pairs {
@@ -607,10 +603,10 @@ impl GitCache {
 /// The refspecs of a fetch bringing the wanted refs (`pairs`: remote ref -> private ref) that
 /// moved to a commit the cache lacks; none when nothing did. Only wanted refs are fetched.
 /// A wildcard also names the wanted refs of its directory that did not move: the fetch
-/// transfers nothing for them and records them where `sync` would.
+/// transfers nothing for them (the fetch only downloads; `sync` writes the refs).
 ///
-/// libgit2 matches every advertised ref against every refspec, twice (fetch.c `filter_wants`,
-/// remote.c `update_tips`), so one exact refspec per wanted ref is quadratic in the number of
+/// libgit2 matches every advertised ref against every refspec to choose what to download
+/// (fetch.c `filter_wants`), so one exact refspec per wanted ref is quadratic in the number of
 /// environments. Wanted branches are grouped by directory instead: a directory whose advertised
 /// branches are all wanted (`refs/heads/environment/*` in the usual layout) becomes one wildcard
 /// refspec, which names exactly the same refs; any other wanted ref keeps an exact refspec.

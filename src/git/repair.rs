@@ -225,18 +225,6 @@ fn open_checked(dir: &Path, loose: &[(String, PathBuf)]) -> Result<(Repository, 
     Ok((repo, refs))
 }
 
-/// Every ref under `refs/promoter/`, loose and packed, in one pass of libgit2's iterator.
-pub(super) fn read_private_refs(repo: &Repository) -> Result<PrivateRefs, git2::Error> {
-    let mut refs = PrivateRefs::new();
-    for reference in repo.references_glob("refs/promoter/*")? {
-        let reference = reference?;
-        if let (Ok(name), Some(target)) = (reference.name(), reference.target()) {
-            refs.insert(name.to_owned(), target);
-        }
-    }
-    Ok(refs)
-}
-
 fn init(dir: &Path) -> Result<Repository> {
     let mut options = RepositoryInitOptions::new();
     options.bare(true).mkdir(true).mkpath(true);

@@ -291,8 +291,12 @@ pub(crate) fn list_and_fetch<'p>(
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);
     let remote = connection.remote();
+    // Download only: the objects of the wanted refs, over this connection, without libgit2's
+    // `update_tips`, which matches every advertised ref against the refspecs again (`dowild`,
+    // half of a 1,000-environment cold pass's CPU) to write refs the caller writes anyway from
+    // the listing (`GitCache::sync_refs`). The refs are the ones advertised above.
     remote
-        .fetch(&refspecs, Some(&mut options), Some("promoter: fetch"))
+        .download(&refspecs, Some(&mut options))
         .map_err(|e| auth.explain(e, &format!("fetching from {}", url.shown()), url))?;
     let stats = remote.stats();
     Ok(Listing {
