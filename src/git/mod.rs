@@ -150,6 +150,23 @@ pub(crate) struct GitCache {
     /// every environment it renders from one DRY commit, and a merged live tip has its staging
     /// tip's tree, so a pass over N settled environments reads one blob instead of 2N.
     metadata: std::cell::RefCell<std::collections::HashMap<Oid, HydratorMetadata>>,
+    /// Whether this run wrote a private ref (sync, refresh after a merge, push): the refs are
+    /// packed when the cache is closed.
+    refs_written: bool,
+}
+
+impl Drop for GitCache {
+    /// One `packed-refs` file instead of a file per ref: the next run opens the cache by reading
+    /// it once (`repair::open_or_rebuild`) instead of 2N loose files. libgit2 packs every loose
+    /// ref and deletes the files (refdb_fs.c `refdb_fs_backend__compress`, as `git pack-refs
+    /// --all`), still under the cache's lock (fields drop after this). Once per run, and only
+    /// after a run that wrote a ref: a steady pass writes nothing. A failure leaves the refs
+    /// loose, which is just as valid.
+    fn drop(&mut self) {
+        if self.refs_written {
+            let _ = self.repo.refdb_compress();
+        }
+    }
 }
 
 impl fmt::Debug for GitCache {
@@ -194,6 +211,7 @@ impl GitCache {
             fetches: 0,
             known: private_refs,
             metadata: std::cell::RefCell::default(),
+            refs_written: false,
         };
         Ok((cache, warnings))
     }
@@ -338,15 +356,7 @@ impl GitCache {
                 None => {}
             }
         }
-        // One `packed-refs` file instead of a file per ref: the next pass opens the cache by
-        // reading it once (`repair::open_or_rebuild`) instead of 2N loose files. libgit2 packs
-        // every loose ref and deletes the files (refdb_fs.c `refdb_fs_backend__compress`, as
-        // `git pack-refs --all`). Only after a sync that changed a ref: a steady pass writes nothing.
-        if wrote || listing.fetched.is_some() {
-            self.repo
-                .refdb_compress()
-                .map_err(|e| repair::damaged(&self.dir, "packing the refs", &e))?;
-        }
+        self.refs_written |= wrote;
         let mut report = SyncReport::default();
         if let Some(stats) = listing.fetched {
             self.fetches += 1;
@@ -555,6 +565,7 @@ impl GitCache {
                 repair::damaged(&self.dir, &format!("recording the push to {branch}"), &e)
             })?;
         self.known.insert(name, commit);
+        self.refs_written = true;
         Ok(())
     }
 
