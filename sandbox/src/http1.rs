@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A request line longer than this, a header line, or more headers than [`MAX_HEADERS`] end the
-/// connection with 400/431: the sandbox's clients never send such.
+/// connection with 400: the sandbox's clients never send such.
 const MAX_LINE: usize = 64 * 1024;
 const MAX_HEADERS: usize = 200;
 
@@ -68,13 +68,10 @@ fn connection(stream: TcpStream, handler: &Handler) -> io::Result<()> {
             Ok(Some(request)) => request,
             Ok(None) => return Ok(()),
             Err(error) if error.kind() == io::ErrorKind::InvalidData => {
-                let status = if error.to_string().contains("headers") {
-                    431
-                } else {
-                    400
-                };
+                // 400 for every malformed request (RFC 9110 §15.5.1); telling them apart by the
+                // error's text would be guesswork.
                 let answer = Response {
-                    status,
+                    status: 400,
                     headers: vec![("content-type".into(), "text/plain".into())],
                     body: format!("{error}\n").into_bytes(),
                 };
@@ -237,7 +234,6 @@ fn reason(status: u16) -> &'static str {
         412 => "Precondition Failed",
         422 => "Unprocessable Entity",
         429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",

@@ -465,7 +465,7 @@ impl GitCache {
     pub(crate) fn note(&self, commit: &Sha) -> Result<Option<NoteMetadata>> {
         let oid = oid(commit)?;
         let found = match self.private_ref(PRIVATE_NOTES) {
-            // No notes ref: no note (and no lookup that would read `packed-refs` to find that out).
+            // No notes ref: no note, and no lookup by name to find that out.
             None => return Ok(None),
             Some(notes) => self.note_blob(notes, oid),
         };

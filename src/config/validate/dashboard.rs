@@ -40,44 +40,6 @@ impl Checker<'_> {
             .unwrap_or(false)
             .then_some(DashboardConfig { title })
     }
-
-    /// What the provider cannot do is refused here, where it is written, rather than warned
-    /// about every pass: a hold label where pull requests have no labels (it would never hold),
-    /// a dashboard where the repository has no issues.
-    pub(super) fn provider_can(
-        &mut self,
-        provider: crate::config::Provider,
-        hold_label: bool,
-        dashboard: bool,
-    ) {
-        let info = provider.info();
-        if hold_label && !info.pr_labels {
-            self.at_value(
-                "pullRequest.holdLabel",
-                format!(
-                    "{} pull requests have no labels, so a hold label could never hold a promotion",
-                    info.product
-                ),
-            )
-            .hint = Some(
-                "remove `holdLabel`; to hold a promotion, keep a gate pending: `promoter gate set KEY pending`"
-                    .into(),
-            );
-        }
-        if dashboard && !info.issues {
-            self.at_value(
-                "dashboard.enabled",
-                format!(
-                    "{} has no issues in which to keep the dashboard issue",
-                    info.product
-                ),
-            )
-            .hint = Some(
-                "remove `dashboard` (or set `enabled: false`); `promoter status --output markdown` prints the same table"
-                    .into(),
-            );
-        }
-    }
 }
 
 #[cfg(test)]
@@ -121,57 +83,6 @@ mod tests {
                 title: "Deploys".into()
             })
         );
-    }
-
-    #[test]
-    fn a_provider_without_issues_or_labels_refuses_the_dashboard_or_a_hold_label_where_written() {
-        let config = |provider: &str, extra: &str| {
-            // Azure DevOps owners are `organization/project`.
-            let owner = if provider == "azure-devops" {
-                "acme/ops"
-            } else {
-                "acme"
-            };
-            format!(
-                "scm:\n  provider: {provider}\n  apiUrl: https://scm.example.com\nrepository:\n  owner: {owner}\n  name: deploy\n{extra}strategies:\n  - name: app\n    environments:\n      - branch: environment/dev\n"
-            )
-        };
-        let dashboard = "dashboard:\n  enabled: true\n";
-        let hold = "pullRequest:\n  holdLabel: wait\n";
-        for provider in ["azure-devops", "bitbucket-server"] {
-            let found = problems(&config(provider, dashboard));
-            assert!(
-                found.len() == 1
-                    && found[0].starts_with("8:12 dashboard.enabled: ")
-                    && found[0].contains("has no issues"),
-                "{provider}: {found:?}"
-            );
-            // Off, or the default, is no problem.
-            let off = problems(&config(provider, "dashboard:\n  enabled: false\n"));
-            assert!(
-                off.iter().all(|p| !p.contains("dashboard")),
-                "{provider}: {off:?}"
-            );
-        }
-        for provider in ["bitbucket", "bitbucket-server"] {
-            let found = problems(&config(provider, hold));
-            assert!(
-                found.len() == 1
-                    && found[0].starts_with("8:14 pullRequest.holdLabel: ")
-                    && found[0].contains("have no labels"),
-                "{provider}: {found:?}"
-            );
-        }
-        for provider in ["github", "gitlab", "gitea", "forgejo"] {
-            let both = config(provider, &format!("{dashboard}{hold}"));
-            let found = problems(&both);
-            assert!(
-                found
-                    .iter()
-                    .all(|p| !p.contains("no issues") && !p.contains("no labels")),
-                "{provider}: {found:?}"
-            );
-        }
     }
 
     #[test]
